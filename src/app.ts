@@ -1,0 +1,65 @@
+import { ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module.js';
+import { PUBLIC_EXTENSION } from './common/auth/roles.js';
+import type { AppConfig } from './config/app-config.js';
+
+export const API_KEY_SECURITY = 'api-key';
+export const BEARER_SECURITY = 'bearer';
+
+/** Builds the HTTP application with every convention applied; `main.ts` listens, tests use it directly. */
+export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.useBodyParser('json', { limit: config.bodyLimitBytes });
+  app.use(helmet());
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      stopAtFirstError: false,
+    }),
+  );
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
+    jsonDocumentUrl: 'docs-json',
+    swaggerOptions: { persistAuthorization: true },
+  });
+  return app;
+}
+
+function buildOpenApiDocument(app: NestExpressApplication): OpenAPIObject {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Junction')
+      .setDescription(
+        'A hub for the data that flows through a business and its partners. Every route needs an API key ' +
+          '(`Authorization: Bearer <key>` or `X-API-Key: <key>`) except the health checks.',
+      )
+      .setVersion('0.1.0')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key' }, BEARER_SECURITY)
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, API_KEY_SECURITY)
+      .addSecurityRequirements(BEARER_SECURITY)
+      .addSecurityRequirements(API_KEY_SECURITY)
+      .build(),
+  );
+  // Public routes say so, so Swagger UI does not show a lock on them.
+  for (const path of Object.values(document.paths)) {
+    for (const operation of Object.values(path)) {
+      if (typeof operation === 'object' && operation && PUBLIC_EXTENSION in operation) {
+        (operation as { security?: unknown[] }).security = [];
+        delete (operation as Record<string, unknown>)[PUBLIC_EXTENSION];
+      }
+    }
+  }
+  return document;
+}

@@ -1,0 +1,18 @@
+import { createParamDecorator } from '@nestjs/common';
+import type { ExecutionContext } from '@nestjs/common';
+import type { AccountRole } from './roles.js';
+
+/** Who is calling: set on the request by the API key strategy. */
+export interface Principal {
+  accountId: string;
+  role: AccountRole;
+  apiKeyId: string;
+}
+
+export const CurrentPrincipal = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): Principal => {
+    const principal = context.switchToHttp().getRequest<{ user?: Principal }>().user;
+    if (!principal) throw new Error('CurrentPrincipal used on a route without authentication');
+    return principal;
+  },
+);

@@ -1,0 +1,36 @@
+import { Global, Logger, Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import { resolveSecretKey } from '../config/secret-key.js';
+import { Clock } from './clock.js';
+import { Console } from './console.js';
+import { SecretBox } from './crypto/secret-box.js';
+
+/** What every module may inject: the configuration, the clock and the secret box. */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [
+        { provide: AppConfig, useValue: config },
+        Clock,
+        Console,
+        {
+          provide: SecretBox,
+          useFactory: () => {
+            const { key, source } = resolveSecretKey(config);
+            if (source === 'created') {
+              new Logger('SecretKey').warn(
+                `JUNCTION_SECRET_KEY is not set: created a new key in ${config.dataDir}; back it up, stored secrets need it`,
+              );
+            }
+            return new SecretBox(key);
+          },
+        },
+      ],
+      exports: [AppConfig, Clock, Console, SecretBox],
+    };
+  }
+}

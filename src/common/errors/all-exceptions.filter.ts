@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { DomainError } from './domain-error.js';
+import type { ErrorKind } from './domain-error.js';
+import type { ErrorBodyDto } from './error-body.dto.js';
+
+const STATUS_BY_KIND: Record<ErrorKind, number> = {
+  invalid: HttpStatus.BAD_REQUEST,
+  unauthenticated: HttpStatus.UNAUTHORIZED,
+  forbidden: HttpStatus.FORBIDDEN,
+  not_found: HttpStatus.NOT_FOUND,
+  conflict: HttpStatus.CONFLICT,
+  refused: HttpStatus.UNPROCESSABLE_ENTITY,
+};
+
+/** Codes for errors raised by the framework itself (validation, body parsing, routing). */
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE',
+  429: 'TOO_MANY_REQUESTS',
+};
+
+type ErrorBody = ErrorBodyDto;
+
+/**
+ * The one place errors become HTTP responses. Domain errors map by kind; framework errors keep
+ * their status; anything else is a 500 that says only "internal error" and an id under which the
+ * stack is logged.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const response = http.getResponse<Response>();
+    const request = http.getRequest<Request>();
+    const { status, body } = this.toResponse(exception, request);
+    if (response.headersSent) return;
+    response.status(status).json(body);
+  }
+
+  private toResponse(exception: unknown, request: Request): { status: number; body: unknown } {
+    if (exception instanceof DomainError) {
+      const status = STATUS_BY_KIND[exception.kind];
+      const body: ErrorBody = { statusCode: status, error: exception.code, message: exception.message };
+      if (exception.details !== undefined) body.details = exception.details;
+      return { status, body };
+    }
+    if (exception instanceof HttpException) return this.fromHttpException(exception);
+
+    const errorId = randomUUID();
+    this.logger.error(
+      { errorId, method: request.method, url: request.originalUrl, err: exception },
+      `internal error ${errorId}`,
+    );
+    return {
+      status: HttpStatus.INTERNAL_SERVER_ERROR,
+      body: { statusCode: 500, error: 'INTERNAL', message: 'internal error', errorId } satisfies ErrorBody,
+    };
+  }
+
+  private fromHttpException(exception: HttpException): { status: number; body: unknown } {
+    const status = exception.getStatus();
+    const raw = exception.getResponse();
+    // Structured bodies that carry their own meaning (such as a health report) go out as they are.
+    if (typeof raw === 'object' && raw !== null && !('message' in raw)) return { status, body: raw };
+    const message = typeof raw === 'string' ? raw : (raw as { message: unknown }).message;
+    const error = CODE_BY_STATUS[status] ?? `HTTP_${status}`;
+    if (Array.isArray(message)) {
+      const body: ErrorBody = {
+        statusCode: status,
+        error: 'VALIDATION_FAILED',
+        message: message.join('; '),
+        details: message,
+      };
+      return { status, body };
+    }
+    return {
+      status,
+      body: {
+        statusCode: status,
+        error,
+        message: describeBodyError(exception) ?? String(message),
+      } satisfies ErrorBody,
+    };
+  }
+}
+
+/** The platform turns body-parser's errors into HttpExceptions; their cause says what was wrong. */
+function describeBodyError(exception: HttpException): string | undefined {
+  const cause = exception.cause as { type?: unknown; limit?: unknown; message?: unknown } | undefined;
+  if (cause?.type === 'entity.parse.failed') return `malformed JSON body: ${String(cause.message)}`;
+  if (cause?.type === 'entity.too.large')
+    return `request body is larger than the limit of ${String(cause.limit)} bytes`;
+  return undefined;
+}

@@ -1,0 +1,32 @@
+/**
+ * How a domain error maps to HTTP, decided once in the global exception filter:
+ * invalid -> 400, unauthenticated -> 401, forbidden -> 403, not_found -> 404, conflict -> 409,
+ * refused (valid input that a rule refuses) -> 422.
+ */
+export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'refused';
+
+/** Base of every module's error class: a stable code clients can branch on, and a message for people. */
+export abstract class DomainError extends Error {
+  protected constructor(
+    readonly code: string,
+    readonly kind: ErrorKind,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Errors of the cross-cutting HTTP layer: authentication, authorisation, paging. */
+const COMMON_ERROR_KINDS = {
+  UNAUTHENTICATED: 'unauthenticated',
+  FORBIDDEN: 'forbidden',
+  INVALID_CURSOR: 'invalid',
+} as const satisfies Record<string, ErrorKind>;
+
+export class CommonError extends DomainError {
+  constructor(code: keyof typeof COMMON_ERROR_KINDS, message: string) {
+    super(code, COMMON_ERROR_KINDS[code], message);
+  }
+}

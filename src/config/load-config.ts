@@ -1,0 +1,140 @@
+import bytes from 'bytes';
+import * as path from 'node:path';
+import { AppConfig, LOG_LEVELS, ROLES } from './app-config.js';
+import type { DatabaseConfig, LogLevel, ProcessRole } from './app-config.js';
+
+export const DEFAULT_SQLITE_PATH = './data/junction.sqlite';
+const MIN_ADMIN_KEY_LENGTH = 32;
+
+/** Thrown at boot for a configuration value that does not validate; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads and validates every setting from the environment. All problems are collected so one
+ * failed boot names every bad variable at once.
+ */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const check = <T>(name: string, parse: (raw: string) => T, fallback: T): T => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    try {
+      return parse(raw);
+    } catch (error) {
+      problems.push(`${name}: expected ${(error as Error).message}, got ${JSON.stringify(raw)}`);
+      return fallback;
+    }
+  };
+
+  const port = check('PORT', parsePort, 3000);
+  const database = check('DATABASE_URL', parseDatabaseUrl, sqlite(DEFAULT_SQLITE_PATH));
+  const redisUrl = check('REDIS_URL', parseRedisUrl, undefined);
+  const roles = check('JUNCTION_ROLES', parseRoles, new Set<ProcessRole>(ROLES));
+  const secretKey = check('JUNCTION_SECRET_KEY', parseSecretKey, undefined);
+  const logLevel = check('LOG_LEVEL', parseLogLevel, 'info' as LogLevel);
+  const bodyLimitBytes = check('BODY_LIMIT', parseBodyLimit, 1024 * 1024);
+  const adminKey = check('JUNCTION_ADMIN_KEY', parseAdminKey, undefined);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  const dataDir =
+    database.kind === 'sqlite' ? path.dirname(path.resolve(database.path)) : path.resolve('data');
+  return new AppConfig(
+    port,
+    database,
+    redisUrl,
+    roles,
+    secretKey,
+    dataDir,
+    logLevel,
+    bodyLimitBytes,
+    adminKey,
+  );
+}
+
+function sqlite(file: string): DatabaseConfig {
+  return { kind: 'sqlite', path: file };
+}
+
+function parsePort(raw: string): number {
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port < 1 || port > 65535) throw new Error('an integer port between 1 and 65535');
+  return port;
+}
+
+function parseDatabaseUrl(raw: string): DatabaseConfig {
+  const expected = 'postgres://user@host:port/database, or sqlite:<file path>';
+  if (/^postgres(ql)?:\/\//.test(raw)) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new Error(expected);
+    }
+    if (!url.hostname || url.pathname.length <= 1)
+      throw new Error(`${expected} (host and database name are required)`);
+    const schema = url.searchParams.get('schema') ?? 'public';
+    if (!/^[a-z_][a-z0-9_]*$/i.test(schema)) throw new Error('a ?schema= of letters, digits and underscores');
+    url.searchParams.delete('schema');
+    return { kind: 'postgres', url: url.toString(), schema };
+  }
+  const file = raw.replace(/^sqlite:(\/\/)?/, '');
+  if (raw.includes('://') && !raw.startsWith('sqlite:')) throw new Error(expected);
+  if (file === '') throw new Error(expected);
+  return sqlite(file);
+}
+
+function parseRedisUrl(raw: string): string {
+  if (!/^rediss?:\/\/[^/]/.test(raw)) throw new Error('redis://host:port or rediss://host:port');
+  return raw;
+}
+
+function parseRoles(raw: string): Set<ProcessRole> {
+  const names = raw
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  const unknown = names.filter((n) => !(ROLES as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new Error(`a comma-separated list of ${ROLES.join(', ')}`);
+  }
+  return new Set(names as ProcessRole[]);
+}
+
+/** 32 bytes, written as 64 hex digits or as base64. */
+export function parseSecretKey(raw: string): Buffer {
+  const key = /^[0-9a-f]{64}$/i.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32)
+    throw new Error('32 random bytes as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)');
+  return key;
+}
+
+function parseLogLevel(raw: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new Error(`one of ${LOG_LEVELS.join(', ')}`);
+  return raw as LogLevel;
+}
+
+function parseBodyLimit(raw: string): number {
+  const limit = bytes.parse(raw);
+  if (limit === null || !Number.isFinite(limit) || limit < 1024) {
+    throw new Error('a size of at least 1kb, such as 1mb, 512kb or 1048576');
+  }
+  return limit;
+}
+
+function parseAdminKey(raw: string): string {
+  if (raw.length < MIN_ADMIN_KEY_LENGTH || /\s/.test(raw)) {
+    throw new Error(`a key of at least ${MIN_ADMIN_KEY_LENGTH} characters without spaces`);
+  }
+  return raw;
+}

@@ -1,0 +1,34 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+
+/**
+ * The one way to run a write transaction. SQLite has one writer, and TypeORM transactions on its
+ * single connection must not interleave (a second BEGIN fails with "cannot start a transaction
+ * within a transaction"), so on SQLite transactions queue here and run one after another.
+ * PostgreSQL runs them concurrently. A transaction started inside another one joins it instead of
+ * waiting for it, which would deadlock.
+ */
+@Injectable()
+export class WriteSerializer {
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly active = new AsyncLocalStorage<EntityManager>();
+  private readonly serialize: boolean;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.serialize = dataSource.options.type === 'better-sqlite3';
+  }
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const outer = this.active.getStore();
+    if (outer) return work(outer);
+    const run = (): Promise<T> =>
+      this.dataSource.transaction((manager) => this.active.run(manager, () => work(manager)));
+    if (!this.serialize) return run();
+    const result = this.tail.then(run);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}

@@ -1,0 +1,29 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsEmail, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { ACCOUNT_ROLES } from '../../../common/auth/roles.js';
+import type { AccountRole } from '../../../common/auth/roles.js';
+
+export class UpdateAccountDto {
+  @ApiPropertyOptional({ example: 'Warehouse team (night shift)', maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ example: 'night@example.com', maxLength: 320 })
+  @IsOptional()
+  @IsEmail()
+  @MaxLength(320)
+  email?: string;
+
+  @ApiPropertyOptional({ enum: ACCOUNT_ROLES, example: 'viewer' })
+  @IsOptional()
+  @IsIn(ACCOUNT_ROLES)
+  role?: AccountRole;
+
+  @ApiPropertyOptional({ description: "A disabled account's keys stop working at once", example: true })
+  @IsOptional()
+  @IsBoolean()
+  disabled?: boolean;
+}
