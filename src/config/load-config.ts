@@ -1,4 +1,5 @@
 import bytes from 'bytes';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { AppConfig, LOG_LEVELS, ROLES } from './app-config.js';
 import type { DatabaseConfig, LogLevel, ProcessRole } from './app-config.js';
@@ -42,7 +43,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const redisUrl = check('REDIS_URL', parseRedisUrl, undefined);
   const roles = check('JUNCTION_ROLES', parseRoles, new Set<ProcessRole>(ROLES));
   const secretKey = check('JUNCTION_SECRET_KEY', parseSecretKey, undefined);
-  const logLevel = check('LOG_LEVEL', parseLogLevel, 'info' as LogLevel);
+  const logLevel = check('LOG_LEVEL', parseLogLevel, 'info');
   const bodyLimitBytes = check('BODY_LIMIT', parseBodyLimit, 1024 * 1024);
   const adminKey = check('JUNCTION_ADMIN_KEY', parseAdminKey, undefined);
 
@@ -86,12 +87,20 @@ function parseDatabaseUrl(raw: string): DatabaseConfig {
     const schema = url.searchParams.get('schema') ?? 'public';
     if (!/^[a-z_][a-z0-9_]*$/i.test(schema)) throw new Error('a ?schema= of letters, digits and underscores');
     url.searchParams.delete('schema');
-    return { kind: 'postgres', url: url.toString(), schema };
+    return { kind: 'postgres', url: withDefaultUser(url).toString(), schema };
   }
   const file = raw.replace(/^sqlite:(\/\/)?/, '');
   if (raw.includes('://') && !raw.startsWith('sqlite:')) throw new Error(expected);
   if (file === '') throw new Error(expected);
   return sqlite(file);
+}
+
+/** Like libpq, a URL without a user connects as PGUSER or the operating system user. */
+export function withDefaultUser(url: URL): URL {
+  if (url.username) return url;
+  const copy = new URL(url);
+  copy.username = process.env.PGUSER ?? os.userInfo().username;
+  return copy;
 }
 
 function parseRedisUrl(raw: string): string {

@@ -74,7 +74,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const raw = exception.getResponse();
     // Structured bodies that carry their own meaning (such as a health report) go out as they are.
     if (typeof raw === 'object' && raw !== null && !('message' in raw)) return { status, body: raw };
-    const message = typeof raw === 'string' ? raw : (raw as { message: unknown }).message;
+    const message = typeof raw === 'string' ? raw : raw.message;
     const error = CODE_BY_STATUS[status] ?? `HTTP_${status}`;
     if (Array.isArray(message)) {
       const body: ErrorBody = {

@@ -21,7 +21,7 @@ export class ApiKeyAuthGuard extends AuthGuard(API_KEY_STRATEGY) {
   }
 
   override handleRequest<T = Principal>(error: unknown, principal: T | false): T {
-    if (error) throw error;
+    if (error instanceof Error) throw error;
     if (!principal) throw new CommonError('UNAUTHENTICATED', 'invalid API key');
     return principal;
   }

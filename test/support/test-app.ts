@@ -1,0 +1,39 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import request from 'supertest';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { TestDatabase } from './test-database.js';
+
+export const ADMIN_KEY = 'jk_test-admin-key-0123456789abcdefghijklmnopqrstuvwxyz';
+
+export interface TestApp {
+  app: NestExpressApplication;
+  database: TestDatabase;
+  /** supertest against the app's HTTP server, without listening on a port. */
+  http: () => ReturnType<typeof request>;
+  close: () => Promise<void>;
+}
+
+/**
+ * Boots the real application (the same `createApp` as `main.ts`) on a database of its own.
+ * Pass a database to boot a second time on the same data; it is then left for the caller to drop.
+ */
+export async function startTestApp(
+  options: { env?: Record<string, string>; database?: TestDatabase } = {},
+): Promise<TestApp> {
+  const database = options.database ?? (await TestDatabase.create());
+  const config = loadConfig(database.env({ JUNCTION_ADMIN_KEY: ADMIN_KEY, ...options.env }));
+  const app = await createApp(config);
+  await app.init();
+  return {
+    app,
+    database,
+    http: () => request(app.getHttpServer()),
+    close: async () => {
+      await app.close();
+      if (!options.database) await database.drop();
+    },
+  };
+}
+
+export const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });

@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import pg from 'pg';
+import { withDefaultUser } from '../../src/config/load-config.js';
+
+/**
+ * A database of the test run's own: a temporary SQLite file by default, or, when DATABASE_URL
+ * points at PostgreSQL, a fresh schema there that `drop()` removes. If that server cannot be
+ * reached the test fails: a PostgreSQL pass never skips silently.
+ */
+export class TestDatabase {
+  private constructor(
+    /** DATABASE_URL for the app under test. */
+    readonly url: string,
+    readonly kind: 'sqlite' | 'postgres',
+    private readonly cleanup: () => Promise<void>,
+    /** The folder for this database's data (the SQLite file, the secret key). */
+    readonly dataDir: string,
+  ) {}
+
+  static async create(): Promise<TestDatabase> {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-test-'));
+    const removeDir = () => fs.rmSync(dataDir, { recursive: true, force: true });
+    const serverUrl = process.env.DATABASE_URL;
+    if (!serverUrl?.startsWith('postgres')) {
+      return new TestDatabase(
+        `sqlite:${path.join(dataDir, 'junction.sqlite')}`,
+        'sqlite',
+        async () => removeDir(),
+        dataDir,
+      );
+    }
+    const schema = `junction_test_${randomBytes(6).toString('hex')}`;
+    await withClient(serverUrl, (client) => client.query(`CREATE SCHEMA "${schema}"`));
+    const url = new URL(serverUrl);
+    url.searchParams.set('schema', schema);
+    return new TestDatabase(
+      url.toString(),
+      'postgres',
+      async () => {
+        await withClient(serverUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+        removeDir();
+      },
+      dataDir,
+    );
+  }
+
+  /** Environment for a Junction process on this database, quiet unless asked otherwise. */
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      DATABASE_URL: this.url,
+      LOG_LEVEL: 'silent',
+      JUNCTION_SECRET_KEY: '11'.repeat(32),
+      ...extra,
+    };
+  }
+
+  drop(): Promise<void> {
+    return this.cleanup();
+  }
+}
+
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({
+    connectionString: withDefaultUser(new URL(url)).toString(),
+    connectionTimeoutMillis: 5000,
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(
+      `DATABASE_URL=${url} was given for the PostgreSQL pass, but it cannot be reached: ${String(error)}`,
+    );
+  }
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
