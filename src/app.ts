@@ -20,7 +20,8 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   });
   app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: config.bodyLimitBytes });
-  app.use(helmet());
+  // Junction often runs on plain HTTP inside a network: do not make browsers upgrade Swagger UI's assets to HTTPS.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

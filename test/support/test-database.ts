@@ -28,7 +28,7 @@ export class TestDatabase {
       return new TestDatabase(
         `sqlite:${path.join(dataDir, 'junction.sqlite')}`,
         'sqlite',
-        async () => removeDir(),
+        () => Promise.resolve(removeDir()),
         dataDir,
       );
     }

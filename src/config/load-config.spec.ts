@@ -1,0 +1,132 @@
+import { ConfigError, DEFAULT_SQLITE_PATH, loadConfig } from './load-config.js';
+import { ROLES } from './app-config.js';
+
+/** Runs loadConfig and returns the ConfigError it throws, failing the test when it does not throw one. */
+function configErrorFor(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  describe('defaults', () => {
+    it('uses every default when the environment is empty', () => {
+      const config = loadConfig({});
+
+      expect(config.port).toBe(3000);
+      expect(config.database).toEqual({ kind: 'sqlite', path: DEFAULT_SQLITE_PATH });
+      expect(config.database).toEqual({ kind: 'sqlite', path: './data/junction.sqlite' });
+      expect(config.redisUrl).toBeUndefined();
+      expect([...config.roles].sort()).toEqual([...ROLES].sort());
+      expect(config.roles.size).toBe(5);
+      expect(config.logLevel).toBe('info');
+      expect(config.bodyLimitBytes).toBe(1024 * 1024);
+      expect(config.secretKey).toBeUndefined();
+      expect(config.adminKey).toBeUndefined();
+    });
+
+    it('treats blank values as unset when they hold only spaces', () => {
+      const config = loadConfig({ PORT: '  ', LOG_LEVEL: '' });
+
+      expect(config.port).toBe(3000);
+      expect(config.logLevel).toBe('info');
+    });
+  });
+
+  describe('DATABASE_URL', () => {
+    it('gives a postgres database with schema public and a username when the URL has neither', () => {
+      const { database } = loadConfig({ DATABASE_URL: 'postgres://127.0.0.1:5432/test' });
+
+      expect(database.kind).toBe('postgres');
+      if (database.kind !== 'postgres') throw new Error('expected postgres');
+      expect(database.schema).toBe('public');
+      const url = new URL(database.url);
+      expect(url.username).not.toBe('');
+      expect(url.hostname).toBe('127.0.0.1');
+      expect(url.port).toBe('5432');
+      expect(url.pathname).toBe('/test');
+    });
+
+    it('keeps the username when the URL names one', () => {
+      const { database } = loadConfig({ DATABASE_URL: 'postgres://alice@127.0.0.1:5432/test' });
+
+      if (database.kind !== 'postgres') throw new Error('expected postgres');
+      expect(new URL(database.url).username).toBe('alice');
+    });
+
+    it('takes the schema out of the URL when it has ?schema=', () => {
+      const { database } = loadConfig({ DATABASE_URL: 'postgres://u@127.0.0.1:5432/test?schema=abc' });
+
+      if (database.kind !== 'postgres') throw new Error('expected postgres');
+      expect(database.schema).toBe('abc');
+      expect(database.url).not.toContain('schema');
+      expect(new URL(database.url).searchParams.has('schema')).toBe(false);
+    });
+
+    it('gives the sqlite file path when the URL starts with sqlite:', () => {
+      const config = loadConfig({ DATABASE_URL: 'sqlite:/tmp/x.sqlite' });
+
+      expect(config.database).toEqual({ kind: 'sqlite', path: '/tmp/x.sqlite' });
+      expect(config.dataDir).toBe('/tmp');
+    });
+  });
+
+  describe('bad values', () => {
+    it.each([
+      ['PORT', 'abc', 'it is not a number'],
+      ['PORT', '70000', 'it is above 65535'],
+      ['DATABASE_URL', 'mysql://x/y', 'it is neither postgres nor sqlite'],
+      ['REDIS_URL', 'http://x', 'it is not a redis URL'],
+      ['JUNCTION_ROLES', 'api,cook', 'it lists an unknown role'],
+      ['JUNCTION_SECRET_KEY', 'short', 'it is not 32 bytes'],
+      ['LOG_LEVEL', 'loud', 'it is not a known level'],
+      ['BODY_LIMIT', 'tiny', 'it is not a size'],
+      ['JUNCTION_ADMIN_KEY', 'short', 'it is shorter than 32 characters'],
+    ])('names %s when it is %s (%s)', (name, value) => {
+      const error = configErrorFor({ [name]: value });
+
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toContain(name);
+      expect(error.problems).toHaveLength(1);
+      expect(error.problems[0]).toContain(name);
+      expect(error.problems[0]).toContain(JSON.stringify(value));
+    });
+
+    it('names both variables in one error when two are bad', () => {
+      const error = configErrorFor({ PORT: 'abc', LOG_LEVEL: 'loud' });
+
+      expect(error.problems).toHaveLength(2);
+      expect(error.message).toContain('PORT');
+      expect(error.message).toContain('LOG_LEVEL');
+    });
+  });
+
+  describe('JUNCTION_SECRET_KEY', () => {
+    it('accepts the key when it is 64 hex digits', () => {
+      const hex = 'ab'.repeat(32);
+
+      const config = loadConfig({ JUNCTION_SECRET_KEY: hex });
+
+      expect(config.secretKey).toEqual(Buffer.from(hex, 'hex'));
+      expect(config.secretKey).toHaveLength(32);
+    });
+
+    it('accepts the key when it is 32 bytes in base64', () => {
+      const key = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
+
+      const config = loadConfig({ JUNCTION_SECRET_KEY: key.toString('base64') });
+
+      expect(config.secretKey).toEqual(key);
+    });
+  });
+
+  describe('BODY_LIMIT', () => {
+    it('gives 2097152 bytes when it is 2mb', () => {
+      expect(loadConfig({ BODY_LIMIT: '2mb' }).bodyLimitBytes).toBe(2097152);
+    });
+  });
+});

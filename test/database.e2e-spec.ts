@@ -1,0 +1,121 @@
+import { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { newId } from '../src/common/ids.js';
+import { MIGRATIONS } from '../src/database/migrations/index.js';
+import { WriteSerializer } from '../src/database/write-serializer.js';
+import { Account } from '../src/modules/accounts/account.entity.js';
+import { startTestApp } from './support/test-app.js';
+import type { TestApp } from './support/test-app.js';
+
+describe('database', () => {
+  let t: TestApp;
+  let dataSource: DataSource;
+  let serializer: WriteSerializer;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    dataSource = t.app.get(DataSource);
+    serializer = t.app.get(WriteSerializer);
+  });
+  afterAll(() => t.close());
+
+  const countAccounts = () => dataSource.getRepository(Account).count();
+
+  /** A transaction that yields between its statements, so concurrent ones would interleave. */
+  async function insertAccount(manager: EntityManager, label: string): Promise<void> {
+    const now = new Date();
+    await manager.insert(Account, {
+      id: newId(),
+      name: label,
+      email: `${label}@example.com`,
+      role: 'viewer',
+      disabled: false,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    await manager.count(Account);
+  }
+
+  it('commits 500 concurrent write transactions', async () => {
+    const before = await countAccounts();
+    const results = await Promise.allSettled(
+      Array.from({ length: 500 }, (_, i) =>
+        serializer.transaction((manager) => insertAccount(manager, `tx${i}`)),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(await countAccounts()).toBe(before + 500);
+  });
+
+  it('needs the serializer on SQLite: unserialized concurrent transactions fail there', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        dataSource.transaction((manager) => insertAccount(manager, `raw${i}`)),
+      ),
+    );
+    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (t.database.kind === 'sqlite') {
+      expect(failures.length).toBeGreaterThan(0);
+      // One connection, many BEGINs: "cannot start a transaction within a transaction" or a commit without one.
+      expect(failures.map((f) => String(f.reason))).toEqual(
+        expect.arrayContaining([expect.stringMatching(/transaction/i)]),
+      );
+    } else {
+      expect(failures).toEqual([]);
+    }
+  });
+
+  it('rolls back a failed transaction and keeps serving the next ones', async () => {
+    const before = await countAccounts();
+    const failed = serializer.transaction(async (manager) => {
+      await insertAccount(manager, 'doomed');
+      throw new Error('handler failed');
+    });
+    const next = serializer.transaction((manager) => insertAccount(manager, 'after-doomed'));
+    await expect(failed).rejects.toThrow('handler failed');
+    await next;
+    expect(await countAccounts()).toBe(before + 1);
+    expect(await dataSource.getRepository(Account).existsBy({ email: 'doomed@example.com' })).toBe(false);
+  });
+
+  it('joins a transaction started inside another instead of waiting for it', async () => {
+    const nested = await serializer.transaction((outer) =>
+      serializer.transaction(async (inner) => {
+        await insertAccount(inner, 'nested');
+        return inner === outer;
+      }),
+    );
+    expect(nested).toBe(true);
+  });
+
+  it('runs SQLite with WAL, a busy timeout and foreign keys on', async () => {
+    if (t.database.kind !== 'sqlite') return;
+    const [{ journal_mode }] = await dataSource.query('PRAGMA journal_mode');
+    const [{ foreign_keys }] = await dataSource.query('PRAGMA foreign_keys');
+    const [{ timeout }] = await dataSource.query('PRAGMA busy_timeout');
+    expect({ journal_mode, foreign_keys, timeout }).toEqual({
+      journal_mode: 'wal',
+      foreign_keys: 1,
+      timeout: 5000,
+    });
+  });
+
+  it('has run every migration at boot, and each one reverts and re-applies', async () => {
+    const applied = await dataSource.query('SELECT "name" FROM "migrations" ORDER BY "id"');
+    expect(applied.map((m: { name: string }) => m.name)).toEqual(MIGRATIONS.map((m) => m.name));
+
+    const scratch = new DataSource({ ...dataSource.options, entities: [] });
+    await scratch.initialize();
+    try {
+      await scratch.query('DELETE FROM "api_key"');
+      await scratch.query('DELETE FROM "account"');
+      for (let i = 0; i < MIGRATIONS.length; i++) await scratch.undoLastMigration({ transaction: 'each' });
+      expect(await scratch.createQueryRunner().hasTable('account')).toBe(false);
+      await scratch.runMigrations({ transaction: 'each' });
+      expect(await scratch.createQueryRunner().hasTable('account')).toBe(true);
+    } finally {
+      await scratch.destroy();
+    }
+  });
+});

@@ -1,0 +1,178 @@
+import { DataSource } from 'typeorm';
+import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
+import type { TestApp } from './support/test-app.js';
+
+describe('HTTP conventions', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  const newAccount = { name: 'Shop', email: 'shop@example.com', role: 'operator' };
+
+  it('refuses unknown fields with 400 naming them', async () => {
+    const response = await t
+      .http()
+      .post('/accounts')
+      .set(bearer(ADMIN_KEY))
+      .send({ ...newAccount, isAdmin: true })
+      .expect(400);
+    expect(response.body).toMatchObject({ statusCode: 400, error: 'VALIDATION_FAILED' });
+    expect(response.body.details).toEqual(['property isAdmin should not exist']);
+  });
+
+  it('refuses wrong types with 400 listing each violation', async () => {
+    const response = await t
+      .http()
+      .post('/accounts')
+      .set(bearer(ADMIN_KEY))
+      .send({ name: 42, email: 'not-an-email', role: 'emperor' })
+      .expect(400);
+    expect(response.body.details).toEqual(
+      expect.arrayContaining([
+        'name must be a string',
+        'email must be an email',
+        expect.stringContaining('role must be one of the following values'),
+      ]),
+    );
+  });
+
+  it('refuses malformed JSON with 400', async () => {
+    const response = await t
+      .http()
+      .post('/accounts')
+      .set(bearer(ADMIN_KEY))
+      .set('Content-Type', 'application/json')
+      .send('{"name": "Shop",')
+      .expect(400);
+    expect(response.body.error).toBe('BAD_REQUEST');
+    expect(response.body.message).toMatch(/^malformed JSON body/);
+  });
+
+  it('refuses a 2 MB body with 413', async () => {
+    const response = await t
+      .http()
+      .post('/accounts')
+      .set(bearer(ADMIN_KEY))
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ ...newAccount, name: 'x'.repeat(2 * 1024 * 1024) }))
+      .expect(413);
+    expect(response.body).toMatchObject({ statusCode: 413, error: 'PAYLOAD_TOO_LARGE' });
+    expect(response.body.message).toContain('1048576 bytes');
+  });
+
+  it('refuses a page size out of range with 400', async () => {
+    const response = await t.http().get('/accounts').query({ limit: 0 }).set(bearer(ADMIN_KEY)).expect(400);
+    expect(response.body.details).toContain('limit must not be less than 1');
+    await t.http().get('/accounts').query({ limit: 'many' }).set(bearer(ADMIN_KEY)).expect(400);
+  });
+
+  it('answers an unknown route with a JSON 404', async () => {
+    const response = await t.http().get('/no-such-route').set(bearer(ADMIN_KEY)).expect(404);
+    expect(response.body).toMatchObject({ statusCode: 404, error: 'NOT_FOUND' });
+  });
+
+  it('sends security headers and a request id, keeping the caller’s', async () => {
+    const response = await t.http().get('/health').expect(200);
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['content-security-policy']).toBeDefined();
+    expect(response.headers['x-powered-by']).toBeUndefined();
+    expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const traced = await t.http().get('/health').set('X-Request-Id', 'shop-req-42').expect(200);
+    expect(traced.headers['x-request-id']).toBe('shop-req-42');
+  });
+
+  it('serves Swagger UI at /docs without a key', async () => {
+    const page = await t.http().get('/docs').expect(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.text).toContain('swagger-ui');
+    await t.http().get('/docs/swagger-ui-bundle.js').expect(200);
+    expect(page.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+    const init = await t.http().get('/docs/swagger-ui-init.js').expect(200);
+    expect(init.text).toContain('"/accounts/me"');
+  });
+
+  it('documents every route, its schemas with examples, and the auth scheme at /docs-json', async () => {
+    const { body: doc } = await t.http().get('/docs-json').expect(200);
+    const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(
+      ([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(routes.sort()).toEqual(
+      [
+        'DELETE /accounts/{accountId}/api-keys/{keyId}',
+        'DELETE /accounts/{id}',
+        'GET /accounts',
+        'GET /accounts/me',
+        'GET /accounts/{accountId}/api-keys',
+        'GET /accounts/{id}',
+        'GET /health',
+        'GET /health/ready',
+        'PATCH /accounts/{id}',
+        'POST /accounts',
+        'POST /accounts/{accountId}/api-keys',
+      ].sort(),
+    );
+    expect(doc.components.securitySchemes).toMatchObject({
+      bearer: { type: 'http', scheme: 'bearer' },
+      'api-key': { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+    });
+    expect(doc.paths['/health'].get.security).toEqual([]);
+    expect(doc.paths['/accounts'].post.requestBody.content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/CreateAccountDto',
+    );
+    expect(doc.paths['/accounts'].post.responses['201'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/AccountDto',
+    );
+    expect(doc.components.schemas.CreateAccountDto.properties.email.example).toBe('warehouse@example.com');
+    expect(doc.components.schemas.AccountDto.required).toEqual(
+      expect.arrayContaining(['id', 'email', 'role']),
+    );
+    expect(doc.components.schemas.ErrorBodyDto).toBeDefined();
+  });
+
+  it('answers /health and /health/ready without a key', async () => {
+    await t.http().get('/health').expect(200, { status: 'ok' });
+    const ready = await t.http().get('/health/ready').expect(200);
+    expect(ready.body.details.database.status).toBe('up');
+    expect(ready.body.details.redis).toBeUndefined();
+  });
+});
+
+describe('readiness', () => {
+  it('checks Redis when REDIS_URL is set', async () => {
+    const t = await startTestApp({ env: { REDIS_URL: 'redis://127.0.0.1:6379' } });
+    try {
+      const ready = await t.http().get('/health/ready').expect(200);
+      expect(ready.body.details).toMatchObject({ database: { status: 'up' }, redis: { status: 'up' } });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('answers 503 naming Redis when it is down', async () => {
+    const t = await startTestApp({ env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    try {
+      const ready = await t.http().get('/health/ready').expect(503);
+      expect(ready.body.error).toHaveProperty('redis');
+      expect(ready.body.error.redis.status).toBe('down');
+      expect(ready.body.details.database.status).toBe('up');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('answers 503 naming the database when it is down', async () => {
+    const t = await startTestApp();
+    try {
+      await t.app.get(DataSource).destroy();
+      const ready = await t.http().get('/health/ready').expect(503);
+      expect(ready.body.error).toHaveProperty('database');
+      expect(ready.body.error.database.status).toBe('down');
+      await t.http().get('/health').expect(200);
+    } finally {
+      await t.close().catch(() => undefined);
+    }
+  });
+});
