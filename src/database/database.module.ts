@@ -18,8 +18,7 @@ import { WriteSerializer } from './write-serializer.js';
       dataSourceFactory: async (options) => {
         const dataSource = new DataSource(options!);
         await dataSource.initialize();
-        await prepareSchema(dataSource);
-        await dataSource.runMigrations({ transaction: 'each' });
+        await migrate(dataSource);
         return dataSource;
       },
     }),
@@ -29,7 +28,26 @@ import { WriteSerializer } from './write-serializer.js';
 })
 export class DatabaseModule {}
 
-async function prepareSchema(dataSource: DataSource): Promise<void> {
-  if (dataSource.options.type !== 'postgres' || !dataSource.options.schema) return;
-  await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${dataSource.options.schema}"`);
+/** Arbitrary, fixed: the advisory lock that lets one process at a time migrate a PostgreSQL schema. */
+const MIGRATION_LOCK_ID = 7_306_010;
+
+/**
+ * Runs pending migrations at boot. On PostgreSQL several processes may start together, so they
+ * take turns under an advisory lock; the later ones then find nothing left to run.
+ */
+async function migrate(dataSource: DataSource): Promise<void> {
+  if (dataSource.options.type !== 'postgres') {
+    await dataSource.runMigrations({ transaction: 'each' });
+    return;
+  }
+  const lock = dataSource.createQueryRunner();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+    if (dataSource.options.schema)
+      await lock.query(`CREATE SCHEMA IF NOT EXISTS "${dataSource.options.schema}"`);
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
+    await lock.release();
+  }
 }
