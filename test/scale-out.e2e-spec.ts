@@ -26,7 +26,8 @@ const onPostgres = process.env.DATABASE_URL?.startsWith('postgres') === true;
       expect(migrations).toHaveLength(MIGRATIONS.length);
       const admins = await dataSource.query(`SELECT "id" FROM "account" WHERE "role" = 'admin'`);
       expect(admins).toHaveLength(1);
-      for (const t of apps) await t.http().get('/accounts/me').set('X-API-Key', keys[0]).expect(200);
+      const [adminKey] = keys as string[];
+      for (const t of apps) await t.http().get('/accounts/me').set('X-API-Key', adminKey).expect(200);
     } finally {
       await Promise.all(apps.map((t) => t.close()));
       await database.drop();
