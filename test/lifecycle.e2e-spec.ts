@@ -125,7 +125,21 @@ describe('the Junction process', () => {
     );
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
+
+    // Logs are JSON lines; each request carries its id, and keys in headers are redacted.
     expect(second.stdout()).not.toContain(adminKey);
+    const requestLogs = second
+      .stdout()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map(
+        (line) =>
+          JSON.parse(line) as { req?: { id?: string; url?: string; headers?: Record<string, string> } },
+      )
+      .filter((entry) => entry.req?.url === '/accounts');
+    expect(requestLogs).toHaveLength(1);
+    expect(requestLogs[0].req?.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(requestLogs[0].req?.headers?.authorization).toBe('[Redacted]');
   }, 60_000);
 
   it('refuses to start on a bad setting, naming the variable', async () => {
