@@ -9,8 +9,8 @@ import { AppModule } from './app.module.js';
 import { PUBLIC_EXTENSION } from './common/auth/roles.js';
 import type { AppConfig } from './config/app-config.js';
 
-export const API_KEY_SECURITY = 'api-key';
-export const BEARER_SECURITY = 'bearer';
+const API_KEY_SECURITY = 'api-key';
+const BEARER_SECURITY = 'bearer';
 
 /** Builds the HTTP application with every convention applied; `main.ts` listens, tests use it directly. */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
