@@ -10,12 +10,14 @@ import type { AppConfig } from './config/app-config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { AccountsModule } from './modules/accounts/accounts.module.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { JobsModule } from './modules/jobs/jobs.module.js';
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /** `features` adds modules beside the built-in ones (tests add job handlers this way). */
+  static forRoot(config: AppConfig, features: DynamicModule['imports'] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -38,6 +40,8 @@ export class AppModule {
         DatabaseModule,
         AccountsModule,
         HealthModule,
+        JobsModule.forRoot(config),
+        ...features,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

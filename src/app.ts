@@ -13,8 +13,11 @@ const API_KEY_SECURITY = 'api-key';
 const BEARER_SECURITY = 'bearer';
 
 /** Builds the HTTP application with every convention applied; `main.ts` listens, tests use it directly. */
-export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+export async function createApp(
+  config: AppConfig,
+  features: Parameters<typeof AppModule.forRoot>[1] = [],
+): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, features), {
     bodyParser: false,
     bufferLogs: true,
   });

@@ -112,6 +112,14 @@ describe('HTTP conventions', () => {
         'PATCH /accounts/{id}',
         'POST /accounts',
         'POST /accounts/{accountId}/api-keys',
+        'DELETE /jobs',
+        'GET /jobs',
+        'GET /jobs/{id}',
+        'GET /metrics',
+        'GET /queues',
+        'POST /jobs',
+        'POST /jobs/{id}/cancel',
+        'POST /jobs/{id}/retry',
       ].sort(),
     );
     expect(doc.components.securitySchemes).toMatchObject({
@@ -130,6 +138,10 @@ describe('HTTP conventions', () => {
       expect.arrayContaining(['id', 'email', 'role']),
     );
     expect(doc.components.schemas.ErrorBodyDto).toBeDefined();
+    expect(doc.paths['/jobs/{id}'].get.responses['200'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/JobDetailsDto',
+    );
+    expect(doc.components.schemas.CreateJobDto.properties.idempotencyKey.example).toBe('order:A-1001');
   });
 
   it('answers /health and /health/ready without a key', async () => {

@@ -7,6 +7,20 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export type DatabaseConfig =
   { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema: string };
 
+/** How this process runs jobs (see the jobs module). */
+export interface JobsSettings {
+  /** Jobs one process runs at once, across all queues; a queue's own limit may be lower. */
+  concurrency: number;
+  /** How long a claimed job stays leased without renewal; a dead worker's jobs return after this. */
+  leaseMs: number;
+  /** On shutdown, how long running jobs may finish before their leases are released. */
+  shutdownGraceMs: number;
+  /** Bull mode: how often the ledger is compared with Redis to re-add lost jobs. */
+  reconcileMs: number;
+  /** Bull mode: the prefix of every Redis key, so several installations can share one Redis. */
+  redisPrefix: string;
+}
+
 /** The whole configuration of one Junction process, validated once at boot (see `loadConfig`). */
 export class AppConfig {
   constructor(
@@ -20,6 +34,7 @@ export class AppConfig {
     readonly logLevel: LogLevel,
     readonly bodyLimitBytes: number,
     readonly adminKey: string | undefined,
+    readonly jobs: JobsSettings,
   ) {}
 
   hasRole(role: ProcessRole): boolean {

@@ -46,6 +46,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const logLevel = check('LOG_LEVEL', parseLogLevel, 'info');
   const bodyLimitBytes = check('BODY_LIMIT', parseBodyLimit, 1024 * 1024);
   const adminKey = check('JUNCTION_ADMIN_KEY', parseAdminKey, undefined);
+  const jobs = {
+    concurrency: check('JUNCTION_WORKER_CONCURRENCY', integerBetween(1, 1000), 20),
+    leaseMs: check('JUNCTION_JOB_LEASE_MS', integerBetween(1000, 3_600_000), 30_000),
+    shutdownGraceMs: check('JUNCTION_JOB_SHUTDOWN_GRACE_MS', integerBetween(0, 600_000), 10_000),
+    reconcileMs: check('JUNCTION_JOB_RECONCILE_MS', integerBetween(100, 3_600_000), 15_000),
+    redisPrefix: check('JUNCTION_REDIS_PREFIX', parseRedisPrefix, 'junction'),
+  };
 
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir =
@@ -60,6 +67,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel,
     bodyLimitBytes,
     adminKey,
+    jobs,
   );
 }
 
@@ -106,6 +114,19 @@ export function withDefaultUser(url: URL): URL {
 function parseRedisUrl(raw: string): string {
   if (!/^rediss?:\/\/[^/]/.test(raw)) throw new Error('redis://host:port or rediss://host:port');
   return raw;
+}
+
+function parseRedisPrefix(raw: string): string {
+  if (!/^[\w.:-]{1,64}$/.test(raw)) throw new Error('1 to 64 letters, digits, _ . : or -');
+  return raw;
+}
+
+function integerBetween(min: number, max: number): (raw: string) => number {
+  return (raw) => {
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) throw new Error(`an integer from ${min} to ${max}`);
+    return value;
+  };
 }
 
 function parseRoles(raw: string): Set<ProcessRole> {

@@ -14,7 +14,7 @@ import type { EntityManager } from 'typeorm';
 @Injectable()
 export class WriteSerializer {
   private tail: Promise<unknown> = Promise.resolve();
-  private readonly active = new AsyncLocalStorage<EntityManager>();
+  private readonly active = new AsyncLocalStorage<TransactionScope>();
   private readonly serialize: boolean;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
@@ -23,12 +23,34 @@ export class WriteSerializer {
 
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const outer = this.active.getStore();
-    if (outer) return work(outer);
-    const run = (): Promise<T> =>
-      this.dataSource.transaction((manager) => this.active.run(manager, () => work(manager)));
+    if (outer) return work(outer.manager);
+    const run = async (): Promise<T> => {
+      const afterCommit: (() => void)[] = [];
+      const result = await this.dataSource.transaction((manager) =>
+        this.active.run({ manager, afterCommit }, () => work(manager)),
+      );
+      for (const hook of afterCommit) hook();
+      return result;
+    };
     if (!this.serialize) return run();
     const result = this.tail.then(run);
     this.tail = result.catch(() => undefined);
     return result;
   }
+
+  /**
+   * Runs `hook` once the transaction that `manager` belongs to has committed, or never if it rolls
+   * back. A manager outside any transaction of this serializer has nothing to wait for: the hook
+   * runs at once.
+   */
+  afterCommit(manager: EntityManager | undefined, hook: () => void): void {
+    const scope = this.active.getStore();
+    if (scope && (manager === undefined || scope.manager === manager)) scope.afterCommit.push(hook);
+    else hook();
+  }
+}
+
+interface TransactionScope {
+  manager: EntityManager;
+  afterCommit: (() => void)[];
 }

@@ -19,11 +19,16 @@ export interface TestApp {
  * Pass a database to boot a second time on the same data; it is then left for the caller to drop.
  */
 export async function startTestApp(
-  options: { env?: Record<string, string>; database?: TestDatabase } = {},
+  options: {
+    env?: Record<string, string>;
+    database?: TestDatabase;
+    /** Modules to add, such as job handlers. */
+    features?: Parameters<typeof createApp>[1];
+  } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await TestDatabase.create());
   const config = loadConfig(database.env({ JUNCTION_ADMIN_KEY: ADMIN_KEY, ...options.env }));
-  const app = await createApp(config);
+  const app = await createApp(config, options.features);
   await app.init();
   return {
     app,

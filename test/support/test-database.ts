@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { withDefaultUser } from '../../src/config/load-config.js';
 
 /**
  * A database of the test run's own: a temporary SQLite file by default, or, when DATABASE_URL
  * points at PostgreSQL, a fresh schema there that `drop()` removes. If that server cannot be
- * reached the test fails: a PostgreSQL pass never skips silently.
+ * reached the test fails: a PostgreSQL pass never skips silently. When REDIS_URL is set, jobs go
+ * through Bull under a Redis key prefix of this database's own, whose keys `drop()` deletes.
  */
 export class TestDatabase {
   private constructor(
@@ -19,6 +21,11 @@ export class TestDatabase {
     /** The folder for this database's data (the SQLite file, the secret key). */
     readonly dataDir: string,
   ) {}
+
+  /** Bull's Redis, when this run uses it. */
+  readonly redisUrl = process.env.REDIS_URL || undefined;
+  /** Every Redis key of this database's apps starts with this. */
+  readonly redisPrefix = `junction-test-${randomBytes(6).toString('hex')}`;
 
   static async create(): Promise<TestDatabase> {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-test-'));
@@ -51,14 +58,35 @@ export class TestDatabase {
   env(extra: Record<string, string> = {}): Record<string, string> {
     return {
       DATABASE_URL: this.url,
+      ...(this.redisUrl ? { REDIS_URL: this.redisUrl, JUNCTION_REDIS_PREFIX: this.redisPrefix } : {}),
       LOG_LEVEL: 'silent',
       JUNCTION_SECRET_KEY: '11'.repeat(32),
       ...extra,
     };
   }
 
-  drop(): Promise<void> {
-    return this.cleanup();
+  async drop(): Promise<void> {
+    await this.flushRedis();
+    await this.cleanup();
+  }
+
+  /** Deletes every Redis key of this database's apps: a FLUSHALL that leaves other runs alone. */
+  async flushRedis(): Promise<number> {
+    if (!this.redisUrl) return 0;
+    const redis = new Redis(this.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+      let deleted = 0;
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${this.redisPrefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) deleted += await redis.del(...keys);
+      } while (cursor !== '0');
+      return deleted;
+    } finally {
+      redis.disconnect();
+    }
   }
 }
 

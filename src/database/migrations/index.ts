@@ -1,4 +1,5 @@
 import { Accounts1764021600000 } from './1764021600000-accounts.js';
+import { Jobs1764025200000 } from './1764025200000-jobs.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
-export const MIGRATIONS = [Accounts1764021600000];
+export const MIGRATIONS = [Accounts1764021600000, Jobs1764025200000];

@@ -1,0 +1,121 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  IsDate,
+  IsDefined,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import { PageQueryDto } from '../../../common/pagination/pagination.js';
+import { JOB_TYPE_PATTERN } from '../job-handler.decorator.js';
+import { JOB_STATUSES } from '../job.entity.js';
+import type { JobStatus } from '../job.entity.js';
+import { MAX_ATTEMPTS_LIMIT, MAX_PRIORITY } from '../jobs.service.js';
+
+export class JobQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: JOB_STATUSES })
+  @IsOptional()
+  @IsIn(JOB_STATUSES)
+  status?: JobStatus;
+
+  @ApiPropertyOptional({ example: 'partner.push-order' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  type?: string;
+
+  @ApiPropertyOptional({ example: 'default' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  queue?: string;
+
+  @ApiPropertyOptional({ description: 'Created at or after (ISO 8601)', example: '2026-11-24T00:00:00Z' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate({ message: 'from must be an ISO 8601 time' })
+  from?: Date;
+
+  @ApiPropertyOptional({ description: 'Created before (ISO 8601)', example: '2026-11-25T00:00:00Z' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate({ message: 'to must be an ISO 8601 time' })
+  to?: Date;
+}
+
+export class CreateJobDto {
+  @ApiProperty({ example: 'partner.push-order', description: 'A job type with a handler' })
+  @IsString()
+  @Matches(JOB_TYPE_PATTERN, { message: 'type must be lowercase words joined by dots or dashes' })
+  @MaxLength(200)
+  type!: string;
+
+  @ApiProperty({
+    description: 'Any JSON; checked against the handler’s payload class if it has one',
+    example: { orderId: 'A-1001' },
+  })
+  @IsDefined()
+  payload!: unknown;
+
+  @ApiPropertyOptional({ example: 0, description: 'Higher runs first' })
+  @IsOptional()
+  @IsInt()
+  @Min(-MAX_PRIORITY)
+  @Max(MAX_PRIORITY)
+  priority?: number;
+
+  @ApiPropertyOptional({ example: 5000, description: 'Run no sooner than this many ms from now' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(365 * 24 * 3_600_000)
+  delayMs?: number;
+
+  @ApiPropertyOptional({ example: '2026-11-24T12:00:00Z', description: 'Run no sooner than this time' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate({ message: 'runAt must be an ISO 8601 time' })
+  runAt?: Date;
+
+  @ApiPropertyOptional({
+    example: 'order:A-1001',
+    description: 'Enqueueing the same key again returns the first job',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 300)
+  idempotencyKey?: string;
+
+  @ApiPropertyOptional({
+    example: 'account:42',
+    description: 'Jobs with the same key run one (or the handler’s limit) at a time',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 300)
+  concurrencyKey?: string;
+
+  @ApiPropertyOptional({ example: 3 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_ATTEMPTS_LIMIT)
+  maxAttempts?: number;
+}
+
+export class PurgeJobsQueryDto {
+  @ApiProperty({
+    description: 'Delete finished jobs that finished before this time (ISO 8601)',
+    example: '2026-11-01T00:00:00Z',
+  })
+  @Type(() => Date)
+  @IsDate({ message: 'before must be an ISO 8601 time' })
+  before!: Date;
+}

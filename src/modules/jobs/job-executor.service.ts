@@ -1,0 +1,173 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { JobContext } from './job-context.js';
+import { describeFailure, JobFailure } from './job-failure.js';
+import { JobHandlerRegistry } from './job-handler.registry.js';
+import { JobLedger } from './job-ledger.service.js';
+import type { AttemptResult, Dispatch, Recorded } from './job-ledger.service.js';
+import type { Job } from './job.entity.js';
+import { JobsMetrics } from './jobs.metrics.js';
+
+/** Why this worker stopped an attempt before its handler finished. */
+export class AttemptStopped extends Error {
+  constructor(
+    readonly code: 'TIMEOUT' | 'CANCELLED' | 'LEASE_LOST' | 'SHUTDOWN',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AttemptStopped';
+  }
+}
+
+interface RunningAttempt {
+  job: Job;
+  controller: AbortController;
+}
+
+/**
+ * Runs claimed jobs: builds the handler's context, enforces the timeout, and records the outcome
+ * in the ledger. Both transports hand it the jobs they claimed.
+ */
+@Injectable()
+export class JobExecutor {
+  private readonly logger = new Logger('Jobs');
+  private readonly running = new Map<string, RunningAttempt>();
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly registry: JobHandlerRegistry,
+    private readonly ledger: JobLedger,
+    private readonly metrics: JobsMetrics,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  runningIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /** Runs one attempt to its end; returns the retry to dispatch, if one was scheduled. */
+  async run(job: Job): Promise<Dispatch | null> {
+    const controller = new AbortController();
+    this.running.set(job.id, { job, controller });
+    const timer =
+      job.timeoutMs === null
+        ? undefined
+        : setTimeout(
+            () =>
+              controller.abort(
+                new AttemptStopped('TIMEOUT', `the attempt took longer than ${job.timeoutMs} ms`),
+              ),
+            job.timeoutMs,
+          );
+    const startedAt = performance.now();
+    let result: AttemptResult | null;
+    try {
+      const handler = this.registry.find(job.type);
+      if (!handler)
+        throw new JobFailure('UNKNOWN_JOB_TYPE', `no handler for job type "${job.type}" in this build`);
+      const value = await untilAborted(
+        handler.invoke(this.context(job, controller.signal)),
+        controller.signal,
+      );
+      result = { kind: 'succeeded', result: serializeResult(value) };
+    } catch (error) {
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
+      if (reason instanceof AttemptStopped && reason.code !== 'TIMEOUT') result = null;
+      else result = { kind: 'failed', failure: describeFailure(reason ?? error) };
+    } finally {
+      clearTimeout(timer);
+    }
+    let recorded: Recorded | null = null;
+    try {
+      if (result) recorded = await this.ledger.record(job, result);
+    } catch (error) {
+      this.logger.error(`could not record the outcome of job ${job.id}: ${String(error)}`);
+    } finally {
+      this.running.delete(job.id);
+      if (this.running.size === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
+    }
+    const seconds = (performance.now() - startedAt) / 1000;
+    this.metrics.attemptFinished(
+      job.type,
+      recorded?.recorded ? (recorded.status ?? 'unknown') : 'discarded',
+      seconds,
+    );
+    return recorded?.retry ?? null;
+  }
+
+  /** Aborts a job running here (cancel, lost lease, shutdown); its outcome is then not recorded. */
+  abort(id: string, reason: AttemptStopped): void {
+    const attempt = this.running.get(id);
+    if (attempt && !attempt.controller.signal.aborted) attempt.controller.abort(reason);
+  }
+
+  /** Resolves when nothing is running, or after `ms`; returns whether everything finished. */
+  async drain(ms: number): Promise<boolean> {
+    if (this.running.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    const finished = await Promise.race([idle, timeout]);
+    clearTimeout(timer);
+    return finished;
+  }
+
+  private context(job: Job, signal: AbortSignal): JobContext {
+    let steps: Promise<Map<string, unknown>> | undefined;
+    return {
+      jobId: job.id,
+      type: job.type,
+      payload: job.payload,
+      attempt: job.attempt,
+      maxAttempts: job.maxAttempts,
+      idempotencyKey: job.idempotencyKey,
+      signal,
+      progress: (value) => this.ledger.setProgress(job, value),
+      log: (message) => this.ledger.appendLog(job, String(message).slice(0, 10_000)),
+      step: async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+        steps ??= this.ledger.completedSteps(job.id, this.dataSource.manager);
+        const done = await steps;
+        if (done.has(name)) return done.get(name) as T;
+        signal.throwIfAborted();
+        const value = await work();
+        if (!(await this.ledger.saveStep(job, name, serializeResult(value)))) {
+          throw new AttemptStopped('LEASE_LOST', 'the job is no longer held by this worker');
+        }
+        done.set(name, value);
+        return value;
+      },
+    };
+  }
+}
+
+/** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function serializeResult(value: unknown): string {
+  try {
+    return JSON.stringify(value ?? null);
+  } catch (error) {
+    throw new JobFailure('PERMANENT', `the handler's result is not JSON: ${String(error)}`);
+  }
+}

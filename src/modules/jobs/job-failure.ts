@@ -1,0 +1,62 @@
+/**
+ * What a handler throws to tell the engine how to go on. Any error with a string `code` works the
+ * same way (a provider's errors need not extend this class): `PERMANENT`, `AUTH` and `NOT_FOUND` go
+ * straight to dead, `RATE_LIMITED` with `retryAfterMs` waits that long, anything else is retried
+ * with backoff.
+ */
+export class JobFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'JobFailure';
+  }
+
+  static permanent(message: string): JobFailure {
+    return new JobFailure('PERMANENT', message);
+  }
+
+  static rateLimited(message: string, retryAfterMs: number): JobFailure {
+    return new JobFailure('RATE_LIMITED', message, retryAfterMs);
+  }
+}
+
+const PERMANENT_CODES = new Set(['PERMANENT', 'AUTH', 'NOT_FOUND', 'UNKNOWN_JOB_TYPE']);
+const MAX_MESSAGE_LENGTH = 2000;
+const MAX_STACK_LENGTH = 8000;
+
+export interface FailureVerdict {
+  code: string;
+  message: string;
+  stack: string | null;
+  /** No retry: the job is dead at once. */
+  permanent: boolean;
+  /** Retry after exactly this long instead of the backoff delay. */
+  retryAfterMs: number | null;
+}
+
+export function describeFailure(error: unknown): FailureVerdict {
+  const fields = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    retryAfterMs?: unknown;
+    permanent?: unknown;
+  };
+  const code =
+    typeof fields.code === 'string' && fields.code.length > 0 ? fields.code.slice(0, 100) : 'ERROR';
+  const retryAfterMs =
+    typeof fields.retryAfterMs === 'number' &&
+    Number.isFinite(fields.retryAfterMs) &&
+    fields.retryAfterMs >= 0
+      ? fields.retryAfterMs
+      : null;
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    code,
+    message: message.slice(0, MAX_MESSAGE_LENGTH),
+    stack: error instanceof Error && error.stack ? error.stack.slice(0, MAX_STACK_LENGTH) : null,
+    permanent: PERMANENT_CODES.has(code) || fields.permanent === true,
+    retryAfterMs,
+  };
+}

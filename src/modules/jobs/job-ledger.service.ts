@@ -1,0 +1,432 @@
+import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { Clock } from '../../common/clock.js';
+import { newId } from '../../common/ids.js';
+import { AppConfig } from '../../config/app-config.js';
+import { rawSql, readTimestamp, sqlText } from '../../database/raw-sql.js';
+import { WriteSerializer } from '../../database/write-serializer.js';
+import { retryDelayMs } from './backoff.js';
+import type { FailureVerdict } from './job-failure.js';
+import { Job } from './job.entity.js';
+import type { BackoffPolicy, JobErrorSummary, JobStatus } from './job.entity.js';
+
+/** How an attempt ended, as the executor saw it. */
+export type AttemptResult =
+  { kind: 'succeeded'; result: string } | { kind: 'failed'; failure: FailureVerdict };
+
+/** What a transport needs to deliver a job. */
+export interface Dispatch {
+  id: string;
+  /** Attempts started before this delivery; with the id it names one delivery. */
+  attempt: number;
+  queue: string;
+  priority: number;
+  runAt: Date;
+}
+
+export interface Recorded {
+  /** False when the job was no longer this worker's (cancelled, or its lease expired): nothing was written. */
+  recorded: boolean;
+  status: JobStatus | null;
+  /** Set when a retry was scheduled. */
+  retry: Dispatch | null;
+}
+
+/** Why a claim of one job by id found nothing to run. */
+export type ClaimMiss = { kind: 'gone' } | { kind: 'later'; runAt: Date } | { kind: 'blocked' };
+
+/** How many waiting jobs a claim looks at, so concurrency-key limits can skip some and still fill the batch. */
+const CLAIM_SCAN_FACTOR = 4;
+const MIN_CLAIM_SCAN = 50;
+/** Retry a job whose concurrency key is at its limit this much later. */
+export const BLOCKED_RETRY_MS = 500;
+
+/**
+ * Every state change of a running job, each one a guarded statement: a worker changes a job only
+ * while it holds the lease for that attempt, so a result that arrives after a cancel, or after the
+ * lease expired and another worker took the job, is not recorded.
+ */
+@Injectable()
+export class JobLedger {
+  /** This process, as the owner of the leases it holds. */
+  readonly workerId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private pending: {
+    job: Job;
+    result: AttemptResult;
+    done: (recorded: Recorded) => void;
+    fail: (e: unknown) => void;
+  }[] = [];
+  private flushing = false;
+
+  constructor(
+    private readonly serializer: WriteSerializer,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Claims up to `limit` due jobs of a queue in priority order, in one statement. */
+  claimBatch(queue: string, limit: number): Promise<Job[]> {
+    return this.serializer.transaction(async (manager) => {
+      const postgres = isPostgres(manager);
+      const now = this.clock.now();
+      // On PostgreSQL, claims of one queue take turns so per-key running counts stay exact across processes.
+      if (postgres)
+        await rawSql(manager, `SELECT pg_advisory_xact_lock(hashtext(?))`, [`junction.claim:${queue}`]);
+      const { rows } = await rawSql(
+        manager,
+        `UPDATE job SET status = 'running', lease_owner = ?, lease_expires_at = ?, attempt = attempt + 1,
+           started_at = COALESCE(started_at, ?)
+         WHERE id IN (
+           SELECT w.id FROM (
+             SELECT c.id, c.priority, c.run_at, c.concurrency_key, c.concurrency_limit,
+               ROW_NUMBER() OVER (PARTITION BY c.concurrency_key ORDER BY c.priority DESC, c.run_at, c.id) AS rn
+             FROM (
+               SELECT id, priority, run_at, concurrency_key, concurrency_limit FROM job
+               WHERE queue = ? AND status IN ('queued', 'failed') AND run_at <= ?
+               ORDER BY priority DESC, run_at, id LIMIT ?${postgres ? ' FOR UPDATE SKIP LOCKED' : ''}
+             ) c
+           ) w
+           WHERE w.concurrency_key IS NULL OR w.rn + (
+             SELECT count(*) FROM job r WHERE r.concurrency_key = w.concurrency_key AND r.status = 'running'
+           ) <= w.concurrency_limit
+           ORDER BY w.priority DESC, w.run_at, w.id LIMIT ?
+         )
+         RETURNING *`,
+        [
+          this.workerId,
+          this.leaseEnd(now),
+          now,
+          queue,
+          now,
+          Math.max(MIN_CLAIM_SCAN, limit * CLAIM_SCAN_FACTOR),
+          limit,
+        ],
+      );
+      const jobs = rows.map(jobFromRow).sort(byClaimOrder);
+      await this.insertAttempts(manager, jobs, now);
+      return jobs;
+    });
+  }
+
+  /** Claims one job by id (Bull delivered it), or says why it cannot run now. */
+  claimOne(id: string): Promise<Job | ClaimMiss> {
+    return this.serializer.transaction(async (manager) => {
+      const now = this.clock.now();
+      if (isPostgres(manager)) {
+        await rawSql(
+          manager,
+          `SELECT pg_advisory_xact_lock(hashtext(concurrency_key)) FROM job WHERE id = ? AND concurrency_key IS NOT NULL`,
+          [id],
+        );
+      }
+      const { rows } = await rawSql(
+        manager,
+        `UPDATE job SET status = 'running', lease_owner = ?, lease_expires_at = ?, attempt = attempt + 1,
+           started_at = COALESCE(started_at, ?)
+         WHERE id = ? AND status IN ('queued', 'failed') AND run_at <= ? AND (concurrency_key IS NULL OR (
+           SELECT count(*) FROM job r WHERE r.concurrency_key = job.concurrency_key AND r.status = 'running'
+         ) < concurrency_limit)
+         RETURNING *`,
+        [this.workerId, this.leaseEnd(now), now, id, now],
+      );
+      if (rows.length === 1) {
+        const job = jobFromRow(rows[0]);
+        await this.insertAttempts(manager, [job], now);
+        return job;
+      }
+      const found = await manager.findOne(Job, { where: { id }, select: { status: true, runAt: true } });
+      if (!found || (found.status !== 'queued' && found.status !== 'failed')) return { kind: 'gone' };
+      if (found.runAt > now) return { kind: 'later', runAt: found.runAt };
+      return { kind: 'blocked' };
+    });
+  }
+
+  /**
+   * Records how an attempt ended. Outcomes that arrive together are written in one transaction
+   * (on SQLite every transaction waits its turn, so fewer, larger ones go faster).
+   */
+  record(job: Job, result: AttemptResult): Promise<Recorded> {
+    return new Promise((done, fail) => {
+      this.pending.push({ job, result, done, fail });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0);
+      try {
+        const recorded = await this.serializer.transaction(async (manager) => {
+          const now = this.clock.now();
+          const out: Recorded[] = [];
+          for (const item of batch) out.push(await this.applyResult(manager, item.job, item.result, now));
+          return out;
+        });
+        batch.forEach((item, i) => item.done(recorded[i]));
+      } catch (error) {
+        for (const item of batch) item.fail(error);
+      }
+    }
+    this.flushing = false;
+  }
+
+  private async applyResult(
+    manager: EntityManager,
+    job: Job,
+    result: AttemptResult,
+    now: Date,
+  ): Promise<Recorded> {
+    const fence = `id = ? AND status = 'running' AND lease_owner = ? AND attempt = ?`;
+    const fenceParams = [job.id, this.workerId, job.attempt];
+    if (result.kind === 'succeeded') {
+      const { affected } = await rawSql(
+        manager,
+        `UPDATE job SET status = 'succeeded', result = ?, finished_at = ?, lease_owner = NULL, lease_expires_at = NULL
+         WHERE ${fence}`,
+        [result.result, now, ...fenceParams],
+      );
+      if (affected !== 1) return { recorded: false, status: null, retry: null };
+      await this.finishAttempt(manager, job, 'succeeded', now, null);
+      return { recorded: true, status: 'succeeded', retry: null };
+    }
+    const { failure } = result;
+    const dead = failure.permanent || job.attempt >= job.maxAttempts;
+    const runAt = dead
+      ? job.runAt
+      : new Date(now.getTime() + (failure.retryAfterMs ?? retryDelayMs(job.backoff, job.attempt)));
+    const status: JobStatus = dead ? 'dead' : 'failed';
+    const lastError: JobErrorSummary = { code: failure.code, message: failure.message };
+    const { affected } = await rawSql(
+      manager,
+      `UPDATE job SET status = ?, run_at = ?, finished_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL
+       WHERE ${fence}`,
+      [status, runAt, dead ? now : null, JSON.stringify(lastError), ...fenceParams],
+    );
+    if (affected !== 1) return { recorded: false, status: null, retry: null };
+    await this.finishAttempt(manager, job, 'failed', now, failure);
+    return {
+      recorded: true,
+      status,
+      retry: dead
+        ? null
+        : { id: job.id, attempt: job.attempt, queue: job.queue, priority: job.priority, runAt },
+    };
+  }
+
+  /** Extends the leases of this worker's running jobs; returns the ids it still holds. */
+  renewLeases(): Promise<Set<string>> {
+    return this.serializer.transaction(async (manager) => {
+      const { rows } = await rawSql<{ id: string }>(
+        manager,
+        `UPDATE job SET lease_expires_at = ? WHERE lease_owner = ? AND status = 'running' RETURNING id`,
+        [this.leaseEnd(this.clock.now()), this.workerId],
+      );
+      return new Set(rows.map((r) => String(r.id)));
+    });
+  }
+
+  /**
+   * Puts back every job whose lease expired (its worker died or stalled): the attempt counts as
+   * failed with LEASE_EXPIRED; the job runs again at once, or is dead if that was its last attempt.
+   */
+  expireLeases(): Promise<Dispatch[]> {
+    return this.serializer.transaction(async (manager) => {
+      const now = this.clock.now();
+      const lastError: JobErrorSummary = {
+        code: 'LEASE_EXPIRED',
+        message: 'the worker stopped renewing its lease',
+      };
+      const { rows } = await rawSql<Record<string, unknown>>(
+        manager,
+        `UPDATE job SET
+           status = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'queued' END,
+           finished_at = CASE WHEN attempt >= max_attempts THEN ? ELSE NULL END,
+           run_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL
+         WHERE status = 'running' AND lease_expires_at < ?
+         RETURNING id, attempt, queue, priority, run_at, status`,
+        [now, now, JSON.stringify(lastError), now],
+      );
+      for (const row of rows) {
+        await rawSql(
+          manager,
+          `UPDATE job_attempt SET outcome = 'failed', finished_at = ?, error_code = ?, error_message = ?
+           WHERE job_id = ? AND outcome = 'running'`,
+          [now, lastError.code, lastError.message, row.id],
+        );
+      }
+      return rows.filter((r) => r.status === 'queued').map(dispatchFromRow);
+    });
+  }
+
+  /** Shutdown: hands this worker's unfinished jobs back at once, the attempt marked interrupted. */
+  release(ids: string[]): Promise<Dispatch[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.serializer.transaction(async (manager) => {
+      const now = this.clock.now();
+      const released: Dispatch[] = [];
+      for (const id of ids) {
+        const { rows } = await rawSql<Record<string, unknown>>(
+          manager,
+          `UPDATE job SET status = 'queued', run_at = ?, lease_owner = NULL, lease_expires_at = NULL
+           WHERE id = ? AND status = 'running' AND lease_owner = ?
+           RETURNING id, queue, priority, run_at, attempt`,
+          [now, id, this.workerId],
+        );
+        if (rows.length === 0) continue;
+        await rawSql(
+          manager,
+          `UPDATE job_attempt SET outcome = 'interrupted', finished_at = ?, error_code = 'SHUTDOWN',
+             error_message = 'the worker shut down before the job finished' WHERE job_id = ? AND attempt = ?`,
+          [now, id, rows[0].attempt],
+        );
+        released.push(dispatchFromRow(rows[0]));
+      }
+      return released;
+    });
+  }
+
+  /** Writes progress while this worker holds the job. */
+  async setProgress(job: Job, value: number): Promise<void> {
+    await this.serializer.transaction((manager) =>
+      rawSql(
+        manager,
+        `UPDATE job SET progress = ? WHERE id = ? AND status = 'running' AND lease_owner = ? AND attempt = ?`,
+        [value, job.id, this.workerId, job.attempt],
+      ),
+    );
+  }
+
+  async appendLog(job: Job, message: string): Promise<void> {
+    await this.serializer.transaction((manager) =>
+      rawSql(manager, `INSERT INTO job_log (id, job_id, attempt, message, at) VALUES (?, ?, ?, ?, ?)`, [
+        newId(),
+        job.id,
+        job.attempt,
+        message,
+        this.clock.now(),
+      ]),
+    );
+  }
+
+  /** The results of the steps a job completed in earlier attempts, by name. */
+  async completedSteps(jobId: string, manager: EntityManager): Promise<Map<string, unknown>> {
+    const { rows } = await rawSql<{ name: string; result: string | null }>(
+      manager,
+      `SELECT name, result FROM job_step WHERE job_id = ?`,
+      [jobId],
+    );
+    return new Map(rows.map((r) => [r.name, r.result === null ? undefined : JSON.parse(r.result)]));
+  }
+
+  /** Stores a completed step, if this worker still holds the job; returns false otherwise. */
+  saveStep(job: Job, name: string, result: string | null): Promise<boolean> {
+    return this.serializer.transaction(async (manager) => {
+      const { rows } = await rawSql(
+        manager,
+        `SELECT id FROM job WHERE id = ? AND status = 'running' AND lease_owner = ? AND attempt = ?`,
+        [job.id, this.workerId, job.attempt],
+      );
+      if (rows.length === 0) return false;
+      await rawSql(
+        manager,
+        `INSERT INTO job_step (id, job_id, name, result, attempt, completed_at) VALUES (?, ?, ?, ?, ?, ?)`,
+        [newId(), job.id, name, result, job.attempt, this.clock.now()],
+      );
+      return true;
+    });
+  }
+
+  private async insertAttempts(manager: EntityManager, jobs: Job[], now: Date): Promise<void> {
+    if (jobs.length === 0) return;
+    const values = jobs.map(() => `(?, ?, ?, ?, 'running', ?)`).join(', ');
+    const params = jobs.flatMap((job) => [newId(), job.id, job.attempt, this.workerId, now]);
+    await rawSql(
+      manager,
+      `INSERT INTO job_attempt (id, job_id, attempt, worker, outcome, started_at) VALUES ${values}`,
+      params,
+    );
+  }
+
+  private async finishAttempt(
+    manager: EntityManager,
+    job: Job,
+    outcome: 'succeeded' | 'failed',
+    now: Date,
+    failure: FailureVerdict | null,
+  ): Promise<void> {
+    await rawSql(
+      manager,
+      `UPDATE job_attempt SET outcome = ?, finished_at = ?, error_code = ?, error_message = ?, error_stack = ?
+       WHERE job_id = ? AND attempt = ?`,
+      [
+        outcome,
+        now,
+        failure?.code ?? null,
+        failure?.message ?? null,
+        failure?.stack ?? null,
+        job.id,
+        job.attempt,
+      ],
+    );
+  }
+
+  private leaseEnd(now: Date): Date {
+    return new Date(now.getTime() + this.config.jobs.leaseMs);
+  }
+}
+
+function byClaimOrder(a: Job, b: Job): number {
+  return b.priority - a.priority || a.runAt.getTime() - b.runAt.getTime() || (a.id < b.id ? -1 : 1);
+}
+
+function isPostgres(manager: EntityManager): boolean {
+  return manager.connection.options.type === 'postgres';
+}
+
+function parseJson(value: unknown): unknown {
+  return value === null || value === undefined ? null : JSON.parse(sqlText(value));
+}
+
+function dispatchFromRow(row: Record<string, unknown>): Dispatch {
+  return {
+    id: String(row.id),
+    attempt: Number(row.attempt),
+    queue: String(row.queue),
+    priority: Number(row.priority),
+    runAt: readTimestamp(row.run_at)!,
+  };
+}
+
+/** A job row read by raw SQL (RETURNING *), converted as TypeORM would. */
+export function jobFromRow(row: Record<string, unknown>): Job {
+  const job = new Job();
+  const nullableNumber = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const nullableString = (v: unknown) => (v === null || v === undefined ? null : sqlText(v));
+  job.id = String(row.id);
+  job.type = String(row.type);
+  job.queue = String(row.queue);
+  job.payload = parseJson(row.payload);
+  job.status = row.status as JobStatus;
+  job.priority = Number(row.priority);
+  job.runAt = readTimestamp(row.run_at)!;
+  job.attempt = Number(row.attempt);
+  job.maxAttempts = Number(row.max_attempts);
+  job.backoff = parseJson(row.backoff) as BackoffPolicy;
+  job.timeoutMs = nullableNumber(row.timeout_ms);
+  job.idempotencyKey = nullableString(row.idempotency_key);
+  job.concurrencyKey = nullableString(row.concurrency_key);
+  job.concurrencyLimit = Number(row.concurrency_limit);
+  job.leaseOwner = nullableString(row.lease_owner);
+  job.leaseExpiresAt = readTimestamp(row.lease_expires_at);
+  job.progress = nullableNumber(row.progress);
+  job.result = parseJson(row.result);
+  job.lastError = parseJson(row.last_error) as JobErrorSummary | null;
+  job.createdAt = readTimestamp(row.created_at)!;
+  job.startedAt = readTimestamp(row.started_at);
+  job.finishedAt = readTimestamp(row.finished_at);
+  job.eventId = nullableString(row.event_id);
+  return job;
+}

@@ -1,0 +1,52 @@
+import { Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { BullModule } from '@nestjs/bull';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { AppConfig } from '../../config/app-config.js';
+import { JobAttempt } from './job-attempt.entity.js';
+import { JobExecutor } from './job-executor.service.js';
+import { JobHandlerRegistry } from './job-handler.registry.js';
+import { JobLedger } from './job-ledger.service.js';
+import { JobLog } from './job-log.entity.js';
+import { JobStep } from './job-step.entity.js';
+import { JobWorker } from './job-worker.service.js';
+import { Job } from './job.entity.js';
+import { JobsController } from './jobs.controller.js';
+import { JobsMetrics } from './jobs.metrics.js';
+import { JobsService } from './jobs.service.js';
+import { QueuesController } from './queues.controller.js';
+import { BullTransport } from './transports/bull.transport.js';
+import { EmbeddedTransport } from './transports/embedded.transport.js';
+import { JobTransport } from './transports/job-transport.js';
+
+/**
+ * The job engine. The transport follows the configuration: Bull when REDIS_URL is set, otherwise
+ * the embedded queue in the database. Global, so any module can inject `JobsService`.
+ */
+@Module({})
+export class JobsModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const redisUrl = config.redisUrl;
+    return {
+      module: JobsModule,
+      global: true,
+      imports: [
+        DiscoveryModule,
+        TypeOrmModule.forFeature([Job, JobAttempt, JobLog, JobStep]),
+        ...(redisUrl ? [BullModule.forRoot({ redis: redisUrl, prefix: config.jobs.redisPrefix })] : []),
+      ],
+      controllers: [JobsController, QueuesController],
+      providers: [
+        JobHandlerRegistry,
+        JobLedger,
+        JobExecutor,
+        JobsMetrics,
+        JobsService,
+        JobWorker,
+        { provide: JobTransport, useClass: redisUrl ? BullTransport : EmbeddedTransport },
+      ],
+      exports: [JobsService],
+    };
+  }
+}
