@@ -235,29 +235,35 @@ export class JobLedger {
   expireLeases(): Promise<Dispatch[]> {
     return this.serializer.transaction(async (manager) => {
       const now = this.clock.now();
-      const lastError: JobErrorSummary = {
+      const lastError = JSON.stringify({
         code: 'LEASE_EXPIRED',
         message: 'the worker stopped renewing its lease',
-      };
-      const { rows } = await rawSql<Record<string, unknown>>(
+      } satisfies JobErrorSummary);
+      const expired = `status = 'running' AND lease_expires_at < ?`;
+      const dead = await rawSql<{ id: string }>(
         manager,
-        `UPDATE job SET
-           status = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'queued' END,
-           finished_at = CASE WHEN attempt >= max_attempts THEN ? ELSE NULL END,
-           run_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL
-         WHERE status = 'running' AND lease_expires_at < ?
-         RETURNING id, attempt, queue, priority, run_at, status`,
-        [now, now, JSON.stringify(lastError), now],
+        `UPDATE job SET status = 'dead', finished_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL
+         WHERE ${expired} AND attempt >= max_attempts
+         RETURNING id`,
+        [now, lastError, now],
       );
-      for (const row of rows) {
+      const requeued = await rawSql<Record<string, unknown>>(
+        manager,
+        `UPDATE job SET status = 'queued', run_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL
+         WHERE ${expired}
+         RETURNING id, attempt, queue, priority, run_at`,
+        [now, lastError, now],
+      );
+      for (const row of [...dead.rows, ...requeued.rows]) {
         await rawSql(
           manager,
-          `UPDATE job_attempt SET outcome = 'failed', finished_at = ?, error_code = ?, error_message = ?
+          `UPDATE job_attempt SET outcome = 'failed', finished_at = ?, error_code = 'LEASE_EXPIRED',
+             error_message = 'the worker stopped renewing its lease'
            WHERE job_id = ? AND outcome = 'running'`,
-          [now, lastError.code, lastError.message, row.id],
+          [now, row.id],
         );
       }
-      return rows.filter((r) => r.status === 'queued').map(dispatchFromRow);
+      return requeued.rows.map(dispatchFromRow);
     });
   }
 

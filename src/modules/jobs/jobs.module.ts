@@ -34,7 +34,21 @@ export class JobsModule {
       imports: [
         DiscoveryModule,
         TypeOrmModule.forFeature([Job, JobAttempt, JobLog, JobStep]),
-        ...(redisUrl ? [BullModule.forRoot({ redis: redisUrl, prefix: config.jobs.redisPrefix })] : []),
+        ...(redisUrl
+          ? [
+              BullModule.forRoot({
+                redis: redisUrl,
+                prefix: config.jobs.redisPrefix,
+                // A delivery held by a dead worker returns to Redis's wait list about when the
+                // ledger's lease expires, and as often as that happens (the ledger guards each run).
+                settings: {
+                  lockDuration: config.jobs.leaseMs,
+                  stalledInterval: Math.max(1000, Math.floor(config.jobs.leaseMs / 2)),
+                  maxStalledCount: 1000,
+                },
+              }),
+            ]
+          : []),
       ],
       controllers: [JobsController, QueuesController],
       providers: [
