@@ -29,14 +29,12 @@ describe(`a worker killed with SIGKILL in the middle of ${JOBS} jobs (${transpor
     const api = await startTestApp({ database, features: [CrashWorkModule], env: { JUNCTION_ROLES: 'api' } });
     try {
       const dataSource = api.app.get(DataSource);
-      const count = async (status: string) =>
-        Number(
-          (
-            (await dataSource.query(`SELECT count(*) AS n FROM job WHERE status = '${status}'`)) as {
-              n: string;
-            }[]
-          )[0].n,
+      const count = async (status: string) => {
+        const [row] = await dataSource.query<{ n: string }[]>(
+          `SELECT count(*) AS n FROM job WHERE status = '${status}'`,
         );
+        return Number(row.n);
+      };
       await api.app
         .get(JobsService)
         .enqueueMany(Array.from({ length: JOBS }, (_, n) => ({ type: CRASH_JOB, payload: { n } })));
@@ -71,9 +69,9 @@ describe(`a worker killed with SIGKILL in the middle of ${JOBS} jobs (${transpor
       second.child.kill('SIGTERM');
       await second.exited;
 
-      const attempts = (await dataSource.query(
-        `SELECT job_id, attempt, outcome, error_code FROM job_attempt ORDER BY job_id, attempt`,
-      )) as { job_id: string; attempt: number; outcome: string; error_code: string | null }[];
+      const attempts = await dataSource.query<
+        { job_id: string; attempt: number; outcome: string; error_code: string | null }[]
+      >(`SELECT job_id, attempt, outcome, error_code FROM job_attempt ORDER BY job_id, attempt`);
       const attemptsByJob = new Map<string, typeof attempts>();
       for (const row of attempts)
         attemptsByJob.set(row.job_id, [...(attemptsByJob.get(row.job_id) ?? []), row]);
