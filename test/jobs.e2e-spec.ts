@@ -72,6 +72,20 @@ describe(`jobs (${transport})`, () => {
       .set(admin)
       .expect(200);
     expect(list.body.items.map((j: JobBody) => j.id)).toContain(created.id);
+    const createdAt = Date.parse((created as unknown as { createdAt: string }).createdAt);
+    const inRange = await t
+      .http()
+      .get('/jobs')
+      .query({ from: new Date(createdAt).toISOString(), to: new Date(createdAt + 1).toISOString() })
+      .set(admin)
+      .expect(200);
+    expect(inRange.body.items.map((j: JobBody) => j.id)).toEqual([created.id]);
+    const after = await t
+      .http()
+      .get('/jobs')
+      .query({ from: new Date(createdAt + 1).toISOString(), type: 'test.echo' })
+      .set(admin);
+    expect(after.body.items.map((j: JobBody) => j.id)).not.toContain(created.id);
   });
 
   it('returns the first job for a repeated idempotency key and runs it once', async () => {
