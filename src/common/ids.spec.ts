@@ -12,7 +12,7 @@ describe('newId', () => {
   });
 
   it('sorts a later id after an earlier one when made a millisecond later', () => {
-    const now = Date.now();
+    const now = Date.now() + 120_000;
     for (let i = 0; i < 100; i++) {
       const earlier = newId(now + i);
       const later = newId(now + i + 1);
@@ -21,11 +21,12 @@ describe('newId', () => {
     }
   });
 
-  it('makes 1000 distinct ids when called 1000 times in the same millisecond', () => {
-    const now = Date.now();
+  it('makes 10000 distinct, ascending ids when called 10000 times in the same millisecond', () => {
+    const now = Date.now() + 60_000;
 
-    const ids = Array.from({ length: 1000 }, () => newId(now));
+    const ids = Array.from({ length: 10_000 }, () => newId(now));
 
-    expect(new Set(ids).size).toBe(1000);
+    expect(new Set(ids).size).toBe(10_000);
+    expect([...ids].sort()).toEqual(ids);
   });
 });

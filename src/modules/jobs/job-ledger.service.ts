@@ -59,6 +59,12 @@ export class JobLedger {
     fail: (e: unknown) => void;
   }[] = [];
   private flushing = false;
+  private claimsWaiting: {
+    id: string;
+    done: (outcome: Job | ClaimMiss) => void;
+    fail: (e: unknown) => void;
+  }[] = [];
+  private claiming = false;
 
   constructor(
     private readonly serializer: WriteSerializer,
@@ -69,78 +75,124 @@ export class JobLedger {
   /** Claims up to `limit` due jobs of a queue in priority order, in one statement. */
   claimBatch(queue: string, limit: number): Promise<Job[]> {
     return this.serializer.transaction(async (manager) => {
-      const postgres = isPostgres(manager);
       const now = this.clock.now();
       // On PostgreSQL, claims of one queue take turns so per-key running counts stay exact across processes.
-      if (postgres)
+      if (isPostgres(manager)) {
         await rawSql(manager, `SELECT pg_advisory_xact_lock(hashtext(?))`, [`junction.claim:${queue}`]);
-      const { rows } = await rawSql(
+      }
+      return this.claimWhere(
         manager,
-        `UPDATE job SET status = 'running', lease_owner = ?, lease_expires_at = ?, attempt = attempt + 1,
-           started_at = COALESCE(started_at, ?)
-         WHERE id IN (
-           SELECT w.id FROM (
-             SELECT c.id, c.priority, c.run_at, c.concurrency_key, c.concurrency_limit,
-               ROW_NUMBER() OVER (PARTITION BY c.concurrency_key ORDER BY c.priority DESC, c.run_at, c.id) AS rn
-             FROM (
-               SELECT id, priority, run_at, concurrency_key, concurrency_limit FROM job
-               WHERE queue = ? AND status IN ('queued', 'failed') AND run_at <= ?
-               ORDER BY priority DESC, run_at, id LIMIT ?${postgres ? ' FOR UPDATE SKIP LOCKED' : ''}
-             ) c
-           ) w
-           WHERE w.concurrency_key IS NULL OR w.rn + (
-             SELECT count(*) FROM job r WHERE r.concurrency_key = w.concurrency_key AND r.status = 'running'
-           ) <= w.concurrency_limit
-           ORDER BY w.priority DESC, w.run_at, w.id LIMIT ?
-         )
-         RETURNING *`,
-        [
-          this.workerId,
-          this.leaseEnd(now),
-          now,
-          queue,
-          now,
-          Math.max(MIN_CLAIM_SCAN, limit * CLAIM_SCAN_FACTOR),
-          limit,
-        ],
+        now,
+        'queue = ?',
+        [queue],
+        Math.max(MIN_CLAIM_SCAN, limit * CLAIM_SCAN_FACTOR),
+        limit,
       );
-      const jobs = rows.map(jobFromRow).sort(byClaimOrder);
-      await this.insertAttempts(manager, jobs, now);
-      return jobs;
     });
   }
 
-  /** Claims one job by id (Bull delivered it), or says why it cannot run now. */
+  /**
+   * Claims one job by id (Bull delivered it), or says why it cannot run now. Claims that arrive
+   * together are made in one statement.
+   */
   claimOne(id: string): Promise<Job | ClaimMiss> {
+    return new Promise((done, fail) => {
+      this.claimsWaiting.push({ id, done, fail });
+      if (!this.claiming) void this.flushClaims();
+    });
+  }
+
+  private async flushClaims(): Promise<void> {
+    this.claiming = true;
+    while (this.claimsWaiting.length > 0) {
+      const batch = this.claimsWaiting.splice(0);
+      try {
+        const outcomes = await this.claimByIds([...new Set(batch.map((c) => c.id))]);
+        for (const claim of batch) {
+          const outcome = outcomes.get(claim.id) ?? { kind: 'gone' };
+          // A job delivered twice in one batch runs once.
+          outcomes.set(claim.id, { kind: 'gone' });
+          claim.done(outcome);
+        }
+      } catch (error) {
+        for (const claim of batch) claim.fail(error);
+      }
+    }
+    this.claiming = false;
+  }
+
+  private claimByIds(ids: string[]): Promise<Map<string, Job | ClaimMiss>> {
     return this.serializer.transaction(async (manager) => {
       const now = this.clock.now();
+      const list = ids.map(() => '?').join(', ');
       if (isPostgres(manager)) {
+        // Jobs with a concurrency key take turns per key (in key order, so claims cannot deadlock).
         await rawSql(
           manager,
-          `SELECT pg_advisory_xact_lock(hashtext(concurrency_key)) FROM job WHERE id = ? AND concurrency_key IS NOT NULL`,
-          [id],
+          `SELECT pg_advisory_xact_lock(hashtext(k)) FROM (
+             SELECT DISTINCT concurrency_key AS k FROM job WHERE id IN (${list}) AND concurrency_key IS NOT NULL ORDER BY 1
+           ) keys`,
+          ids,
         );
       }
-      const { rows } = await rawSql(
-        manager,
-        `UPDATE job SET status = 'running', lease_owner = ?, lease_expires_at = ?, attempt = attempt + 1,
-           started_at = COALESCE(started_at, ?)
-         WHERE id = ? AND status IN ('queued', 'failed') AND run_at <= ? AND (concurrency_key IS NULL OR (
-           SELECT count(*) FROM job r WHERE r.concurrency_key = job.concurrency_key AND r.status = 'running'
-         ) < concurrency_limit)
-         RETURNING *`,
-        [this.workerId, this.leaseEnd(now), now, id, now],
-      );
-      if (rows.length === 1) {
-        const job = jobFromRow(rows[0]);
-        await this.insertAttempts(manager, [job], now);
-        return job;
+      const claimed = await this.claimWhere(manager, now, `id IN (${list})`, ids, ids.length, ids.length);
+      const outcomes = new Map<string, Job | ClaimMiss>(claimed.map((job) => [job.id, job]));
+      const missed = ids.filter((id) => !outcomes.has(id));
+      if (missed.length > 0) {
+        const { rows } = await rawSql<{ id: string; status: JobStatus; run_at: unknown }>(
+          manager,
+          `SELECT id, status, run_at FROM job WHERE id IN (${missed.map(() => '?').join(', ')})`,
+          missed,
+        );
+        for (const row of rows) {
+          const runAt = readTimestamp(row.run_at)!;
+          if (row.status !== 'queued' && row.status !== 'failed') continue;
+          outcomes.set(String(row.id), runAt > now ? { kind: 'later', runAt } : { kind: 'blocked' });
+        }
       }
-      const found = await manager.findOne(Job, { where: { id }, select: { status: true, runAt: true } });
-      if (!found || (found.status !== 'queued' && found.status !== 'failed')) return { kind: 'gone' };
-      if (found.runAt > now) return { kind: 'later', runAt: found.runAt };
-      return { kind: 'blocked' };
+      return outcomes;
     });
+  }
+
+  /**
+   * The claim statement: among due waiting jobs matching `filter`, the first `limit` in priority
+   * order whose concurrency key (if any) stays within its limit, counting the ones running and the
+   * ones claimed in this same statement.
+   */
+  private async claimWhere(
+    manager: EntityManager,
+    now: Date,
+    filter: string,
+    filterParams: unknown[],
+    scan: number,
+    limit: number,
+  ): Promise<Job[]> {
+    const skipLocked = isPostgres(manager) ? ' FOR UPDATE SKIP LOCKED' : '';
+    const { rows } = await rawSql(
+      manager,
+      `UPDATE job SET status = 'running', lease_owner = ?, lease_expires_at = ?, attempt = attempt + 1,
+         started_at = COALESCE(started_at, ?)
+       WHERE id IN (
+         SELECT w.id FROM (
+           SELECT c.id, c.priority, c.run_at, c.concurrency_key, c.concurrency_limit,
+             ROW_NUMBER() OVER (PARTITION BY c.concurrency_key ORDER BY c.priority DESC, c.run_at, c.id) AS rn
+           FROM (
+             SELECT id, priority, run_at, concurrency_key, concurrency_limit FROM job
+             WHERE ${filter} AND status IN ('queued', 'failed') AND run_at <= ?
+             ORDER BY priority DESC, run_at, id LIMIT ?${skipLocked}
+           ) c
+         ) w
+         WHERE w.concurrency_key IS NULL OR w.rn + (
+           SELECT count(*) FROM job r WHERE r.concurrency_key = w.concurrency_key AND r.status = 'running'
+         ) <= w.concurrency_limit
+         ORDER BY w.priority DESC, w.run_at, w.id LIMIT ?
+       )
+       RETURNING *`,
+      [this.workerId, this.leaseEnd(now), now, ...filterParams, now, scan, limit],
+    );
+    const jobs = rows.map(jobFromRow).sort(byClaimOrder);
+    await this.insertAttempts(manager, jobs, now);
+    return jobs;
   }
 
   /**
@@ -157,14 +209,17 @@ export class JobLedger {
   private async flush(): Promise<void> {
     this.flushing = true;
     while (this.pending.length > 0) {
-      const batch = this.pending.splice(0);
+      // In id order, as lease renewal locks them, so the two cannot deadlock on PostgreSQL.
+      const batch = this.pending.splice(0).sort((a, b) => (a.job.id < b.job.id ? -1 : 1));
       try {
-        const recorded = await this.serializer.transaction(async (manager) => {
-          const now = this.clock.now();
-          const out: Recorded[] = [];
-          for (const item of batch) out.push(await this.applyResult(manager, item.job, item.result, now));
-          return out;
-        });
+        const recorded = await retryOnDeadlock(() =>
+          this.serializer.transaction(async (manager) => {
+            const now = this.clock.now();
+            const out: Recorded[] = [];
+            for (const item of batch) out.push(await this.applyResult(manager, item.job, item.result, now));
+            return out;
+          }),
+        );
         batch.forEach((item, i) => item.done(recorded[i]));
       } catch (error) {
         for (const item of batch) item.fail(error);
@@ -219,9 +274,12 @@ export class JobLedger {
   /** Extends the leases of this worker's running jobs; returns the ids it still holds. */
   renewLeases(): Promise<Set<string>> {
     return this.serializer.transaction(async (manager) => {
+      const lockInOrder = isPostgres(manager) ? ' ORDER BY id FOR UPDATE' : '';
       const { rows } = await rawSql<{ id: string }>(
         manager,
-        `UPDATE job SET lease_expires_at = ? WHERE lease_owner = ? AND status = 'running' RETURNING id`,
+        `UPDATE job SET lease_expires_at = ?
+         WHERE id IN (SELECT id FROM job WHERE lease_owner = ? AND status = 'running'${lockInOrder})
+         RETURNING id`,
         [this.leaseEnd(this.clock.now()), this.workerId],
       );
       return new Set(rows.map((r) => String(r.id)));
@@ -381,6 +439,20 @@ export class JobLedger {
 
   private leaseEnd(now: Date): Date {
     return new Date(now.getTime() + this.config.jobs.leaseMs);
+  }
+}
+
+const DEADLOCK_RETRIES = 3;
+
+/** PostgreSQL aborts one of two deadlocked transactions (40P01); running it again succeeds. */
+async function retryOnDeadlock<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const code = (error as { driverError?: { code?: string } }).driverError?.code;
+      if (code !== '40P01' || attempt >= DEADLOCK_RETRIES) throw error;
+    }
   }
 }
 

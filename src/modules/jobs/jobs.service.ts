@@ -4,7 +4,6 @@ import { validate } from 'class-validator';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, In } from 'typeorm';
 import type { EntityManager } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
 import { paginate } from '../../common/pagination/pagination.js';
@@ -114,16 +113,8 @@ export class JobsService {
     const now = this.clock.now();
     const rows = requests.map((request) => this.newJob(request, now));
     const work = async (m: EntityManager): Promise<Job[]> => {
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        await m
-          .createQueryBuilder()
-          .insert()
-          .into(Job)
-          .values(rows.slice(i, i + INSERT_CHUNK) as QueryDeepPartialEntity<Job>[])
-          .orIgnore()
-          .updateEntity(false)
-          .execute();
-      }
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK)
+        await insertJobs(m, rows.slice(i, i + INSERT_CHUNK));
       const keys = [...new Set(rows.flatMap((r) => (r.idempotencyKey ? [r.idempotencyKey] : [])))];
       const byKey = new Map<string, Job>();
       for (let i = 0; i < keys.length; i += INSERT_CHUNK) {
@@ -170,7 +161,7 @@ export class JobsService {
       this.dataSource.manager.find(JobAttempt, { where: { jobId: id }, order: { attempt: 'ASC' } }),
       this.dataSource.manager.find(JobStep, {
         where: { jobId: id },
-        order: { completedAt: 'ASC', id: 'ASC' },
+        order: { id: 'ASC' },
       }),
       this.dataSource.manager.find(JobLog, {
         where: { jobId: id },
@@ -408,6 +399,52 @@ function checkOptions(options: EnqueueOptions, payload: unknown): string[] {
     problems.push('the payload must be JSON');
   }
   return problems;
+}
+
+const JOB_COLUMNS = [
+  'id',
+  'type',
+  'queue',
+  'payload',
+  'status',
+  'priority',
+  'run_at',
+  'attempt',
+  'max_attempts',
+  'backoff',
+  'timeout_ms',
+  'idempotency_key',
+  'concurrency_key',
+  'concurrency_limit',
+  'created_at',
+  'event_id',
+];
+
+/** One multi-row INSERT; a row whose idempotency key is taken is skipped (the caller finds the first job). */
+async function insertJobs(manager: EntityManager, jobs: Job[]): Promise<void> {
+  const row = `(${JOB_COLUMNS.map(() => '?').join(', ')})`;
+  await rawSql(
+    manager,
+    `INSERT INTO job (${JOB_COLUMNS.join(', ')}) VALUES ${jobs.map(() => row).join(', ')} ON CONFLICT DO NOTHING`,
+    jobs.flatMap((job) => [
+      job.id,
+      job.type,
+      job.queue,
+      JSON.stringify(job.payload ?? null),
+      job.status,
+      job.priority,
+      job.runAt,
+      job.attempt,
+      job.maxAttempts,
+      JSON.stringify(job.backoff),
+      job.timeoutMs,
+      job.idempotencyKey,
+      job.concurrencyKey,
+      job.concurrencyLimit,
+      job.createdAt,
+      job.eventId,
+    ]),
+  );
 }
 
 function toDispatch(job: Job): Dispatch {

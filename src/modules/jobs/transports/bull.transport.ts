@@ -50,10 +50,16 @@ export class BullTransport extends JobTransport {
   }
 
   dispatch(jobs: Dispatch[]): void {
-    for (const job of jobs) {
-      this.add(job).catch((error: unknown) =>
-        this.logger.warn(`could not hand job ${job.id} to Redis (the reconciler will): ${String(error)}`),
-      );
+    const byQueue = new Map<string, Dispatch[]>();
+    for (const job of jobs) byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), job]);
+    for (const [queue, batch] of byQueue) {
+      this.queue(queue)
+        .addBulk(batch.map((job) => ({ data: { jobId: job.id }, opts: deliveryOptions(job) })))
+        .catch((error: unknown) =>
+          this.logger.warn(
+            `could not hand ${batch.length} job(s) to Redis (the reconciler will): ${String(error)}`,
+          ),
+        );
     }
   }
 
@@ -102,6 +108,8 @@ export class BullTransport extends JobTransport {
       const queue = this.queue(job.queue);
       const existing = await queue.getJob(deliveryId(job));
       if (existing && !(await existing.isFailed()) && !(await existing.isCompleted())) continue;
+      // It may have run and left Redis since the query above: only a job still waiting is lost.
+      if (!(await this.stillWaiting(job))) continue;
       await existing?.remove();
       await this.add(job);
       readded++;
@@ -111,19 +119,16 @@ export class BullTransport extends JobTransport {
   }
 
   private async add(job: Dispatch): Promise<void> {
-    await this.queue(job.queue).add(
-      { jobId: job.id },
-      {
-        jobId: deliveryId(job),
-        delay: Math.max(0, job.runAt.getTime() - Date.now()),
-        ...(job.priority === 0 ? {} : { priority: bullPriority(job.priority) }),
-        // Bull only retries a delivery the ledger could not take yet; the job's own retries are ours.
-        attempts: Number.MAX_SAFE_INTEGER,
-        backoff: { type: 'fixed', delay: BLOCKED_RETRY_MS },
-        removeOnComplete: true,
-        removeOnFail: true,
-      },
+    await this.queue(job.queue).add({ jobId: job.id }, deliveryOptions(job));
+  }
+
+  private async stillWaiting(job: Dispatch): Promise<boolean> {
+    const { rows } = await rawSql(
+      this.dataSource.manager,
+      `SELECT id FROM job WHERE id = ? AND attempt = ? AND status IN ('queued', 'failed')`,
+      [job.id, job.attempt],
     );
+    return rows.length === 1;
   }
 
   private async deliver(delivery: Bull.Job<Delivery>): Promise<void> {
@@ -152,6 +157,19 @@ export class BullTransport extends JobTransport {
     }
     return queue;
   }
+}
+
+function deliveryOptions(job: Dispatch): Bull.JobOptions {
+  return {
+    jobId: deliveryId(job),
+    delay: Math.max(0, job.runAt.getTime() - Date.now()),
+    ...(job.priority === 0 ? {} : { priority: bullPriority(job.priority) }),
+    // Bull only retries a delivery the ledger could not take yet; the job's own retries are ours.
+    attempts: Number.MAX_SAFE_INTEGER,
+    backoff: { type: 'fixed', delay: BLOCKED_RETRY_MS },
+    removeOnComplete: true,
+    removeOnFail: true,
+  };
 }
 
 function deliveryId(job: Dispatch): string {
