@@ -8,6 +8,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { rawSql, readTimestamp, sqlText } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { retryDelayMs } from './backoff.js';
+import { Batcher } from './batcher.js';
 import type { FailureVerdict } from './job-failure.js';
 import { Job } from './job.entity.js';
 import type { BackoffPolicy, JobErrorSummary, JobStatus } from './job.entity.js';
@@ -24,6 +25,8 @@ export interface Dispatch {
   queue: string;
   priority: number;
   runAt: Date;
+  /** Has a concurrency key: its claim must take the key's turn. */
+  keyed: boolean;
 }
 
 export interface Recorded {
@@ -40,6 +43,7 @@ export type ClaimMiss = { kind: 'gone' } | { kind: 'later'; runAt: Date } | { ki
 /** How many waiting jobs a claim looks at, so concurrency-key limits can skip some and still fill the batch. */
 const CLAIM_SCAN_FACTOR = 4;
 const MIN_CLAIM_SCAN = 50;
+const GONE: ClaimMiss = { kind: 'gone' };
 /** Retry a job whose concurrency key is at its limit this much later. */
 export const BLOCKED_RETRY_MS = 500;
 
@@ -52,29 +56,22 @@ export const BLOCKED_RETRY_MS = 500;
 export class JobLedger {
   /** This process, as the owner of the leases it holds. */
   readonly workerId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  private pending: {
-    job: Job;
-    result: AttemptResult;
-    done: (recorded: Recorded) => void;
-    fail: (e: unknown) => void;
-  }[] = [];
-  private flushing = false;
-  private claimsWaiting: {
-    id: string;
-    done: (outcome: Job | ClaimMiss) => void;
-    fail: (e: unknown) => void;
-  }[] = [];
-  private claiming = false;
+  private readonly claims: Batcher<{ id: string; keyed: boolean }, Job | ClaimMiss>;
+  private readonly outcomes: Batcher<{ job: Job; result: AttemptResult }, Recorded>;
 
   constructor(
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.claims = new Batcher((group) => this.claimGroup(group));
+    this.outcomes = new Batcher((group) => this.recordGroup(group));
+  }
 
   /** Claims up to `limit` due jobs of a queue in priority order, in one statement. */
   claimBatch(queue: string, limit: number): Promise<Job[]> {
     return this.serializer.transaction(async (manager) => {
+      await relaxDurability(manager);
       const now = this.clock.now();
       // On PostgreSQL, claims of one queue take turns so per-key running counts stay exact across processes.
       if (isPostgres(manager)) {
@@ -95,37 +92,29 @@ export class JobLedger {
    * Claims one job by id (Bull delivered it), or says why it cannot run now. Claims that arrive
    * together are made in one statement.
    */
-  claimOne(id: string): Promise<Job | ClaimMiss> {
-    return new Promise((done, fail) => {
-      this.claimsWaiting.push({ id, done, fail });
-      if (!this.claiming) void this.flushClaims();
+  claimOne(id: string, keyed: boolean): Promise<Job | ClaimMiss> {
+    return this.claims.submit({ id, keyed });
+  }
+
+  private async claimGroup(claims: { id: string; keyed: boolean }[]): Promise<(Job | ClaimMiss)[]> {
+    const outcomes = await this.claimByIds(
+      [...new Set(claims.map((c) => c.id))],
+      claims.some((c) => c.keyed),
+    );
+    return claims.map((claim) => {
+      const outcome = outcomes.get(claim.id) ?? GONE;
+      // A job delivered twice in one group runs once.
+      outcomes.set(claim.id, GONE);
+      return outcome;
     });
   }
 
-  private async flushClaims(): Promise<void> {
-    this.claiming = true;
-    while (this.claimsWaiting.length > 0) {
-      const batch = this.claimsWaiting.splice(0);
-      try {
-        const outcomes = await this.claimByIds([...new Set(batch.map((c) => c.id))]);
-        for (const claim of batch) {
-          const outcome = outcomes.get(claim.id) ?? { kind: 'gone' };
-          // A job delivered twice in one batch runs once.
-          outcomes.set(claim.id, { kind: 'gone' });
-          claim.done(outcome);
-        }
-      } catch (error) {
-        for (const claim of batch) claim.fail(error);
-      }
-    }
-    this.claiming = false;
-  }
-
-  private claimByIds(ids: string[]): Promise<Map<string, Job | ClaimMiss>> {
+  private claimByIds(ids: string[], keyed: boolean): Promise<Map<string, Job | ClaimMiss>> {
     return this.serializer.transaction(async (manager) => {
+      await relaxDurability(manager);
       const now = this.clock.now();
       const list = ids.map(() => '?').join(', ');
-      if (isPostgres(manager)) {
+      if (keyed && isPostgres(manager)) {
         // Jobs with a concurrency key take turns per key (in key order, so claims cannot deadlock).
         await rawSql(
           manager,
@@ -167,10 +156,23 @@ export class JobLedger {
     scan: number,
     limit: number,
   ): Promise<Job[]> {
-    const skipLocked = isPostgres(manager) ? ' FOR UPDATE SKIP LOCKED' : '';
+    const postgres = isPostgres(manager);
+    const skipLocked = postgres ? ' FOR UPDATE SKIP LOCKED' : '';
+    // PostgreSQL writes the attempt rows in the same statement; SQLite cannot, so it inserts them after.
+    const [withClaimed, returning] = postgres
+      ? [
+          'WITH claimed AS (',
+          `RETURNING *), attempts AS (
+             INSERT INTO job_attempt (id, job_id, attempt, worker, outcome, started_at)
+             SELECT (?::uuid[])[n], id, attempt, lease_owner, 'running', started_now
+             FROM (SELECT id, attempt, lease_owner, ?::timestamptz AS started_now, row_number() OVER () AS n FROM claimed) c
+           ) SELECT * FROM claimed`,
+        ]
+      : ['', 'RETURNING *'];
+    const attemptParams = postgres ? [Array.from({ length: limit }, () => newId()), now] : [];
     const { rows } = await rawSql(
       manager,
-      `UPDATE job SET status = 'running', lease_owner = ?, lease_expires_at = ?, attempt = attempt + 1,
+      `${withClaimed}UPDATE job SET status = 'running', lease_owner = ?, lease_expires_at = ?, attempt = attempt + 1,
          started_at = COALESCE(started_at, ?)
        WHERE id IN (
          SELECT w.id FROM (
@@ -187,11 +189,11 @@ export class JobLedger {
          ) <= w.concurrency_limit
          ORDER BY w.priority DESC, w.run_at, w.id LIMIT ?
        )
-       RETURNING *`,
-      [this.workerId, this.leaseEnd(now), now, ...filterParams, now, scan, limit],
+       ${returning}`,
+      [this.workerId, this.leaseEnd(now), now, ...filterParams, now, scan, limit, ...attemptParams],
     );
     const jobs = rows.map(jobFromRow).sort(byClaimOrder);
-    await this.insertAttempts(manager, jobs, now);
+    if (!postgres) await this.insertAttempts(manager, jobs, now);
     return jobs;
   }
 
@@ -200,32 +202,59 @@ export class JobLedger {
    * (on SQLite every transaction waits its turn, so fewer, larger ones go faster).
    */
   record(job: Job, result: AttemptResult): Promise<Recorded> {
-    return new Promise((done, fail) => {
-      this.pending.push({ job, result, done, fail });
-      if (!this.flushing) void this.flush();
-    });
+    return this.outcomes.submit({ job, result });
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    while (this.pending.length > 0) {
-      // In id order, as lease renewal locks them, so the two cannot deadlock on PostgreSQL.
-      const batch = this.pending.splice(0).sort((a, b) => (a.job.id < b.job.id ? -1 : 1));
-      try {
-        const recorded = await retryOnDeadlock(() =>
-          this.serializer.transaction(async (manager) => {
-            const now = this.clock.now();
-            const out: Recorded[] = [];
-            for (const item of batch) out.push(await this.applyResult(manager, item.job, item.result, now));
-            return out;
-          }),
-        );
-        batch.forEach((item, i) => item.done(recorded[i]));
-      } catch (error) {
-        for (const item of batch) item.fail(error);
-      }
-    }
-    this.flushing = false;
+  private recordGroup(group: { job: Job; result: AttemptResult }[]): Promise<Recorded[]> {
+    // In id order, as lease renewal locks them, so the two cannot deadlock on PostgreSQL.
+    const sorted = [...group].sort((a, b) => (a.job.id < b.job.id ? -1 : 1));
+    return retryOnDeadlock(() =>
+      this.serializer.transaction(async (manager) => {
+        await relaxDurability(manager);
+        const now = this.clock.now();
+        const out = new Map<(typeof group)[number], Recorded>();
+        const successes = sorted.filter((item) => item.result.kind === 'succeeded');
+        if (isPostgres(manager) && successes.length > 1) {
+          const done = await this.applySuccesses(manager, successes, now);
+          for (const item of successes) out.set(item, done.has(item.job.id) ? SUCCEEDED : NOT_RECORDED);
+        }
+        for (const item of sorted) {
+          if (!out.has(item)) out.set(item, await this.applyResult(manager, item.job, item.result, now));
+        }
+        return group.map((item) => out.get(item)!);
+      }),
+    );
+  }
+
+  /** PostgreSQL: many successes, and their attempts, in one statement. */
+  private async applySuccesses(
+    manager: EntityManager,
+    items: { job: Job; result: AttemptResult }[],
+    now: Date,
+  ): Promise<Set<string>> {
+    const { rows } = await rawSql<{ id: string }>(
+      manager,
+      `WITH done AS (
+         UPDATE job SET status = 'succeeded', result = v.result, finished_at = ?, lease_owner = NULL,
+           lease_expires_at = NULL
+         FROM (SELECT unnest(?::uuid[]) AS id, unnest(?::int[]) AS attempt, unnest(?::text[]) AS result) v
+         WHERE job.id = v.id AND job.attempt = v.attempt AND job.status = 'running' AND job.lease_owner = ?
+         RETURNING job.id, job.attempt
+       ), finished AS (
+         UPDATE job_attempt SET outcome = 'succeeded', finished_at = ?
+         FROM done WHERE job_attempt.job_id = done.id AND job_attempt.attempt = done.attempt
+       )
+       SELECT id FROM done`,
+      [
+        now,
+        items.map((item) => item.job.id),
+        items.map((item) => item.job.attempt),
+        items.map((item) => (item.result.kind === 'succeeded' ? item.result.result : null)),
+        this.workerId,
+        now,
+      ],
+    );
+    return new Set(rows.map((r) => String(r.id)));
   }
 
   private async applyResult(
@@ -267,20 +296,34 @@ export class JobLedger {
       status,
       retry: dead
         ? null
-        : { id: job.id, attempt: job.attempt, queue: job.queue, priority: job.priority, runAt },
+        : {
+            id: job.id,
+            attempt: job.attempt,
+            queue: job.queue,
+            priority: job.priority,
+            runAt,
+            keyed: job.concurrencyKey !== null,
+          },
     };
   }
 
   /** Extends the leases of this worker's running jobs; returns the ids it still holds. */
   renewLeases(): Promise<Set<string>> {
     return this.serializer.transaction(async (manager) => {
-      const lockInOrder = isPostgres(manager) ? ' ORDER BY id FOR UPDATE' : '';
-      const { rows } = await rawSql<{ id: string }>(
+      await relaxDurability(manager);
+      // A row locked right now is being finished or cancelled: skip it rather than wait for it
+      // (waiting could deadlock with an outcome group); its lease is renewed next time if need be.
+      const skipLocked = isPostgres(manager) ? ' FOR UPDATE SKIP LOCKED' : '';
+      await rawSql(
         manager,
         `UPDATE job SET lease_expires_at = ?
-         WHERE id IN (SELECT id FROM job WHERE lease_owner = ? AND status = 'running'${lockInOrder})
-         RETURNING id`,
+         WHERE id IN (SELECT id FROM job WHERE lease_owner = ? AND status = 'running'${skipLocked})`,
         [this.leaseEnd(this.clock.now()), this.workerId],
+      );
+      const { rows } = await rawSql<{ id: string }>(
+        manager,
+        `SELECT id FROM job WHERE lease_owner = ? AND status = 'running'`,
+        [this.workerId],
       );
       return new Set(rows.map((r) => String(r.id)));
     });
@@ -309,7 +352,7 @@ export class JobLedger {
         manager,
         `UPDATE job SET status = 'queued', run_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL
          WHERE ${expired}
-         RETURNING id, attempt, queue, priority, run_at`,
+         RETURNING id, attempt, queue, priority, run_at, concurrency_key`,
         [now, lastError, now],
       );
       for (const row of [...dead.rows, ...requeued.rows]) {
@@ -336,7 +379,7 @@ export class JobLedger {
           manager,
           `UPDATE job SET status = 'queued', run_at = ?, lease_owner = NULL, lease_expires_at = NULL
            WHERE id = ? AND status = 'running' AND lease_owner = ?
-           RETURNING id, queue, priority, run_at, attempt`,
+           RETURNING id, queue, priority, run_at, attempt, concurrency_key`,
           [now, id, this.workerId],
         );
         if (rows.length === 0) continue;
@@ -442,6 +485,19 @@ export class JobLedger {
   }
 }
 
+const SUCCEEDED: Recorded = { recorded: true, status: 'succeeded', retry: null };
+const NOT_RECORDED: Recorded = { recorded: false, status: null, retry: null };
+
+/**
+ * PostgreSQL: this transaction's commit need not wait for the disk. Used for claims, outcomes and
+ * lease renewals only: if the database crashes and loses one of those, the job is found running
+ * with an expired lease, or still queued, and runs again, as at-least-once allows. Enqueues and
+ * cancels stay fully durable.
+ */
+async function relaxDurability(manager: EntityManager): Promise<void> {
+  if (isPostgres(manager)) await rawSql(manager, `SELECT set_config('synchronous_commit', 'off', true)`);
+}
+
 const DEADLOCK_RETRIES = 3;
 
 /** PostgreSQL aborts one of two deadlocked transactions (40P01); running it again succeeds. */
@@ -475,10 +531,13 @@ function dispatchFromRow(row: Record<string, unknown>): Dispatch {
     queue: String(row.queue),
     priority: Number(row.priority),
     runAt: readTimestamp(row.run_at)!,
+    keyed: row.concurrency_key !== null && row.concurrency_key !== undefined,
   };
 }
 
 /** A job row read by raw SQL (RETURNING *), converted as TypeORM would. */
+export { dispatchFromRow };
+
 export function jobFromRow(row: Record<string, unknown>): Job {
   const job = new Job();
   const nullableNumber = (v: unknown) => (v === null || v === undefined ? null : Number(v));

@@ -448,5 +448,12 @@ async function insertJobs(manager: EntityManager, jobs: Job[]): Promise<void> {
 }
 
 function toDispatch(job: Job): Dispatch {
-  return { id: job.id, attempt: job.attempt, queue: job.queue, priority: job.priority, runAt: job.runAt };
+  return {
+    id: job.id,
+    attempt: job.attempt,
+    queue: job.queue,
+    priority: job.priority,
+    runAt: job.runAt,
+    keyed: job.concurrencyKey !== null,
+  };
 }

@@ -5,15 +5,16 @@ import Bull from 'bull';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { AppConfig } from '../../../config/app-config.js';
-import { rawSql, readTimestamp } from '../../../database/raw-sql.js';
+import { rawSql } from '../../../database/raw-sql.js';
 import { JobExecutor } from '../job-executor.service.js';
-import { BLOCKED_RETRY_MS, JobLedger } from '../job-ledger.service.js';
+import { BLOCKED_RETRY_MS, dispatchFromRow, JobLedger } from '../job-ledger.service.js';
 import type { Dispatch } from '../job-ledger.service.js';
 import { JobTransport } from './job-transport.js';
 import { WorkerSlots } from './worker-slots.js';
 
 interface Delivery {
   jobId: string;
+  keyed: boolean;
 }
 
 /** Thrown to Bull so it delivers the same id again shortly: the job is not due yet, or its key is busy. */
@@ -54,7 +55,7 @@ export class BullTransport extends JobTransport {
     for (const job of jobs) byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), job]);
     for (const [queue, batch] of byQueue) {
       this.queue(queue)
-        .addBulk(batch.map((job) => ({ data: { jobId: job.id }, opts: deliveryOptions(job) })))
+        .addBulk(batch.map((job) => ({ data: deliveryData(job), opts: deliveryOptions(job) })))
         .catch((error: unknown) =>
           this.logger.warn(
             `could not hand ${batch.length} job(s) to Redis (the reconciler will): ${String(error)}`,
@@ -92,19 +93,13 @@ export class BullTransport extends JobTransport {
     const cutoff = new Date(this.clock.now().getTime() - this.config.jobs.reconcileMs);
     const { rows } = await rawSql<Record<string, unknown>>(
       this.dataSource.manager,
-      `SELECT id, attempt, queue, priority, run_at FROM job
+      `SELECT id, attempt, queue, priority, run_at, concurrency_key FROM job
        WHERE status IN ('queued', 'failed') AND run_at <= ? ORDER BY run_at LIMIT ?`,
       [cutoff, RECONCILE_BATCH],
     );
     let readded = 0;
     for (const row of rows) {
-      const job: Dispatch = {
-        id: String(row.id),
-        attempt: Number(row.attempt),
-        queue: String(row.queue),
-        priority: Number(row.priority),
-        runAt: readTimestamp(row.run_at)!,
-      };
+      const job = dispatchFromRow(row);
       const queue = this.queue(job.queue);
       const existing = await queue.getJob(deliveryId(job));
       if (existing && !(await existing.isFailed()) && !(await existing.isCompleted())) continue;
@@ -119,7 +114,7 @@ export class BullTransport extends JobTransport {
   }
 
   private async add(job: Dispatch): Promise<void> {
-    await this.queue(job.queue).add({ jobId: job.id }, deliveryOptions(job));
+    await this.queue(job.queue).add(deliveryData(job), deliveryOptions(job));
   }
 
   private async stillWaiting(job: Dispatch): Promise<boolean> {
@@ -134,7 +129,7 @@ export class BullTransport extends JobTransport {
   private async deliver(delivery: Bull.Job<Delivery>): Promise<void> {
     await this.slots.acquire();
     try {
-      const claimed = await this.ledger.claimOne(delivery.data.jobId);
+      const claimed = await this.ledger.claimOne(delivery.data.jobId, delivery.data.keyed !== false);
       if ('kind' in claimed) {
         if (claimed.kind === 'gone') return;
         throw new NotYet(
@@ -157,6 +152,10 @@ export class BullTransport extends JobTransport {
     }
     return queue;
   }
+}
+
+function deliveryData(job: Dispatch): Delivery {
+  return { jobId: job.id, keyed: job.keyed };
 }
 
 function deliveryOptions(job: Dispatch): Bull.JobOptions {
