@@ -33,20 +33,27 @@ export class Jobs1764025200000 implements MigrationInterface {
         "finished_at" ${t.timestamp},
         "event_id" ${t.uuid}
       )`);
-    await queryRunner.query(`CREATE UNIQUE INDEX "UQ_job_idempotency_key" ON "job" ("idempotency_key")`);
+    // Every status change writes a new entry into each index whose predicate the row meets, so
+    // indexes that most rows do not need are partial.
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX "UQ_job_idempotency_key" ON "job" ("idempotency_key") WHERE "idempotency_key" IS NOT NULL`,
+    );
     // What a worker claims next: only waiting jobs are indexed, in claim order.
     await queryRunner.query(`
       CREATE INDEX "IDX_job_claimable" ON "job" ("queue", "priority" DESC, "run_at", "id")
       WHERE "status" IN ('queued', 'failed')`);
     await queryRunner.query(
-      `CREATE INDEX "IDX_job_running_key" ON "job" ("concurrency_key") WHERE "status" = 'running'`,
+      `CREATE INDEX "IDX_job_running_key" ON "job" ("concurrency_key")
+       WHERE "status" = 'running' AND "concurrency_key" IS NOT NULL`,
     );
     await queryRunner.query(
       `CREATE INDEX "IDX_job_lease" ON "job" ("lease_expires_at") WHERE "status" = 'running'`,
     );
     await queryRunner.query(`CREATE INDEX "IDX_job_status_finished" ON "job" ("status", "finished_at")`);
     await queryRunner.query(`CREATE INDEX "IDX_job_type" ON "job" ("type")`);
-    await queryRunner.query(`CREATE INDEX "IDX_job_event" ON "job" ("event_id")`);
+    await queryRunner.query(
+      `CREATE INDEX "IDX_job_event" ON "job" ("event_id") WHERE "event_id" IS NOT NULL`,
+    );
     await queryRunner.query(`
       CREATE TABLE "job_attempt" (
         "id" ${t.uuid} PRIMARY KEY NOT NULL,

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
@@ -37,8 +39,12 @@ export interface Recorded {
   retry: Dispatch | null;
 }
 
-/** Why a claim of one job by id found nothing to run. */
-export type ClaimMiss = { kind: 'gone' } | { kind: 'later'; runAt: Date } | { kind: 'blocked' };
+/**
+ * Why a claim of one job by id found nothing to run: it is no longer waiting, or it waits but
+ * cannot run yet (not due, or its concurrency key is at its limit) and should be delivered again
+ * at `retry.runAt`.
+ */
+export type ClaimMiss = { kind: 'gone' } | { kind: 'not-yet'; retry: Dispatch };
 
 /** How many waiting jobs a claim looks at, so concurrency-key limits can skip some and still fill the batch. */
 const CLAIM_SCAN_FACTOR = 4;
@@ -56,6 +62,7 @@ export const BLOCKED_RETRY_MS = 500;
 export class JobLedger {
   /** This process, as the owner of the leases it holds. */
   readonly workerId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly postgres: boolean;
   private readonly claims: Batcher<{ id: string; keyed: boolean }, Job | ClaimMiss>;
   private readonly outcomes: Batcher<{ job: Job; result: AttemptResult }, Recorded>;
 
@@ -63,7 +70,9 @@ export class JobLedger {
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {
+    this.postgres = config.database.kind === 'postgres';
     this.claims = new Batcher((group) => this.claimGroup(group));
     this.outcomes = new Batcher((group) => this.recordGroup(group));
   }
@@ -110,11 +119,19 @@ export class JobLedger {
   }
 
   private claimByIds(ids: string[], keyed: boolean): Promise<Map<string, Job | ClaimMiss>> {
+    if (this.postgres && !keyed) {
+      // One statement is a transaction of its own: no BEGIN and COMMIT round trips.
+      const manager = this.dataSource.manager;
+      const now = this.clock.now();
+      return this.claimUnkeyed(manager, now, ids, RELAXED).then((claimed) =>
+        this.withMisses(manager, now, ids, claimed),
+      );
+    }
     return this.serializer.transaction(async (manager) => {
       await relaxDurability(manager);
       const now = this.clock.now();
       const list = ids.map(() => '?').join(', ');
-      if (keyed && isPostgres(manager)) {
+      if (keyed && this.postgres) {
         // Jobs with a concurrency key take turns per key (in key order, so claims cannot deadlock).
         await rawSql(
           manager,
@@ -124,23 +141,35 @@ export class JobLedger {
           ids,
         );
       }
-      const claimed = await this.claimWhere(manager, now, `id IN (${list})`, ids, ids.length, ids.length);
-      const outcomes = new Map<string, Job | ClaimMiss>(claimed.map((job) => [job.id, job]));
-      const missed = ids.filter((id) => !outcomes.has(id));
-      if (missed.length > 0) {
-        const { rows } = await rawSql<{ id: string; status: JobStatus; run_at: unknown }>(
-          manager,
-          `SELECT id, status, run_at FROM job WHERE id IN (${missed.map(() => '?').join(', ')})`,
-          missed,
-        );
-        for (const row of rows) {
-          const runAt = readTimestamp(row.run_at)!;
-          if (row.status !== 'queued' && row.status !== 'failed') continue;
-          outcomes.set(String(row.id), runAt > now ? { kind: 'later', runAt } : { kind: 'blocked' });
-        }
-      }
-      return outcomes;
+      const claimed = keyed
+        ? await this.claimWhere(manager, now, `id IN (${list})`, ids, ids.length, ids.length)
+        : await this.claimUnkeyed(manager, now, ids, '');
+      return this.withMisses(manager, now, ids, claimed);
     });
+  }
+
+  /** The claimed jobs by id, and for each id not claimed whether and when to deliver it again. */
+  private async withMisses(
+    manager: EntityManager,
+    now: Date,
+    ids: string[],
+    claimed: Job[],
+  ): Promise<Map<string, Job | ClaimMiss>> {
+    const outcomes = new Map<string, Job | ClaimMiss>(claimed.map((job) => [job.id, job]));
+    const missed = ids.filter((id) => !outcomes.has(id));
+    if (missed.length === 0) return outcomes;
+    const { rows } = await rawSql<Record<string, unknown>>(
+      manager,
+      `SELECT id, attempt, queue, priority, run_at, concurrency_key FROM job
+       WHERE status IN ('queued', 'failed') AND id IN (${missed.map(() => '?').join(', ')})`,
+      missed,
+    );
+    for (const row of rows) {
+      const retry = dispatchFromRow(row);
+      if (retry.runAt <= now) retry.runAt = new Date(now.getTime() + BLOCKED_RETRY_MS);
+      outcomes.set(retry.id, { kind: 'not-yet', retry });
+    }
+    return outcomes;
   }
 
   /**
@@ -148,7 +177,7 @@ export class JobLedger {
    * order whose concurrency key (if any) stays within its limit, counting the ones running and the
    * ones claimed in this same statement.
    */
-  private async claimWhere(
+  private claimWhere(
     manager: EntityManager,
     now: Date,
     filter: string,
@@ -156,8 +185,54 @@ export class JobLedger {
     scan: number,
     limit: number,
   ): Promise<Job[]> {
+    // Claims by id take them all: ordering them first would make the planner walk the whole
+    // claim-order index looking for these ids, where the primary key finds them at once.
+    const scanOrder = filter.startsWith('id IN') ? '' : 'ORDER BY priority DESC, run_at, id ';
+    const skipLocked = isPostgres(manager) ? ' FOR UPDATE SKIP LOCKED' : '';
+    return this.claimRows(
+      manager,
+      now,
+      `id IN (
+         SELECT w.id FROM (
+           SELECT c.id, c.priority, c.run_at, c.concurrency_key, c.concurrency_limit,
+             ROW_NUMBER() OVER (PARTITION BY c.concurrency_key ORDER BY c.priority DESC, c.run_at, c.id) AS rn
+           FROM (
+             SELECT id, priority, run_at, concurrency_key, concurrency_limit FROM job
+             WHERE ${filter} AND status IN ('queued', 'failed') AND run_at <= ?
+             ${scanOrder}LIMIT ?${skipLocked}
+           ) c
+         ) w
+         WHERE w.concurrency_key IS NULL OR w.rn + (
+           SELECT count(*) FROM job r WHERE r.concurrency_key = w.concurrency_key AND r.status = 'running'
+         ) <= w.concurrency_limit
+         ORDER BY w.priority DESC, w.run_at, w.id LIMIT ?
+       )`,
+      [...filterParams, now, scan, limit],
+      limit,
+    );
+  }
+
+  /** Claims due waiting jobs by id that have no concurrency key: a plain, cheap-to-plan UPDATE. */
+  private claimUnkeyed(manager: EntityManager, now: Date, ids: string[], relaxed: string): Promise<Job[]> {
+    return this.claimRows(
+      manager,
+      now,
+      `id IN (${ids.map(() => '?').join(', ')}) AND concurrency_key IS NULL
+       AND status IN ('queued', 'failed') AND run_at <= ?${relaxed}`,
+      [...ids, now],
+      ids.length,
+    );
+  }
+
+  /** Marks the rows `where` picks as running under this worker's lease, with an attempt row each. */
+  private async claimRows(
+    manager: EntityManager,
+    now: Date,
+    where: string,
+    whereParams: unknown[],
+    limit: number,
+  ): Promise<Job[]> {
     const postgres = isPostgres(manager);
-    const skipLocked = postgres ? ' FOR UPDATE SKIP LOCKED' : '';
     // PostgreSQL writes the attempt rows in the same statement; SQLite cannot, so it inserts them after.
     const [withClaimed, returning] = postgres
       ? [
@@ -174,23 +249,9 @@ export class JobLedger {
       manager,
       `${withClaimed}UPDATE job SET status = 'running', lease_owner = ?, lease_expires_at = ?, attempt = attempt + 1,
          started_at = COALESCE(started_at, ?)
-       WHERE id IN (
-         SELECT w.id FROM (
-           SELECT c.id, c.priority, c.run_at, c.concurrency_key, c.concurrency_limit,
-             ROW_NUMBER() OVER (PARTITION BY c.concurrency_key ORDER BY c.priority DESC, c.run_at, c.id) AS rn
-           FROM (
-             SELECT id, priority, run_at, concurrency_key, concurrency_limit FROM job
-             WHERE ${filter} AND status IN ('queued', 'failed') AND run_at <= ?
-             ORDER BY priority DESC, run_at, id LIMIT ?${skipLocked}
-           ) c
-         ) w
-         WHERE w.concurrency_key IS NULL OR w.rn + (
-           SELECT count(*) FROM job r WHERE r.concurrency_key = w.concurrency_key AND r.status = 'running'
-         ) <= w.concurrency_limit
-         ORDER BY w.priority DESC, w.run_at, w.id LIMIT ?
-       )
+       WHERE ${where}
        ${returning}`,
-      [this.workerId, this.leaseEnd(now), now, ...filterParams, now, scan, limit, ...attemptParams],
+      [this.workerId, this.leaseEnd(now), now, ...whereParams, ...attemptParams],
     );
     const jobs = rows.map(jobFromRow).sort(byClaimOrder);
     if (!postgres) await this.insertAttempts(manager, jobs, now);
@@ -208,14 +269,21 @@ export class JobLedger {
   private recordGroup(group: { job: Job; result: AttemptResult }[]): Promise<Recorded[]> {
     // In id order, as lease renewal locks them, so the two cannot deadlock on PostgreSQL.
     const sorted = [...group].sort((a, b) => (a.job.id < b.job.id ? -1 : 1));
+    if (this.postgres && group.every((item) => item.result.kind === 'succeeded')) {
+      // The common case is one statement, a transaction of its own.
+      return retryOnDeadlock(async () => {
+        const done = await this.applySuccesses(this.dataSource.manager, sorted, this.clock.now(), RELAXED);
+        return group.map((item) => (done.has(item.job.id) ? SUCCEEDED : NOT_RECORDED));
+      });
+    }
     return retryOnDeadlock(() =>
       this.serializer.transaction(async (manager) => {
         await relaxDurability(manager);
         const now = this.clock.now();
         const out = new Map<(typeof group)[number], Recorded>();
         const successes = sorted.filter((item) => item.result.kind === 'succeeded');
-        if (isPostgres(manager) && successes.length > 1) {
-          const done = await this.applySuccesses(manager, successes, now);
+        if (this.postgres && successes.length > 1) {
+          const done = await this.applySuccesses(manager, successes, now, '');
           for (const item of successes) out.set(item, done.has(item.job.id) ? SUCCEEDED : NOT_RECORDED);
         }
         for (const item of sorted) {
@@ -231,6 +299,7 @@ export class JobLedger {
     manager: EntityManager,
     items: { job: Job; result: AttemptResult }[],
     now: Date,
+    relaxed: string,
   ): Promise<Set<string>> {
     const { rows } = await rawSql<{ id: string }>(
       manager,
@@ -238,7 +307,7 @@ export class JobLedger {
          UPDATE job SET status = 'succeeded', result = v.result, finished_at = ?, lease_owner = NULL,
            lease_expires_at = NULL
          FROM (SELECT unnest(?::uuid[]) AS id, unnest(?::int[]) AS attempt, unnest(?::text[]) AS result) v
-         WHERE job.id = v.id AND job.attempt = v.attempt AND job.status = 'running' AND job.lease_owner = ?
+         WHERE job.id = v.id AND job.attempt = v.attempt AND job.status = 'running' AND job.lease_owner = ?${relaxed}
          RETURNING job.id, job.attempt
        ), finished AS (
          UPDATE job_attempt SET outcome = 'succeeded', finished_at = ?
@@ -494,6 +563,9 @@ const NOT_RECORDED: Recorded = { recorded: false, status: null, retry: null };
  * with an expired lease, or still queued, and runs again, as at-least-once allows. Enqueues and
  * cancels stay fully durable.
  */
+/** The same, inside a single statement that is its own transaction (evaluated once, as an init plan). */
+const RELAXED = ` AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL`;
+
 async function relaxDurability(manager: EntityManager): Promise<void> {
   if (isPostgres(manager)) await rawSql(manager, `SELECT set_config('synchronous_commit', 'off', true)`);
 }

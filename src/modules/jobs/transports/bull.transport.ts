@@ -7,34 +7,38 @@ import { Clock } from '../../../common/clock.js';
 import { AppConfig } from '../../../config/app-config.js';
 import { rawSql } from '../../../database/raw-sql.js';
 import { JobExecutor } from '../job-executor.service.js';
-import { BLOCKED_RETRY_MS, dispatchFromRow, JobLedger } from '../job-ledger.service.js';
+import { dispatchFromRow, JobLedger } from '../job-ledger.service.js';
 import type { Dispatch } from '../job-ledger.service.js';
 import { JobTransport } from './job-transport.js';
 import { WorkerSlots } from './worker-slots.js';
 
+/** One Bull job: the ids of ledger jobs that share a queue, due time and priority. */
 interface Delivery {
-  jobId: string;
+  jobIds: string[];
+  /** Some of them have a concurrency key. */
   keyed: boolean;
 }
 
-/** Thrown to Bull so it delivers the same id again shortly: the job is not due yet, or its key is busy. */
-class NotYet extends Error {}
-
-/** The most jobs one reconciler pass compares with Redis. */
-const RECONCILE_BATCH = 500;
+/** Ledger jobs per Bull job: Redis's per-job work is shared by this many. */
+export const MAX_JOBS_PER_DELIVERY = 50;
+/** The most waiting jobs one reconciler pass compares with Redis. */
+const RECONCILE_BATCH = 1000;
 const BULL_MAX_PRIORITY = 2_097_152;
+const HELD_STATES: Bull.JobStatus[] = ['waiting', 'delayed', 'active', 'paused'];
 
 /**
- * Bull on Redis carries job ids; the ledger still decides. Each delivery has a Bull id made of the
- * job id and the attempts started before it, so adding the same delivery twice is harmless. A
- * reconciler re-adds deliveries that the ledger says are due but Redis does not have (a crash
- * between commit and add, a flushed Redis).
+ * Bull on Redis carries job ids; the ledger still decides. Jobs committed together (same queue,
+ * due time and priority) travel in one Bull job of up to 50 ids, with Bull's delay and priority.
+ * Each id is claimed in the ledger before it runs, so a delivery that arrives twice, or late, runs
+ * nothing twice. A reconciler re-adds jobs the ledger says are due but that no Bull job in Redis
+ * holds (a crash between commit and add, a flushed Redis).
  */
 @Injectable()
 export class BullTransport extends JobTransport {
   private readonly logger = new Logger('Jobs');
   private readonly queues = new Map<string, Bull.Queue<Delivery>>();
   private readonly slots: WorkerSlots;
+  private readonly queueSlots = new Map<string, WorkerSlots>();
   private reconciler: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> = Promise.resolve();
 
@@ -51,22 +55,17 @@ export class BullTransport extends JobTransport {
   }
 
   dispatch(jobs: Dispatch[]): void {
-    const byQueue = new Map<string, Dispatch[]>();
-    for (const job of jobs) byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), job]);
-    for (const [queue, batch] of byQueue) {
-      this.queue(queue)
-        .addBulk(batch.map((job) => ({ data: deliveryData(job), opts: deliveryOptions(job) })))
-        .catch((error: unknown) =>
-          this.logger.warn(
-            `could not hand ${batch.length} job(s) to Redis (the reconciler will): ${String(error)}`,
-          ),
-        );
-    }
+    this.add(jobs).catch((error: unknown) =>
+      this.logger.warn(
+        `could not hand ${jobs.length} job(s) to Redis (the reconciler will): ${String(error)}`,
+      ),
+    );
   }
 
   start(queues: Map<string, number>): Promise<void> {
     for (const [name, concurrency] of queues) {
-      void this.queue(name).process(concurrency, (delivery) => this.deliver(delivery));
+      this.queueSlots.set(name, new WorkerSlots(concurrency));
+      void this.queue(name).process(concurrency, (delivery) => this.deliver(name, delivery.data));
     }
     this.reconciler = setInterval(() => {
       this.reconciling = this.reconcile().then(
@@ -88,58 +87,90 @@ export class BullTransport extends JobTransport {
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
   }
 
-  /** Finds due jobs the ledger holds as waiting and adds each whose delivery Redis lost. */
+  /** Re-adds due waiting jobs that no Bull job holds; returns how many. */
   async reconcile(): Promise<number> {
     const cutoff = new Date(this.clock.now().getTime() - this.config.jobs.reconcileMs);
+    const waiting = await this.waitingSince(cutoff);
+    if (waiting.length === 0) return 0;
+    const held = new Set<string>();
+    for (const name of new Set(waiting.map((job) => job.queue))) {
+      for (const delivery of await this.queue(name).getJobs(HELD_STATES)) {
+        for (const id of delivery?.data.jobIds ?? []) held.add(id);
+      }
+    }
+    const candidates = waiting.filter((job) => !held.has(job.id));
+    if (candidates.length === 0) return 0;
+    // Some may have run and left Redis since the first query: only jobs still waiting are lost.
+    const still = new Set(
+      (
+        await this.waitingSince(
+          cutoff,
+          candidates.map((job) => job.id),
+        )
+      ).map((job) => `${job.id}:${job.attempt}`),
+    );
+    const lost = candidates.filter((job) => still.has(`${job.id}:${job.attempt}`));
+    if (lost.length > 0) {
+      await this.add(lost);
+      this.logger.warn(`re-added ${lost.length} job(s) that Redis did not hold`);
+    }
+    return lost.length;
+  }
+
+  private async waitingSince(cutoff: Date, ids?: string[]): Promise<Dispatch[]> {
+    const only = ids ? ` AND id IN (${ids.map(() => '?').join(', ')})` : '';
     const { rows } = await rawSql<Record<string, unknown>>(
       this.dataSource.manager,
       `SELECT id, attempt, queue, priority, run_at, concurrency_key FROM job
-       WHERE status IN ('queued', 'failed') AND run_at <= ? ORDER BY run_at LIMIT ?`,
-      [cutoff, RECONCILE_BATCH],
+       WHERE status IN ('queued', 'failed') AND run_at <= ?${only} ORDER BY run_at LIMIT ?`,
+      [cutoff, ...(ids ?? []), RECONCILE_BATCH],
     );
-    let readded = 0;
-    for (const row of rows) {
-      const job = dispatchFromRow(row);
-      const queue = this.queue(job.queue);
-      const existing = await queue.getJob(deliveryId(job));
-      if (existing && !(await existing.isFailed()) && !(await existing.isCompleted())) continue;
-      // It may have run and left Redis since the query above: only a job still waiting is lost.
-      if (!(await this.stillWaiting(job))) continue;
-      await existing?.remove();
-      await this.add(job);
-      readded++;
+    return rows.map(dispatchFromRow);
+  }
+
+  /** Adds Bull jobs for these ledger jobs, grouped by queue, due time and priority. */
+  private async add(jobs: Dispatch[]): Promise<void> {
+    const groups = new Map<string, Dispatch[]>();
+    for (const job of jobs) {
+      const key = `${job.queue}\n${job.runAt.getTime()}\n${job.priority}`;
+      groups.set(key, [...(groups.get(key) ?? []), job]);
     }
-    if (readded > 0) this.logger.warn(`re-added ${readded} job(s) that Redis did not hold`);
-    return readded;
+    const byQueue = new Map<string, { data: Delivery; opts: Bull.JobOptions }[]>();
+    for (const group of groups.values()) {
+      for (let i = 0; i < group.length; i += MAX_JOBS_PER_DELIVERY) {
+        const chunk = group.slice(i, i + MAX_JOBS_PER_DELIVERY);
+        const bulk = byQueue.get(chunk[0].queue) ?? [];
+        bulk.push({
+          data: { jobIds: chunk.map((job) => job.id), keyed: chunk.some((job) => job.keyed) },
+          opts: deliveryOptions(chunk[0]),
+        });
+        byQueue.set(chunk[0].queue, bulk);
+      }
+    }
+    await Promise.all([...byQueue].map(([queue, bulk]) => this.queue(queue).addBulk(bulk)));
   }
 
-  private async add(job: Dispatch): Promise<void> {
-    await this.queue(job.queue).add(deliveryData(job), deliveryOptions(job));
+  private async deliver(queue: string, delivery: Delivery): Promise<void> {
+    const notYet: Dispatch[] = [];
+    await Promise.all(delivery.jobIds.map((id) => this.runOne(queue, id, delivery.keyed !== false, notYet)));
+    if (notYet.length > 0) await this.add(notYet);
   }
 
-  private async stillWaiting(job: Dispatch): Promise<boolean> {
-    const { rows } = await rawSql(
-      this.dataSource.manager,
-      `SELECT id FROM job WHERE id = ? AND attempt = ? AND status IN ('queued', 'failed')`,
-      [job.id, job.attempt],
-    );
-    return rows.length === 1;
-  }
-
-  private async deliver(delivery: Bull.Job<Delivery>): Promise<void> {
+  private async runOne(queue: string, id: string, keyed: boolean, notYet: Dispatch[]): Promise<void> {
+    const queueSlots = this.queueSlots.get(queue)!;
+    await queueSlots.acquire();
     await this.slots.acquire();
     try {
-      const claimed = await this.ledger.claimOne(delivery.data.jobId, delivery.data.keyed !== false);
+      const claimed = await this.ledger.claimOne(id, keyed);
       if ('kind' in claimed) {
-        if (claimed.kind === 'gone') return;
-        throw new NotYet(
-          claimed.kind === 'later' ? `due at ${claimed.runAt.toISOString()}` : 'concurrency key busy',
-        );
+        if (claimed.kind === 'not-yet') notYet.push(claimed.retry);
+        return;
       }
       const retry = await this.executor.run(claimed);
-      if (retry) await this.add(retry);
+      if (retry) await this.add([retry]);
     } finally {
       this.slots.release();
+      queueSlots.release();
     }
   }
 
@@ -154,25 +185,13 @@ export class BullTransport extends JobTransport {
   }
 }
 
-function deliveryData(job: Dispatch): Delivery {
-  return { jobId: job.id, keyed: job.keyed };
-}
-
 function deliveryOptions(job: Dispatch): Bull.JobOptions {
   return {
-    jobId: deliveryId(job),
     delay: Math.max(0, job.runAt.getTime() - Date.now()),
     ...(job.priority === 0 ? {} : { priority: bullPriority(job.priority) }),
-    // Bull only retries a delivery the ledger could not take yet; the job's own retries are ours.
-    attempts: Number.MAX_SAFE_INTEGER,
-    backoff: { type: 'fixed', delay: BLOCKED_RETRY_MS },
     removeOnComplete: true,
     removeOnFail: true,
   };
-}
-
-function deliveryId(job: Dispatch): string {
-  return `${job.id}:${job.attempt}`;
 }
 
 /** Junction runs higher priorities first; Bull runs lower numbers first, from 1. */
