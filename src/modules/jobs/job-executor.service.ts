@@ -50,8 +50,12 @@ export class JobExecutor {
     return [...this.running.keys()];
   }
 
-  /** Runs one attempt to its end; returns the retry to dispatch, if one was scheduled. */
-  async run(job: Job): Promise<Dispatch | null> {
+  /**
+   * Runs one attempt to its end; returns the retry to dispatch, if one was scheduled.
+   * `handlerSettled` is called as soon as the handler is done, before the outcome is written, so
+   * a transport can give the handler's slot to the next job meanwhile.
+   */
+  async run(job: Job, handlerSettled: () => void = () => undefined): Promise<Dispatch | null> {
     const controller = new AbortController();
     this.running.set(job.id, { job, controller });
     const timer =
@@ -82,6 +86,8 @@ export class JobExecutor {
     } finally {
       clearTimeout(timer);
     }
+    const seconds = (performance.now() - startedAt) / 1000;
+    handlerSettled();
     let recorded: Recorded | null = null;
     try {
       if (result) recorded = await this.ledger.record(job, result);
@@ -91,7 +97,6 @@ export class JobExecutor {
       this.running.delete(job.id);
       if (this.running.size === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
     }
-    const seconds = (performance.now() - startedAt) / 1000;
     this.metrics.attemptFinished(
       job.type,
       recorded?.recorded ? (recorded.status ?? 'unknown') : 'discarded',

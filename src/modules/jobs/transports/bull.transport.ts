@@ -160,17 +160,23 @@ export class BullTransport extends JobTransport {
     const queueSlots = this.queueSlots.get(queue)!;
     await queueSlots.acquire();
     await this.slots.acquire();
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.slots.release();
+      queueSlots.release();
+    };
     try {
       const claimed = await this.ledger.claimOne(id, keyed);
       if ('kind' in claimed) {
         if (claimed.kind === 'not-yet') notYet.push(claimed.retry);
         return;
       }
-      const retry = await this.executor.run(claimed);
+      const retry = await this.executor.run(claimed, release);
       if (retry) await this.add([retry]);
     } finally {
-      this.slots.release();
-      queueSlots.release();
+      release();
     }
   }
 

@@ -122,17 +122,21 @@ class QueueLoop {
 
   private launch(job: Parameters<JobExecutor['run']>[0]): void {
     this.active++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      this.slots.release();
+      this.wakeAt(0);
+    };
     this.executor
-      .run(job)
+      .run(job, release)
       .then((retry) => {
         if (retry) this.wakeAt(retry.runAt.getTime() - Date.now());
       })
       .catch((error: unknown) => this.logger.error(`job ${job.id} failed in the executor: ${String(error)}`))
-      .finally(() => {
-        this.active--;
-        this.slots.release();
-        this.wakeAt(0);
-      });
+      .finally(release);
   }
 
   /** Waits `ms`, or less if woken; a wake that came while busy is not lost. */

@@ -1,7 +1,7 @@
 /** The process-wide limit on running jobs, shared by every queue of a process. */
 export class WorkerSlots {
   private used = 0;
-  private waiters: (() => void)[] = [];
+  private readonly waiters: (() => void)[] = [];
 
   constructor(readonly size: number) {}
 
@@ -16,13 +16,18 @@ export class WorkerSlots {
     return taken;
   }
 
-  /** Waits for one slot. */
-  async acquire(): Promise<void> {
-    while (this.take(1) === 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  /** Waits for one slot; waiters are served in arrival order. */
+  acquire(): Promise<void> {
+    if (this.waiters.length === 0 && this.take(1) === 1) return Promise.resolve();
+    return new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
+  /** Gives slots back: each goes straight to the longest waiter, if any. */
   release(count = 1): void {
-    this.used -= count;
-    this.waiters.splice(0).forEach((wake) => wake());
+    for (let i = 0; i < count; i++) {
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.used--;
+    }
   }
 }
