@@ -393,3 +393,43 @@ describe('job handler setup', () => {
     );
   });
 });
+
+const embeddedOnly = process.env.REDIS_URL ? describe.skip : describe;
+
+embeddedOnly('the embedded queue when idle', () => {
+  it('starts a job enqueued in this process at once, and one written by another process within a second', async () => {
+    const t = await startTestApp({ features: [TestJobsModule] });
+    try {
+      // Long idle: the loop has backed off to its slowest poll.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const jobs = t.app.get(JobsService);
+      const woken = await jobs.enqueue('test.echo', { via: 'enqueue' });
+      const startedAfter = async (id: string) => {
+        const job = await waitFor(
+          () => jobs.get(id),
+          (details) => details.job.status === 'succeeded',
+          5000,
+          10,
+        );
+        return job.job.startedAt!.getTime() - job.job.createdAt.getTime();
+      };
+      expect(await startedAfter(woken.id)).toBeLessThan(200);
+
+      // Enqueued by an API-only instance on the same database: nothing wakes this worker, its poll must find it.
+      const api = await startTestApp({
+        database: t.database,
+        features: [TestJobsModule],
+        env: { JUNCTION_ROLES: 'api' },
+      });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        const foreign = await api.app.get(JobsService).enqueue('test.echo', { via: 'poll' });
+        expect(await startedAfter(foreign.id)).toBeLessThan(1300);
+      } finally {
+        await api.close();
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -42,10 +42,6 @@ export class JobExecutor {
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
-  get runningCount(): number {
-    return this.running.size;
-  }
-
   runningIds(): string[] {
     return [...this.running.keys()];
   }

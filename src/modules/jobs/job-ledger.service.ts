@@ -51,7 +51,7 @@ const CLAIM_SCAN_FACTOR = 4;
 const MIN_CLAIM_SCAN = 50;
 const GONE: ClaimMiss = { kind: 'gone' };
 /** Retry a job whose concurrency key is at its limit this much later. */
-export const BLOCKED_RETRY_MS = 500;
+const BLOCKED_RETRY_MS = 500;
 
 /**
  * Every state change of a running job, each one a guarded statement: a worker changes a job only
@@ -596,7 +596,8 @@ function parseJson(value: unknown): unknown {
   return value === null || value === undefined ? null : JSON.parse(sqlText(value));
 }
 
-function dispatchFromRow(row: Record<string, unknown>): Dispatch {
+/** What a transport needs, from a job row read by raw SQL. */
+export function dispatchFromRow(row: Record<string, unknown>): Dispatch {
   return {
     id: String(row.id),
     attempt: Number(row.attempt),
@@ -608,8 +609,6 @@ function dispatchFromRow(row: Record<string, unknown>): Dispatch {
 }
 
 /** A job row read by raw SQL (RETURNING *), converted as TypeORM would. */
-export { dispatchFromRow };
-
 export function jobFromRow(row: Record<string, unknown>): Job {
   const job = new Job();
   const nullableNumber = (v: unknown) => (v === null || v === undefined ? null : Number(v));

@@ -3,9 +3,6 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'dead', 'cancelled'] as const;
 /** `failed` means an attempt failed and a retry is scheduled at `runAt`; `dead` means no more tries. */
 export type JobStatus = (typeof JOB_STATUSES)[number];
-export const FINISHED_STATUSES = ['succeeded', 'dead', 'cancelled'] as const satisfies readonly JobStatus[];
-/** Waiting to be claimed: new, or a retry whose time has come. */
-export const CLAIMABLE_STATUSES = ['queued', 'failed'] as const satisfies readonly JobStatus[];
 
 export interface BackoffPolicy {
   /** The first retry waits up to this long; full jitter picks a random delay below the cap. */

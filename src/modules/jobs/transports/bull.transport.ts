@@ -20,7 +20,7 @@ interface Delivery {
 }
 
 /** Ledger jobs per Bull job: Redis's per-job work is shared by this many. */
-export const MAX_JOBS_PER_DELIVERY = 50;
+const MAX_JOBS_PER_DELIVERY = 50;
 /** The most waiting jobs one reconciler pass compares with Redis. */
 const RECONCILE_BATCH = 1000;
 const BULL_MAX_PRIORITY = 2_097_152;

@@ -8,7 +8,7 @@ import { WorkerSlots } from './worker-slots.js';
 
 /** Idle polling starts this fast and slows down to at most one second. */
 const MIN_IDLE_MS = 25;
-export const MAX_IDLE_MS = 1000;
+const MAX_IDLE_MS = 1000;
 const CLAIM_ERROR_PAUSE_MS = 1000;
 
 /**
