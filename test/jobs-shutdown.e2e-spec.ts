@@ -88,6 +88,43 @@ describe(`worker shutdown (${transport})`, () => {
 
 const bullOnly = process.env.REDIS_URL ? describe : describe.skip;
 
+bullOnly('worker shutdown with a Bull job of many ids', () => {
+  it('hands the ids it has not claimed back to Redis, so another worker runs them without waiting for the reconciler', async () => {
+    const database = await TestDatabase.create();
+    const env = { JUNCTION_WORKER_CONCURRENCY: '2', JUNCTION_JOB_SHUTDOWN_GRACE_MS: '200' };
+    try {
+      const first = await startTestApp({ database, features: [TestJobsModule], env });
+      const jobs = await first.app
+        .get(JobsService)
+        .enqueueMany(Array.from({ length: 20 }, () => ({ type: 'test.sleep', payload: { ms: 300 } })));
+      const succeeded = async (t: TestApp) =>
+        (await t.app.get(JobsService).queueStats()).find((q) => q.queue === 'sleepy')?.counts.succeeded ?? 0;
+      await waitFor(
+        async () =>
+          (await first.app.get(JobsService).queueStats()).find((q) => q.queue === 'sleepy')?.counts.running ??
+          0,
+        (running) => running > 0,
+      );
+      await first.close();
+      // Closing did not run the whole Bull job: 2 run at a time, 300 ms each, 200 ms of grace.
+      const second = await startTestApp({ database, features: [TestJobsModule], env });
+      try {
+        expect(await succeeded(second)).toBeLessThanOrEqual(4);
+        // The default reconciler runs every 15 s; this must not need it.
+        await waitFor(
+          () => succeeded(second),
+          (n) => n === jobs.length,
+          8000,
+        );
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
 bullOnly('the Bull reconciler', () => {
   it('finishes all 100 queued jobs after every Redis key of the run was deleted', async () => {
     const t = await startTestApp({ features: [TestJobsModule], env: { JUNCTION_JOB_RECONCILE_MS: '300' } });

@@ -333,7 +333,8 @@ describe(`job priorities (${transport})`, () => {
     const t = await startTestApp({ features: [OrderedModule] });
     try {
       const jobs = t.app.get(JobsService);
-      const runAt = new Date(Date.now() + 500);
+      // Late enough that all five wait in Bull's delayed set together, even on a busy machine.
+      const runAt = new Date(Date.now() + 2000);
       const enqueued = await jobs.enqueueMany(
         [3, 9, 1, 7, 5].map((p) => ({
           type: 'test.ordered',

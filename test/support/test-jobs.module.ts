@@ -135,6 +135,18 @@ export class TestJobHandlers {
     this.probe.running.set(key, (this.probe.running.get(key) ?? 1) - 1);
   }
 
+  /** Takes payload.ms, or less if its signal aborts. */
+  @JobHandler('test.sleep', { queue: 'sleepy' })
+  async sleep(ctx: JobContext<{ ms: number }>): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, ctx.payload.ms);
+      ctx.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(ctx.signal.reason as Error);
+      });
+    });
+  }
+
   /** Creates at a provider, maps DNS, stores details; the first attempt fails after mapping DNS. */
   @JobHandler('test.flow', { backoff: FAST_BACKOFF })
   async flow(ctx: JobContext<{ name: string }>): Promise<unknown> {

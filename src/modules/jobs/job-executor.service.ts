@@ -47,12 +47,20 @@ export class JobExecutor {
   }
 
   /**
+   * Holds a job this worker claimed ahead, before a slot is free to run it: it counts as running
+   * here (drained, released or aborted at shutdown like the rest) from the claim on.
+   */
+  reserve(job: Job): void {
+    this.running.set(job.id, { job, controller: new AbortController() });
+  }
+
+  /**
    * Runs one attempt to its end; returns the retry to dispatch, if one was scheduled.
    * `handlerSettled` is called as soon as the handler is done, before the outcome is written, so
    * a transport can give the handler's slot to the next job meanwhile.
    */
   async run(job: Job, handlerSettled: () => void = () => undefined): Promise<Dispatch | null> {
-    const controller = new AbortController();
+    const controller = this.running.get(job.id)?.controller ?? new AbortController();
     this.running.set(job.id, { job, controller });
     const timer =
       job.timeoutMs === null

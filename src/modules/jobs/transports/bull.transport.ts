@@ -39,8 +39,10 @@ export class BullTransport extends JobTransport {
   private readonly queues = new Map<string, Bull.Queue<Delivery>>();
   private readonly slots: WorkerSlots;
   private readonly queueSlots = new Map<string, WorkerSlots>();
+  private readonly claimsAhead: WorkerSlots;
   private reconciler: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> = Promise.resolve();
+  private stopping = false;
 
   constructor(
     @Inject(getSharedConfigToken()) private readonly bullOptions: Bull.QueueOptions,
@@ -52,6 +54,7 @@ export class BullTransport extends JobTransport {
   ) {
     super();
     this.slots = new WorkerSlots(config.jobs.concurrency);
+    this.claimsAhead = new WorkerSlots(2 * config.jobs.concurrency);
   }
 
   dispatch(jobs: Dispatch[]): void {
@@ -77,6 +80,7 @@ export class BullTransport extends JobTransport {
   }
 
   async stopClaiming(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.reconciler);
     await this.reconciling;
     await Promise.all([...this.queues.values()].map((queue) => queue.pause(true, true)));
@@ -152,14 +156,54 @@ export class BullTransport extends JobTransport {
 
   private async deliver(queue: string, delivery: Delivery): Promise<void> {
     const notYet: Dispatch[] = [];
-    await Promise.all(delivery.jobIds.map((id) => this.runOne(queue, id, delivery.keyed !== false, notYet)));
+    const unclaimed: string[] = [];
+    const keyed = delivery.keyed !== false;
+    await Promise.all(delivery.jobIds.map((id) => this.runOne(queue, id, keyed, notYet, unclaimed)));
     if (notYet.length > 0) await this.add(notYet);
+    // Shutting down: the ids this worker will not claim go back to Redis for the other workers.
+    if (unclaimed.length > 0) {
+      await this.queue(queue).add(
+        { jobIds: unclaimed, keyed },
+        { removeOnComplete: true, removeOnFail: true },
+      );
+    }
   }
 
-  private async runOne(queue: string, id: string, keyed: boolean, notYet: Dispatch[]): Promise<void> {
+  /**
+   * Claims one job, then runs it when a slot is free. Claims run ahead of the slots, up to as many
+   * again as the process may run at once, so claims go in larger groups and a freed slot finds
+   * its next job already claimed.
+   */
+  private async runOne(
+    queue: string,
+    id: string,
+    keyed: boolean,
+    notYet: Dispatch[],
+    unclaimed: string[],
+  ): Promise<void> {
+    await this.claimsAhead.acquire();
+    if (this.stopping) {
+      this.claimsAhead.release();
+      unclaimed.push(id);
+      return;
+    }
+    let claimed: Awaited<ReturnType<JobLedger['claimOne']>>;
+    try {
+      claimed = await this.ledger.claimOne(id, keyed);
+      if ('kind' in claimed) {
+        if (claimed.kind === 'not-yet') notYet.push(claimed.retry);
+        this.claimsAhead.release();
+        return;
+      }
+      this.executor.reserve(claimed);
+    } catch (error) {
+      this.claimsAhead.release();
+      throw error;
+    }
     const queueSlots = this.queueSlots.get(queue)!;
     await queueSlots.acquire();
     await this.slots.acquire();
+    this.claimsAhead.release();
     let released = false;
     const release = () => {
       if (released) return;
@@ -168,11 +212,6 @@ export class BullTransport extends JobTransport {
       queueSlots.release();
     };
     try {
-      const claimed = await this.ledger.claimOne(id, keyed);
-      if ('kind' in claimed) {
-        if (claimed.kind === 'not-yet') notYet.push(claimed.retry);
-        return;
-      }
       const retry = await this.executor.run(claimed, release);
       if (retry) await this.add([retry]);
     } finally {
