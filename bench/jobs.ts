@@ -30,15 +30,14 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import Database from 'better-sqlite3';
 import Bull from 'bull';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
+import { openRawSqlite } from './raw-sqlite.js';
 import { AppModule } from '../src/app.module.js';
 import { newId } from '../src/common/ids.js';
 import { loadConfig, withDefaultUser } from '../src/config/load-config.js';
-import { dataSourceOptions, SQLITE_BUSY_TIMEOUT_MS } from '../src/database/data-source-options.js';
 import { readTimestamp } from '../src/database/raw-sql.js';
 import { DEFAULT_BACKOFF } from '../src/modules/jobs/backoff.js';
 import type { JobContext } from '../src/modules/jobs/job-context.js';
@@ -175,15 +174,7 @@ async function throughJunction(env: Record<string, string>): Promise<Measured> {
 /** The same rows, inserted by better-sqlite3 directly in transactions of BATCH, on the same schema and pragmas. */
 async function rawSqliteInserts(dir: string): Promise<Measured> {
   const file = path.join(dir, 'raw.sqlite');
-  const setup = new DataSource({ ...dataSourceOptions({ kind: 'sqlite', path: file }), entities: [] });
-  await setup.initialize();
-  await setup.runMigrations();
-  await setup.destroy();
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  db.pragma('foreign_keys = ON');
-  db.pragma('synchronous = NORMAL');
+  const db = await openRawSqlite(file);
   const insert = db.prepare(
     `INSERT INTO "job" ("id","type","queue","payload","status","priority","run_at","attempt","max_attempts",
        "backoff","timeout_ms","idempotency_key","concurrency_key","concurrency_limit","created_at")

@@ -10,8 +10,8 @@ import 'reflect-metadata';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import Database from 'better-sqlite3';
 import { DataSource } from 'typeorm';
+import { openRawSqlite } from './raw-sqlite.js';
 import { newId } from '../src/common/ids.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { WriteSerializer } from '../src/database/write-serializer.js';
@@ -58,13 +58,7 @@ async function throughSerializer(dir: string): Promise<number> {
 async function rawBetterSqlite(dir: string): Promise<number> {
   // Same schema and pragmas, through the driver directly: the ceiling for one transaction per row.
   const file = path.join(dir, 'raw.sqlite');
-  const setup = new DataSource({ ...dataSourceOptions({ kind: 'sqlite', path: file }), entities: [] });
-  await setup.initialize();
-  await setup.runMigrations();
-  await setup.destroy();
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  const db = await openRawSqlite(file);
   const insert = db.prepare(
     'INSERT INTO "account" ("id","name","email","role","disabled","created_at","updated_at") VALUES (?,?,?,?,?,?,?)',
   );

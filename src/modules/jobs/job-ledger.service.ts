@@ -80,10 +80,10 @@ export class JobLedger {
   /** Claims up to `limit` due jobs of a queue in priority order, in one statement. */
   claimBatch(queue: string, limit: number): Promise<Job[]> {
     return this.serializer.transaction(async (manager) => {
-      await relaxDurability(manager);
+      await this.relaxDurability(manager);
       const now = this.clock.now();
       // On PostgreSQL, claims of one queue take turns so per-key running counts stay exact across processes.
-      if (isPostgres(manager)) {
+      if (this.postgres) {
         await rawSql(manager, `SELECT pg_advisory_xact_lock(hashtext(?))`, [`junction.claim:${queue}`]);
       }
       return this.claimWhere(
@@ -128,7 +128,7 @@ export class JobLedger {
       );
     }
     return this.serializer.transaction(async (manager) => {
-      await relaxDurability(manager);
+      await this.relaxDurability(manager);
       const now = this.clock.now();
       const list = ids.map(() => '?').join(', ');
       if (keyed && this.postgres) {
@@ -188,7 +188,7 @@ export class JobLedger {
     // Claims by id take them all: ordering them first would make the planner walk the whole
     // claim-order index looking for these ids, where the primary key finds them at once.
     const scanOrder = filter.startsWith('id IN') ? '' : 'ORDER BY priority DESC, run_at, id ';
-    const skipLocked = isPostgres(manager) ? ' FOR UPDATE SKIP LOCKED' : '';
+    const skipLocked = this.postgres ? ' FOR UPDATE SKIP LOCKED' : '';
     return this.claimRows(
       manager,
       now,
@@ -232,7 +232,7 @@ export class JobLedger {
     whereParams: unknown[],
     limit: number,
   ): Promise<Job[]> {
-    const postgres = isPostgres(manager);
+    const postgres = this.postgres;
     // PostgreSQL writes the attempt rows in the same statement; SQLite cannot, so it inserts them after.
     const [withClaimed, returning] = postgres
       ? [
@@ -278,7 +278,7 @@ export class JobLedger {
     }
     return retryOnDeadlock(() =>
       this.serializer.transaction(async (manager) => {
-        await relaxDurability(manager);
+        await this.relaxDurability(manager);
         const now = this.clock.now();
         const out = new Map<(typeof group)[number], Recorded>();
         const successes = sorted.filter((item) => item.result.kind === 'succeeded');
@@ -379,10 +379,10 @@ export class JobLedger {
   /** Extends the leases of this worker's running jobs; returns the ids it still holds. */
   renewLeases(): Promise<Set<string>> {
     return this.serializer.transaction(async (manager) => {
-      await relaxDurability(manager);
+      await this.relaxDurability(manager);
       // A row locked right now is being finished or cancelled: skip it rather than wait for it
       // (waiting could deadlock with an outcome group); its lease is renewed next time if need be.
-      const skipLocked = isPostgres(manager) ? ' FOR UPDATE SKIP LOCKED' : '';
+      const skipLocked = this.postgres ? ' FOR UPDATE SKIP LOCKED' : '';
       await rawSql(
         manager,
         `UPDATE job SET lease_expires_at = ?
@@ -549,6 +549,16 @@ export class JobLedger {
     );
   }
 
+  /**
+   * PostgreSQL: this transaction's commit need not wait for the disk. Used for claims, outcomes and
+   * lease renewals only: if the database crashes and loses one of those, the job is found running
+   * with an expired lease, or still queued, and runs again, as at-least-once allows. Enqueues and
+   * cancels stay fully durable.
+   */
+  private async relaxDurability(manager: EntityManager): Promise<void> {
+    if (this.postgres) await rawSql(manager, `SELECT set_config('synchronous_commit', 'off', true)`);
+  }
+
   private leaseEnd(now: Date): Date {
     return new Date(now.getTime() + this.config.jobs.leaseMs);
   }
@@ -558,17 +568,10 @@ const SUCCEEDED: Recorded = { recorded: true, status: 'succeeded', retry: null }
 const NOT_RECORDED: Recorded = { recorded: false, status: null, retry: null };
 
 /**
- * PostgreSQL: this transaction's commit need not wait for the disk. Used for claims, outcomes and
- * lease renewals only: if the database crashes and loses one of those, the job is found running
- * with an expired lease, or still queued, and runs again, as at-least-once allows. Enqueues and
- * cancels stay fully durable.
+ * PostgreSQL, inside a single statement that is its own transaction: its commit need not wait for
+ * the disk (see `relaxDurability`). Evaluated once, as an init plan.
  */
-/** The same, inside a single statement that is its own transaction (evaluated once, as an init plan). */
 const RELAXED = ` AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL`;
-
-async function relaxDurability(manager: EntityManager): Promise<void> {
-  if (isPostgres(manager)) await rawSql(manager, `SELECT set_config('synchronous_commit', 'off', true)`);
-}
 
 const DEADLOCK_RETRIES = 3;
 
@@ -586,10 +589,6 @@ async function retryOnDeadlock<T>(work: () => Promise<T>): Promise<T> {
 
 function byClaimOrder(a: Job, b: Job): number {
   return b.priority - a.priority || a.runAt.getTime() - b.runAt.getTime() || (a.id < b.id ? -1 : 1);
-}
-
-function isPostgres(manager: EntityManager): boolean {
-  return manager.connection.options.type === 'postgres';
 }
 
 function parseJson(value: unknown): unknown {

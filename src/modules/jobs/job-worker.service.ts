@@ -76,8 +76,9 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     if (local.length === 0) return;
     try {
       const held = await this.ledger.renewLeases();
+      const stillHere = new Set(this.executor.runningIds());
       for (const id of local) {
-        if (!held.has(id) && this.executor.runningIds().includes(id)) {
+        if (!held.has(id) && stillHere.has(id)) {
           this.executor.abort(
             id,
             new AttemptStopped('LEASE_LOST', 'the job was cancelled or its lease was lost'),

@@ -67,7 +67,6 @@ export interface JobDetails {
 export interface QueueStats {
   queue: string;
   counts: Record<JobStatus, number>;
-  running: number;
   /** Seconds the oldest due, unclaimed job has waited; 0 when none waits. */
   oldestQueuedAgeSeconds: number;
   /** Jobs that succeeded in the last minute. */
@@ -223,7 +222,7 @@ export class JobsService {
         );
       }
     });
-    return (await this.get(id)).job;
+    return this.mustFind(this.dataSource.manager, id);
   }
 
   /** Queues a dead, failed or cancelled job to run now; a job out of attempts gets one more. */
@@ -248,7 +247,7 @@ export class JobsService {
         throw new JobError('JOB_NOT_RETRYABLE', `job ${id} changed state meanwhile; try again`);
       this.serializer.afterCommit(m, () => this.transport.dispatch([{ ...toDispatch(job), runAt: now }]));
     });
-    return (await this.get(id)).job;
+    return this.mustFind(this.dataSource.manager, id);
   }
 
   /** Deletes finished jobs (succeeded, dead, cancelled) that finished before `before`, with their history. */
@@ -273,7 +272,6 @@ export class JobsService {
         entry = {
           queue,
           counts: { queued: 0, running: 0, succeeded: 0, failed: 0, dead: 0, cancelled: 0 },
-          running: 0,
           oldestQueuedAgeSeconds: 0,
           succeededLastMinute: 0,
         };
@@ -303,7 +301,6 @@ export class JobsService {
       [new Date(now.getTime() - 60_000)],
     );
     for (const row of recent.rows) statsOf(row.queue).succeededLastMinute = Number(row.n);
-    for (const entry of stats.values()) entry.running = entry.counts.running;
     return [...stats.values()].sort((a, b) => a.queue.localeCompare(b.queue));
   }
 

@@ -232,5 +232,9 @@ export function toJobDetailsDto(details: JobDetails): JobDetailsDto {
 }
 
 export function toQueueStatsDto(stats: QueueStats): QueueStatsDto {
-  return { ...stats, oldestQueuedAgeSeconds: Math.round(stats.oldestQueuedAgeSeconds * 1000) / 1000 };
+  return {
+    ...stats,
+    running: stats.counts.running,
+    oldestQueuedAgeSeconds: Math.round(stats.oldestQueuedAgeSeconds * 1000) / 1000,
+  };
 }
