@@ -21,6 +21,23 @@ export interface JobsSettings {
   redisPrefix: string;
 }
 
+/** How events are taken in, routed and kept (see the events module). */
+export interface EventsSettings {
+  /** The largest `data` of one event, in bytes of JSON. */
+  maxDataBytes: number;
+  /** Events and finished jobs older than this many days are purged by the built-in retention schedule. */
+  retentionDays: number;
+  /** When the retention schedule fires (cron, UTC). */
+  retentionCron: string;
+  /** How often a scheduler re-reads schedules, so changes made through another process apply. */
+  scheduleSyncMs: number;
+  /**
+   * How long a process may route and validate with routes and event types it read earlier;
+   * changes made through this process apply at once, through another within this time.
+   */
+  cacheMs: number;
+}
+
 /** The whole configuration of one Junction process, validated once at boot (see `loadConfig`). */
 export class AppConfig {
   constructor(
@@ -35,6 +52,7 @@ export class AppConfig {
     readonly bodyLimitBytes: number,
     readonly adminKey: string | undefined,
     readonly jobs: JobsSettings,
+    readonly events: EventsSettings,
   ) {}
 
   hasRole(role: ProcessRole): boolean {

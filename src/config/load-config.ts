@@ -1,4 +1,5 @@
 import bytes from 'bytes';
+import { CronTime } from 'cron';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AppConfig, LOG_LEVELS, ROLES } from './app-config.js';
@@ -53,6 +54,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     reconcileMs: check('JUNCTION_JOB_RECONCILE_MS', integerBetween(100, 3_600_000), 15_000),
     redisPrefix: check('JUNCTION_REDIS_PREFIX', parseRedisPrefix, 'junction'),
   };
+  const events = {
+    maxDataBytes: check('JUNCTION_EVENT_MAX_BYTES', parseEventLimit, 256 * 1024),
+    retentionDays: check('JUNCTION_RETENTION_DAYS', integerBetween(1, 36_500), 30),
+    retentionCron: check('JUNCTION_RETENTION_CRON', parseCron, '0 3 * * *'),
+    scheduleSyncMs: check('JUNCTION_SCHEDULE_SYNC_MS', integerBetween(100, 3_600_000), 5000),
+    cacheMs: check('JUNCTION_EVENTS_CACHE_MS', integerBetween(0, 3_600_000), 1000),
+  };
 
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir =
@@ -68,6 +76,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     bodyLimitBytes,
     adminKey,
     jobs,
+    events,
   );
 }
 
@@ -127,6 +136,23 @@ function integerBetween(min: number, max: number): (raw: string) => number {
     if (!/^\d+$/.test(raw) || value < min || value > max) throw new Error(`an integer from ${min} to ${max}`);
     return value;
   };
+}
+
+function parseEventLimit(raw: string): number {
+  const limit = bytes.parse(raw);
+  if (limit === null || !Number.isFinite(limit) || limit < 1 || limit > 16 * 1024 * 1024) {
+    throw new Error('a size from 1b to 16mb, such as 256kb');
+  }
+  return limit;
+}
+
+function parseCron(raw: string): string {
+  try {
+    new CronTime(raw, 'UTC');
+  } catch {
+    throw new Error('a cron expression of 5 or 6 fields, such as "0 3 * * *"');
+  }
+  return raw;
 }
 
 function parseRoles(raw: string): Set<ProcessRole> {

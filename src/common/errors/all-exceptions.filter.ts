@@ -15,6 +15,11 @@ const STATUS_BY_KIND: Record<ErrorKind, number> = {
   refused: HttpStatus.UNPROCESSABLE_ENTITY,
 };
 
+/** The HTTP status a domain error answers with, also for errors reported inside a 200 (batches). */
+export function httpStatusOf(error: DomainError): number {
+  return STATUS_BY_KIND[error.kind];
+}
+
 /** Codes for errors raised by the framework itself (validation, body parsing, routing). */
 const CODE_BY_STATUS: Record<number, string> = {
   400: 'BAD_REQUEST',
@@ -51,7 +56,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   private toResponse(exception: unknown, request: Request): { status: number; body: unknown } {
     if (exception instanceof DomainError) {
-      const status = STATUS_BY_KIND[exception.kind];
+      const status = httpStatusOf(exception);
       const body: ErrorBody = { statusCode: status, error: exception.code, message: exception.message };
       if (exception.details !== undefined) body.details = exception.details;
       return { status, body };

@@ -4,16 +4,29 @@ import { Repository } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import type { Principal } from '../../common/auth/principal.js';
 import { roleAtLeast } from '../../common/auth/roles.js';
+import type { AccountRole } from '../../common/auth/roles.js';
 import { Clock } from '../../common/clock.js';
 import { CommonError } from '../../common/errors/domain-error.js';
 import { newId } from '../../common/ids.js';
 import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
+import { rawSql, readTimestamp } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { Account } from './account.entity.js';
 import { AccountError } from './account.error.js';
 import { generateApiKey, hashApiKey, hashMatches, keyPrefix } from './api-key-secret.js';
 import { ApiKey } from './api-key.entity.js';
+
+interface CandidateRow {
+  id: unknown;
+  hash: unknown;
+  expires_at: unknown;
+  revoked_at: unknown;
+  last_used_at: unknown;
+  account_id: unknown;
+  role: AccountRole;
+  disabled: unknown;
+}
 
 /** lastUsedAt is a hint for people, so it is written at most this often per key. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -99,30 +112,36 @@ export class ApiKeysService {
    * constant-time. A revoked or expired key, or one of a disabled account, is refused.
    */
   async authenticate(key: string): Promise<Principal> {
-    const candidates = await this.apiKeys.find({
-      where: { prefix: keyPrefix(key) },
-      relations: { account: true },
-    });
-    const apiKey = candidates.find((candidate) => hashMatches(key, candidate.hash));
-    if (!apiKey?.account) throw new CommonError('UNAUTHENTICATED', 'invalid API key');
+    // Every request passes here: one plain query, without building entities.
+    const { rows } = await rawSql<CandidateRow>(
+      this.apiKeys.manager,
+      `SELECT k.id, k.hash, k.expires_at, k.revoked_at, k.last_used_at, a.id AS account_id, a.role, a.disabled
+       FROM api_key k JOIN account a ON a.id = k.account_id
+       WHERE k.prefix = ?`,
+      [keyPrefix(key)],
+    );
+    const found = rows.find((candidate) => hashMatches(key, String(candidate.hash)));
+    if (!found) throw new CommonError('UNAUTHENTICATED', 'invalid API key');
     const now = this.clock.now();
-    if (apiKey.revokedAt) throw new CommonError('UNAUTHENTICATED', 'this API key has been revoked');
-    if (apiKey.expiresAt && apiKey.expiresAt <= now) {
+    if (found.revoked_at !== null) throw new CommonError('UNAUTHENTICATED', 'this API key has been revoked');
+    const expiresAt = readTimestamp(found.expires_at);
+    if (expiresAt && expiresAt <= now) {
       throw new CommonError('UNAUTHENTICATED', 'this API key has expired');
     }
-    if (apiKey.account.disabled)
+    if (found.disabled === true || Number(found.disabled) === 1)
       throw new CommonError('UNAUTHENTICATED', 'the account of this API key is disabled');
-    await this.touch(apiKey, now);
-    return { accountId: apiKey.account.id, role: apiKey.account.role, apiKeyId: apiKey.id };
+    const apiKeyId = String(found.id);
+    await this.touch(apiKeyId, readTimestamp(found.last_used_at), now);
+    return { accountId: String(found.account_id), role: found.role, apiKeyId };
   }
 
-  private async touch(apiKey: ApiKey, now: Date): Promise<void> {
-    if (apiKey.lastUsedAt && now.getTime() - apiKey.lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
+  private async touch(apiKeyId: string, lastUsedAt: Date | null, now: Date): Promise<void> {
+    if (lastUsedAt && now.getTime() - lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
     try {
-      await this.db.transaction((manager) => manager.update(ApiKey, { id: apiKey.id }, { lastUsedAt: now }));
+      await this.db.transaction((manager) => manager.update(ApiKey, { id: apiKeyId }, { lastUsedAt: now }));
     } catch (error) {
       // Losing a lastUsedAt update must not refuse a valid request.
-      this.logger.warn({ err: error, apiKeyId: apiKey.id }, 'could not record API key use');
+      this.logger.warn({ err: error, apiKeyId }, 'could not record API key use');
     }
   }
 }

@@ -19,6 +19,11 @@ export interface JobHandlerOptions {
   concurrencyLimit?: number;
   /** A class-validator class the payload must satisfy when a job is enqueued over HTTP. */
   payload?: new () => object;
+  /**
+   * Event patterns (globs such as `catalog.product.*`) whose events start a job of this type, with
+   * the whole event as the payload: a route declared in code.
+   */
+  on?: string | string[];
 }
 
 export interface JobHandlerMetadata extends JobHandlerOptions {

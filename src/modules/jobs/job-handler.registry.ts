@@ -20,6 +20,8 @@ export interface RegisteredHandler {
   concurrency: number | null;
   concurrencyLimit: number;
   payload: (new () => object) | undefined;
+  /** Event patterns that route to this type (`@JobHandler(type, { on })`). */
+  on: string[];
   /** `Class.method`, for messages. */
   source: string;
   invoke(context: JobContext): Promise<unknown>;
@@ -129,6 +131,7 @@ function resolve(
     concurrency: meta.concurrency ?? null,
     concurrencyLimit: meta.concurrencyLimit ?? 1,
     payload: meta.payload,
+    on: meta.on === undefined ? [] : [meta.on].flat(),
     source,
     invoke,
   };

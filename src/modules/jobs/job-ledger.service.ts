@@ -10,7 +10,9 @@ import { AppConfig } from '../../config/app-config.js';
 import { rawSql, readTimestamp, sqlText } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { retryDelayMs } from './backoff.js';
-import { Batcher } from './batcher.js';
+import { Batcher } from '../../common/batcher.js';
+import { JobOutcomeHooks } from './job-outcome.hooks.js';
+import type { FinalStatus, FinishedJob } from './job-outcome.hooks.js';
 import type { FailureVerdict } from './job-failure.js';
 import { Job } from './job.entity.js';
 import type { BackoffPolicy, JobErrorSummary, JobStatus } from './job.entity.js';
@@ -70,6 +72,7 @@ export class JobLedger {
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly hooks: JobOutcomeHooks,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {
     this.postgres = config.database.kind === 'postgres';
@@ -269,7 +272,8 @@ export class JobLedger {
   private recordGroup(group: { job: Job; result: AttemptResult }[]): Promise<Recorded[]> {
     // In id order, as lease renewal locks them, so the two cannot deadlock on PostgreSQL.
     const sorted = [...group].sort((a, b) => (a.job.id < b.job.id ? -1 : 1));
-    if (this.postgres && group.every((item) => item.result.kind === 'succeeded')) {
+    const allSucceeded = group.every((item) => item.result.kind === 'succeeded');
+    if (this.postgres && allSucceeded && !this.hooks.wants('succeeded')) {
       // The common case is one statement, a transaction of its own.
       return retryOnDeadlock(async () => {
         const done = await this.applySuccesses(this.dataSource.manager, sorted, this.clock.now(), RELAXED);
@@ -289,6 +293,15 @@ export class JobLedger {
         for (const item of sorted) {
           if (!out.has(item)) out.set(item, await this.applyResult(manager, item.job, item.result, now));
         }
+        await this.hooks.notify(
+          manager,
+          sorted.flatMap((item) => {
+            const { status } = out.get(item)!;
+            return status === 'succeeded' || status === 'dead'
+              ? [finishedJob(item.job, status, item.result)]
+              : [];
+          }),
+        );
         return group.map((item) => out.get(item)!);
       }),
     );
@@ -410,11 +423,17 @@ export class JobLedger {
         message: 'the worker stopped renewing its lease',
       } satisfies JobErrorSummary);
       const expired = `status = 'running' AND lease_expires_at < ?`;
-      const dead = await rawSql<{ id: string }>(
+      const dead = await rawSql<{
+        id: string;
+        type: string;
+        queue: string;
+        attempt: number;
+        event_id: string | null;
+      }>(
         manager,
         `UPDATE job SET status = 'dead', finished_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL
          WHERE ${expired} AND attempt >= max_attempts
-         RETURNING id`,
+         RETURNING id, type, queue, attempt, event_id`,
         [now, lastError, now],
       );
       const requeued = await rawSql<Record<string, unknown>>(
@@ -433,6 +452,19 @@ export class JobLedger {
           [now, row.id],
         );
       }
+      await this.hooks.notify(
+        manager,
+        dead.rows.map((row) => ({
+          id: String(row.id),
+          type: row.type,
+          queue: row.queue,
+          status: 'dead' as const,
+          attempts: Number(row.attempt),
+          eventId: row.event_id === null ? null : String(row.event_id),
+          result: null,
+          error: { code: 'LEASE_EXPIRED', message: 'the worker stopped renewing its lease' },
+        })),
+      );
       return requeued.rows.map(dispatchFromRow);
     });
   }
@@ -585,6 +617,19 @@ async function retryOnDeadlock<T>(work: () => Promise<T>): Promise<T> {
       if (code !== '40P01' || attempt >= DEADLOCK_RETRIES) throw error;
     }
   }
+}
+
+function finishedJob(job: Job, status: FinalStatus, result: AttemptResult): FinishedJob {
+  return {
+    id: job.id,
+    type: job.type,
+    queue: job.queue,
+    status,
+    attempts: job.attempt,
+    eventId: job.eventId,
+    result: result.kind === 'succeeded' ? parseJson(result.result) : null,
+    error: result.kind === 'failed' ? { code: result.failure.code, message: result.failure.message } : null,
+  };
 }
 
 function byClaimOrder(a: Job, b: Job): number {

@@ -8,6 +8,7 @@ import { JobAttempt } from './job-attempt.entity.js';
 import { JobExecutor } from './job-executor.service.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import { JobLedger } from './job-ledger.service.js';
+import { JobOutcomeHooks } from './job-outcome.hooks.js';
 import { JobLog } from './job-log.entity.js';
 import { JobStep } from './job-step.entity.js';
 import { JobWorker } from './job-worker.service.js';
@@ -55,12 +56,13 @@ export class JobsModule {
         JobHandlerRegistry,
         JobLedger,
         JobExecutor,
+        JobOutcomeHooks,
         JobsMetrics,
         JobsService,
         JobWorker,
         { provide: JobTransport, useClass: redisUrl ? BullTransport : EmbeddedTransport },
       ],
-      exports: [JobsService],
+      exports: [JobsService, JobOutcomeHooks],
     };
   }
 }

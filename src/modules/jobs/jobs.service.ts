@@ -121,7 +121,7 @@ export class JobsService {
         for (const job of found) byKey.set(job.idempotencyKey!, job);
       }
       const jobs = rows.map((row) => (row.idempotencyKey ? byKey.get(row.idempotencyKey)! : row));
-      const added = jobs.filter((job, i) => job === rows[i]);
+      const added = jobs.filter((job, i) => job.id === rows[i].id);
       this.serializer.afterCommit(m, () => this.transport.dispatch(added.map(toDispatch)));
       return jobs;
     };
@@ -305,6 +305,36 @@ export class JobsService {
   }
 
   /** The handler of a type, or UNKNOWN_JOB_TYPE. */
+  /** Every registered handler: the job types, their options and the events they listen to. */
+  handlers(): RegisteredHandler[] {
+    return this.registry.all();
+  }
+
+  /** The jobs these events started, oldest first. */
+  async ofEvents(eventIds: string[]): Promise<Job[]> {
+    const jobs: Job[] = [];
+    for (let i = 0; i < eventIds.length; i += INSERT_CHUNK) {
+      const chunk = eventIds.slice(i, i + INSERT_CHUNK);
+      jobs.push(...(await this.dataSource.manager.find(Job, { where: { eventId: In(chunk) } })));
+    }
+    return jobs.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** Those of these events that have a job not yet finished (queued, running or waiting to retry). */
+  async eventsWithUnfinishedJobs(eventIds: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < eventIds.length; i += INSERT_CHUNK) {
+      const chunk = eventIds.slice(i, i + INSERT_CHUNK);
+      const rows = await this.dataSource.manager
+        .createQueryBuilder(Job, 'job')
+        .select('DISTINCT job.eventId', 'eventId')
+        .where({ eventId: In(chunk), status: In(['queued', 'running', 'failed']) })
+        .getRawMany<{ eventId: string }>();
+      for (const row of rows) found.add(String(row.eventId));
+    }
+    return found;
+  }
+
   handlerOf(type: string): RegisteredHandler {
     const handler = this.registry.find(type);
     if (!handler) {

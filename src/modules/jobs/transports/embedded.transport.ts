@@ -10,6 +10,11 @@ import { WorkerSlots } from './worker-slots.js';
 const MIN_IDLE_MS = 25;
 const MAX_IDLE_MS = 1000;
 const CLAIM_ERROR_PAUSE_MS = 1000;
+/**
+ * A woken loop waits this long before it claims, so jobs enqueued one by one close together (an
+ * event per HTTP request) are claimed in one statement, not one each.
+ */
+const WAKE_COALESCE_MS = 5;
 
 /**
  * The default transport: the jobs table is the queue. One loop per queue claims batches of due
@@ -33,7 +38,7 @@ export class EmbeddedTransport extends JobTransport {
 
   dispatch(jobs: Dispatch[]): void {
     const now = Date.now();
-    for (const job of jobs) this.loops.get(job.queue)?.wakeAt(job.runAt.getTime() - now);
+    for (const job of jobs) this.loops.get(job.queue)?.wakeAt(job.runAt.getTime() - now, true);
   }
 
   start(queues: Map<string, number>): Promise<void> {
@@ -60,6 +65,7 @@ class QueueLoop {
   private woken = false;
   private wake: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private coalescing: NodeJS.Timeout | undefined;
   private done: Promise<void> = Promise.resolve();
 
   constructor(
@@ -81,9 +87,17 @@ class QueueLoop {
     await this.done;
   }
 
-  /** Makes the loop look again after `ms` (at once when due); later than the idle poll needs no timer. */
-  wakeAt(ms: number): void {
-    if (ms <= 0) {
+  /**
+   * Makes the loop look again after `ms` (at once when due; `coalesce`: a few ms later, with any
+   * other jobs enqueued meanwhile); later than the idle poll needs no timer.
+   */
+  wakeAt(ms: number, coalesce = false): void {
+    if (ms <= 0 && coalesce && this.wake) {
+      this.coalescing ??= setTimeout(() => {
+        this.coalescing = undefined;
+        this.wakeAt(0);
+      }, WAKE_COALESCE_MS);
+    } else if (ms <= 0) {
       this.woken = true;
       this.wake?.();
     } else if (ms < MAX_IDLE_MS) {
@@ -152,6 +166,8 @@ class QueueLoop {
       }, ms);
       this.wake = () => {
         clearTimeout(this.timer);
+        clearTimeout(this.coalescing);
+        this.coalescing = undefined;
         this.wake = undefined;
         this.woken = false;
         resolve();

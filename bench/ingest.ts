@@ -1,0 +1,165 @@
+/**
+ * Event intake over HTTP: `POST /events` with one matching route, driven by autocannon against a
+ * booted app in embedded mode (SQLite, embedded queue, every role, so the worker runs the routed
+ * jobs meanwhile), beside `GET /health` on the same app in the same run as the baseline.
+ *
+ * Conditions: the app runs in a child process of its own (one Node process; SQLite file in a fresh
+ * temporary directory; LOG_LEVEL=warn; default settings otherwise), autocannon in this process,
+ * both on this machine. One stored route `bench.*` -> a no-op job type. Each endpoint gets a 3 s
+ * warm-up, then 10 s with 20 connections (no pipelining); each event is ~150 bytes of JSON with a
+ * fresh idempotency key. Afterwards the ledger is checked: every 202 must be one stored event with
+ * its one job, or the run fails.
+ *
+ *   npm run bench:ingest
+ */
+import 'reflect-metadata';
+import { fork } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Injectable, Module } from '@nestjs/common';
+import autocannon from 'autocannon';
+import type { Instance, Options, Result } from 'autocannon';
+import { createApp } from '../src/app.js';
+import { loadConfig } from '../src/config/load-config.js';
+import { JobHandler } from '../src/modules/jobs/job-handler.decorator.js';
+
+const CONNECTIONS = 20;
+const WARMUP_S = 3;
+const DURATION_S = 10;
+const ADMIN_KEY = 'jk_bench-admin-key-0123456789abcdefghijklmnop';
+const SECRET_KEY = '22'.repeat(32);
+
+@Injectable()
+class BenchHandlers {
+  @JobHandler('bench.noop')
+  noop(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+@Module({ providers: [BenchHandlers] })
+class BenchModule {}
+
+/** The child: boots the app on a free port and tells the parent which. */
+async function serve(dir: string): Promise<void> {
+  const config = loadConfig({
+    DATABASE_URL: `sqlite:${path.join(dir, 'junction.sqlite')}`,
+    JUNCTION_SECRET_KEY: SECRET_KEY,
+    JUNCTION_ADMIN_KEY: ADMIN_KEY,
+    LOG_LEVEL: 'warn',
+  });
+  const app = await createApp(config, [BenchModule]);
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  process.send!({ port: address.port });
+  process.on('message', (message) => {
+    if (message === 'stop') void app.close().then(() => process.exit(0));
+  });
+}
+
+function run(options: Options): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const instance: Instance = autocannon(options, (error, result) =>
+      error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result),
+    );
+    instance.on('error', reject);
+  });
+}
+
+let sequence = 0;
+const eventBody = () =>
+  JSON.stringify({
+    name: 'bench.order-created',
+    source: 'bench',
+    idempotencyKey: `bench-${process.pid}-${++sequence}`,
+    data: { orderId: `A-${sequence}`, total: 129.9, accountId: 'acc-7', lines: [{ sku: 'X-1', qty: 2 }] },
+  });
+
+async function measure(base: string, kind: 'health' | 'events'): Promise<Result> {
+  const auth = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
+  const options: Options =
+    kind === 'health'
+      ? { url: `${base}/health`, connections: CONNECTIONS, duration: DURATION_S }
+      : {
+          url: `${base}/events`,
+          connections: CONNECTIONS,
+          duration: DURATION_S,
+          method: 'POST',
+          headers: auth,
+          requests: [{ setupRequest: (request) => ({ ...request, body: eventBody() }) }],
+        };
+  await run({ ...options, duration: WARMUP_S });
+  return run(options);
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-bench-ingest-'));
+  const child = fork(fileURLToPath(import.meta.url), ['serve', dir], {
+    execArgv: process.env.BENCH_CHILD_ARGS ? process.env.BENCH_CHILD_ARGS.split(' ') : [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (message) => resolve((message as { port: number }).port));
+      child.once('exit', (code) => reject(new Error(`the app exited with ${code} before listening`)));
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
+    const created = await fetch(`${base}/routes`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'bench', eventPattern: 'bench.*', jobType: 'bench.noop' }),
+    });
+    if (created.status !== 201) throw new Error(`creating the route answered ${created.status}`);
+
+    const health = await measure(base, 'health');
+    const events = await measure(base, 'events');
+    const accepted = events['2xx'];
+    if (events.non2xx > 0 || events.errors > 0) {
+      throw new Error(`POST /events: ${events.non2xx} non-2xx answers and ${events.errors} errors`);
+    }
+
+    // Every 202 (warm-up included) must be a stored event with its job.
+    const types = (await (await fetch(`${base}/event-types/bench.order-created`, { headers })).json()) as {
+      count: number;
+    };
+    const queues = (await (await fetch(`${base}/queues`, { headers })).json()) as {
+      counts: Record<string, number>;
+    }[];
+    const jobs = queues.reduce((sum, q) => sum + Object.values(q.counts).reduce((a, b) => a + b, 0), 0);
+    if (types.count !== jobs || types.count < accepted) {
+      throw new Error(
+        `stored ${types.count} events and ${jobs} jobs for ${accepted} accepted in the measured run`,
+      );
+    }
+
+    const perSecond = accepted / DURATION_S;
+    const healthPerSecond = health['2xx'] / DURATION_S;
+    console.log(
+      `ingest: ${Math.round(perSecond)} events/s stored with their jobs, p50 ${events.latency.p50} ms p99 ${events.latency.p99} ms ` +
+        `(GET /health: ${Math.round(healthPerSecond)} req/s, p50 ${health.latency.p50} ms p99 ${health.latency.p99} ms; ` +
+        `ratio ${(perSecond / healthPerSecond).toFixed(2)}) [SQLite, embedded queue, 1 route, ${CONNECTIONS} connections, ` +
+        `${DURATION_S} s after ${WARMUP_S} s warm-up, ${os.cpus().length} cores; ${types.count} events and ${jobs} jobs stored]`,
+    );
+  } finally {
+    if (child.connected) {
+      child.send('stop');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'serve') {
+  serve(process.argv[3]).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+} else {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,27 @@
+/** An event name: dot-separated segments of lowercase letters, digits, `_` and `-`, such as `order.created`. */
+export const EVENT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$/;
+export const EVENT_NAME_MAX_LENGTH = 200;
+
+const SEGMENT = /^[a-z0-9][a-z0-9_-]*$/;
+
+export function isEventName(name: string): boolean {
+  return name.length <= EVENT_NAME_MAX_LENGTH && EVENT_NAME_PATTERN.test(name);
+}
+
+/**
+ * Compiles a glob over event names: `*` stands for exactly one segment, `**` for one or more,
+ * anything else for itself. `catalog.product.*` matches `catalog.product.updated`; `order.**`
+ * matches `order.created` and `order.line.added` but not `order`. Returns null for a pattern that
+ * is not one.
+ */
+export function compileEventPattern(pattern: string): RegExp | null {
+  if (pattern.length === 0 || pattern.length > EVENT_NAME_MAX_LENGTH) return null;
+  const parts: string[] = [];
+  for (const segment of pattern.split('.')) {
+    if (segment === '*') parts.push('[^.]+');
+    else if (segment === '**') parts.push('[^.]+(?:\\.[^.]+)*');
+    else if (SEGMENT.test(segment)) parts.push(segment);
+    else return null;
+  }
+  return new RegExp(`^${parts.join('\\.')}$`);
+}

@@ -1,0 +1,168 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Ajv } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { DataSource } from 'typeorm';
+import { Clock } from '../../common/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { rawSql, readTimestamp } from '../../database/raw-sql.js';
+import { WriteSerializer } from '../../database/write-serializer.js';
+import { isEventName } from './event-name.js';
+import { EventType } from './event-type.entity.js';
+import { EventError } from './event.error.js';
+
+// ajv-formats is CommonJS: the types see its default import as the module, at run time it is the plugin.
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+/** One way an event's data breaks its type's schema. */
+export interface SchemaViolation {
+  /** JSON Pointer into `data`; empty for the whole. */
+  path: string;
+  message: string;
+}
+
+/** An event name as GET /event-types shows it: declared, seen, or both. */
+export interface EventTypeSummary {
+  name: string;
+  description: string | null;
+  schema: Record<string, unknown> | null;
+  /** Stored events of this name (purged ones no longer count). */
+  count: number;
+  lastSeenAt: Date | null;
+}
+
+const MAX_VIOLATIONS = 50;
+
+function newAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  addFormats(ajv);
+  return ajv;
+}
+
+/**
+ * Event types: a JSON Schema per event name, checked at intake. Compiled validators are kept for
+ * `events.cacheMs`; a change made in this process applies at once.
+ */
+@Injectable()
+export class EventTypesService {
+  private validators: Promise<Map<string, ValidateFunction>> | null = null;
+  private loadedAt = 0;
+
+  constructor(
+    private readonly serializer: WriteSerializer,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  async put(name: string, schema: Record<string, unknown>, description: string): Promise<EventType> {
+    if (!isEventName(name)) throw invalidName(name);
+    try {
+      newAjv().compile(schema);
+    } catch (error) {
+      throw new EventError('INVALID_SCHEMA', `the schema of ${name} is not a valid JSON Schema`, [
+        { field: 'schema', problems: [(error as Error).message] },
+      ]);
+    }
+    const saved = await this.serializer.transaction(async (manager) => {
+      const now = this.clock.now();
+      const existing = await manager.findOneBy(EventType, { name });
+      const type = existing ?? Object.assign(new EventType(), { name, createdAt: now });
+      Object.assign(type, { schema, description, updatedAt: now });
+      return manager.save(type);
+    });
+    this.validators = null;
+    return saved;
+  }
+
+  async remove(name: string): Promise<void> {
+    const deleted = await this.serializer.transaction((manager) => manager.delete(EventType, { name }));
+    if (!deleted.affected) throw notFound(name);
+    this.validators = null;
+  }
+
+  async get(name: string): Promise<EventTypeSummary> {
+    const found = (await this.list()).find((summary) => summary.name === name);
+    if (!found) throw notFound(name);
+    return found;
+  }
+
+  /** Every declared type and every name seen in stored events, by name. */
+  async list(): Promise<EventTypeSummary[]> {
+    const manager = this.dataSource.manager;
+    const declared = await manager.find(EventType);
+    const { rows } = await rawSql<{ name: string; count: unknown; last_seen: unknown }>(
+      manager,
+      `SELECT name, COUNT(*) AS count, MAX(received_at) AS last_seen FROM event GROUP BY name`,
+    );
+    const byName = new Map<string, EventTypeSummary>();
+    for (const type of declared) {
+      byName.set(type.name, {
+        name: type.name,
+        description: type.description,
+        schema: type.schema,
+        count: 0,
+        lastSeenAt: null,
+      });
+    }
+    for (const row of rows) {
+      const summary = byName.get(row.name) ?? {
+        name: row.name,
+        description: null,
+        schema: null,
+        count: 0,
+        lastSeenAt: null,
+      };
+      summary.count = Number(row.count);
+      summary.lastSeenAt = readTimestamp(row.last_seen);
+      byName.set(row.name, summary);
+    }
+    return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** The violations of `data` against the schema of `name`; empty when it has none or passes. */
+  async check(name: string, data: unknown): Promise<SchemaViolation[]> {
+    const validate = (await this.current()).get(name);
+    if (!validate || validate(data)) return [];
+    return (validate.errors ?? []).slice(0, MAX_VIOLATIONS).map(toViolation);
+  }
+
+  private current(): Promise<Map<string, ValidateFunction>> {
+    const now = Date.now();
+    if (!this.validators || now - this.loadedAt > this.config.events.cacheMs) {
+      this.loadedAt = now;
+      this.validators = this.load();
+      this.validators.catch(() => (this.validators = null));
+    }
+    return this.validators;
+  }
+
+  private async load(): Promise<Map<string, ValidateFunction>> {
+    const ajv = newAjv();
+    const types = await this.dataSource.manager.find(EventType);
+    return new Map(types.map((type) => [type.name, ajv.compile(type.schema)]));
+  }
+}
+
+function toViolation(error: ErrorObject): SchemaViolation {
+  const params = error.params as Record<string, unknown>;
+  const extra =
+    error.keyword === 'additionalProperties'
+      ? ` (${String(params.additionalProperty)})`
+      : error.keyword === 'enum'
+        ? `: ${JSON.stringify(params.allowedValues)}`
+        : '';
+  return { path: error.instancePath, message: `${error.message ?? error.keyword}${extra}` };
+}
+
+function invalidName(name: string): EventError {
+  return new EventError(
+    'INVALID_EVENT_NAME',
+    `"${name}" is not an event name: dot-separated lowercase words, digits, _ or -, at most 200 characters`,
+  );
+}
+
+function notFound(name: string): EventError {
+  return new EventError('EVENT_TYPE_NOT_FOUND', `no event type or stored event named ${name}`);
+}

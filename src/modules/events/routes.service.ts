@@ -1,0 +1,326 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import siftModule from 'sift';
+import { DataSource } from 'typeorm';
+import { Clock } from '../../common/clock.js';
+import { newId } from '../../common/ids.js';
+import { AppConfig } from '../../config/app-config.js';
+import { WriteSerializer } from '../../database/write-serializer.js';
+import type { EnqueueRequest } from '../jobs/jobs.service.js';
+import { JobsService } from '../jobs/jobs.service.js';
+import { compileEventPattern } from './event-name.js';
+import { EVENT_VIEW_FIELDS } from './event-view.js';
+import type { EventView } from './event-view.js';
+import { EventError } from './event.error.js';
+import { Route } from './route.entity.js';
+import type { RouteJobOptions } from './route.entity.js';
+import { renderTemplate, renderText, templateProblems } from './template.js';
+
+/** What a route is made of, whether stored or declared in code. */
+export interface RouteSpec {
+  name: string;
+  eventPattern: string;
+  filter: Record<string, unknown> | null;
+  jobType: string;
+  payloadTemplate: unknown;
+  jobOptions: RouteJobOptions;
+  enabled: boolean;
+}
+
+/** A route as listed: stored routes have a UUID, code routes an id `code:<jobType>:<pattern>`. */
+export interface RouteRecord extends RouteSpec {
+  id: string;
+  origin: 'api' | 'code';
+  createdAt: Date | null;
+  updatedAt: Date | null;
+}
+
+interface CompiledRoute {
+  id: string;
+  spec: RouteSpec;
+  pattern: RegExp;
+  filter: ((event: EventView) => boolean) | null;
+}
+
+const MAX_KEY_LENGTH = 300;
+
+// sift is CommonJS: the types see its default import as the module, at run time it is the function.
+const sift = siftModule as unknown as typeof siftModule.default;
+
+/** Thrown at boot for a code route (`@JobHandler(type, { on })`) whose pattern is not a glob. */
+export class RouteSetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RouteSetupError';
+  }
+}
+
+/**
+ * Routes: which events start which jobs. Stored routes are compiled once and kept for
+ * `events.cacheMs` (a change through this process applies at once); code routes come from
+ * `@JobHandler(type, { on })` and cannot be changed through the API.
+ */
+@Injectable()
+export class RoutesService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(RoutesService.name);
+  private codeRoutes: CompiledRoute[] = [];
+  /** The routes last compiled, for the synchronous `listensTo`. */
+  private latest: CompiledRoute[] = [];
+  private loading: Promise<CompiledRoute[]> | null = null;
+  private loadedAt = 0;
+
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly serializer: WriteSerializer,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const problems: string[] = [];
+    for (const handler of this.jobs.handlers()) {
+      for (const eventPattern of handler.on) {
+        const pattern = compileEventPattern(eventPattern);
+        if (!pattern) {
+          problems.push(`${handler.source}: "${eventPattern}" is not an event pattern`);
+          continue;
+        }
+        const spec: RouteSpec = {
+          name: `${handler.type} on ${eventPattern}`,
+          eventPattern,
+          filter: null,
+          jobType: handler.type,
+          payloadTemplate: null,
+          jobOptions: {},
+          enabled: true,
+        };
+        this.codeRoutes.push({ id: `code:${handler.type}:${eventPattern}`, spec, pattern, filter: null });
+      }
+    }
+    if (problems.length > 0) {
+      throw new RouteSetupError(
+        `Code routes are not set up right:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      );
+    }
+    await this.current();
+  }
+
+  async create(spec: RouteSpec): Promise<RouteRecord> {
+    this.check(spec);
+    const route = await this.serializer.transaction(async (manager) => {
+      if (await manager.existsBy(Route, { name: spec.name })) throw nameTaken(spec.name);
+      const now = this.clock.now();
+      const row = Object.assign(new Route(), spec, { id: newId(), createdAt: now, updatedAt: now });
+      await manager.save(Route, row);
+      return row;
+    });
+    this.invalidate();
+    return toRecord(route);
+  }
+
+  async update(id: string, changes: Partial<RouteSpec>): Promise<RouteRecord> {
+    if (id.startsWith('code:')) throw readOnly(id);
+    const route = await this.serializer.transaction(async (manager) => {
+      const row = await manager.findOneBy(Route, { id });
+      if (!row) throw notFound(id);
+      const spec: RouteSpec = { ...specOf(row), ...changes };
+      this.check(spec);
+      if (spec.name !== row.name && (await manager.existsBy(Route, { name: spec.name })))
+        throw nameTaken(spec.name);
+      Object.assign(row, spec, { updatedAt: this.clock.now() });
+      await manager.save(row);
+      return row;
+    });
+    this.invalidate();
+    return toRecord(route);
+  }
+
+  async remove(id: string): Promise<void> {
+    if (id.startsWith('code:')) throw readOnly(id);
+    const { affected } = await this.serializer.transaction((manager) => manager.delete(Route, { id }));
+    if (!affected) throw notFound(id);
+    this.invalidate();
+  }
+
+  async get(id: string): Promise<RouteRecord> {
+    const code = this.codeRoutes.find((route) => route.id === id);
+    if (code) return codeRecord(code);
+    const row = isUuid(id) ? await this.dataSource.manager.findOneBy(Route, { id }) : null;
+    if (!row) throw notFound(id);
+    return toRecord(row);
+  }
+
+  /** Code routes first, then stored routes by name. */
+  async list(): Promise<RouteRecord[]> {
+    const rows = await this.dataSource.manager.find(Route, { order: { name: 'ASC' } });
+    return [...this.codeRoutes.map(codeRecord), ...rows.map(toRecord)];
+  }
+
+  /** One job per enabled route that matches the event. */
+  async jobsFor(event: EventView, replayKey?: string): Promise<EnqueueRequest[]> {
+    const routes = await this.current();
+    const requests: EnqueueRequest[] = [];
+    for (const route of routes) {
+      if (!route.pattern.test(event.name) || !this.passes(route, event)) continue;
+      const { payloadTemplate, jobOptions } = route.spec;
+      const concurrencyKey =
+        jobOptions.concurrencyKey === undefined ? null : renderText(jobOptions.concurrencyKey, event);
+      requests.push({
+        type: route.spec.jobType,
+        payload: payloadTemplate === null ? event : renderTemplate(payloadTemplate, event),
+        options: {
+          eventId: event.id,
+          priority: jobOptions.priority,
+          delayMs: jobOptions.delayMs,
+          maxAttempts: jobOptions.maxAttempts,
+          concurrencyKey: concurrencyKey?.slice(0, MAX_KEY_LENGTH) ?? undefined,
+          idempotencyKey:
+            replayKey === undefined ? undefined : `${replayKey}:${route.id}`.slice(0, MAX_KEY_LENGTH),
+        },
+      });
+    }
+    return requests;
+  }
+
+  /**
+   * Whether some enabled route may match events of this name. Synchronous, so it answers from the
+   * routes compiled last (and starts a refresh when they are older than the cache allows).
+   */
+  listensTo(name: string): boolean {
+    if (Date.now() - this.loadedAt > this.config.events.cacheMs) void this.current().catch(() => undefined);
+    return this.latest.some((route) => route.pattern.test(name));
+  }
+
+  private passes(route: CompiledRoute, event: EventView): boolean {
+    if (!route.filter) return true;
+    try {
+      return route.filter(event);
+    } catch (error) {
+      this.logger.warn(`route ${route.spec.name}: the filter failed on event ${event.id}: ${String(error)}`);
+      return false;
+    }
+  }
+
+  private invalidate(): void {
+    this.loading = null;
+    void this.current().catch(() => undefined);
+  }
+
+  private current(): Promise<CompiledRoute[]> {
+    const now = Date.now();
+    if (!this.loading || now - this.loadedAt > this.config.events.cacheMs) {
+      this.loadedAt = now;
+      const loading = this.load();
+      this.loading = loading;
+      loading.then(
+        (routes) => {
+          if (this.loading === loading) this.latest = routes;
+        },
+        () => {
+          if (this.loading === loading) this.loading = null;
+        },
+      );
+    }
+    return this.loading;
+  }
+
+  private async load(): Promise<CompiledRoute[]> {
+    const rows = await this.dataSource.manager.find(Route, {
+      where: { enabled: true },
+      order: { id: 'ASC' },
+    });
+    const known = new Set(this.jobs.handlers().map((handler) => handler.type));
+    const compiled = [...this.codeRoutes];
+    for (const row of rows) {
+      const pattern = compileEventPattern(row.eventPattern);
+      if (!pattern || !known.has(row.jobType)) {
+        // A route stored before its job type's handler was removed from the code.
+        this.logger.warn(`route ${row.name} is skipped: its pattern or job type ${row.jobType} is unknown`);
+        continue;
+      }
+      const filter = row.filter ? (sift(row.filter) as (event: EventView) => boolean) : null;
+      compiled.push({ id: row.id, spec: specOf(row), pattern, filter });
+    }
+    return compiled;
+  }
+
+  /** Refuses a route that could not work, naming each field that is wrong. */
+  private check(spec: RouteSpec): void {
+    const problems: { field: string; problems: string[] }[] = [];
+    const add = (field: string, found: string[]) => {
+      if (found.length > 0) problems.push({ field, problems: found });
+    };
+    if (!compileEventPattern(spec.eventPattern)) {
+      add('eventPattern', [
+        `"${spec.eventPattern}" is not a pattern: dot-separated names, * for one segment, ** for one or more`,
+      ]);
+    }
+    if (spec.filter !== null) {
+      if (typeof spec.filter !== 'object' || Array.isArray(spec.filter)) {
+        add('filter', ['the filter must be an object, a MongoDB-style query']);
+      } else {
+        try {
+          sift(spec.filter);
+        } catch (error) {
+          add('filter', [(error as Error).message]);
+        }
+      }
+    }
+    if (!this.jobs.handlers().some((handler) => handler.type === spec.jobType)) {
+      add('jobType', [`no handler for job type "${spec.jobType}"`]);
+    }
+    if (spec.payloadTemplate !== null)
+      add('payloadTemplate', templateProblems(spec.payloadTemplate, EVENT_VIEW_FIELDS));
+    if (spec.jobOptions.concurrencyKey !== undefined) {
+      add('jobOptions.concurrencyKey', templateProblems(spec.jobOptions.concurrencyKey, EVENT_VIEW_FIELDS));
+    }
+    if (problems.length > 0) {
+      throw new EventError(
+        'INVALID_ROUTE',
+        `the route cannot work: ${problems.map((p) => p.field).join(', ')} ${problems.length === 1 ? 'is' : 'are'} wrong`,
+        problems,
+      );
+    }
+  }
+}
+
+function specOf(row: Route): RouteSpec {
+  return {
+    name: row.name,
+    eventPattern: row.eventPattern,
+    filter: row.filter,
+    jobType: row.jobType,
+    payloadTemplate: row.payloadTemplate ?? null,
+    jobOptions: row.jobOptions,
+    enabled: row.enabled,
+  };
+}
+
+function toRecord(row: Route): RouteRecord {
+  return { id: row.id, origin: 'api', ...specOf(row), createdAt: row.createdAt, updatedAt: row.updatedAt };
+}
+
+function codeRecord(route: CompiledRoute): RouteRecord {
+  return { id: route.id, origin: 'code', ...route.spec, createdAt: null, updatedAt: null };
+}
+
+function isUuid(id: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+}
+
+function notFound(id: string): EventError {
+  return new EventError('ROUTE_NOT_FOUND', `no route ${id}`);
+}
+
+function nameTaken(name: string): EventError {
+  return new EventError('ROUTE_NAME_TAKEN', `a route named ${name} exists already`);
+}
+
+function readOnly(id: string): EventError {
+  return new EventError(
+    'ROUTE_READ_ONLY',
+    `route ${id} is declared in code (@JobHandler on) and cannot be changed here`,
+  );
+}

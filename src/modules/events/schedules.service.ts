@@ -1,0 +1,303 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { OnModuleInit } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { Repository } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { Clock } from '../../common/clock.js';
+import { newId } from '../../common/ids.js';
+import { paginate } from '../../common/pagination/pagination.js';
+import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
+import { AppConfig } from '../../config/app-config.js';
+import { isUniqueViolation } from '../../database/db-errors.js';
+import { WriteSerializer } from '../../database/write-serializer.js';
+import { JobsService } from '../jobs/jobs.service.js';
+import { EventError } from './event.error.js';
+import { ScheduleRunner } from './schedule-runner.service.js';
+import { canonicalTimezone, cronProblems, CronSlots, manualKey, timezoneProblems } from './schedule-slots.js';
+import type { FieldProblem } from './schedule-slots.js';
+import { Schedule } from './schedule.entity.js';
+import type { ScheduleCatchUp, ScheduleOverlap } from './schedule.entity.js';
+
+/** The job type and the name of the built-in schedule that purges old events and jobs. */
+export const RETENTION_JOB_TYPE = 'junction.retention';
+export const RETENTION_SCHEDULE_NAME = 'junction.retention';
+
+export interface NewSchedule {
+  name: string;
+  cron: string;
+  timezone: string;
+  jobType: string;
+  payload?: unknown;
+  enabled?: boolean;
+  overlap?: ScheduleOverlap;
+  catchUp?: ScheduleCatchUp;
+}
+
+export type ScheduleChanges = Partial<NewSchedule>;
+
+export interface TriggerResult {
+  jobId: string;
+  idempotencyKey: string;
+}
+
+/** Schedules: validation, CRUD, manual triggers, and the built-in retention schedule. */
+@Injectable()
+export class SchedulesService implements OnModuleInit {
+  private readonly logger = new Logger('Schedules');
+
+  constructor(
+    @InjectRepository(Schedule) private readonly schedules: Repository<Schedule>,
+    private readonly db: WriteSerializer,
+    private readonly jobs: JobsService,
+    private readonly runner: ScheduleRunner,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Creates the retention schedule before any scheduler starts, so the first sync finds it. */
+  async onModuleInit(): Promise<void> {
+    await this.ensureRetentionSchedule();
+  }
+
+  async create(input: NewSchedule): Promise<Schedule> {
+    const now = this.clock.now();
+    const schedule = this.schedules.create({
+      id: newId(now.getTime()),
+      name: input.name.trim(),
+      cron: input.cron.trim(),
+      timezone: input.timezone,
+      jobType: input.jobType,
+      payload: input.payload ?? {},
+      enabled: input.enabled ?? true,
+      overlap: input.overlap ?? 'skip',
+      catchUp: input.catchUp ?? 'skip',
+      builtIn: false,
+      lastFiredAt: null,
+      nextFireAt: null,
+      lastJobId: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    this.checkTiming(schedule);
+    await this.checkJob(schedule);
+    schedule.timezone = canonicalTimezone(schedule.timezone);
+    schedule.nextFireAt = this.nextFireAt(schedule, now);
+    const created = await this.db.transaction(async (manager) => {
+      await this.assertNameFree(manager, schedule.name);
+      return saveUnique(manager, schedule);
+    });
+    this.runner.apply(created);
+    return created;
+  }
+
+  list(page: PageQueryDto): Promise<Page<Schedule>> {
+    return paginate(this.schedules.createQueryBuilder('schedule'), page);
+  }
+
+  async get(id: string): Promise<Schedule> {
+    return mustFind(this.schedules.manager, id);
+  }
+
+  /** Changes some fields; a new cron, time zone or enabled state recomputes nextFireAt from now. */
+  async update(id: string, changes: ScheduleChanges): Promise<Schedule> {
+    const updated = await this.db.transaction(async (manager) => {
+      const schedule = await mustFind(manager, id);
+      if (schedule.builtIn) assertBuiltInChange(schedule, changes);
+      const timing = { cron: schedule.cron, timezone: schedule.timezone, enabled: schedule.enabled };
+      if (changes.name !== undefined && changes.name.trim() !== schedule.name) {
+        schedule.name = changes.name.trim();
+        await this.assertNameFree(manager, schedule.name);
+      }
+      if (changes.cron !== undefined) schedule.cron = changes.cron.trim();
+      if (changes.timezone !== undefined) schedule.timezone = changes.timezone;
+      if (changes.jobType !== undefined) schedule.jobType = changes.jobType;
+      if (changes.payload !== undefined) schedule.payload = changes.payload;
+      if (changes.enabled !== undefined) schedule.enabled = changes.enabled;
+      if (changes.overlap !== undefined) schedule.overlap = changes.overlap;
+      if (changes.catchUp !== undefined) schedule.catchUp = changes.catchUp;
+      this.checkTiming(schedule);
+      // A schedule whose handler went away can still be paused, renamed or retimed.
+      if (changes.jobType !== undefined || changes.payload !== undefined) await this.checkJob(schedule);
+      schedule.timezone = canonicalTimezone(schedule.timezone);
+      const now = this.clock.now();
+      if (
+        timing.cron !== schedule.cron ||
+        timing.timezone !== schedule.timezone ||
+        timing.enabled !== schedule.enabled
+      )
+        schedule.nextFireAt = this.nextFireAt(schedule, now);
+      schedule.updatedAt = now;
+      return saveUnique(manager, schedule);
+    });
+    this.runner.apply(updated);
+    return updated;
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      const schedule = await mustFind(manager, id);
+      if (schedule.builtIn)
+        throw new EventError(
+          'SCHEDULE_BUILT_IN',
+          `${schedule.name} is built in; pause it instead of deleting it`,
+        );
+      await manager.delete(Schedule, { id });
+    });
+    this.runner.forget(id);
+  }
+
+  /** Stops firing; slots that pass while paused are not caught up. */
+  pause(id: string): Promise<Schedule> {
+    return this.update(id, { enabled: false });
+  }
+
+  /** Fires again from the next slot after now. */
+  resume(id: string): Promise<Schedule> {
+    return this.update(id, { enabled: true });
+  }
+
+  /**
+   * Enqueues the schedule's job now, paused or not, whatever the overlap policy: an operator asked
+   * for it. The key names the time, so it never takes a slot's key.
+   */
+  trigger(id: string): Promise<TriggerResult> {
+    return this.db.transaction(async (manager) => {
+      const schedule = await mustFind(manager, id);
+      const now = this.clock.now();
+      const idempotencyKey = manualKey(schedule.id, now);
+      const job = await this.jobs.enqueue(schedule.jobType, schedule.payload, { idempotencyKey }, manager);
+      await manager.update(Schedule, { id }, { lastFiredAt: now, lastJobId: job.id, updatedAt: now });
+      return { jobId: job.id, idempotencyKey };
+    });
+  }
+
+  /**
+   * Creates the retention schedule if missing, and keeps its cron at JUNCTION_RETENTION_CRON.
+   * Processes booting together race on the unique name; the losers find the winner's row.
+   */
+  async ensureRetentionSchedule(): Promise<void> {
+    const cron = this.config.events.retentionCron;
+    const now = this.clock.now();
+    try {
+      await this.db.transaction(async (manager) => {
+        if (await manager.existsBy(Schedule, { name: RETENTION_SCHEDULE_NAME })) return;
+        await manager.insert(Schedule, {
+          id: newId(now.getTime()),
+          name: RETENTION_SCHEDULE_NAME,
+          cron,
+          timezone: 'UTC',
+          jobType: RETENTION_JOB_TYPE,
+          payload: {},
+          enabled: true,
+          overlap: 'skip',
+          catchUp: 'once',
+          builtIn: true,
+          lastFiredAt: null,
+          nextFireAt: new CronSlots(cron, 'UTC').nextAfter(now),
+          lastJobId: null,
+          createdAt: now,
+          updatedAt: now,
+        });
+        this.logger.log(`created the built-in schedule ${RETENTION_SCHEDULE_NAME} (${cron} UTC)`);
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+    await this.db.transaction(async (manager) => {
+      const schedule = await manager.findOneByOrFail(Schedule, { name: RETENTION_SCHEDULE_NAME });
+      if (schedule.cron === cron && schedule.timezone === 'UTC') return;
+      const nextFireAt = schedule.enabled ? new CronSlots(cron, 'UTC').nextAfter(now) : null;
+      await manager.update(
+        Schedule,
+        { id: schedule.id },
+        { cron, timezone: 'UTC', nextFireAt, updatedAt: now },
+      );
+      this.logger.log(`the built-in schedule ${RETENTION_SCHEDULE_NAME} now fires at ${cron} UTC`);
+    });
+  }
+
+  /** Refuses a cron that does not parse or never fires, and a zone that is not IANA. */
+  private checkTiming(schedule: Schedule): void {
+    const problems: FieldProblem[] = [];
+    const zone = timezoneProblems(schedule.timezone);
+    if (zone.length > 0) problems.push({ field: 'timezone', problems: zone });
+    const cron = cronProblems(schedule.cron, zone.length > 0 ? 'UTC' : schedule.timezone);
+    if (cron.length > 0) problems.push({ field: 'cron', problems: cron });
+    if (problems.length > 0) {
+      const fields = problems.map((p) => p.field).join(' and ');
+      throw new EventError(
+        'INVALID_SCHEDULE',
+        `the schedule's ${fields} ${problems.length > 1 ? 'are' : 'is'} invalid`,
+        problems,
+      );
+    }
+  }
+
+  /** Refuses a job type without a handler, and a payload its handler's payload class refuses. */
+  private async checkJob(schedule: Schedule): Promise<void> {
+    const handler = this.jobs.handlerOf(schedule.jobType);
+    if (handler.payload) {
+      const payload = schedule.payload;
+      const errors =
+        typeof payload === 'object' && payload !== null && !Array.isArray(payload)
+          ? await validate(plainToInstance(handler.payload, payload), {
+              whitelist: true,
+              forbidNonWhitelisted: true,
+            })
+          : null;
+      if (errors === null || errors.length > 0) {
+        const found = errors?.flatMap((e) => Object.values(e.constraints ?? {})) ?? [
+          'payload must be an object',
+        ];
+        throw new EventError('INVALID_SCHEDULE', `the payload does not suit a ${schedule.jobType} job`, [
+          { field: 'payload', problems: found },
+        ]);
+      }
+    }
+  }
+
+  private nextFireAt(schedule: Schedule, now: Date): Date | null {
+    return schedule.enabled ? new CronSlots(schedule.cron, schedule.timezone).nextAfter(now) : null;
+  }
+
+  private async assertNameFree(manager: EntityManager, name: string): Promise<void> {
+    if (await manager.existsBy(Schedule, { name })) throw nameTaken(name);
+  }
+}
+
+/** What a built-in schedule keeps: its name (how boot finds it), its job type, and its timing (from the configuration). */
+function assertBuiltInChange(schedule: Schedule, changes: ScheduleChanges): void {
+  const fixed = (['name', 'jobType', 'cron', 'timezone'] as const).filter(
+    (field) => changes[field] !== undefined && changes[field] !== schedule[field],
+  );
+  if (fixed.length === 0) return;
+  const hint =
+    fixed.includes('cron') || fixed.includes('timezone') ? '; set JUNCTION_RETENTION_CRON instead' : '';
+  throw new EventError(
+    'SCHEDULE_BUILT_IN',
+    `${schedule.name} is built in: its ${fixed.join(', ')} cannot change${hint}`,
+    fixed.map((field) => ({ field, problems: [`${field} of a built-in schedule cannot change`] })),
+  );
+}
+
+async function mustFind(manager: EntityManager, id: string): Promise<Schedule> {
+  const schedule = await manager.findOneBy(Schedule, { id });
+  if (!schedule) throw new EventError('SCHEDULE_NOT_FOUND', `no schedule with id ${id}`);
+  return schedule;
+}
+
+/** The name check races with a concurrent write on PostgreSQL; the unique index decides. */
+async function saveUnique(manager: EntityManager, schedule: Schedule): Promise<Schedule> {
+  try {
+    return await manager.save(schedule);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw nameTaken(schedule.name);
+    throw error;
+  }
+}
+
+function nameTaken(name: string): EventError {
+  return new EventError('SCHEDULE_NAME_TAKEN', `a schedule named "${name}" exists already`);
+}

@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { JobErrorSummary } from './job.entity.js';
+
+export type FinalStatus = 'succeeded' | 'dead';
+
+/** A job that just ended for good, as a listener sees it. */
+export interface FinishedJob {
+  id: string;
+  type: string;
+  queue: string;
+  status: FinalStatus;
+  attempts: number;
+  eventId: string | null;
+  /** The handler's result (succeeded). */
+  result: unknown;
+  /** Why the last attempt failed (dead). */
+  error: JobErrorSummary | null;
+}
+
+/** Another module's interest in jobs that end (the events module turns them into events). */
+export interface JobOutcomeListener {
+  /** Cheap and synchronous: whether jobs ending this way concern the listener at all. */
+  wants(status: FinalStatus): boolean;
+  /**
+   * Runs inside the transaction that records the outcomes, so what it writes commits with them.
+   * It must not throw for anything but a database failure: that rolls the outcomes back.
+   */
+  onFinished(manager: EntityManager, jobs: FinishedJob[]): Promise<void>;
+}
+
+/** Where the ledger looks for the listener; one may register. */
+@Injectable()
+export class JobOutcomeHooks {
+  private listener: JobOutcomeListener | null = null;
+
+  register(listener: JobOutcomeListener): void {
+    this.listener = listener;
+  }
+
+  wants(status: FinalStatus): boolean {
+    return this.listener?.wants(status) ?? false;
+  }
+
+  async notify(manager: EntityManager, jobs: FinishedJob[]): Promise<void> {
+    const wanted = jobs.filter((job) => this.wants(job.status));
+    if (wanted.length > 0) await this.listener!.onFinished(manager, wanted);
+  }
+}
