@@ -1,4 +1,6 @@
 import { jest } from '@jest/globals';
+import { DataSource } from 'typeorm';
+import { rawSql } from '../src/database/raw-sql.js';
 import { JobsService } from '../src/modules/jobs/jobs.service.js';
 import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
@@ -356,6 +358,49 @@ describe(`events (${mode})`, () => {
     await jobsSettled(eventId);
     expect((await getJob(jobIds[0])).result).toBe('saw shipment.sent');
     expect((await post({ name: 'parcel.scan.hub', source: 'carrier' })).jobIds).toHaveLength(1);
+  });
+
+  it('purges old events and finished jobs at retention, never an event whose jobs are unfinished', async () => {
+    await route({ name: 'keep.done', eventPattern: 'keep.done', jobType: 'test.echo' });
+    await route({
+      name: 'keep.later',
+      eventPattern: 'keep.later',
+      jobType: 'test.echo',
+      jobOptions: { delayMs: 3_600_000 },
+    });
+    const done = await post({ name: 'keep.done', source: 's' });
+    const waiting = await post({ name: 'keep.later', source: 's' });
+    const bare = await post({ name: 'keep.bare', source: 's' });
+    await jobsSettled(done.eventId);
+    const recent = await post({ name: 'keep.bare', source: 's' });
+
+    // Age them past JUNCTION_RETENTION_DAYS (30 by default).
+    const manager = t.app.get(DataSource).manager;
+    const old = new Date(Date.now() - 40 * 24 * 3_600_000);
+    const aged = [done.eventId, waiting.eventId, bare.eventId];
+    await rawSql(manager, `UPDATE event SET received_at = ? WHERE id IN (?, ?, ?)`, [old, ...aged]);
+    await rawSql(manager, `UPDATE job SET finished_at = ? WHERE id = ?`, [old, done.jobIds[0]]);
+
+    const schedules = (await t.http().get('/schedules').set(admin).expect(200)).body as {
+      items: { id: string; name: string }[];
+    };
+    const retention = schedules.items.find((schedule) => schedule.name === 'junction.retention')!;
+    const { jobId } = (await t.http().post(`/schedules/${retention.id}/trigger`).set(admin).expect(201))
+      .body as {
+      jobId: string;
+    };
+    const job = await waitFor(
+      () => getJob(jobId),
+      (j) => j.status === 'succeeded',
+    );
+    expect(job.result).toMatchObject({ events: 2 });
+
+    await t.http().get(`/events/${done.eventId}`).set(admin).expect(404);
+    await t.http().get(`/events/${bare.eventId}`).set(admin).expect(404);
+    await t.http().get(`/jobs/${done.jobIds[0]}`).set(admin).expect(404);
+    const kept = await getEvent(waiting.eventId);
+    expect(kept.jobs).toEqual([expect.objectContaining({ id: waiting.jobIds[0], status: 'queued' })]);
+    await getEvent(recent.eventId);
   });
 
   it('lets only operators post events and only admins change routes', async () => {
