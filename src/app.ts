@@ -22,6 +22,8 @@ export async function createApp(
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
+  // API answers change with every call: computing an ETag for each costs time and saves nothing.
+  app.set('etag', false);
   app.useBodyParser('json', { limit: config.bodyLimitBytes });
   // Junction often runs on plain HTTP inside a network: do not make browsers upgrade Swagger UI's assets to HTTPS.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
