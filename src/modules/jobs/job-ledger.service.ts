@@ -286,8 +286,10 @@ export class JobLedger {
         const now = this.clock.now();
         const out = new Map<(typeof group)[number], Recorded>();
         const successes = sorted.filter((item) => item.result.kind === 'succeeded');
-        if (this.postgres && successes.length > 1) {
-          const done = await this.applySuccesses(manager, successes, now, '');
+        if (successes.length > 1) {
+          const done = this.postgres
+            ? await this.applySuccesses(manager, successes, now, '')
+            : await this.applySqliteSuccesses(manager, successes, now);
           for (const item of successes) out.set(item, done.has(item.job.id) ? SUCCEEDED : NOT_RECORDED);
         }
         for (const item of sorted) {
@@ -337,6 +339,45 @@ export class JobLedger {
       ],
     );
     return new Set(rows.map((r) => String(r.id)));
+  }
+
+  /** SQLite: many successes in two statements, in chunks that keep under its parameter limit. */
+  private async applySqliteSuccesses(
+    manager: EntityManager,
+    items: { job: Job; result: AttemptResult }[],
+    now: Date,
+  ): Promise<Set<string>> {
+    const done = new Set<string>();
+    for (let i = 0; i < items.length; i += SQLITE_OUTCOME_CHUNK) {
+      const chunk = items.slice(i, i + SQLITE_OUTCOME_CHUNK);
+      const { rows } = await rawSql<{ id: string; attempt: number }>(
+        manager,
+        `UPDATE job SET status = 'succeeded', result = v.result, finished_at = ?, lease_owner = NULL,
+           lease_expires_at = NULL
+         FROM (SELECT column1 AS id, column2 AS attempt, column3 AS result
+               FROM (VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')})) AS v
+         WHERE job.id = v.id AND job.attempt = v.attempt AND job.status = 'running' AND job.lease_owner = ?
+         RETURNING id, attempt`,
+        [
+          now,
+          ...chunk.flatMap(({ job, result }) => [
+            job.id,
+            job.attempt,
+            result.kind === 'succeeded' ? result.result : null,
+          ]),
+          this.workerId,
+        ],
+      );
+      if (rows.length === 0) continue;
+      await rawSql(
+        manager,
+        `UPDATE job_attempt SET outcome = 'succeeded', finished_at = ?
+         WHERE (job_id, attempt) IN (VALUES ${rows.map(() => '(?, ?)').join(', ')})`,
+        [now, ...rows.flatMap((row) => [row.id, row.attempt])],
+      );
+      for (const row of rows) done.add(String(row.id));
+    }
+    return done;
   }
 
   private async applyResult(
@@ -606,6 +647,8 @@ const NOT_RECORDED: Recorded = { recorded: false, status: null, retry: null };
 const RELAXED = ` AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL`;
 
 const DEADLOCK_RETRIES = 3;
+/** Successes per SQLite statement: three parameters each, well under SQLite's limit. */
+const SQLITE_OUTCOME_CHUNK = 300;
 
 /** PostgreSQL aborts one of two deadlocked transactions (40P01); running it again succeeds. */
 async function retryOnDeadlock<T>(work: () => Promise<T>): Promise<T> {
