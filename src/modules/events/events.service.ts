@@ -69,7 +69,7 @@ export interface ReplayRange {
  */
 @Injectable()
 export class EventsService {
-  private readonly intake = new Batcher<Pending, Ingested>((group) => this.ingestGroup(group), {
+  private readonly intake = new Batcher<Pending, Settled>((group) => this.ingestGroup(group), {
     gather: true,
   });
 
@@ -89,20 +89,52 @@ export class EventsService {
    */
   async ingest(input: EventInput, postedBy: string | null): Promise<Ingested> {
     await this.check(input);
-    return this.intake.submit({ input, origin: { postedBy, causationDepth: 0, causedByJob: null } });
+    const settled = await this.intake.submit({
+      input,
+      origin: { postedBy, causationDepth: 0, causedByJob: null },
+    });
+    if (!settled.ok) throw settled.error;
+    return settled.ingested;
   }
 
-  /** A group in one transaction; should that fail, each event alone, so one cannot sink the rest. */
-  private async ingestGroup(group: Pending[]): Promise<Ingested[]> {
+  /**
+   * Each item on its own: one refused item does not keep the others out. The items are written
+   * together where they can be.
+   */
+  ingestBatch(items: unknown[], postedBy: string | null): Promise<BatchItemResult[]> {
+    return Promise.all(
+      items.map(async (item): Promise<BatchItemResult> => {
+        try {
+          return { ok: true, ingested: await this.ingest(await readEventInput(item), postedBy) };
+        } catch (error) {
+          if (!(error instanceof DomainError)) throw error;
+          return { ok: false, error };
+        }
+      }),
+    );
+  }
+
+  /**
+   * A group in one transaction; should that fail, each event alone, so one event's failure
+   * reaches only its own caller.
+   */
+  private async ingestGroup(group: Pending[]): Promise<Settled[]> {
     if (group.length > 1) {
       try {
-        return await this.serializer.transaction((manager) => this.storeAll(manager, group));
+        const stored = await this.serializer.transaction((manager) => this.storeAll(manager, group));
+        return stored.map((ingested) => ({ ok: true, ingested }));
       } catch {
         // Each item below meets the failure again, if it was its own, and reports it.
       }
     }
-    const results: Ingested[] = [];
-    for (const item of group) results.push(await this.ingestOne(item));
+    const results: Settled[] = [];
+    for (const item of group) {
+      try {
+        results.push({ ok: true, ingested: await this.ingestOne(item) });
+      } catch (error) {
+        results.push({ ok: false, error });
+      }
+    }
     return results;
   }
 
@@ -120,20 +152,6 @@ export class EventsService {
       if (!existing) throw error;
       return { event: existing, jobs: [], duplicate: true };
     }
-  }
-
-  /** Each item on its own: one refused item does not keep the others out. */
-  async ingestBatch(items: unknown[], postedBy: string | null): Promise<BatchItemResult[]> {
-    const results: BatchItemResult[] = [];
-    for (const item of items) {
-      try {
-        results.push({ ok: true, ingested: await this.ingest(await readEventInput(item), postedBy) });
-      } catch (error) {
-        if (!(error instanceof DomainError)) throw error;
-        results.push({ ok: false, error });
-      }
-    }
-    return results;
   }
 
   /**
@@ -399,6 +417,9 @@ interface Pending {
   input: EventInput;
   origin: EventOrigin;
 }
+
+/** How one event of a group came out. */
+type Settled = { ok: true; ingested: Ingested } | { ok: false; error: unknown };
 
 function keyOf(source: string, idempotencyKey: string): string {
   return JSON.stringify([source, idempotencyKey]);
