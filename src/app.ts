@@ -1,32 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import helmet from '@fastify/helmet';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { OpenAPIObject } from '@nestjs/swagger';
-import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { PUBLIC_EXTENSION } from './common/auth/roles.js';
 import type { AppConfig } from './config/app-config.js';
 
 const API_KEY_SECURITY = 'api-key';
+const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
 const BEARER_SECURITY = 'bearer';
 
 /** Builds the HTTP application with every convention applied; `main.ts` listens, tests use it directly. */
 export async function createApp(
   config: AppConfig,
   features: Parameters<typeof AppModule.forRoot>[1] = [],
-): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, features), {
-    bodyParser: false,
+): Promise<NestFastifyApplication> {
+  // Fastify: on this stack it answers several times more requests per second than Express.
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    // A caller's X-Request-Id is kept so one id follows a request across systems.
+    requestIdHeader: false,
+    genReqId: (request: IncomingMessage) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+    },
+  });
+  adapter.getInstance().addHook('onRequest', (request, reply, done) => {
+    void reply.header('X-Request-Id', request.id);
+    done();
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, features), adapter, {
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
-  // API answers change with every call: computing an ETag for each costs time and saves nothing.
-  app.set('etag', false);
-  app.useBodyParser('json', { limit: config.bodyLimitBytes });
   // Junction often runs on plain HTTP inside a network: do not make browsers upgrade Swagger UI's assets to HTTPS.
-  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  await app.register(helmet, { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,
@@ -42,7 +56,7 @@ export async function createApp(
   return app;
 }
 
-function buildOpenApiDocument(app: NestExpressApplication): OpenAPIObject {
+function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load-config.js';
@@ -7,7 +7,7 @@ import { TestDatabase } from './test-database.js';
 export const ADMIN_KEY = 'jk_test-admin-key-0123456789abcdefghijklmnopqrstuvwxyz';
 
 export interface TestApp {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   database: TestDatabase;
   /** supertest against the app's HTTP server, without listening on a port. */
   http: () => ReturnType<typeof request>;
@@ -30,6 +30,7 @@ export async function startTestApp(
   const config = loadConfig(database.env({ JUNCTION_ADMIN_KEY: ADMIN_KEY, ...options.env }));
   const app = await createApp(config, options.features);
   await app.init();
+  await app.getHttpAdapter().getInstance().ready();
   return {
     app,
     database,

@@ -1,6 +1,8 @@
 import { jest } from '@jest/globals';
 import { BadRequestException, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import type { ArgumentsHost } from '@nestjs/common';
+import type { HttpAdapterHost } from '@nestjs/core';
+import type { AppConfig } from '../../config/app-config.js';
 import { AllExceptionsFilter } from './all-exceptions.filter.js';
 import { DomainError } from './domain-error.js';
 import type { ErrorKind } from './domain-error.js';
@@ -18,29 +20,31 @@ interface Sent {
   body?: unknown;
 }
 
-/** A fake HTTP host that records the status and JSON body the filter sends. */
+/** A fake HTTP host; the fake adapter below records what the filter sends for the latest one. */
 function fakeHost(): { host: ArgumentsHost; sent: Sent } {
   const sent: Sent = {};
-  const response = {
-    headersSent: false,
-    status(code: number) {
-      sent.status = code;
-      return {
-        json(body: unknown) {
-          sent.body = body;
-        },
-      };
-    },
-  };
-  const request = { method: 'GET', originalUrl: '/x' };
+  const response = {};
+  const request = { method: 'GET', url: '/x' };
   const host = {
     switchToHttp: () => ({ getResponse: () => response, getRequest: () => request }),
   } as unknown as ArgumentsHost;
+  lastSent = sent;
   return { host, sent };
 }
 
+let lastSent: Sent = {};
+const adapterHost = {
+  httpAdapter: {
+    isHeadersSent: () => false,
+    reply: (_response: unknown, body: unknown, status: number) => {
+      lastSent.status = status;
+      lastSent.body = body;
+    },
+  },
+} as unknown as HttpAdapterHost;
+
 describe('AllExceptionsFilter', () => {
-  const filter = new AllExceptionsFilter();
+  const filter = new AllExceptionsFilter(adapterHost, { bodyLimitBytes: 1024 * 1024 } as AppConfig);
 
   afterEach(() => {
     jest.restoreAllMocks();

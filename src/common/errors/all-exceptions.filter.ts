@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
 import { DomainError } from './domain-error.js';
 import type { ErrorKind } from './domain-error.js';
 import type { ErrorBodyDto } from './error-body.dto.js';
+import { AppConfig } from '../../config/app-config.js';
 
 const STATUS_BY_KIND: Record<ErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,
@@ -45,16 +47,22 @@ type ErrorBody = ErrorBodyDto;
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly config: AppConfig,
+  ) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const response = http.getResponse<Response>();
-    const request = http.getRequest<Request>();
+    const response = http.getResponse<unknown>();
+    const request = http.getRequest<FastifyRequest>();
     const { status, body } = this.toResponse(exception, request);
-    if (response.headersSent) return;
-    response.status(status).json(body);
+    const adapter = this.adapterHost.httpAdapter;
+    if (adapter.isHeadersSent(response)) return;
+    adapter.reply(response, body, status);
   }
 
-  private toResponse(exception: unknown, request: Request): { status: number; body: unknown } {
+  private toResponse(exception: unknown, request: FastifyRequest): { status: number; body: unknown } {
     if (exception instanceof DomainError) {
       const status = httpStatusOf(exception);
       const body: ErrorBody = { statusCode: status, error: exception.code, message: exception.message };
@@ -65,7 +73,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
     const errorId = randomUUID();
     this.logger.error(
-      { errorId, method: request.method, url: request.originalUrl, err: exception },
+      { errorId, method: request.method, url: request.url, err: exception },
       `internal error ${errorId}`,
     );
     return {
@@ -95,17 +103,18 @@ export class AllExceptionsFilter implements ExceptionFilter {
       body: {
         statusCode: status,
         error,
-        message: describeBodyError(exception) ?? String(message),
+        message: describeBodyError(exception, this.config.bodyLimitBytes) ?? String(message),
       } satisfies ErrorBody,
     };
   }
 }
 
-/** The platform turns body-parser's errors into HttpExceptions; their cause says what was wrong. */
-function describeBodyError(exception: HttpException): string | undefined {
-  const cause = exception.cause as { type?: unknown; limit?: unknown; message?: unknown } | undefined;
-  if (cause?.type === 'entity.parse.failed') return `malformed JSON body: ${String(cause.message)}`;
-  if (cause?.type === 'entity.too.large')
-    return `request body is larger than the limit of ${String(cause.limit)} bytes`;
+/** Fastify's errors about a request body arrive as HttpExceptions; their cause says what was wrong. */
+function describeBodyError(exception: HttpException, bodyLimitBytes: number): string | undefined {
+  const cause = exception.cause as { code?: unknown; message?: unknown } | undefined;
+  if (cause?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || cause instanceof SyntaxError)
+    return `malformed JSON body: ${String(cause.message)}`;
+  if (cause?.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return `request body is larger than the limit of ${bodyLimitBytes} bytes`;
   return undefined;
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { Strategy } from 'passport-custom';
 import type { Principal } from '../../common/auth/principal.js';
 import { CommonError } from '../../common/errors/domain-error.js';
@@ -15,7 +15,7 @@ export class ApiKeyStrategy extends PassportStrategy(Strategy, API_KEY_STRATEGY)
     super();
   }
 
-  validate(request: Request): Promise<Principal> {
+  validate(request: FastifyRequest): Promise<Principal> {
     const key = extractApiKey(request.headers);
     if (!key) {
       throw new CommonError(

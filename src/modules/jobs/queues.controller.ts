@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Roles } from '../../common/auth/roles.js';
 import { ApiStandardErrors } from '../../common/errors/error-body.dto.js';
 import { QueueStatsDto, toQueueStatsDto } from './dto/job.dto.js';
@@ -34,7 +34,7 @@ export class QueuesController {
   })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text format', schema: { type: 'string' } })
-  async prometheus(@Res() response: Response): Promise<void> {
+  async prometheus(@Res() response: FastifyReply): Promise<void> {
     const body = await this.metrics.render();
     response.type(this.metrics.contentType).send(body);
   }
