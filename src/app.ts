@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import helmet from '@fastify/helmet';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { OpenAPIObject } from '@nestjs/swagger';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { PUBLIC_EXTENSION } from './common/auth/roles.js';
@@ -31,16 +31,19 @@ export async function createApp(
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
     },
   });
+  // Junction often runs on plain HTTP inside a network: do not make browsers upgrade Swagger UI's
+  // assets to HTTPS. Built once: @fastify/helmet builds helmet anew for every request.
+  const secureHeaders = helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);
-    done();
+    secureHeaders(request.raw, reply.raw, (error?: unknown) =>
+      done(error instanceof Error ? error : undefined),
+    );
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, features), adapter, {
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
-  // Junction often runs on plain HTTP inside a network: do not make browsers upgrade Swagger UI's assets to HTTPS.
-  await app.register(helmet, { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,
