@@ -154,13 +154,14 @@ export class BullTransport extends JobTransport {
       groups.set(key, [...(groups.get(key) ?? []), job]);
     }
     const byQueue = new Map<string, { data: Delivery; opts: Bull.JobOptions }[]>();
+    const now = Date.now();
     for (const group of groups.values()) {
       for (let i = 0; i < group.length; i += MAX_JOBS_PER_DELIVERY) {
         const chunk = group.slice(i, i + MAX_JOBS_PER_DELIVERY);
         const bulk = byQueue.get(chunk[0].queue) ?? [];
         bulk.push({
           data: { jobIds: chunk.map((job) => job.id), keyed: chunk.some((job) => job.keyed) },
-          opts: deliveryOptions(chunk[0]),
+          opts: deliveryOptions(chunk[0], now),
         });
         byQueue.set(chunk[0].queue, bulk);
       }
@@ -243,13 +244,21 @@ export class BullTransport extends JobTransport {
   }
 }
 
-function deliveryOptions(job: Dispatch): Bull.JobOptions {
-  return {
-    delay: Math.max(0, job.runAt.getTime() - Date.now()),
+/**
+ * Bull's due time is `timestamp + delay`. One `now` for every job added together gives jobs due at
+ * the same time the same due time to the millisecond, so Bull moves them to its wait list in one
+ * go and they start in priority order.
+ */
+function deliveryOptions(job: Dispatch, now: number): Bull.JobOptions {
+  // Bull reads `timestamp` from the options (lib/job.js), though its typings leave it out.
+  const options: Bull.JobOptions & { timestamp: number } = {
+    timestamp: now,
+    delay: Math.max(0, job.runAt.getTime() - now),
     ...(job.priority === 0 ? {} : { priority: bullPriority(job.priority) }),
     removeOnComplete: true,
     removeOnFail: true,
   };
+  return options;
 }
 
 /** Junction runs higher priorities first; Bull runs lower numbers first, from 1. */
