@@ -1,3 +1,5 @@
+import { EventError } from './event.error.js';
+
 /** An event name: dot-separated segments of lowercase letters, digits, `_` and `-`, such as `order.created`. */
 export const EVENT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$/;
 export const EVENT_NAME_MAX_LENGTH = 200;
@@ -6,6 +8,15 @@ const SEGMENT = /^[a-z0-9][a-z0-9_-]*$/;
 
 export function isEventName(name: string): boolean {
   return name.length <= EVENT_NAME_MAX_LENGTH && EVENT_NAME_PATTERN.test(name);
+}
+
+export function assertEventName(name: string): void {
+  if (!isEventName(name)) {
+    throw new EventError(
+      'INVALID_EVENT_NAME',
+      `"${name}" is not an event name: dot-separated lowercase words, digits, _ or -, at most ${EVENT_NAME_MAX_LENGTH} characters`,
+    );
+  }
 }
 
 /**

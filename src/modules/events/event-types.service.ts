@@ -5,10 +5,11 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock.js';
+import { ExpiringCache } from '../../common/expiring-cache.js';
 import { AppConfig } from '../../config/app-config.js';
 import { rawSql, readTimestamp } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
-import { isEventName } from './event-name.js';
+import { assertEventName } from './event-name.js';
 import { EventType } from './event-type.entity.js';
 import { EventError } from './event.error.js';
 
@@ -46,18 +47,19 @@ function newAjv(): Ajv {
  */
 @Injectable()
 export class EventTypesService {
-  private validators: Promise<Map<string, ValidateFunction>> | null = null;
-  private loadedAt = 0;
+  private readonly validators: ExpiringCache<Map<string, ValidateFunction>>;
 
   constructor(
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
-    private readonly config: AppConfig,
+    config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
-  ) {}
+  ) {
+    this.validators = new ExpiringCache(() => this.load(), config.events.cacheMs);
+  }
 
   async put(name: string, schema: Record<string, unknown>, description: string): Promise<EventType> {
-    if (!isEventName(name)) throw invalidName(name);
+    assertEventName(name);
     try {
       newAjv().compile(schema);
     } catch (error) {
@@ -72,70 +74,48 @@ export class EventTypesService {
       Object.assign(type, { schema, description, updatedAt: now });
       return manager.save(type);
     });
-    this.validators = null;
+    this.validators.invalidate();
     return saved;
   }
 
   async remove(name: string): Promise<void> {
     const deleted = await this.serializer.transaction((manager) => manager.delete(EventType, { name }));
     if (!deleted.affected) throw notFound(name);
-    this.validators = null;
+    this.validators.invalidate();
   }
 
+  /** One name: its count and last time from the index on (name, received_at), not a scan. */
   async get(name: string): Promise<EventTypeSummary> {
-    const found = (await this.list()).find((summary) => summary.name === name);
-    if (!found) throw notFound(name);
-    return found;
+    const manager = this.dataSource.manager;
+    const declared = await manager.findOneBy(EventType, { name });
+    const { rows } = await rawSql<SeenRow>(
+      manager,
+      `SELECT name, COUNT(*) AS count, MAX(received_at) AS last_seen FROM event WHERE name = ? GROUP BY name`,
+      [name],
+    );
+    if (!declared && rows.length === 0) throw notFound(name);
+    return summaryOf(name, declared, rows[0]);
   }
 
   /** Every declared type and every name seen in stored events, by name. */
   async list(): Promise<EventTypeSummary[]> {
     const manager = this.dataSource.manager;
-    const declared = await manager.find(EventType);
-    const { rows } = await rawSql<{ name: string; count: unknown; last_seen: unknown }>(
+    const declared = new Map((await manager.find(EventType)).map((type) => [type.name, type]));
+    const { rows } = await rawSql<SeenRow>(
       manager,
       `SELECT name, COUNT(*) AS count, MAX(received_at) AS last_seen FROM event GROUP BY name`,
     );
-    const byName = new Map<string, EventTypeSummary>();
-    for (const type of declared) {
-      byName.set(type.name, {
-        name: type.name,
-        description: type.description,
-        schema: type.schema,
-        count: 0,
-        lastSeenAt: null,
-      });
-    }
-    for (const row of rows) {
-      const summary = byName.get(row.name) ?? {
-        name: row.name,
-        description: null,
-        schema: null,
-        count: 0,
-        lastSeenAt: null,
-      };
-      summary.count = Number(row.count);
-      summary.lastSeenAt = readTimestamp(row.last_seen);
-      byName.set(row.name, summary);
-    }
-    return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+    const seen = new Map(rows.map((row) => [row.name, row]));
+    return [...new Set([...declared.keys(), ...seen.keys()])]
+      .sort()
+      .map((name) => summaryOf(name, declared.get(name) ?? null, seen.get(name)));
   }
 
   /** The violations of `data` against the schema of `name`; empty when it has none or passes. */
   async check(name: string, data: unknown): Promise<SchemaViolation[]> {
-    const validate = (await this.current()).get(name);
+    const validate = (await this.validators.get()).get(name);
     if (!validate || validate(data)) return [];
     return (validate.errors ?? []).slice(0, MAX_VIOLATIONS).map(toViolation);
-  }
-
-  private current(): Promise<Map<string, ValidateFunction>> {
-    const now = Date.now();
-    if (!this.validators || now - this.loadedAt > this.config.events.cacheMs) {
-      this.loadedAt = now;
-      this.validators = this.load();
-      this.validators.catch(() => (this.validators = null));
-    }
-    return this.validators;
   }
 
   private async load(): Promise<Map<string, ValidateFunction>> {
@@ -156,11 +136,20 @@ function toViolation(error: ErrorObject): SchemaViolation {
   return { path: error.instancePath, message: `${error.message ?? error.keyword}${extra}` };
 }
 
-function invalidName(name: string): EventError {
-  return new EventError(
-    'INVALID_EVENT_NAME',
-    `"${name}" is not an event name: dot-separated lowercase words, digits, _ or -, at most 200 characters`,
-  );
+interface SeenRow {
+  name: string;
+  count: unknown;
+  last_seen: unknown;
+}
+
+function summaryOf(name: string, declared: EventType | null, seen: SeenRow | undefined): EventTypeSummary {
+  return {
+    name,
+    description: declared?.description ?? null,
+    schema: declared?.schema ?? null,
+    count: seen ? Number(seen.count) : 0,
+    lastSeenAt: seen ? readTimestamp(seen.last_seen) : null,
+  };
 }
 
 function notFound(name: string): EventError {

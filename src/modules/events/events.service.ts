@@ -18,7 +18,7 @@ import { JobsService } from '../jobs/jobs.service.js';
 import type { EnqueueRequest } from '../jobs/jobs.service.js';
 import { readEventInput } from './event-input.js';
 import type { EventInput } from './event-input.js';
-import { compileEventPattern, isEventName } from './event-name.js';
+import { assertEventName, compileEventPattern } from './event-name.js';
 import { EventTypesService } from './event-types.service.js';
 import { eventView } from './event-view.js';
 import { Event } from './event.entity.js';
@@ -88,9 +88,10 @@ export class EventsService {
    * another group is being written are written together, in one transaction.
    */
   async ingest(input: EventInput, postedBy: string | null): Promise<Ingested> {
-    await this.check(input);
+    const dataJson = await this.check(input);
     const settled = await this.intake.submit({
       input,
+      dataJson,
       origin: { postedBy, causationDepth: 0, causedByJob: null },
     });
     if (!settled.ok) throw settled.error;
@@ -159,14 +160,14 @@ export class EventsService {
    * limit. Checks as intake does.
    */
   async emit(manager: EntityManager, input: EventInput, origin: EventOrigin): Promise<Ingested> {
-    await this.check(input);
+    const dataJson = await this.check(input);
     if (origin.causationDepth > MAX_CAUSATION_DEPTH) {
       throw new EventError(
         'CAUSATION_TOO_DEEP',
         `${input.name} would be caused ${origin.causationDepth} events deep; the limit is ${MAX_CAUSATION_DEPTH}`,
       );
     }
-    return (await this.storeAll(manager, [{ input, origin }]))[0];
+    return (await this.storeAll(manager, [{ input, dataJson, origin }]))[0];
   }
 
   /** The causation depth of an event, or null when it is gone. */
@@ -192,11 +193,11 @@ export class EventsService {
     if (filter.to) query.andWhere('event.receivedAt < :to', { to: filter.to });
     if (filter.name !== undefined) {
       const pattern = this.pattern(filter.name, 'name');
-      if (pattern.source.includes('[^.]')) {
-        // A glob: narrow by its literal head in SQL, then match in full below.
-        const head = filter.name.split(/\.\*\*?(\.|$)/)[0];
-        if (head && !head.includes('*')) query.andWhere('event.name LIKE :head', { head: `${head}.%` });
-        const found = await paginate(query, { ...page, limit: page.limit });
+      if (filter.name.includes('*')) {
+        // A glob: narrow by its literal head (wildcards are whole segments) in SQL, match in full here.
+        const head = filter.name.slice(0, filter.name.indexOf('*'));
+        if (head) query.andWhere('event.name LIKE :head', { head: `${head}%` });
+        const found = await paginate(query, page);
         return {
           items: found.items.filter((event) => pattern.test(event.name)),
           nextCursor: found.nextCursor,
@@ -341,8 +342,8 @@ export class EventsService {
     }
     const now = this.clock.now();
     const results: Ingested[] = [];
-    const added: Event[] = [];
-    for (const { input, origin } of items) {
+    const added: { event: Event; dataJson: string }[] = [];
+    for (const { input, dataJson, origin } of items) {
       const key = input.idempotencyKey === undefined ? null : keyOf(input.source, input.idempotencyKey);
       const existing = key === null ? undefined : known.get(key);
       if (existing) {
@@ -351,7 +352,7 @@ export class EventsService {
       }
       const event = newEvent(input, origin, now);
       if (key !== null) known.set(key, event);
-      added.push(event);
+      added.push({ event, dataJson });
       results.push({ event, jobs: [], duplicate: false });
     }
     for (let i = 0; i < added.length; i += INSERT_CHUNK)
@@ -372,15 +373,11 @@ export class EventsService {
     return results;
   }
 
-  /** Name, size and schema: an event that fails any is refused and nothing is stored. */
-  private async check(input: EventInput): Promise<void> {
-    if (!isEventName(input.name)) {
-      throw new EventError(
-        'INVALID_EVENT_NAME',
-        `"${input.name}" is not an event name: dot-separated lowercase words, digits, _ or -, at most 200 characters`,
-      );
-    }
-    const size = Buffer.byteLength(JSON.stringify(input.data ?? {}));
+  /** Name, size and schema: an event that fails any is refused and nothing is stored. Returns its data as JSON. */
+  private async check(input: EventInput): Promise<string> {
+    assertEventName(input.name);
+    const dataJson = JSON.stringify(input.data ?? {});
+    const size = Buffer.byteLength(dataJson);
     const limit = this.config.events.maxDataBytes;
     if (size > limit) {
       throw new EventError(
@@ -396,6 +393,7 @@ export class EventsService {
         violations,
       );
     }
+    return dataJson;
   }
 
   private pattern(pattern: string, field: string): RegExp {
@@ -415,6 +413,8 @@ const INSERT_CHUNK = 500;
 
 interface Pending {
   input: EventInput;
+  /** `input.data` as stored, serialized once by the size check. */
+  dataJson: string;
   origin: EventOrigin;
 }
 
@@ -440,17 +440,20 @@ function newEvent(input: EventInput, origin: EventOrigin, now: Date): Event {
   return event;
 }
 
-async function insertEvents(manager: EntityManager, events: Event[]): Promise<void> {
+async function insertEvents(
+  manager: EntityManager,
+  events: { event: Event; dataJson: string }[],
+): Promise<void> {
   await rawSql(
     manager,
     `INSERT INTO event (id, name, source, data, idempotency_key, occurred_at, received_at, posted_by,
        causation_depth, caused_by_job)
      VALUES ${events.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-    events.flatMap((event) => [
+    events.flatMap(({ event, dataJson }) => [
       event.id,
       event.name,
       event.source,
-      JSON.stringify(event.data),
+      dataJson,
       event.idempotencyKey,
       event.occurredAt,
       event.receivedAt,

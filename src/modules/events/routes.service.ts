@@ -1,9 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { isUUID } from 'class-validator';
 import siftModule from 'sift';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock.js';
+import { ExpiringCache } from '../../common/expiring-cache.js';
 import { newId } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
@@ -65,18 +67,17 @@ export class RouteSetupError extends Error {
 export class RoutesService implements OnApplicationBootstrap {
   private readonly logger = new Logger(RoutesService.name);
   private codeRoutes: CompiledRoute[] = [];
-  /** The routes last compiled, for the synchronous `listensTo`. */
-  private latest: CompiledRoute[] = [];
-  private loading: Promise<CompiledRoute[]> | null = null;
-  private loadedAt = 0;
+  private readonly compiled: ExpiringCache<CompiledRoute[]>;
 
   constructor(
     private readonly jobs: JobsService,
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
-    private readonly config: AppConfig,
+    config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
-  ) {}
+  ) {
+    this.compiled = new ExpiringCache(() => this.load(), config.events.cacheMs);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const problems: string[] = [];
@@ -104,7 +105,7 @@ export class RoutesService implements OnApplicationBootstrap {
         `Code routes are not set up right:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
       );
     }
-    await this.current();
+    await this.compiled.get();
   }
 
   async create(spec: RouteSpec): Promise<RouteRecord> {
@@ -147,7 +148,7 @@ export class RoutesService implements OnApplicationBootstrap {
   async get(id: string): Promise<RouteRecord> {
     const code = this.codeRoutes.find((route) => route.id === id);
     if (code) return codeRecord(code);
-    const row = isUuid(id) ? await this.dataSource.manager.findOneBy(Route, { id }) : null;
+    const row = isUUID(id) ? await this.dataSource.manager.findOneBy(Route, { id }) : null;
     if (!row) throw notFound(id);
     return toRecord(row);
   }
@@ -160,7 +161,7 @@ export class RoutesService implements OnApplicationBootstrap {
 
   /** One job per enabled route that matches the event. */
   async jobsFor(event: EventView, replayKey?: string): Promise<EnqueueRequest[]> {
-    const routes = await this.current();
+    const routes = await this.compiled.get();
     const requests: EnqueueRequest[] = [];
     for (const route of routes) {
       if (!route.pattern.test(event.name) || !this.passes(route, event)) continue;
@@ -189,8 +190,8 @@ export class RoutesService implements OnApplicationBootstrap {
    * routes compiled last (and starts a refresh when they are older than the cache allows).
    */
   listensTo(name: string): boolean {
-    if (Date.now() - this.loadedAt > this.config.events.cacheMs) void this.current().catch(() => undefined);
-    return this.latest.some((route) => route.pattern.test(name));
+    if (this.compiled.isStale()) void this.compiled.get().catch(() => undefined);
+    return (this.compiled.latest ?? []).some((route) => route.pattern.test(name));
   }
 
   private passes(route: CompiledRoute, event: EventView): boolean {
@@ -203,27 +204,10 @@ export class RoutesService implements OnApplicationBootstrap {
     }
   }
 
+  /** Compiles the changed routes at once, so `listensTo` sees them too. */
   private invalidate(): void {
-    this.loading = null;
-    void this.current().catch(() => undefined);
-  }
-
-  private current(): Promise<CompiledRoute[]> {
-    const now = Date.now();
-    if (!this.loading || now - this.loadedAt > this.config.events.cacheMs) {
-      this.loadedAt = now;
-      const loading = this.load();
-      this.loading = loading;
-      loading.then(
-        (routes) => {
-          if (this.loading === loading) this.latest = routes;
-        },
-        () => {
-          if (this.loading === loading) this.loading = null;
-        },
-      );
-    }
-    return this.loading;
+    this.compiled.invalidate();
+    void this.compiled.get().catch(() => undefined);
   }
 
   private async load(): Promise<CompiledRoute[]> {
@@ -304,10 +288,6 @@ function toRecord(row: Route): RouteRecord {
 
 function codeRecord(route: CompiledRoute): RouteRecord {
   return { id: route.id, origin: 'code', ...route.spec, createdAt: null, updatedAt: null };
-}
-
-function isUuid(id: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 }
 
 function notFound(id: string): EventError {
