@@ -10,6 +10,8 @@ import { AccountsModule } from './modules/accounts/accounts.module.js';
 import { EventsModule } from './modules/events/events.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { JobsModule } from './modules/jobs/jobs.module.js';
+import { PlannerModule } from './modules/planner/planner.module.js';
+import { ReservationsModule } from './modules/reservations/reservations.module.js';
 
 @Module({})
 export class AppModule {
@@ -34,6 +36,8 @@ export class AppModule {
         HealthModule,
         JobsModule.forRoot(config),
         EventsModule,
+        ReservationsModule,
+        PlannerModule,
         ...features,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

@@ -38,6 +38,18 @@ export interface EventsSettings {
   cacheMs: number;
 }
 
+/** How reservations are served and planned (see the reservations and planner modules). */
+export interface ReservationsSettings {
+  /** Requests one reserver transaction serves before it commits. */
+  reserverBatch: number;
+  /** Planners one `planner` process runs at once, each planning one claimed request. */
+  planners: number;
+  /** How long a planner's claim on a request lasts; a dead planner's request is claimable after this. */
+  planClaimMs: number;
+  /** How often a `planner` process looks for due operations to execute. */
+  executorMs: number;
+}
+
 /** The whole configuration of one Junction process, validated once at boot (see `loadConfig`). */
 export class AppConfig {
   constructor(
@@ -53,6 +65,7 @@ export class AppConfig {
     readonly adminKey: string | undefined,
     readonly jobs: JobsSettings,
     readonly events: EventsSettings,
+    readonly reservations: ReservationsSettings,
   ) {}
 
   hasRole(role: ProcessRole): boolean {

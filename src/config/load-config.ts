@@ -62,6 +62,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     cacheMs: check('JUNCTION_EVENTS_CACHE_MS', integerBetween(0, 3_600_000), 1000),
   };
 
+  const reservations = {
+    reserverBatch: check('JUNCTION_RESERVER_BATCH', integerBetween(1, 10_000), 200),
+    planners: check('JUNCTION_PLANNERS', integerBetween(1, 64), 4),
+    planClaimMs: check('JUNCTION_PLAN_CLAIM_MS', integerBetween(1000, 3_600_000), 60_000),
+    executorMs: check('JUNCTION_EXECUTOR_MS', integerBetween(50, 3_600_000), 1000),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir =
     database.kind === 'sqlite' ? path.dirname(path.resolve(database.path)) : path.resolve('data');
@@ -77,6 +84,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     adminKey,
     jobs,
     events,
+    reservations,
   );
 }
 

@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import type { EntityManager, EntityTarget, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
 
 export interface RawResult<Row> {
   rows: Row[];
@@ -8,8 +8,8 @@ export interface RawResult<Row> {
 
 /**
  * Runs hand-written SQL on either database: `?` placeholders become `$1, $2...` on PostgreSQL,
- * and Dates are written the way TypeORM stores them on SQLite (UTC text), so raw statements and
- * entities agree. The SQL must not contain a literal `?`.
+ * and Dates and booleans are written the way TypeORM stores them on SQLite (UTC text, 1 and 0), so
+ * raw statements and entities agree. The SQL must not contain a literal `?`.
  */
 export async function rawSql<Row = Record<string, unknown>>(
   manager: EntityManager,
@@ -19,7 +19,7 @@ export async function rawSql<Row = Record<string, unknown>>(
   const postgres = manager.connection.options.type === 'postgres';
   let index = 0;
   const text = postgres ? sql.replace(/\?/g, () => `$${++index}`) : sql;
-  const values = postgres ? params : params.map((p) => (p instanceof Date ? sqliteTimestamp(p) : p));
+  const values = postgres ? params : params.map(sqliteValue);
   const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
   try {
     const result = await runner.query(text, values, true);
@@ -37,6 +37,13 @@ export function readTimestamp(value: unknown): Date | null {
   return new Date(text.includes('T') ? text : `${text.replace(' ', 'T')}Z`);
 }
 
+/** better-sqlite3 takes neither Dates nor booleans: they are stored as TypeORM stores them. */
+function sqliteValue(value: unknown): unknown {
+  if (value instanceof Date) return sqliteTimestamp(value);
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
+}
+
 /** How TypeORM stores a Date in a SQLite datetime column: `2026-11-24 10:00:00.000`, in UTC. */
 function sqliteTimestamp(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
@@ -47,4 +54,16 @@ export function sqlText(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'bigint') return value.toString();
   return JSON.stringify(value);
+}
+
+/**
+ * Inserts whole entities in one statement. TypeORM's insert types reject entities with JSON
+ * columns typed as records; the rows are complete entities, so the cast is sound.
+ */
+export async function insertEntities<E extends ObjectLiteral>(
+  manager: EntityManager,
+  target: EntityTarget<E>,
+  rows: E[],
+): Promise<void> {
+  if (rows.length > 0) await manager.insert(target, rows as QueryDeepPartialEntity<E>[]);
 }

@@ -1,6 +1,12 @@
 import { Accounts1764021600000 } from './1764021600000-accounts.js';
 import { Jobs1764025200000 } from './1764025200000-jobs.js';
 import { Events1764111600000 } from './1764111600000-events.js';
+import { Reservations1764198000000 } from './1764198000000-reservations.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
-export const MIGRATIONS = [Accounts1764021600000, Jobs1764025200000, Events1764111600000];
+export const MIGRATIONS = [
+  Accounts1764021600000,
+  Jobs1764025200000,
+  Events1764111600000,
+  Reservations1764198000000,
+];

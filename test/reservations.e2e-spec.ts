@@ -1,0 +1,153 @@
+import { DataSource } from 'typeorm';
+import { OperationsService } from '../src/modules/planner/operations.service.js';
+import { GoodsService } from '../src/modules/reservations/goods.service.js';
+import { ReservationRequestsService } from '../src/modules/reservations/reservation-requests.service.js';
+import { ReserverService } from '../src/modules/reservations/reserver.service.js';
+import { consistencyProblems, modelPass, readState, seededRandom } from './support/reservation-model.js';
+import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
+import type { TestApp } from './support/test-app.js';
+import { waitFor } from './support/wait-for.js';
+
+const TYPES = ['bolt', 'nut', 'gear', 'belt', 'lamp'];
+const COLORS = ['red', 'blue'];
+
+describe('the reserver', () => {
+  describe('1,000 requests in two lanes competing for scarce goods (seed 20261125)', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      // No reserver role: the test drives the batches and compares each pass with the model.
+      t = await startTestApp({ env: { JUNCTION_ROLES: 'api', JUNCTION_RESERVER_BATCH: '64' } });
+    });
+    afterAll(() => t.close());
+
+    it('never reserves an object twice, serves each lane in id order, and matches the plain model pass by pass', async () => {
+      const random = seededRandom(20261125);
+      const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)];
+      const goods = t.app.get(GoodsService);
+      const requests = t.app.get(ReservationRequestsService);
+      const reserver = t.app.get(ReserverService);
+      const operations = t.app.get(OperationsService);
+      const dataSource = t.app.get(DataSource);
+      await goods.createLocation({ code: 'shelf' });
+      for (const code of TYPES) await goods.createGoodsType({ code });
+      const stockUp = async (count: number, future: boolean) => {
+        for (let i = 0; i < count; i++) {
+          const line = { goodsType: pick(TYPES), properties: { color: pick(COLORS) } };
+          if (future) {
+            await operations.planArrivals({ location: 'shelf', at: new Date(Date.now() + 3_600_000), goods: [line] });
+          } else {
+            await goods.enterGoods({ ...line, location: 'shelf' });
+          }
+        }
+      };
+      await stockUp(300, false);
+      for (let n = 0; n < 1000; n++) {
+        const items = Array.from({ length: 1 + Math.floor(random() * 3) }, () => ({
+          goodsType: pick(TYPES),
+          quantity: 1 + Math.floor(random() * 4),
+          properties: random() < 0.4 ? { color: pick(COLORS) } : {},
+        }));
+        await requests.create({ purpose: { type: 'sale' }, lane: random() < 0.2 ? 'express' : 'main', items });
+      }
+
+      let expected = new Map<string, string>();
+      const passAndCompare = async () => {
+        const before = await readState(dataSource);
+        for (const lane of ['main', 'express']) {
+          expected = modelPass(before, lane, expected);
+          await reserver.drain(lane);
+        }
+        const after = await readState(dataSource);
+        expect(await consistencyProblems(dataSource)).toEqual([]);
+        expect(after.reservations.size).toBe(expected.size);
+        expect([...after.reservations].sort()).toEqual([...expected].sort());
+        return after;
+      };
+
+      const first = await passAndCompare();
+      expect(first.reservations.size).toBeGreaterThan(250);
+      expect(first.requests.filter((r) => r.status === 'pending').length).toBeGreaterThan(500);
+      // Goods due to arrive can be promised too; waiting requests get them in order.
+      for (const future of [true, false, true]) {
+        await stockUp(400, future);
+        const state = await passAndCompare();
+        expect(state.reservations.size).toBeGreaterThan(first.reservations.size);
+      }
+      const final = await readState(dataSource);
+      expect(final.requests.filter((r) => r.status === 'reserved').length).toBeGreaterThan(100);
+      expect(final.requests.filter((r) => r.status === 'pending').length).toBeGreaterThan(100);
+      // A pass with no new goods changes nothing and looks at no request again.
+      expect(await reserver.drain('main')).toEqual({ examined: 0, reserved: 0, goods: 0 });
+    });
+  });
+
+  describe('running as a role', () => {
+    let t: TestApp;
+    const admin = bearer(ADMIN_KEY);
+    beforeAll(async () => {
+      t = await startTestApp({ env: { JUNCTION_ROLES: 'api,reserver' } });
+      await t.http().post('/goods-types').set(admin).send({ code: 'chair' }).expect(201);
+      await t.http().post('/locations').set(admin).send({ code: 'dock' }).expect(201);
+    });
+    afterAll(() => t.close());
+
+    const create = async (quantity: number) =>
+      (
+        await t
+          .http()
+          .post('/reservation-requests')
+          .set(admin)
+          .send({ purpose: { type: 'sale' }, items: [{ goodsType: 'chair', quantity }] })
+          .expect(201)
+      ).body as { id: string };
+    const reservedCount = async (id: string) => {
+      const { body } = await t.http().get(`/reservation-requests/${id}`).set(admin).expect(200);
+      return { status: (body as { status: string }).status, held: (body as { reservations: unknown[] }).reservations.length };
+    };
+
+    it('gives goods that arrive later to waiting requests in order, keeping partial reservations', async () => {
+      const big = await create(3);
+      const small = await create(1);
+      const medium = await create(2);
+      const arrive = (count: number) =>
+        t
+          .http()
+          .post('/arrivals')
+          .set(admin)
+          .send({
+            location: 'dock',
+            dtExecution: new Date(Date.now() + 60_000).toISOString(),
+            goods: [{ goodsType: 'chair', count }],
+          })
+          .expect(201);
+
+      await arrive(2);
+      await waitFor(() => reservedCount(big.id), (r) => r.held === 2);
+      expect(await reservedCount(big.id)).toEqual({ status: 'pending', held: 2 });
+      expect(await reservedCount(small.id)).toEqual({ status: 'pending', held: 0 });
+
+      await arrive(2);
+      await waitFor(() => reservedCount(small.id), (r) => r.status === 'reserved');
+      expect(await reservedCount(big.id)).toEqual({ status: 'reserved', held: 3 });
+      expect(await reservedCount(medium.id)).toEqual({ status: 'pending', held: 0 });
+
+      await t.http().post('/goods').set(admin).send({ goodsType: 'chair', location: 'dock', count: 2 }).expect(201);
+      await waitFor(() => reservedCount(medium.id), (r) => r.status === 'reserved');
+      const stock = await t.http().get('/stock?goodsType=chair&location=dock').set(admin).expect(200);
+      expect(stock.body).toMatchObject({ present: 2, future: 4, reserved: 6 });
+      expect(await consistencyProblems(t.app.get(DataSource))).toEqual([]);
+    });
+
+    it('gives the goods of a cancelled request to the next one waiting', async () => {
+      const first = await create(2);
+      await t.http().post('/goods').set(admin).send({ goodsType: 'chair', location: 'dock', count: 2 }).expect(201);
+      await waitFor(() => reservedCount(first.id), (r) => r.status === 'reserved');
+      const second = await create(2);
+      await t.http().post(`/reservation-requests/${first.id}/cancel`).set(admin).expect(200);
+      await waitFor(() => reservedCount(second.id), (r) => r.status === 'reserved');
+      expect(await reservedCount(first.id)).toEqual({ status: 'cancelled', held: 0 });
+      await t.http().post(`/reservation-requests/${first.id}/cancel`).set(admin).expect(409);
+      expect(await consistencyProblems(t.app.get(DataSource))).toEqual([]);
+    });
+  });
+});
