@@ -34,7 +34,11 @@ describe('the reserver', () => {
         for (let i = 0; i < count; i++) {
           const line = { goodsType: pick(TYPES), properties: { color: pick(COLORS) } };
           if (future) {
-            await operations.planArrivals({ location: 'shelf', at: new Date(Date.now() + 3_600_000), goods: [line] });
+            await operations.planArrivals({
+              location: 'shelf',
+              at: new Date(Date.now() + 3_600_000),
+              goods: [line],
+            });
           } else {
             await goods.enterGoods({ ...line, location: 'shelf' });
           }
@@ -47,7 +51,11 @@ describe('the reserver', () => {
           quantity: 1 + Math.floor(random() * 4),
           properties: random() < 0.4 ? { color: pick(COLORS) } : {},
         }));
-        await requests.create({ purpose: { type: 'sale' }, lane: random() < 0.2 ? 'express' : 'main', items });
+        await requests.create({
+          purpose: { type: 'sale' },
+          lane: random() < 0.2 ? 'express' : 'main',
+          items,
+        });
       }
 
       let expected = new Map<string, string>();
@@ -102,7 +110,10 @@ describe('the reserver', () => {
       ).body as { id: string };
     const reservedCount = async (id: string) => {
       const { body } = await t.http().get(`/reservation-requests/${id}`).set(admin).expect(200);
-      return { status: (body as { status: string }).status, held: (body as { reservations: unknown[] }).reservations.length };
+      return {
+        status: (body as { status: string }).status,
+        held: (body as { reservations: unknown[] }).reservations.length,
+      };
     };
 
     it('gives goods that arrive later to waiting requests in order, keeping partial reservations', async () => {
@@ -122,17 +133,31 @@ describe('the reserver', () => {
           .expect(201);
 
       await arrive(2);
-      await waitFor(() => reservedCount(big.id), (r) => r.held === 2);
+      await waitFor(
+        () => reservedCount(big.id),
+        (r) => r.held === 2,
+      );
       expect(await reservedCount(big.id)).toEqual({ status: 'pending', held: 2 });
       expect(await reservedCount(small.id)).toEqual({ status: 'pending', held: 0 });
 
       await arrive(2);
-      await waitFor(() => reservedCount(small.id), (r) => r.status === 'reserved');
+      await waitFor(
+        () => reservedCount(small.id),
+        (r) => r.status === 'reserved',
+      );
       expect(await reservedCount(big.id)).toEqual({ status: 'reserved', held: 3 });
       expect(await reservedCount(medium.id)).toEqual({ status: 'pending', held: 0 });
 
-      await t.http().post('/goods').set(admin).send({ goodsType: 'chair', location: 'dock', count: 2 }).expect(201);
-      await waitFor(() => reservedCount(medium.id), (r) => r.status === 'reserved');
+      await t
+        .http()
+        .post('/goods')
+        .set(admin)
+        .send({ goodsType: 'chair', location: 'dock', count: 2 })
+        .expect(201);
+      await waitFor(
+        () => reservedCount(medium.id),
+        (r) => r.status === 'reserved',
+      );
       const stock = await t.http().get('/stock?goodsType=chair&location=dock').set(admin).expect(200);
       expect(stock.body).toMatchObject({ present: 2, future: 4, reserved: 6 });
       expect(await consistencyProblems(t.app.get(DataSource))).toEqual([]);
@@ -140,11 +165,22 @@ describe('the reserver', () => {
 
     it('gives the goods of a cancelled request to the next one waiting', async () => {
       const first = await create(2);
-      await t.http().post('/goods').set(admin).send({ goodsType: 'chair', location: 'dock', count: 2 }).expect(201);
-      await waitFor(() => reservedCount(first.id), (r) => r.status === 'reserved');
+      await t
+        .http()
+        .post('/goods')
+        .set(admin)
+        .send({ goodsType: 'chair', location: 'dock', count: 2 })
+        .expect(201);
+      await waitFor(
+        () => reservedCount(first.id),
+        (r) => r.status === 'reserved',
+      );
       const second = await create(2);
       await t.http().post(`/reservation-requests/${first.id}/cancel`).set(admin).expect(200);
-      await waitFor(() => reservedCount(second.id), (r) => r.status === 'reserved');
+      await waitFor(
+        () => reservedCount(second.id),
+        (r) => r.status === 'reserved',
+      );
       expect(await reservedCount(first.id)).toEqual({ status: 'cancelled', held: 0 });
       await t.http().post(`/reservation-requests/${first.id}/cancel`).set(admin).expect(409);
       expect(await consistencyProblems(t.app.get(DataSource))).toEqual([]);

@@ -1,4 +1,4 @@
-import type { EntityManager, EntityTarget, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
+import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
 
 export interface RawResult<Row> {
   rows: Row[];
@@ -57,13 +57,14 @@ export function sqlText(value: unknown): string {
 }
 
 /**
- * Inserts whole entities in one statement. TypeORM's insert types reject entities with JSON
- * columns typed as records; the rows are complete entities, so the cast is sound.
+ * Inserts whole entities in one statement, nothing when there are none. Called with a concrete
+ * entity, TypeORM's deep-partial insert type rejects JSON columns typed as records; through this
+ * generic signature it accepts them.
  */
 export async function insertEntities<E extends ObjectLiteral>(
   manager: EntityManager,
   target: EntityTarget<E>,
   rows: E[],
 ): Promise<void> {
-  if (rows.length > 0) await manager.insert(target, rows as QueryDeepPartialEntity<E>[]);
+  if (rows.length > 0) await manager.insert(target, rows);
 }

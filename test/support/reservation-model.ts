@@ -98,7 +98,9 @@ export async function readState(dataSource: DataSource): Promise<ReservationStat
  */
 export async function consistencyProblems(dataSource: DataSource): Promise<string[]> {
   const problems: string[] = [];
-  const [{ n: reservationRows }] = await dataSource.query<{ n: string }[]>(`SELECT count(*) AS n FROM reservation`);
+  const [{ n: reservationRows }] = await dataSource.query<{ n: string }[]>(
+    `SELECT count(*) AS n FROM reservation`,
+  );
   const state = await readState(dataSource);
   if (Number(reservationRows) !== state.reservations.size) {
     problems.push(`${reservationRows} reservations hold ${state.reservations.size} distinct goods`);
@@ -107,32 +109,40 @@ export async function consistencyProblems(dataSource: DataSource): Promise<strin
     if (!state.reservedFlags.has(goodsId)) problems.push(`goods ${goodsId} is reserved but not flagged`);
   }
   for (const goodsId of state.reservedFlags) {
-    if (!state.reservations.has(goodsId)) problems.push(`goods ${goodsId} is flagged but holds no reservation`);
+    if (!state.reservations.has(goodsId))
+      problems.push(`goods ${goodsId} is flagged but holds no reservation`);
   }
   const perItem = new Map<string, number>();
   for (const itemId of state.reservations.values()) perItem.set(itemId, (perItem.get(itemId) ?? 0) + 1);
   const itemsOf = new Map<string, ItemRow[]>();
   for (const item of state.items) {
     if ((perItem.get(item.id) ?? 0) !== item.reservedQuantity) {
-      problems.push(`item ${item.id} counts ${item.reservedQuantity} reserved but holds ${perItem.get(item.id) ?? 0}`);
+      problems.push(
+        `item ${item.id} counts ${item.reservedQuantity} reserved but holds ${perItem.get(item.id) ?? 0}`,
+      );
     }
     itemsOf.set(item.requestId, [...(itemsOf.get(item.requestId) ?? []), item]);
   }
   const goodsById = new Map(state.goods.map((g) => [g.id, g]));
   const goodsOfItem = new Map<string, string[]>();
-  for (const [goodsId, itemId] of state.reservations) goodsOfItem.set(itemId, [...(goodsOfItem.get(itemId) ?? []), goodsId]);
+  for (const [goodsId, itemId] of state.reservations)
+    goodsOfItem.set(itemId, [...(goodsOfItem.get(itemId) ?? []), goodsId]);
   const unsatisfiedBefore = new Map<string, { typeId: string; properties: Record<string, unknown> }[]>();
   for (const request of state.requests) {
     const items = itemsOf.get(request.id) ?? [];
     const covered = items.every((i) => i.reservedQuantity === i.quantity);
-    if (request.status === 'pending' && covered) problems.push(`request ${request.id} is covered but pending`);
-    if (request.status === 'reserved' && !covered) problems.push(`request ${request.id} is reserved but not covered`);
+    if (request.status === 'pending' && covered)
+      problems.push(`request ${request.id} is covered but pending`);
+    if (request.status === 'reserved' && !covered)
+      problems.push(`request ${request.id} is reserved but not covered`);
     const earlier = unsatisfiedBefore.get(request.lane) ?? [];
     for (const item of items) {
       for (const goodsId of goodsOfItem.get(item.id) ?? []) {
         const goods = goodsById.get(goodsId);
         if (!goods) continue;
-        const wanted = earlier.find((e) => e.typeId === goods.typeId && propertiesMatch(goods.properties, e.properties));
+        const wanted = earlier.find(
+          (e) => e.typeId === goods.typeId && propertiesMatch(goods.properties, e.properties),
+        );
         if (wanted) {
           problems.push(
             `request ${request.id} holds goods ${goodsId} that an earlier unsatisfied request of lane ${request.lane} wants`,
@@ -159,7 +169,11 @@ export async function consistencyProblems(dataSource: DataSource): Promise<strin
  * item takes the free in-stock goods of its type whose properties match, oldest first. `run`
  * applies one pass to a copy of `reservations` and returns it.
  */
-export function modelPass(state: ReservationState, lane: string, reservations: Map<string, string>): Map<string, string> {
+export function modelPass(
+  state: ReservationState,
+  lane: string,
+  reservations: Map<string, string>,
+): Map<string, string> {
   const result = new Map(reservations);
   const taken = new Set(result.keys());
   const reservedOf = new Map<string, number>();

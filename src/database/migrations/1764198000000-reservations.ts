@@ -98,7 +98,9 @@ export class Reservations1764198000000 implements MigrationInterface {
         "reserved_quantity" integer NOT NULL DEFAULT 0,
         CHECK ("reserved_quantity" >= 0 AND "reserved_quantity" <= "quantity")
       )`);
-    await queryRunner.query(`CREATE INDEX "IDX_request_item_request" ON "request_item" ("request_id", "position")`);
+    await queryRunner.query(
+      `CREATE INDEX "IDX_request_item_request" ON "request_item" ("request_id", "position")`,
+    );
     await queryRunner.query(`
       CREATE TABLE "reservation" (
         "id" ${t.uuid} PRIMARY KEY NOT NULL,

@@ -20,6 +20,9 @@ import { Operation } from './operation.entity.js';
 import type { OperationState, OperationType } from './operation.entity.js';
 import { PlannerError } from './planner.error.js';
 
+/** Objects one arrivals call may bring: each is a row, an avatar and an operation in one transaction. */
+const MAX_ARRIVING = 10_000;
+
 /** A planner's hold on a request: operations on its reserved goods need it. */
 export interface Claim {
   requestId: string;
@@ -58,7 +61,14 @@ export class OperationsService {
   ) {}
 
   /** Goods due at a location at a time: each gets a future avatar there, outcome of a planned arrival. */
-  async planArrivals(input: { location: string; at: Date; goods: (GoodsInput & { count?: number })[] }) {
+  async planArrivals(input: {
+    location: string;
+    at: Date;
+    goods: (GoodsInput & { count?: number })[];
+  }): Promise<OperationView[]> {
+    const total = input.goods.reduce((sum, line) => sum + (line.count ?? 1), 0);
+    if (total > MAX_ARRIVING)
+      throw invalid(`at most ${MAX_ARRIVING} objects arrive in one call, not ${total}`);
     return this.db.transaction(async (manager) => {
       await bumpSupplyVersion(manager);
       const location = await this.goods.locationByCode(manager, input.location);
@@ -66,7 +76,9 @@ export class OperationsService {
       for (const line of input.goods) {
         const type = await this.goods.goodsTypeByCode(manager, line.goodsType);
         const goods = await this.goods.insertGoods(manager, type.id, line, line.count ?? 1);
-        const operations = goods.map((g) => this.newOperation('arrival', g.id, input.at, { locationId: location.id }));
+        const operations = goods.map((g) =>
+          this.newOperation('arrival', g.id, input.at, { locationId: location.id }),
+        );
         await manager.insert(Operation, operations);
         const outcomes = await this.goods.insertAvatars(
           manager,
@@ -78,7 +90,9 @@ export class OperationsService {
             outcomeOf: op.id,
           })),
         );
-        planned.push(...operations.map((operation, i) => ({ operation, inputs: [], outcomes: [outcomes[i].id] })));
+        planned.push(
+          ...operations.map((operation, i) => ({ operation, inputs: [], outcomes: [outcomes[i].id] })),
+        );
       }
       this.db.afterCommit(manager, () => this.reserver.wake());
       return planned;
@@ -86,7 +100,12 @@ export class OperationsService {
   }
 
   /** Plans a move of goods to a location, after whatever is already planned for them. */
-  async planMove(manager: EntityManager, goodsId: string, locationCode: string, options: PlanOptions = {}) {
+  async planMove(
+    manager: EntityManager,
+    goodsId: string,
+    locationCode: string,
+    options: PlanOptions = {},
+  ): Promise<OperationView> {
     const location = await this.goods.locationByCode(manager, locationCode);
     const { tip, at } = await this.prepare(manager, goodsId, options);
     const operation = this.newOperation('move', goodsId, at, {
@@ -96,7 +115,7 @@ export class OperationsService {
       followsId: this.producerOf(tip),
     });
     await manager.insert(Operation, operation);
-    await this.goods.endAvatar(manager, tip.id, at);
+    await this.goods.endAvatar(manager, tip, at);
     const [outcome] = await this.goods.insertAvatars(manager, [
       { goodsId, locationId: location.id, state: 'future', dtFrom: at, outcomeOf: operation.id },
     ]);
@@ -104,7 +123,11 @@ export class OperationsService {
   }
 
   /** Plans goods leaving: after it they are nowhere. */
-  async planDeparture(manager: EntityManager, goodsId: string, options: PlanOptions = {}): Promise<OperationView> {
+  async planDeparture(
+    manager: EntityManager,
+    goodsId: string,
+    options: PlanOptions = {},
+  ): Promise<OperationView> {
     const { tip, at } = await this.prepare(manager, goodsId, options);
     const operation = this.newOperation('departure', goodsId, at, {
       inputAvatarId: tip.id,
@@ -112,7 +135,7 @@ export class OperationsService {
       followsId: this.producerOf(tip),
     });
     await manager.insert(Operation, operation);
-    await this.goods.endAvatar(manager, tip.id, at);
+    await this.goods.endAvatar(manager, tip, at);
     return { operation, inputs: [tip.id], outcomes: [] };
   }
 
@@ -131,7 +154,7 @@ export class OperationsService {
       followsId: this.producerOf(tip),
     });
     await manager.insert(Operation, operation);
-    await this.goods.endAvatar(manager, tip.id, at);
+    await this.goods.endAvatar(manager, tip, at);
     const outcomes: Avatar[] = [];
     for (const line of contents) {
       const type = await this.goods.goodsTypeByCode(manager, line.goodsType);
@@ -139,7 +162,13 @@ export class OperationsService {
       outcomes.push(
         ...(await this.goods.insertAvatars(
           manager,
-          goods.map((g) => ({ goodsId: g.id, locationId: tip.locationId, state: 'future', dtFrom: at, outcomeOf: operation.id })),
+          goods.map((g) => ({
+            goodsId: g.id,
+            locationId: tip.locationId,
+            state: 'future',
+            dtFrom: at,
+            outcomeOf: operation.id,
+          })),
         )),
       );
     }
@@ -159,6 +188,10 @@ export class OperationsService {
     contents?: (GoodsInput & { count?: number })[];
     at?: Date;
   }): Promise<OperationView> {
+    if (input.type !== 'move' && input.location !== undefined)
+      throw invalid(`a ${input.type} takes no location`);
+    if (input.type !== 'unpack' && input.contents !== undefined)
+      throw invalid(`a ${input.type} takes no contents`);
     return this.db.transaction(async (manager) => {
       switch (input.type) {
         case 'move':
@@ -182,7 +215,8 @@ export class OperationsService {
     return this.db.transaction(async (manager) => {
       const operation = await this.find(manager, id);
       if (operation.state === 'done') return this.view(manager, operation);
-      if (operation.state === 'cancelled') throw new PlannerError('OPERATION_CANCELLED', `operation ${id} is cancelled`);
+      if (operation.state === 'cancelled')
+        throw new PlannerError('OPERATION_CANCELLED', `operation ${id} is cancelled`);
       if (!(await this.ready(manager, operation))) {
         throw new PlannerError(
           'OPERATION_NOT_READY',
@@ -273,7 +307,8 @@ export class OperationsService {
     const query = this.dataSource.manager.createQueryBuilder(Operation, 'operation');
     if (filter.state !== undefined) query.andWhere('operation.state = :state', { state: filter.state });
     if (filter.type !== undefined) query.andWhere('operation.type = :type', { type: filter.type });
-    if (filter.request !== undefined) query.andWhere('operation.requestId = :request', { request: filter.request });
+    if (filter.request !== undefined)
+      query.andWhere('operation.requestId = :request', { request: filter.request });
     if (filter.goods !== undefined) query.andWhere('operation.goodsId = :goods', { goods: filter.goods });
     const found = await paginate(query, page);
     const outcomes = await this.goods.outcomesOf(
@@ -307,7 +342,11 @@ export class OperationsService {
     for (const follower of followers) await this.cancelTree(manager, follower, forRequest, affectedRequests);
     await this.goods.dropOutcomes(manager, operation.id);
     if (operation.inputAvatarId !== null) await this.goods.reopenAvatar(manager, operation.inputAvatarId);
-    await manager.update(Operation, { id: operation.id }, { state: 'cancelled', updatedAt: this.clock.now() });
+    await manager.update(
+      Operation,
+      { id: operation.id },
+      { state: 'cancelled', updatedAt: this.clock.now() },
+    );
     if (operation.requestId !== null) affectedRequests.add(operation.requestId);
   }
 
@@ -318,7 +357,8 @@ export class OperationsService {
    */
   private async refuseIfPromised(manager: EntityManager, operation: Operation): Promise<void> {
     const outcomes = await this.goods.outcomesOf(manager, [operation.id]);
-    const goodsIds = operation.type === 'arrival' || operation.type === 'unpack' ? outcomes.map((a) => a.goodsId) : [];
+    const goodsIds =
+      operation.type === 'arrival' || operation.type === 'unpack' ? outcomes.map((a) => a.goodsId) : [];
     if (operation.requestId === null) goodsIds.push(operation.goodsId);
     const holders = await this.requests.holdersOf(manager, goodsIds);
     for (const [goodsId, requestId] of holders) {
@@ -331,7 +371,11 @@ export class OperationsService {
     }
   }
 
-  private async prepare(manager: EntityManager, goodsId: string, options: PlanOptions): Promise<{ tip: Avatar; at: Date }> {
+  private async prepare(
+    manager: EntityManager,
+    goodsId: string,
+    options: PlanOptions,
+  ): Promise<{ tip: Avatar; at: Date }> {
     await this.refuseUnlessClaimed(manager, goodsId, options.claim);
     const tip = await this.goods.tipOf(manager, goodsId);
     if (!tip) {
@@ -342,7 +386,11 @@ export class OperationsService {
     return { tip, at: wanted < tip.dtFrom ? tip.dtFrom : wanted };
   }
 
-  private async refuseUnlessClaimed(manager: EntityManager, goodsId: string, claim: Claim | undefined): Promise<void> {
+  private async refuseUnlessClaimed(
+    manager: EntityManager,
+    goodsId: string,
+    claim: Claim | undefined,
+  ): Promise<void> {
     const holder = (await this.requests.holdersOf(manager, [goodsId])).get(goodsId);
     if (holder === undefined) return;
     if (claim?.requestId !== holder) {
@@ -353,7 +401,10 @@ export class OperationsService {
       );
     }
     if (!(await this.requests.holdsClaim(manager, claim.requestId, claim.token))) {
-      throw new PlannerError('CLAIM_LOST', `the claim on request ${claim.requestId} has expired or passed on`);
+      throw new PlannerError(
+        'CLAIM_LOST',
+        `the claim on request ${claim.requestId} has expired or passed on`,
+      );
     }
   }
 

@@ -5,9 +5,11 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventsModule } from '../events/events.module.js';
 import { ReservationRequestsService } from '../reservations/reservation-requests.service.js';
 import { ReservationsModule } from '../reservations/reservations.module.js';
+import { ArrivalsController } from './arrivals.controller.js';
 import { BuiltInPlanners } from './built-in.planners.js';
 import { OperationExecutor } from './operation-executor.service.js';
 import { Operation } from './operation.entity.js';
+import { OperationsController } from './operations.controller.js';
 import { OperationsService } from './operations.service.js';
 import { PlannerService } from './planner.service.js';
 import { PurposePlannerRegistry } from './purpose-planner.registry.js';
@@ -15,7 +17,7 @@ import { PurposePlannerRegistry } from './purpose-planner.registry.js';
 /** Planners turning reserved requests into operations, and the execution of operations. */
 @Module({
   imports: [TypeOrmModule.forFeature([Operation]), DiscoveryModule, ReservationsModule, EventsModule],
-  controllers: [],
+  controllers: [OperationsController, ArrivalsController],
   providers: [OperationsService, PlannerService, OperationExecutor, PurposePlannerRegistry, BuiltInPlanners],
   exports: [OperationsService, PlannerService, OperationExecutor],
 })

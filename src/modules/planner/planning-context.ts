@@ -49,7 +49,9 @@ export class PlanningContext {
   }
 
   async departure(goodsId: string, at: Date = this.now): Promise<Operation> {
-    return this.record(await this.operationsService.planDeparture(this.manager, goodsId, { at, claim: this.claim }));
+    return this.record(
+      await this.operationsService.planDeparture(this.manager, goodsId, { at, claim: this.claim }),
+    );
   }
 
   private record(view: OperationView): Operation {

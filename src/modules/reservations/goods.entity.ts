@@ -20,7 +20,10 @@ export class Goods {
   @Column({ type: Boolean })
   reserved!: boolean;
 
-  /** It has a present or future avatar: it is here or due to arrive, so it can be promised. */
+  /**
+   * It is here or due to arrive, and no planned operation takes it away or unpacks it: it can be
+   * promised. (It has a present or future avatar with no end.)
+   */
   @Column({ name: 'in_stock', type: Boolean })
   inStock!: boolean;
 

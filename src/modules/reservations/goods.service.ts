@@ -141,7 +141,13 @@ export class GoodsService {
       const goods = await this.insertGoods(manager, type.id, input, input.count ?? 1);
       await this.insertAvatars(
         manager,
-        goods.map((g) => ({ goodsId: g.id, locationId: location.id, state: 'present', dtFrom: now, outcomeOf: null })),
+        goods.map((g) => ({
+          goodsId: g.id,
+          locationId: location.id,
+          state: 'present',
+          dtFrom: now,
+          outcomeOf: null,
+        })),
       );
       this.db.afterCommit(manager, () => this.reserver.wake());
       return goods;
@@ -149,7 +155,12 @@ export class GoodsService {
   }
 
   /** New goods rows, in stock and free; the caller gives them their first avatars. */
-  async insertGoods(manager: EntityManager, typeId: string, input: GoodsInput, count: number): Promise<Goods[]> {
+  async insertGoods(
+    manager: EntityManager,
+    typeId: string,
+    input: GoodsInput,
+    count: number,
+  ): Promise<Goods[]> {
     const now = this.clock.now();
     const goods = Array.from({ length: count }, () =>
       Object.assign(new Goods(), {
@@ -172,7 +183,10 @@ export class GoodsService {
     return rows;
   }
 
-  async listGoods(filter: { goodsType?: string; location?: string }, page: PageQueryDto): Promise<Page<Goods>> {
+  async listGoods(
+    filter: { goodsType?: string; location?: string },
+    page: PageQueryDto,
+  ): Promise<Page<Goods>> {
     const manager = this.dataSource.manager;
     const query = manager.createQueryBuilder(Goods, 'goods');
     if (filter.goodsType !== undefined) {
@@ -195,7 +209,10 @@ export class GoodsService {
     const manager = this.dataSource.manager;
     const goods = await manager.findOneBy(Goods, { id });
     if (!goods) throw new ReservationError('GOODS_NOT_FOUND', `no goods ${id}`);
-    const avatars = await manager.find(Avatar, { where: { goodsId: id }, order: { dtFrom: 'ASC', id: 'ASC' } });
+    const avatars = await manager.find(Avatar, {
+      where: { goodsId: id },
+      order: { dtFrom: 'ASC', id: 'ASC' },
+    });
     return { goods, avatars };
   }
 
@@ -228,20 +245,22 @@ export class GoodsService {
       where.push('a.dt_from <= ? AND (a.dt_until IS NULL OR a.dt_until > ?)');
       params.push(query.at, query.at);
     }
-    const { rows } = await rawSql<{ state: string; reserved: unknown; n: unknown }>(
+    const from = `FROM avatar a JOIN goods g ON g.id = a.goods_id WHERE ${where.join(' AND ')}`;
+    const { rows } = await rawSql<{ state: string; n: unknown }>(
       manager,
-      `${scope}SELECT a.state AS state, g.reserved AS reserved, COUNT(*) AS n
-       FROM avatar a JOIN goods g ON g.id = a.goods_id
-       WHERE ${where.join(' AND ')}
-       GROUP BY a.state, g.reserved`,
+      `${scope}SELECT a.state AS state, COUNT(*) AS n ${from} GROUP BY a.state`,
       params,
     );
-    const count: StockCount = { present: 0, future: 0, reserved: 0 };
+    // An object moving within the scope has a present and a future avatar there: count it once.
+    const { rows: reserved } = await rawSql<{ n: unknown }>(
+      manager,
+      `${scope}SELECT COUNT(DISTINCT g.id) AS n ${from} AND g.reserved = ?`,
+      [...params, true],
+    );
+    const count: StockCount = { present: 0, future: 0, reserved: Number(reserved[0].n) };
     for (const row of rows) {
-      const n = Number(row.n);
-      if (row.state === 'present') count.present += n;
-      else count.future += n;
-      if (row.reserved === true || Number(row.reserved) === 1) count.reserved += n;
+      if (row.state === 'present') count.present += Number(row.n);
+      else count.future += Number(row.n);
     }
     return count;
   }
@@ -261,13 +280,16 @@ export class GoodsService {
   }
 
   /** A planned operation takes the avatar away at `at`. */
-  async endAvatar(manager: EntityManager, avatarId: string, at: Date): Promise<void> {
-    await manager.update(Avatar, { id: avatarId }, { dtUntil: at });
+  async endAvatar(manager: EntityManager, avatar: Avatar, at: Date): Promise<void> {
+    await manager.update(Avatar, { id: avatar.id }, { dtUntil: at });
+    await this.refreshInStock(manager, [avatar.goodsId]);
   }
 
   /** The operation that was to take the avatar away is cancelled. */
   async reopenAvatar(manager: EntityManager, avatarId: string): Promise<void> {
+    const avatar = await manager.findOneByOrFail(Avatar, { id: avatarId });
     await manager.update(Avatar, { id: avatarId }, { dtUntil: null });
+    await this.refreshInStock(manager, [avatar.goodsId]);
   }
 
   async outcomesOf(manager: EntityManager, operationIds: string[]): Promise<Avatar[]> {
@@ -285,13 +307,22 @@ export class GoodsService {
 
   /**
    * An operation is executed at `at`: its input avatar becomes past (ending then) and its
-   * outcomes present (starting then). Goods left without a present or future avatar are out of stock.
+   * outcomes present (starting then). Goods left without a tip are out of stock.
    */
-  async realize(manager: EntityManager, inputAvatarId: string | null, operationId: string, at: Date): Promise<void> {
+  async realize(
+    manager: EntityManager,
+    inputAvatarId: string | null,
+    operationId: string,
+    at: Date,
+  ): Promise<void> {
     const goodsIds = new Set<string>();
     if (inputAvatarId !== null) {
       const input = await manager.findOneByOrFail(Avatar, { id: inputAvatarId });
-      await manager.update(Avatar, { id: input.id }, { state: 'past', dtUntil: at < input.dtFrom ? input.dtFrom : at });
+      await manager.update(
+        Avatar,
+        { id: input.id },
+        { state: 'past', dtUntil: at < input.dtFrom ? input.dtFrom : at },
+      );
       goodsIds.add(input.goodsId);
     }
     for (const outcome of await this.outcomesOf(manager, [operationId])) {
@@ -303,20 +334,25 @@ export class GoodsService {
     await this.refreshInStock(manager, [...goodsIds]);
   }
 
-  /** A cancelled operation's outcomes never happen: they are deleted, and goods left without any are out of stock. */
+  /** A cancelled operation's outcomes never happen: they are deleted, and goods left without a tip are out of stock. */
   async dropOutcomes(manager: EntityManager, operationId: string): Promise<void> {
     const outcomes = await this.outcomesOf(manager, [operationId]);
     if (outcomes.length === 0) return;
-    await manager.delete(Avatar, outcomes.map((a) => a.id));
+    await manager.delete(
+      Avatar,
+      outcomes.map((a) => a.id),
+    );
     await this.refreshInStock(manager, [...new Set(outcomes.map((a) => a.goodsId))]);
   }
 
+  /** In stock: the object is here or due, and nothing plans to take it away (its tip exists). */
   private async refreshInStock(manager: EntityManager, goodsIds: string[]): Promise<void> {
     for (const goodsId of goodsIds) {
       await rawSql(
         manager,
         `UPDATE goods SET in_stock = EXISTS (
-           SELECT 1 FROM avatar WHERE avatar.goods_id = goods.id AND avatar.state <> 'past'
+           SELECT 1 FROM avatar
+           WHERE avatar.goods_id = goods.id AND avatar.state <> 'past' AND avatar.dt_until IS NULL
          ) WHERE id = ?`,
         [goodsId],
       );

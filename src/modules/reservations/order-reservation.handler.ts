@@ -84,7 +84,7 @@ export class OrderReservationHandler {
     const order = await readOrder(ctx.payload);
     try {
       const { request, duplicate } = await this.requests.create({
-        purpose: { type: 'sale', ...order.purpose, orderId: order.orderId } as { type: string },
+        purpose: { type: 'sale', ...order.purpose, orderId: order.orderId },
         lane: order.lane,
         items: order.lines,
         idempotencyKey: `order:${order.orderId}`,
@@ -104,7 +104,9 @@ async function readOrder(payload: unknown): Promise<OrderDto> {
   const errors = typeof raw === 'object' && raw !== null ? await validate(order, { whitelist: true }) : [];
   if (typeof raw !== 'object' || raw === null || errors.length > 0) {
     const problems = flatten(errors);
-    throw JobFailure.permanent(`not an order: ${problems.length > 0 ? problems.join('; ') : 'expected an object'}`);
+    throw JobFailure.permanent(
+      `not an order: ${problems.length > 0 ? problems.join('; ') : 'expected an object'}`,
+    );
   }
   return order;
 }

@@ -6,9 +6,9 @@ describe('propertiesMatch', () => {
   });
 
   it('matches when every named property is equal, nested values included', () => {
-    expect(propertiesMatch({ color: 'red', size: { eu: 42 }, lot: 7 }, { color: 'red', size: { eu: 42 } })).toBe(
-      true,
-    );
+    expect(
+      propertiesMatch({ color: 'red', size: { eu: 42 }, lot: 7 }, { color: 'red', size: { eu: 42 } }),
+    ).toBe(true);
   });
 
   it('does not match a different value, type or a missing property', () => {

@@ -37,7 +37,7 @@ export class ReservationRequestsController {
   @ApiResponse({
     status: 422,
     description:
-      'No planner plans the purpose type (UNKNOWN_PURPOSE), or no goods type has an item’s code (UNKNOWN_GOODS_TYPE)',
+      'No planner plans the purpose type, or its planner finds the purpose wrong (INVALID_PURPOSE; details list the problems), or no goods type has an item’s code (UNKNOWN_GOODS_TYPE)',
     type: ErrorBodyDto,
   })
   async create(@Body() body: CreateReservationRequestDto): Promise<CreatedReservationRequestDto> {

@@ -60,7 +60,10 @@ export class ReservationRequestsService {
   async create(input: RequestInput): Promise<{ request: ReservationRequest; duplicate: boolean }> {
     const problems = this.purposes.problems(input.purpose);
     if (problems.length > 0) {
-      throw new ReservationError('INVALID_PURPOSE', problems.join('; '), { purpose: input.purpose.type, problems });
+      throw new ReservationError('INVALID_PURPOSE', problems.join('; '), {
+        purpose: input.purpose.type,
+        problems,
+      });
     }
     try {
       return await this.db.transaction(async (inTx) => {
@@ -114,7 +117,10 @@ export class ReservationRequestsService {
     }
   }
 
-  list(filter: { status?: RequestStatus; lane?: string }, page: PageQueryDto): Promise<Page<ReservationRequest>> {
+  list(
+    filter: { status?: RequestStatus; lane?: string },
+    page: PageQueryDto,
+  ): Promise<Page<ReservationRequest>> {
     const query = this.dataSource.manager.createQueryBuilder(ReservationRequest, 'request');
     if (filter.status !== undefined) query.andWhere('request.status = :status', { status: filter.status });
     if (filter.lane !== undefined) query.andWhere('request.lane = :lane', { lane: filter.lane });
@@ -125,7 +131,10 @@ export class ReservationRequestsService {
     const request = await manager.findOneBy(ReservationRequest, { id });
     if (!request) throw new ReservationError('REQUEST_NOT_FOUND', `no reservation request ${id}`);
     const items = await manager.find(RequestItem, { where: { requestId: id }, order: { position: 'ASC' } });
-    const reservations = await manager.find(Reservation, { where: { requestId: id }, order: { goodsId: 'ASC' } });
+    const reservations = await manager.find(Reservation, {
+      where: { requestId: id },
+      order: { goodsId: 'ASC' },
+    });
     return { request, items, reservations };
   }
 

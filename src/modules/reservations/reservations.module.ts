@@ -3,6 +3,11 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventsModule } from '../events/events.module.js';
 import { Avatar } from './avatar.entity.js';
 import { GoodsType } from './goods-type.entity.js';
+import { GoodsTypesController } from './goods-types.controller.js';
+import { GoodsController } from './goods.controller.js';
+import { LocationsController } from './locations.controller.js';
+import { ReservationRequestsController } from './reservation-requests.controller.js';
+import { StockController } from './stock.controller.js';
 import { Goods } from './goods.entity.js';
 import { GoodsService } from './goods.service.js';
 import { Location } from './location.entity.js';
@@ -17,11 +22,31 @@ import { ReserverService } from './reserver.service.js';
 /** Goods over time (types, locations, goods, avatars), reservation requests and the in-order reserver. */
 @Module({
   imports: [
-    TypeOrmModule.forFeature([GoodsType, Location, Goods, Avatar, ReservationRequest, RequestItem, Reservation]),
+    TypeOrmModule.forFeature([
+      GoodsType,
+      Location,
+      Goods,
+      Avatar,
+      ReservationRequest,
+      RequestItem,
+      Reservation,
+    ]),
     EventsModule,
   ],
-  controllers: [],
-  providers: [GoodsService, ReservationRequestsService, ReserverService, PurposeTypes, OrderReservationHandler],
+  controllers: [
+    GoodsTypesController,
+    LocationsController,
+    GoodsController,
+    StockController,
+    ReservationRequestsController,
+  ],
+  providers: [
+    GoodsService,
+    ReservationRequestsService,
+    ReserverService,
+    PurposeTypes,
+    OrderReservationHandler,
+  ],
   exports: [GoodsService, ReservationRequestsService, ReserverService, PurposeTypes],
 })
 export class ReservationsModule {}

@@ -60,7 +60,9 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
     await this.discoverLanes();
     // Requests created through other processes arrive in lanes this one may not know yet.
     this.discoveryTimer = setInterval(() => {
-      this.discoverLanes().catch((error: unknown) => this.logger.error(`finding lanes failed: ${String(error)}`));
+      this.discoverLanes().catch((error: unknown) =>
+        this.logger.error(`finding lanes failed: ${String(error)}`),
+      );
     }, IDLE_BACKOFF_MAX_MS);
     this.discoveryTimer.unref();
   }
@@ -211,11 +213,10 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
          VALUES ${part.map(() => '(?, ?, ?, ?, 1, ?)').join(', ')}`,
         part.flatMap((t) => [newId(), t.goodsId, t.itemId, t.requestId, now]),
       );
-      await rawSql(
-        manager,
-        `UPDATE goods SET reserved = ? WHERE id IN (${placeholders(part.length)})`,
-        [true, ...part.map((t) => t.goodsId)],
-      );
+      await rawSql(manager, `UPDATE goods SET reserved = ? WHERE id IN (${placeholders(part.length)})`, [
+        true,
+        ...part.map((t) => t.goodsId),
+      ]);
     }
     for (const item of changedItems) {
       await rawSql(manager, `UPDATE request_item SET reserved_quantity = ? WHERE id = ?`, [
@@ -262,7 +263,8 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
   /** PostgreSQL: a session advisory lock per lane, on a connection of its own, held while leading. */
   private leaderLock(lane: string): LeaderLock {
     const { database } = this.config;
-    if (database.kind !== 'postgres') return { acquire: () => Promise.resolve(true), release: () => Promise.resolve() };
+    if (database.kind !== 'postgres')
+      return { acquire: () => Promise.resolve(true), release: () => Promise.resolve() };
     const key = `junction.reserver:${database.schema}:${lane}`;
     let runner: QueryRunner | undefined;
     return {
@@ -331,7 +333,8 @@ class FreeGoodsFinder {
         if (got.length === need) break;
         cursor = row.id;
         if (this.taken.has(row.id)) continue;
-        if (filtered && !propertiesMatch(JSON.parse(row.properties) as Record<string, unknown>, wanted)) continue;
+        if (filtered && !propertiesMatch(JSON.parse(row.properties) as Record<string, unknown>, wanted))
+          continue;
         this.taken.add(row.id);
         got.push(row.id);
       }

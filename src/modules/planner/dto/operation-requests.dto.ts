@@ -1,0 +1,207 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  isISO8601,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Max,
+  Min,
+  ValidateBy,
+  ValidateNested,
+} from 'class-validator';
+import type { ValidationOptions } from 'class-validator';
+import { PageQueryDto } from '../../../common/pagination/pagination.js';
+import { MAX_GOODS_COUNT } from '../../reservations/dto/goods-requests.dto.js';
+import { OPERATION_STATES, OPERATION_TYPES } from '../operation.entity.js';
+import type { OperationState, OperationType } from '../operation.entity.js';
+
+export const MAX_GOODS_LINES = 1000;
+
+/** The operations POST /operations plans; arrivals have POST /arrivals. */
+export const PLANNABLE_OPERATION_TYPES = [
+  'move',
+  'departure',
+  'unpack',
+] as const satisfies readonly OperationType[];
+export type PlannableOperationType = (typeof PLANNABLE_OPERATION_TYPES)[number];
+
+/**
+ * An ISO 8601 time that `new Date` reads: strict ISO 8601 alone also lets through week and
+ * ordinal dates (2026-W48, 2026-328), which would become an invalid Date.
+ */
+function IsIsoTime(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isIsoTime',
+      validator: {
+        validate: (value: unknown): boolean =>
+          typeof value === 'string' &&
+          isISO8601(value, { strict: true }) &&
+          !Number.isNaN(new Date(value).getTime()),
+        defaultMessage: (): string => '$property must be an ISO 8601 time, such as 2026-11-24T12:00:00Z',
+      },
+    },
+    options,
+  );
+}
+
+export class GoodsLineDto {
+  @ApiProperty({ example: 'SKU-1', minLength: 1, maxLength: 100, description: 'A goods type code' })
+  @IsString()
+  @Length(1, 100)
+  goodsType!: string;
+
+  @ApiPropertyOptional({
+    example: 'SN-000123',
+    minLength: 1,
+    maxLength: 200,
+    description: 'A serial number or label; every object of the line gets it',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  code?: string;
+
+  @ApiPropertyOptional({
+    type: Object,
+    example: { color: 'red' },
+    description: 'Any JSON object; requests may ask for goods whose properties include theirs. Default {}',
+  })
+  @IsOptional()
+  @IsObject()
+  properties?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    example: 12,
+    minimum: 1,
+    maximum: MAX_GOODS_COUNT,
+    default: 1,
+    description: 'How many alike objects',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_GOODS_COUNT)
+  count?: number;
+}
+
+export class CreateArrivalsDto {
+  @ApiProperty({
+    example: 'north.dock',
+    minLength: 1,
+    maxLength: 100,
+    description: 'The code of the location the goods arrive at',
+  })
+  @IsString()
+  @Length(1, 100)
+  location!: string;
+
+  @ApiProperty({
+    example: '2026-11-24T12:00:00Z',
+    description: 'When the goods arrive (ISO 8601); the arrivals are executed when it is due',
+  })
+  @IsIsoTime()
+  dtExecution!: string;
+
+  @ApiProperty({
+    type: GoodsLineDto,
+    isArray: true,
+    description: `1 to ${MAX_GOODS_LINES} lines of alike objects`,
+  })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_GOODS_LINES)
+  @ValidateNested({ each: true })
+  @Type(() => GoodsLineDto)
+  goods!: GoodsLineDto[];
+}
+
+export class CreateOperationDto {
+  @ApiProperty({
+    enum: PLANNABLE_OPERATION_TYPES,
+    example: 'move',
+    description:
+      '`move`: to `location`; `departure`: the object leaves; `unpack`: the object (a container) becomes `contents`, where it is',
+  })
+  @IsIn(PLANNABLE_OPERATION_TYPES)
+  type!: PlannableOperationType;
+
+  @ApiProperty({
+    format: 'uuid',
+    example: '019abc12-3def-7456-89ab-cdef01234567',
+    description: 'The id of the goods object it works on',
+  })
+  @IsUUID()
+  goods!: string;
+
+  @ApiPropertyOptional({
+    example: 'north.shelf-4',
+    minLength: 1,
+    maxLength: 100,
+    description: 'The code of the location a move takes the object to; required for a move',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  location?: string;
+
+  @ApiPropertyOptional({
+    example: '2026-11-24T12:00:00Z',
+    description:
+      'When it is to happen (ISO 8601); now by default, and never before the object gets where the operations already planned for it put it',
+  })
+  @IsOptional()
+  @IsIsoTime()
+  dtExecution?: string;
+
+  @ApiPropertyOptional({
+    type: GoodsLineDto,
+    isArray: true,
+    description: `What an unpack turns the object into, at its location: 1 to ${MAX_GOODS_LINES} lines; required for an unpack`,
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_GOODS_LINES)
+  @ValidateNested({ each: true })
+  @Type(() => GoodsLineDto)
+  contents?: GoodsLineDto[];
+}
+
+export class OperationQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: OPERATION_STATES })
+  @IsOptional()
+  @IsIn(OPERATION_STATES)
+  state?: OperationState;
+
+  @ApiPropertyOptional({ enum: OPERATION_TYPES })
+  @IsOptional()
+  @IsIn(OPERATION_TYPES)
+  type?: OperationType;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    example: '019abc12-3def-7456-89ab-cdef01234567',
+    description: 'Only operations planned for this reservation request',
+  })
+  @IsOptional()
+  @IsUUID()
+  request?: string;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    example: '019abc12-3def-7456-89ab-cdef01234568',
+    description: 'Only operations on this goods object',
+  })
+  @IsOptional()
+  @IsUUID()
+  goods?: string;
+}
