@@ -13,7 +13,8 @@ describe('database', () => {
   let serializer: WriteSerializer;
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // No background roles: their own transactions would mix into the unserialized ones below.
+    t = await startTestApp({ env: { JUNCTION_ROLES: 'api' } });
     dataSource = t.app.get(DataSource);
     serializer = t.app.get(WriteSerializer);
   });

@@ -89,6 +89,51 @@ describe('the reserver', () => {
     });
   });
 
+  describe('two processes with the reserver role on one database', () => {
+    it('serve each lane from one process at a time, in order', async () => {
+      const first = await startTestApp({ env: { JUNCTION_ROLES: 'api,reserver' } });
+      const second = await startTestApp({
+        database: first.database,
+        env: { JUNCTION_ROLES: 'api,reserver' },
+      });
+      try {
+        const goods = first.app.get(GoodsService);
+        const requests = second.app.get(ReservationRequestsService);
+        await goods.createGoodsType({ code: 'cup' });
+        await goods.createLocation({ code: 'shelf' });
+        await goods.enterGoods({ goodsType: 'cup', location: 'shelf', count: 150 });
+        for (let n = 0; n < 100; n++) {
+          await requests.create({
+            purpose: { type: 'sale' },
+            lane: n % 2 === 0 ? 'north' : 'south',
+            items: [{ goodsType: 'cup', quantity: 1 + (n % 3) }],
+          });
+        }
+        const dataSource = first.app.get(DataSource);
+        await waitFor(
+          () =>
+            dataSource.query<{ n: string }[]>(
+              `SELECT count(*) AS n FROM reservation_request
+             WHERE status = 'pending' AND checked_version < (SELECT version FROM supply_version)`,
+            ),
+          ([row]) => Number(row.n) === 0,
+        );
+        expect(await consistencyProblems(dataSource)).toEqual([]);
+        const leaders = [first, second].map((t) => t.app.get(ReserverService).leadingLanes());
+        if (first.database.kind === 'postgres') {
+          // Each lane's advisory lock is held by exactly one of them.
+          expect([...leaders[0], ...leaders[1]].sort()).toEqual(['north', 'south']);
+        } else {
+          // SQLite has no advisory locks: both serve, one write transaction at a time.
+          expect(leaders[0].length + leaders[1].length).toBeGreaterThanOrEqual(2);
+        }
+      } finally {
+        await second.close();
+        await first.close();
+      }
+    });
+  });
+
   describe('running as a role', () => {
     let t: TestApp;
     const admin = bearer(ADMIN_KEY);

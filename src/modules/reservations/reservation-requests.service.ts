@@ -173,6 +173,14 @@ export class ReservationRequestsService {
 
   /** Claims the oldest reserved request no planner holds, for `claimMs`; null when there is none. */
   async claimNext(token: string, claimMs: number): Promise<ReservationRequest | null> {
+    // Idle planners poll: a plain read first, so they open no write transaction while there is nothing to plan.
+    const { rows: waiting } = await rawSql(
+      this.dataSource.manager,
+      `SELECT 1 AS found FROM reservation_request
+       WHERE status = 'reserved' AND (claimed_until IS NULL OR claimed_until < ?) LIMIT 1`,
+      [this.clock.now()],
+    );
+    if (waiting.length === 0) return null;
     return this.db.transaction(async (manager) => {
       const now = this.clock.now();
       const postgres = manager.connection.options.type === 'postgres';

@@ -89,6 +89,14 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
     this.reservedListeners.push(listener);
   }
 
+  /** The lanes this process serves now: on PostgreSQL, those whose advisory lock it holds. */
+  leadingLanes(): string[] {
+    return [...this.lanes.values()]
+      .filter((loop) => loop.leading)
+      .map((loop) => loop.lane)
+      .sort();
+  }
+
   /** Tells the planners of this process that requests are ready to plan. */
   announceReserved(): void {
     for (const listener of this.reservedListeners) listener();
@@ -104,6 +112,18 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
       total.reserved += outcome.reserved;
       total.goods += outcome.goods;
     }
+  }
+
+  /** Whether a lane has requests to look at, read without a transaction (idle loops poll this). */
+  async hasWork(lane: string): Promise<boolean> {
+    const { rows } = await rawSql(
+      this.dataSource.manager,
+      `SELECT 1 AS found FROM reservation_request
+       WHERE lane = ? AND status = 'pending' AND checked_version < (SELECT version FROM supply_version WHERE name = 'goods')
+       LIMIT 1`,
+      [lane],
+    );
+    return rows.length > 0;
   }
 
   /** One batch on a lane, retried when PostgreSQL finds goods locked by another transaction. */
@@ -350,6 +370,7 @@ class FreeGoodsFinder {
 
 /** One lane's loop: serve batches while there is work, back off (to 1 s) when idle, wake on demand. */
 class LaneLoop {
+  leading = false;
   private running: Promise<void> | undefined;
   private stopped = false;
   private wakeUp: (() => void) | undefined;
@@ -375,20 +396,22 @@ class LaneLoop {
     this.stopped = true;
     this.wake();
     await this.running;
+    this.leading = false;
     await this.lock.release().catch(() => undefined);
   }
 
   private async run(): Promise<void> {
-    let leading = false;
     let idleMs = 0;
     while (!this.stopped) {
       try {
-        leading ||= await this.lock.acquire();
-        if (!leading) {
+        this.leading ||= await this.lock.acquire();
+        if (!this.leading) {
           await this.pause(IDLE_BACKOFF_MAX_MS);
           continue;
         }
-        const outcome = await this.reserver.reserveBatch(this.lane);
+        const outcome = (await this.reserver.hasWork(this.lane))
+          ? await this.reserver.reserveBatch(this.lane)
+          : { examined: 0 };
         if (outcome.examined > 0) {
           idleMs = 0;
           continue;
@@ -398,9 +421,9 @@ class LaneLoop {
       } catch (error) {
         if (this.stopped) break;
         this.logger.error(`lane ${this.lane}: ${String(error)}`);
-        if (leading) {
+        if (this.leading) {
           // A lost connection may have taken the advisory lock with it: lead again only by taking it anew.
-          leading = false;
+          this.leading = false;
           await this.lock.release().catch(() => undefined);
         }
         await this.pause(IDLE_BACKOFF_MAX_MS);
