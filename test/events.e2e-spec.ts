@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { rawSql } from '../src/database/raw-sql.js';
 import { EventsService } from '../src/modules/events/events.service.js';
 import { JobsService } from '../src/modules/jobs/jobs.service.js';
-import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
+import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 import { TestEventHandlersModule } from './support/test-event-handlers.module.js';
 import { TestJobsModule } from './support/test-jobs.module.js';
@@ -431,22 +431,8 @@ describe(`events (${mode})`, () => {
   });
 
   it('lets only operators post events and only admins change routes', async () => {
-    const key = async (role: string) => {
-      const account = (
-        await t
-          .http()
-          .post('/accounts')
-          .set(admin)
-          .send({ name: role, email: `${role}@ev.test`, role })
-          .expect(201)
-      ).body as { id: string };
-      return (
-        (await t.http().post(`/accounts/${account.id}/api-keys`).set(admin).send({ name: 'k' }).expect(201))
-          .body as { key: string }
-      ).key;
-    };
-    const viewer = bearer(await key('viewer'));
-    const operator = bearer(await key('operator'));
+    const viewer = await keyWithRole(t, 'viewer');
+    const operator = await keyWithRole(t, 'operator');
     await t.http().post('/events').set(viewer).send({ name: 'a.b', source: 's' }).expect(403);
     await t.http().post('/events').set(operator).send({ name: 'a.b', source: 's' }).expect(202);
     await t.http().get('/events').set(viewer).expect(200);

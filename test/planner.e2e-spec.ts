@@ -5,7 +5,7 @@ import { PlannerService } from '../src/modules/planner/planner.service.js';
 import { GoodsService } from '../src/modules/reservations/goods.service.js';
 import { ReservationRequestsService } from '../src/modules/reservations/reservation-requests.service.js';
 import { consistencyProblems } from './support/reservation-model.js';
-import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
+import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 import { plannedByTestPlanner, TestPlannersModule } from './support/test-planners.module.js';
 import { waitFor } from './support/wait-for.js';
@@ -370,6 +370,21 @@ describe('planners and operations', () => {
         present: 6,
         future: 0,
       });
+    });
+
+    it('lets viewers read, operators act and only admins define goods types and locations', async () => {
+      const viewer = await keyWithRole(t, 'viewer');
+      const operator = await keyWithRole(t, 'operator');
+      const request = { purpose: { type: 'sale' }, items: [{ goodsType: 'crate', quantity: 1 }] };
+      await t.http().get('/stock').set(viewer).expect(200);
+      await t.http().get('/reservation-requests').set(viewer).expect(200);
+      await t.http().post('/reservation-requests').set(viewer).send(request).expect(403);
+      await t.http().post('/goods').set(viewer).send({ goodsType: 'crate', location: 'dock' }).expect(403);
+      await t.http().post('/reservation-requests').set(operator).send(request).expect(201);
+      await t.http().post('/goods').set(operator).send({ goodsType: 'crate', location: 'dock' }).expect(201);
+      await t.http().post('/goods-types').set(operator).send({ code: 'pallet' }).expect(403);
+      await t.http().post('/locations').set(operator).send({ code: 'yard' }).expect(403);
+      await t.http().get('/stock').expect(401);
     });
 
     it('answers 422 for unknown references, 404 for unknown ids and 400 for malformed input', async () => {

@@ -43,3 +43,23 @@ export async function startTestApp(
 }
 
 export const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
+
+/** A new account with `role` and an API key for it, made by the admin; returns the key's header. */
+export async function keyWithRole(
+  t: TestApp,
+  role: 'viewer' | 'operator' | 'admin',
+): Promise<{ Authorization: string }> {
+  const admin = bearer(ADMIN_KEY);
+  const account = (
+    await t
+      .http()
+      .post('/accounts')
+      .set(admin)
+      .send({ name: role, email: `${role}-${Date.now()}@keys.test`, role })
+      .expect(201)
+  ).body as { id: string };
+  const { key } = (
+    await t.http().post(`/accounts/${account.id}/api-keys`).set(admin).send({ name: 'k' }).expect(201)
+  ).body as { key: string };
+  return bearer(key);
+}

@@ -258,6 +258,9 @@ export class OperationsService {
     return this.db.transaction(async (manager) => {
       const operation = await this.find(manager, id);
       if (operation.state === 'cancelled') return this.view(manager, operation);
+      // Goods a cancelled move or departure no longer takes away can be promised again.
+      await bumpSupplyVersion(manager);
+      this.db.afterCommit(manager, () => this.reserver.wake());
       const affected = new Set<string>();
       await this.cancelTree(manager, operation, false, affected);
       for (const requestId of affected) {
