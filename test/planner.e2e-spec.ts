@@ -283,6 +283,45 @@ describe('planners and operations', () => {
       expect((all as { items: unknown[] }).items).toHaveLength(1);
       expect(await consistencyProblems(t.app.get(DataSource))).toEqual([]);
     });
+
+    it('kills the job of an order it cannot read or that names an unknown goods type, with the reason', async () => {
+      const post = async (data: object) =>
+        (
+          (
+            await t
+              .http()
+              .post('/events')
+              .set(admin)
+              .send({ name: 'order.created', source: 'shop', data })
+              .expect(202)
+          ).body as { jobIds: string[] }
+        ).jobIds[0];
+      const job = (id: string) =>
+        waitFor(
+          async () =>
+            (await t.http().get(`/jobs/${id}`).set(admin).expect(200)).body as {
+              status: string;
+              attempts: { errorCode: string | null; errorMessage: string | null }[];
+            },
+          (j) => j.status === 'dead',
+        );
+      const unreadable = await job(await post({ orderId: 'shop-1002', lines: [{ goodsType: 'SKU-1' }] }));
+      expect(unreadable.attempts).toEqual([
+        expect.objectContaining({
+          errorCode: 'PERMANENT',
+          errorMessage: expect.stringContaining('quantity'),
+        }),
+      ]);
+      const unknown = await job(
+        await post({ orderId: 'shop-1003', lines: [{ goodsType: 'SKU-404', quantity: 1 }] }),
+      );
+      expect(unknown.attempts).toEqual([
+        expect.objectContaining({
+          errorCode: 'PERMANENT',
+          errorMessage: expect.stringContaining('UNKNOWN_GOODS_TYPE'),
+        }),
+      ]);
+    });
   });
 
   describe('operations by hand', () => {

@@ -208,6 +208,45 @@ describe('the reserver', () => {
       expect(await consistencyProblems(t.app.get(DataSource))).toEqual([]);
     });
 
+    it('does not promise goods planned to leave, and promises them once that departure is cancelled', async () => {
+      await t.http().post('/goods-types').set(admin).send({ code: 'stool' }).expect(201);
+      const { body: entered } = await t
+        .http()
+        .post('/goods')
+        .set(admin)
+        .send({ goodsType: 'stool', location: 'dock' })
+        .expect(201);
+      const stool = (entered as { items: { id: string }[] }).items[0].id;
+      const { body: departure } = await t
+        .http()
+        .post('/operations')
+        .set(admin)
+        .send({
+          type: 'departure',
+          goods: stool,
+          dtExecution: new Date(Date.now() + 3_600_000).toISOString(),
+        })
+        .expect(201);
+      const { body: created } = await t
+        .http()
+        .post('/reservation-requests')
+        .set(admin)
+        .send({ purpose: { type: 'sale' }, items: [{ goodsType: 'stool', quantity: 1 }] })
+        .expect(201);
+      const id = (created as { id: string }).id;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await reservedCount(id)).toEqual({ status: 'pending', held: 0 });
+      await t
+        .http()
+        .post(`/operations/${(departure as { id: string }).id}/cancel`)
+        .set(admin)
+        .expect(200);
+      await waitFor(
+        () => reservedCount(id),
+        (r) => r.status === 'reserved',
+      );
+    });
+
     it('gives the goods of a cancelled request to the next one waiting', async () => {
       const first = await create(2);
       await t

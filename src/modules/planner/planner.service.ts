@@ -95,6 +95,8 @@ export class PlannerService implements OnApplicationBootstrap, OnModuleDestroy {
         request.id,
         context.operations.map((o) => o.id),
       );
+      // Nothing to do is all done.
+      if (context.operations.length === 0) await this.requests.complete(manager, request.id);
     });
   }
 
