@@ -177,6 +177,45 @@ describe('planners and operations', () => {
     });
   });
 
+  describe('a planner that dies holding a claim', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startTestApp({ env: { JUNCTION_ROLES: 'api,reserver' } });
+      await t.http().post('/goods-types').set(admin).send({ code: 'vase' }).expect(201);
+      await t.http().post('/locations').set(admin).send({ code: 'shelf' }).expect(201);
+      await t.http().post('/goods').set(admin).send({ goodsType: 'vase', location: 'shelf' }).expect(201);
+    });
+    afterAll(() => t.close());
+
+    it('leaves its request to another planner once the claim expires, and cannot plan with it after', async () => {
+      const requests = t.app.get(ReservationRequestsService);
+      const { request } = await requests.create({
+        purpose: { type: 'sale' },
+        items: [{ goodsType: 'vase', quantity: 1 }],
+      });
+      await waitFor(
+        async () => (await requests.get(request.id)).request.status,
+        (status) => status === 'reserved',
+      );
+      const dead = '019abc12-3def-7456-89ab-cdef0123dead';
+      expect((await requests.claimNext(dead, 100))?.id).toBe(request.id);
+      const planner = t.app.get(PlannerService);
+      // While the claim holds, no other planner gets the request.
+      expect(await planner.planNext()).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(await planner.planNext()).toBe(true);
+      expect((await requests.get(request.id)).request.status).toBe('planned');
+      const { reservations } = await requests.get(request.id);
+      await expect(
+        t.app.get(WriteSerializer).transaction((manager) =>
+          t.app.get(OperationsService).planMove(manager, reservations[0].goodsId, 'shelf', {
+            claim: { requestId: request.id, token: dead },
+          }),
+        ),
+      ).rejects.toMatchObject({ code: 'CLAIM_LOST' });
+    });
+  });
+
   describe('a shop order through to departure', () => {
     let t: TestApp;
     beforeAll(async () => {

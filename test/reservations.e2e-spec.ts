@@ -205,6 +205,21 @@ describe('the reserver', () => {
       );
       const stock = await t.http().get('/stock?goodsType=chair&location=dock').set(admin).expect(200);
       expect(stock.body).toMatchObject({ present: 2, future: 4, reserved: 6 });
+      // At a time, only what is there then: the arrivals (due in a minute) are not yet.
+      const stockAt = async (at: Date) =>
+        (
+          await t
+            .http()
+            .get(`/stock?goodsType=chair&location=dock&at=${at.toISOString()}`)
+            .set(admin)
+            .expect(200)
+        ).body as object;
+      expect(await stockAt(new Date())).toMatchObject({ present: 2, future: 0, reserved: 2 });
+      expect(await stockAt(new Date(Date.now() + 120_000))).toMatchObject({
+        present: 2,
+        future: 4,
+        reserved: 6,
+      });
       expect(await consistencyProblems(t.app.get(DataSource))).toEqual([]);
     });
 
