@@ -293,6 +293,9 @@ describe('planners and operations', () => {
       ).toEqual(['past', 'past']);
       const stock = await t.http().get('/stock?goodsType=SKU-1&location=warehouse').set(admin).expect(200);
       expect(stock.body).toMatchObject({ present: 1, future: 0, reserved: 0 });
+      // The kettle left on shelf A1 is listed under the warehouse it stands in.
+      const { body: inWarehouse } = await t.http().get('/goods?location=warehouse').set(admin).expect(200);
+      expect((inWarehouse as { items: unknown[] }).items).toHaveLength(1);
 
       const { body: events } = await t.http().get('/events?limit=200').set(admin).expect(200);
       const names = (events as { items: { name: string }[] }).items.map((e) => e.name);

@@ -196,8 +196,8 @@ export class GoodsService {
     if (filter.location !== undefined) {
       const location = await this.locationByCode(manager, filter.location);
       query.andWhere(
-        `EXISTS (SELECT 1 FROM avatar a WHERE a.goods_id = goods.id AND a.location_id = :locationId
-           AND a.state IN ('present', 'future'))`,
+        `EXISTS (SELECT 1 FROM avatar a WHERE a.goods_id = goods.id AND a.state IN ('present', 'future')
+           AND a.location_id IN ${locationAndInside(':locationId')})`,
         { locationId: location.id },
       );
     }
@@ -226,15 +226,10 @@ export class GoodsService {
     const manager = this.dataSource.manager;
     const where = [`a.state IN ('present', 'future')`];
     const params: unknown[] = [];
-    let scope = '';
     if (query.location !== undefined) {
       const location = await this.locationByCode(manager, query.location);
-      scope = `WITH RECURSIVE scope (id) AS (
-          SELECT id FROM location WHERE id = ?
-          UNION ALL SELECT l.id FROM location l JOIN scope s ON l.parent_id = s.id
-        ) `;
+      where.push(`a.location_id IN ${locationAndInside('?')}`);
       params.push(location.id);
-      where.push('a.location_id IN (SELECT id FROM scope)');
     }
     if (query.goodsType !== undefined) {
       const type = await this.goodsTypeByCode(manager, query.goodsType);
@@ -248,13 +243,13 @@ export class GoodsService {
     const from = `FROM avatar a JOIN goods g ON g.id = a.goods_id WHERE ${where.join(' AND ')}`;
     const { rows } = await rawSql<{ state: string; n: unknown }>(
       manager,
-      `${scope}SELECT a.state AS state, COUNT(*) AS n ${from} GROUP BY a.state`,
+      `SELECT a.state AS state, COUNT(*) AS n ${from} GROUP BY a.state`,
       params,
     );
     // An object moving within the scope has a present and a future avatar there: count it once.
     const { rows: reserved } = await rawSql<{ n: unknown }>(
       manager,
-      `${scope}SELECT COUNT(DISTINCT g.id) AS n ${from} AND g.reserved = ?`,
+      `SELECT COUNT(DISTINCT g.id) AS n ${from} AND g.reserved = ?`,
       [...params, true],
     );
     const count: StockCount = { present: 0, future: 0, reserved: Number(reserved[0].n) };
@@ -358,4 +353,12 @@ export class GoodsService {
       );
     }
   }
+}
+
+/** The ids of a location and of every location inside it, as an SQL subquery on `placeholder`. */
+function locationAndInside(placeholder: string): string {
+  return `(WITH RECURSIVE inside (id) AS (
+      SELECT id FROM location WHERE id = ${placeholder}
+      UNION ALL SELECT l.id FROM location l JOIN inside ON l.parent_id = inside.id
+    ) SELECT id FROM inside)`;
 }

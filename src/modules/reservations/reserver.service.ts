@@ -10,6 +10,8 @@ import { rawSql, sqlText } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventsService } from '../events/events.service.js';
 import { demandKey, propertiesMatch } from './properties-match.js';
+import { IDLE_BACKOFF_MAX_MS, LaneLoop } from './lane-loop.js';
+import type { LeaderLock } from './lane-loop.js';
 import { readSupplyVersion } from './supply-version.js';
 
 /** What one reserver batch did. */
@@ -24,7 +26,6 @@ export interface BatchOutcome {
 
 /** The smallest uuid: every goods id is greater. */
 const BEFORE_ALL = '00000000-0000-0000-0000-000000000000';
-const IDLE_BACKOFF_MAX_MS = 1000;
 const LOCK_RETRIES = 3;
 /** Rows per multi-row statement: well under both databases' limits on parameters. */
 const CHUNK = 400;
@@ -314,11 +315,6 @@ interface PendingItem {
   reservedQuantity: number;
 }
 
-interface LeaderLock {
-  acquire(): Promise<boolean>;
-  release(): Promise<void>;
-}
-
 /**
  * Free goods for one batch. Goods are read in id order per demand (type and wanted properties),
  * from where the previous read of that demand stopped: goods it passed were taken or do not match,
@@ -365,87 +361,6 @@ class FreeGoodsFinder {
     }
     this.cursors.set(key, cursor);
     return got;
-  }
-}
-
-/** One lane's loop: serve batches while there is work, back off (to 1 s) when idle, wake on demand. */
-class LaneLoop {
-  leading = false;
-  private running: Promise<void> | undefined;
-  private stopped = false;
-  private wakeUp: (() => void) | undefined;
-  private woken = false;
-
-  constructor(
-    readonly lane: string,
-    private readonly reserver: ReserverService,
-    private readonly lock: LeaderLock,
-    private readonly logger: Logger,
-  ) {}
-
-  start(): void {
-    this.running = this.run();
-  }
-
-  wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake();
-    await this.running;
-    this.leading = false;
-    await this.lock.release().catch(() => undefined);
-  }
-
-  private async run(): Promise<void> {
-    let idleMs = 0;
-    while (!this.stopped) {
-      try {
-        this.leading ||= await this.lock.acquire();
-        if (!this.leading) {
-          await this.pause(IDLE_BACKOFF_MAX_MS);
-          continue;
-        }
-        const outcome = (await this.reserver.hasWork(this.lane))
-          ? await this.reserver.reserveBatch(this.lane)
-          : { examined: 0 };
-        if (outcome.examined > 0) {
-          idleMs = 0;
-          continue;
-        }
-        idleMs = Math.min(Math.max(idleMs * 2, 10), IDLE_BACKOFF_MAX_MS);
-        await this.pause(idleMs);
-      } catch (error) {
-        if (this.stopped) break;
-        this.logger.error(`lane ${this.lane}: ${String(error)}`);
-        if (this.leading) {
-          // A lost connection may have taken the advisory lock with it: lead again only by taking it anew.
-          this.leading = false;
-          await this.lock.release().catch(() => undefined);
-        }
-        await this.pause(IDLE_BACKOFF_MAX_MS);
-      }
-    }
-  }
-
-  private pause(ms: number): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakeUp = undefined;
-        this.woken = false;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
   }
 }
 

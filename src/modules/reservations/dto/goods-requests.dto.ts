@@ -132,7 +132,7 @@ export class GoodsQueryDto extends PageQueryDto {
 
   @ApiPropertyOptional({
     example: 'north.shelf-4',
-    description: 'Only goods at, or due to arrive at, the location with this code',
+    description: 'Only goods at, or due at, the location with this code or a location inside it',
   })
   @IsOptional()
   @IsString()
