@@ -262,6 +262,25 @@ describe('the reserver', () => {
       );
     });
 
+    it('goes on reserving when a declared schema refuses its reservation.reserved event', async () => {
+      await t
+        .http()
+        .put('/event-types/reservation.reserved')
+        .set(admin)
+        .send({
+          description: 'Tightened by an admin',
+          schema: { type: 'object', required: ['somethingElse'] },
+        })
+        .expect(200);
+      const request = await create(1);
+      await t.http().post('/goods').set(admin).send({ goodsType: 'chair', location: 'dock' }).expect(201);
+      await waitFor(
+        () => reservedCount(request.id),
+        (r) => r.status === 'reserved',
+      );
+      await t.http().delete('/event-types/reservation.reserved').set(admin).expect(204);
+    });
+
     it('gives the goods of a cancelled request to the next one waiting', async () => {
       const first = await create(2);
       await t

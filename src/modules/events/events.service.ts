@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
@@ -28,6 +28,8 @@ import { RoutesService } from './routes.service.js';
 /** Past this depth an event caused by a job's outcome is refused, so routes cannot loop forever. */
 export const MAX_CAUSATION_DEPTH = 8;
 export const REPLAY_JOB_TYPE = 'events.replay';
+/** The source of the events Junction emits itself. */
+export const JUNCTION_SOURCE = 'junction';
 
 /** How an event came to be, beside what its sender said. */
 export interface EventOrigin {
@@ -69,6 +71,7 @@ export interface ReplayRange {
  */
 @Injectable()
 export class EventsService {
+  private readonly logger = new Logger('Events');
   private readonly intake = new Batcher<Pending, Settled>((group) => this.ingestGroup(group), {
     gather: true,
   });
@@ -152,6 +155,24 @@ export class EventsService {
       });
       if (!existing) throw error;
       return { event: existing, jobs: [], duplicate: true };
+    }
+  }
+
+  /**
+   * Stores an event of Junction's own (source `junction`, caused by no event) in the caller's
+   * transaction, such as `reservation.done`. If it is refused (a declared schema it does not
+   * match), that is logged and the caller's work goes on: the event tells of it, it is not it.
+   */
+  async emitOwn(manager: EntityManager, name: string, data: Record<string, unknown>): Promise<void> {
+    try {
+      await this.emit(
+        manager,
+        { name, source: JUNCTION_SOURCE, data },
+        { postedBy: null, causationDepth: 0, causedByJob: null },
+      );
+    } catch (error) {
+      if (!(error instanceof EventError)) throw error;
+      this.logger.warn(`${name} was not stored: ${error.message}`);
     }
   }
 

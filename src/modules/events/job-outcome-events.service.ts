@@ -4,10 +4,8 @@ import type { EntityManager } from 'typeorm';
 import { JobOutcomeHooks } from '../jobs/job-outcome.hooks.js';
 import type { FinalStatus, FinishedJob, JobOutcomeListener } from '../jobs/job-outcome.hooks.js';
 import { EventError } from './event.error.js';
-import { EventsService } from './events.service.js';
+import { EventsService, JUNCTION_SOURCE } from './events.service.js';
 import { RoutesService } from './routes.service.js';
-
-export const JUNCTION_SOURCE = 'junction';
 
 /**
  * Turns jobs that end (`job.succeeded`, `job.dead`) into events, so routes can react. Only while

@@ -9,7 +9,6 @@ import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { rawSql, sqlText } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventsService } from '../events/events.service.js';
-import { JUNCTION_SOURCE } from '../events/job-outcome-events.service.js';
 import type { Avatar } from '../reservations/avatar.entity.js';
 import type { GoodsInput } from '../reservations/goods.service.js';
 import { GoodsService } from '../reservations/goods.service.js';
@@ -233,15 +232,12 @@ export class OperationsService {
       if (affected !== 1) return this.view(manager, await this.find(manager, id));
       await this.goods.realize(manager, operation.inputAvatarId, operation.id, now);
       const done = await this.find(manager, id);
-      await this.events.emit(
-        manager,
-        {
-          name: 'operation.done',
-          source: JUNCTION_SOURCE,
-          data: { operationId: id, type: done.type, goodsId: done.goodsId, requestId: done.requestId },
-        },
-        { postedBy: null, causationDepth: 0, causedByJob: null },
-      );
+      await this.events.emitOwn(manager, 'operation.done', {
+        operationId: id,
+        type: done.type,
+        goodsId: done.goodsId,
+        requestId: done.requestId,
+      });
       if (done.requestId !== null && (await this.openCount(manager, done.requestId)) === 0) {
         await this.requests.complete(manager, done.requestId);
       }

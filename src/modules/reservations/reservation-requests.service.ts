@@ -168,7 +168,7 @@ export class ReservationRequestsService {
     );
     if (affected !== 1) return;
     await this.release(manager, id);
-    await this.emit(manager, 'reservation.done', { requestId: id });
+    await this.events.emitOwn(manager, 'reservation.done', { requestId: id });
   }
 
   /** Claims the oldest reserved request no planner holds, for `claimMs`; null when there is none. */
@@ -222,7 +222,7 @@ export class ReservationRequestsService {
       { id: requestId },
       { status: 'planned', planned: true, claimedBy: null, claimedUntil: null, updatedAt: this.clock.now() },
     );
-    await this.emit(manager, 'reservation.planned', { requestId, operationIds });
+    await this.events.emitOwn(manager, 'reservation.planned', { requestId, operationIds });
   }
 
   /** Every operation of a planned request was cancelled: it waits to be planned again. */
@@ -269,13 +269,5 @@ export class ReservationRequestsService {
     await rawSql(manager, `DELETE FROM reservation WHERE request_id = ?`, [requestId]);
     await rawSql(manager, `UPDATE request_item SET reserved_quantity = 0 WHERE request_id = ?`, [requestId]);
     this.db.afterCommit(manager, () => this.reserver.wake());
-  }
-
-  private async emit(manager: EntityManager, name: string, data: Record<string, unknown>): Promise<void> {
-    await this.events.emit(
-      manager,
-      { name, source: 'junction', data },
-      { postedBy: null, causationDepth: 0, causedByJob: null },
-    );
   }
 }

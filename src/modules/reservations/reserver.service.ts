@@ -175,13 +175,8 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
       (complete ? reserved : unsatisfied).push(requestId);
     }
     await this.record(manager, taken, changedItems, reserved, unsatisfied, version);
-    for (const requestId of reserved) {
-      await this.events.emit(
-        manager,
-        { name: 'reservation.reserved', source: 'junction', data: { requestId, lane } },
-        { postedBy: null, causationDepth: 0, causedByJob: null },
-      );
-    }
+    for (const requestId of reserved)
+      await this.events.emitOwn(manager, 'reservation.reserved', { requestId, lane });
     outcome.reserved = reserved.length;
     outcome.goods = taken.length;
     return outcome;
