@@ -106,17 +106,15 @@ export class OperationsService {
     options: PlanOptions = {},
   ): Promise<OperationView> {
     const location = await this.goods.locationByCode(manager, locationCode);
-    const { tip, at } = await this.prepare(manager, goodsId, options);
-    const operation = this.newOperation('move', goodsId, at, {
-      locationId: location.id,
-      inputAvatarId: tip.id,
-      requestId: options.claim?.requestId ?? null,
-      followsId: this.producerOf(tip),
-    });
-    await manager.insert(Operation, operation);
-    await this.goods.endAvatar(manager, tip, at);
+    const { operation, tip } = await this.planOnTip(manager, 'move', goodsId, options, location.id);
     const [outcome] = await this.goods.insertAvatars(manager, [
-      { goodsId, locationId: location.id, state: 'future', dtFrom: at, outcomeOf: operation.id },
+      {
+        goodsId,
+        locationId: location.id,
+        state: 'future',
+        dtFrom: operation.dtExecution,
+        outcomeOf: operation.id,
+      },
     ]);
     return { operation, inputs: [tip.id], outcomes: [outcome.id] };
   }
@@ -127,14 +125,7 @@ export class OperationsService {
     goodsId: string,
     options: PlanOptions = {},
   ): Promise<OperationView> {
-    const { tip, at } = await this.prepare(manager, goodsId, options);
-    const operation = this.newOperation('departure', goodsId, at, {
-      inputAvatarId: tip.id,
-      requestId: options.claim?.requestId ?? null,
-      followsId: this.producerOf(tip),
-    });
-    await manager.insert(Operation, operation);
-    await this.goods.endAvatar(manager, tip, at);
+    const { operation, tip } = await this.planOnTip(manager, 'departure', goodsId, options, null);
     return { operation, inputs: [tip.id], outcomes: [] };
   }
 
@@ -145,15 +136,9 @@ export class OperationsService {
     contents: (GoodsInput & { count?: number })[],
     options: PlanOptions = {},
   ): Promise<OperationView> {
-    const { tip, at } = await this.prepare(manager, goodsId, options);
+    // The contents can be promised as soon as they are planned.
     await bumpSupplyVersion(manager);
-    const operation = this.newOperation('unpack', goodsId, at, {
-      inputAvatarId: tip.id,
-      requestId: options.claim?.requestId ?? null,
-      followsId: this.producerOf(tip),
-    });
-    await manager.insert(Operation, operation);
-    await this.goods.endAvatar(manager, tip, at);
+    const { operation, tip } = await this.planOnTip(manager, 'unpack', goodsId, options, null);
     const outcomes: Avatar[] = [];
     for (const line of contents) {
       const type = await this.goods.goodsTypeByCode(manager, line.goodsType);
@@ -165,7 +150,7 @@ export class OperationsService {
             goodsId: g.id,
             locationId: tip.locationId,
             state: 'future',
-            dtFrom: at,
+            dtFrom: operation.dtExecution,
             outcomeOf: operation.id,
           })),
         )),
@@ -368,6 +353,29 @@ export class OperationsService {
         });
       }
     }
+  }
+
+  /**
+   * Plans an operation whose input is the goods' tip (its latest avatar), at `options.at` but
+   * never before the tip exists, after the operation that produces the tip if that is planned.
+   */
+  private async planOnTip(
+    manager: EntityManager,
+    type: Exclude<OperationType, 'arrival'>,
+    goodsId: string,
+    options: PlanOptions,
+    locationId: string | null,
+  ): Promise<{ operation: Operation; tip: Avatar }> {
+    const { tip, at } = await this.prepare(manager, goodsId, options);
+    const operation = this.newOperation(type, goodsId, at, {
+      locationId,
+      inputAvatarId: tip.id,
+      requestId: options.claim?.requestId ?? null,
+      followsId: this.producerOf(tip),
+    });
+    await manager.insert(Operation, operation);
+    await this.goods.endAvatar(manager, tip, at);
+    return { operation, tip };
   }
 
   private async prepare(
