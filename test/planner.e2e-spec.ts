@@ -177,13 +177,19 @@ describe('planners and operations', () => {
     });
   });
 
-  describe('a planner that dies holding a claim', () => {
+  describe('a planner that dies holding a claim, or fails', () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await startTestApp({ env: { JUNCTION_ROLES: 'api,reserver' } });
+      t = await startTestApp({ env: { JUNCTION_ROLES: 'api,reserver' }, features: [TestPlannersModule] });
       await t.http().post('/goods-types').set(admin).send({ code: 'vase' }).expect(201);
       await t.http().post('/locations').set(admin).send({ code: 'shelf' }).expect(201);
-      await t.http().post('/goods').set(admin).send({ goodsType: 'vase', location: 'shelf' }).expect(201);
+      await t.http().post('/locations').set(admin).send({ code: 'test-dock' }).expect(201);
+      await t
+        .http()
+        .post('/goods')
+        .set(admin)
+        .send({ goodsType: 'vase', location: 'shelf', count: 2 })
+        .expect(201);
     });
     afterAll(() => t.close());
 
@@ -213,6 +219,32 @@ describe('planners and operations', () => {
           }),
         ),
       ).rejects.toMatchObject({ code: 'CLAIM_LOST' });
+    });
+
+    it('rolls a failed planning back and leaves the request to a later try', async () => {
+      const requests = t.app.get(ReservationRequestsService);
+      const planner = t.app.get(PlannerService);
+      const { request } = await requests.create({
+        purpose: { type: 'test.fail-once' },
+        items: [{ goodsType: 'vase', quantity: 1 }],
+      });
+      await waitFor(
+        async () => (await requests.get(request.id)).request.status,
+        (status) => status === 'reserved',
+      );
+      expect(await planner.planNext()).toBe(true);
+      const failed = await requests.get(request.id);
+      expect(failed.request).toMatchObject({ status: 'reserved', claimedBy: null });
+      expect(failed.request.claimedUntil?.getTime()).toBeGreaterThan(Date.now());
+      const { body: none } = await t.http().get(`/operations?request=${request.id}`).set(admin).expect(200);
+      expect((none as { items: unknown[] }).items).toEqual([]);
+      // Deferred: no planner takes it again at once.
+      expect(await planner.planNext()).toBe(false);
+      await t.app
+        .get(DataSource)
+        .query(`UPDATE reservation_request SET claimed_until = NULL WHERE id = '${request.id}'`);
+      expect(await planner.planNext()).toBe(true);
+      expect((await requests.get(request.id)).request.status).toBe('planned');
     });
   });
 

@@ -16,5 +16,22 @@ export class TestPlanners {
   }
 }
 
-@Module({ providers: [TestPlanners] })
+/** Requests `test.fail-once` has failed to plan; it plans each on its second try. */
+export const failedOnce = new Set<string>();
+
+@Injectable()
+export class FailingTestPlanner {
+  @PurposePlanner('test.fail-once')
+  async failOnce(context: PlanningContext): Promise<void> {
+    if (!failedOnce.has(context.request.id)) {
+      failedOnce.add(context.request.id);
+      // Planned first, then failed: the planning transaction must leave nothing behind.
+      for (const { goodsId } of context.goods) await context.move(goodsId, 'test-dock');
+      throw new Error('the partner planning service is down');
+    }
+    for (const { goodsId } of context.goods) await context.move(goodsId, 'test-dock');
+  }
+}
+
+@Module({ providers: [TestPlanners, FailingTestPlanner] })
 export class TestPlannersModule {}
