@@ -9,6 +9,7 @@ import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app
 import type { TestApp } from './support/test-app.js';
 import { plannedByTestPlanner, TestPlannersModule } from './support/test-planners.module.js';
 import { waitFor } from './support/wait-for.js';
+import { seedWarehouse } from './support/warehouse.js';
 
 const admin = bearer(ADMIN_KEY);
 const postgres = (process.env.DATABASE_URL ?? '').startsWith('postgres');
@@ -103,15 +104,11 @@ describe('planners and operations', () => {
     beforeAll(async () => {
       // No planner role: requests stay reserved, unplanned, for the test to plan by hand.
       t = await startTestApp({ env: { JUNCTION_ROLES: 'api,reserver' } });
-      await t.http().post('/goods-types').set(admin).send({ code: 'lamp' }).expect(201);
-      await t.http().post('/locations').set(admin).send({ code: 'shelf' }).expect(201);
-      await t.http().post('/locations').set(admin).send({ code: 'bench' }).expect(201);
-      await t
-        .http()
-        .post('/goods')
-        .set(admin)
-        .send({ goodsType: 'lamp', location: 'shelf', count: 3 })
-        .expect(201);
+      await seedWarehouse(t, {
+        goodsTypes: ['lamp'],
+        locations: ['shelf', 'bench'],
+        goods: [{ goodsType: 'lamp', location: 'shelf', count: 3 }],
+      });
     });
     afterAll(() => t.close());
 
@@ -181,15 +178,11 @@ describe('planners and operations', () => {
     let t: TestApp;
     beforeAll(async () => {
       t = await startTestApp({ env: { JUNCTION_ROLES: 'api,reserver' }, features: [TestPlannersModule] });
-      await t.http().post('/goods-types').set(admin).send({ code: 'vase' }).expect(201);
-      await t.http().post('/locations').set(admin).send({ code: 'shelf' }).expect(201);
-      await t.http().post('/locations').set(admin).send({ code: 'test-dock' }).expect(201);
-      await t
-        .http()
-        .post('/goods')
-        .set(admin)
-        .send({ goodsType: 'vase', location: 'shelf', count: 2 })
-        .expect(201);
+      await seedWarehouse(t, {
+        goodsTypes: ['vase'],
+        locations: ['shelf', 'test-dock'],
+        goods: [{ goodsType: 'vase', location: 'shelf', count: 2 }],
+      });
     });
     afterAll(() => t.close());
 
@@ -252,15 +245,11 @@ describe('planners and operations', () => {
     let t: TestApp;
     beforeAll(async () => {
       t = await startTestApp({ env: { JUNCTION_EXECUTOR_MS: '100' } });
-      await t.http().post('/goods-types').set(admin).send({ code: 'SKU-1', label: 'Kettle' }).expect(201);
-      await t.http().post('/locations').set(admin).send({ code: 'warehouse' }).expect(201);
-      await t.http().post('/locations').set(admin).send({ code: 'A1', parent: 'warehouse' }).expect(201);
-      await t
-        .http()
-        .post('/goods')
-        .set(admin)
-        .send({ goodsType: 'SKU-1', location: 'A1', count: 3 })
-        .expect(201);
+      await seedWarehouse(t, {
+        goodsTypes: ['SKU-1'],
+        locations: ['warehouse', { code: 'A1', parent: 'warehouse' }],
+        goods: [{ goodsType: 'SKU-1', location: 'A1', count: 3 }],
+      });
     });
     afterAll(() => t.close());
 
@@ -402,10 +391,7 @@ describe('planners and operations', () => {
     let t: TestApp;
     beforeAll(async () => {
       t = await startTestApp({ env: { JUNCTION_ROLES: 'api' } });
-      await t.http().post('/goods-types').set(admin).send({ code: 'crate' }).expect(201);
-      await t.http().post('/goods-types').set(admin).send({ code: 'bottle' }).expect(201);
-      await t.http().post('/locations').set(admin).send({ code: 'dock' }).expect(201);
-      await t.http().post('/locations').set(admin).send({ code: 'shelf' }).expect(201);
+      await seedWarehouse(t, { goodsTypes: ['crate', 'bottle'], locations: ['dock', 'shelf'] });
     });
     afterAll(() => t.close());
 

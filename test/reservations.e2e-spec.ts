@@ -7,6 +7,7 @@ import { consistencyProblems, modelPass, readState, seededRandom } from './suppo
 import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 import { waitFor } from './support/wait-for.js';
+import { seedWarehouse, waitForReserverToSettle } from './support/warehouse.js';
 
 const TYPES = ['bolt', 'nut', 'gear', 'belt', 'lamp'];
 const COLORS = ['red', 'blue'];
@@ -136,14 +137,7 @@ describe('the reserver', () => {
             })(),
           ]);
           const dataSource = first.app.get(DataSource);
-          await waitFor(
-            () =>
-              dataSource.query<{ n: string }[]>(
-                `SELECT count(*) AS n FROM reservation_request
-             WHERE status = 'pending' AND checked_version < (SELECT version FROM supply_version)`,
-              ),
-            ([row]) => Number(row.n) === 0,
-          );
+          await waitForReserverToSettle(dataSource);
           expect(await consistencyProblems(dataSource)).toEqual([]);
           const leaders = [...new Set([first, second])].flatMap((t) =>
             t.app.get(ReserverService).leadingLanes(),
@@ -169,8 +163,7 @@ describe('the reserver', () => {
     const admin = bearer(ADMIN_KEY);
     beforeAll(async () => {
       t = await startTestApp({ env: { JUNCTION_ROLES: 'api,reserver' } });
-      await t.http().post('/goods-types').set(admin).send({ code: 'chair' }).expect(201);
-      await t.http().post('/locations').set(admin).send({ code: 'dock' }).expect(201);
+      await seedWarehouse(t, { goodsTypes: ['chair'], locations: ['dock'] });
     });
     afterAll(() => t.close());
 
@@ -183,6 +176,8 @@ describe('the reserver', () => {
           .send({ purpose: { type: 'sale' }, items: [{ goodsType: 'chair', quantity }] })
           .expect(201)
       ).body as { id: string };
+    const enterChairs = (count: number) =>
+      seedWarehouse(t, { goods: [{ goodsType: 'chair', location: 'dock', count }] });
     const reservedCount = async (id: string) => {
       const { body } = await t.http().get(`/reservation-requests/${id}`).set(admin).expect(200);
       return {
@@ -223,12 +218,7 @@ describe('the reserver', () => {
       expect(await reservedCount(big.id)).toEqual({ status: 'reserved', held: 3 });
       expect(await reservedCount(medium.id)).toEqual({ status: 'pending', held: 0 });
 
-      await t
-        .http()
-        .post('/goods')
-        .set(admin)
-        .send({ goodsType: 'chair', location: 'dock', count: 2 })
-        .expect(201);
+      await enterChairs(2);
       await waitFor(
         () => reservedCount(medium.id),
         (r) => r.status === 'reserved',
@@ -303,7 +293,7 @@ describe('the reserver', () => {
         })
         .expect(200);
       const request = await create(1);
-      await t.http().post('/goods').set(admin).send({ goodsType: 'chair', location: 'dock' }).expect(201);
+      await enterChairs(1);
       await waitFor(
         () => reservedCount(request.id),
         (r) => r.status === 'reserved',
@@ -313,12 +303,7 @@ describe('the reserver', () => {
 
     it('gives the goods of a cancelled request to the next one waiting', async () => {
       const first = await create(2);
-      await t
-        .http()
-        .post('/goods')
-        .set(admin)
-        .send({ goodsType: 'chair', location: 'dock', count: 2 })
-        .expect(201);
+      await enterChairs(2);
       await waitFor(
         () => reservedCount(first.id),
         (r) => r.status === 'reserved',

@@ -7,6 +7,7 @@ import { consistencyProblems, modelPass, readState, seededRandom } from './suppo
 import { startTestApp } from './support/test-app.js';
 import { TestDatabase } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
+import { waitForReserverToSettle } from './support/warehouse.js';
 
 /** Built by `npm test`'s build step. */
 const RESERVER = path.resolve('dist/test/fixtures/reserver-process.js');
@@ -65,15 +66,7 @@ describe('a reserver killed with SIGKILL in the middle of its batches', () => {
 
       const restarted = await startTestApp({ database, env: { JUNCTION_ROLES: 'reserver' } });
       try {
-        await waitFor(
-          () =>
-            dataSource.query<{ n: string }[]>(
-              `SELECT count(*) AS n FROM reservation_request
-               WHERE status = 'pending' AND checked_version < (SELECT version FROM supply_version)`,
-            ),
-          ([row]) => Number(row.n) === 0,
-          60_000,
-        );
+        await waitForReserverToSettle(dataSource, 60_000);
       } finally {
         await restarted.close();
       }

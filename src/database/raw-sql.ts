@@ -68,3 +68,15 @@ export async function insertEntities<E extends ObjectLiteral>(
 ): Promise<void> {
   if (rows.length > 0) await manager.insert(target, rows);
 }
+
+/** `?, ?, ?` for an IN list or a VALUES row of `n` values. */
+export function sqlPlaceholders(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
+}
+
+/** `list` in parts of at most `size`, for statements that must stay under a parameter limit. */
+export function inChunks<T>(list: T[], size: number): T[][] {
+  const parts: T[][] = [];
+  for (let i = 0; i < list.length; i += size) parts.push(list.slice(i, i + size));
+  return parts;
+}

@@ -159,21 +159,30 @@ export class EventsService {
   }
 
   /**
-   * Stores an event of Junction's own (source `junction`, caused by no event) in the caller's
-   * transaction, such as `reservation.done`. If it is refused (a declared schema it does not
-   * match), that is logged and the caller's work goes on: the event tells of it, it is not it.
+   * Stores events of Junction's own (source `junction`, caused by no event) in the caller's
+   * transaction, such as `reservation.done`, written together. One that is refused (a declared
+   * schema it does not match) is logged and the caller's work goes on: the event tells of it, it
+   * is not it.
    */
-  async emitOwn(manager: EntityManager, name: string, data: Record<string, unknown>): Promise<void> {
-    try {
-      await this.emit(
-        manager,
-        { name, source: JUNCTION_SOURCE, data },
-        { postedBy: null, causationDepth: 0, causedByJob: null },
-      );
-    } catch (error) {
-      if (!(error instanceof EventError)) throw error;
-      this.logger.warn(`${name} was not stored: ${error.message}`);
+  async emitOwn(
+    manager: EntityManager,
+    events: { name: string; data: Record<string, unknown> }[],
+  ): Promise<void> {
+    const accepted: Pending[] = [];
+    for (const { name, data } of events) {
+      const input = { name, source: JUNCTION_SOURCE, data };
+      try {
+        accepted.push({
+          input,
+          dataJson: await this.check(input),
+          origin: { postedBy: null, causationDepth: 0, causedByJob: null },
+        });
+      } catch (error) {
+        if (!(error instanceof EventError)) throw error;
+        this.logger.warn(`${name} was not stored: ${error.message}`);
+      }
     }
+    if (accepted.length > 0) await this.storeAll(manager, accepted);
   }
 
   /**

@@ -217,12 +217,12 @@ export class OperationsService {
       if (affected !== 1) return this.view(manager, await this.find(manager, id));
       await this.goods.realize(manager, operation.inputAvatarId, operation.id, now);
       const done = await this.find(manager, id);
-      await this.events.emitOwn(manager, 'operation.done', {
-        operationId: id,
-        type: done.type,
-        goodsId: done.goodsId,
-        requestId: done.requestId,
-      });
+      await this.events.emitOwn(manager, [
+        {
+          name: 'operation.done',
+          data: { operationId: id, type: done.type, goodsId: done.goodsId, requestId: done.requestId },
+        },
+      ]);
       if (done.requestId !== null && (await this.openCount(manager, done.requestId)) === 0) {
         await this.requests.complete(manager, done.requestId);
       }

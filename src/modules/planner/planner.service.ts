@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Alarm } from '../../common/alarm.js';
 import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -26,7 +27,7 @@ const RETRY_AFTER_FAILURE_MS = 5000;
 export class PlannerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Planner');
   private readonly loops: Promise<void>[] = [];
-  private readonly sleepers = new Set<() => void>();
+  private readonly alarms: Alarm[] = [];
   private active = false;
   /** Requests this process planned, for logs and tests. */
   planned = 0;
@@ -56,7 +57,7 @@ export class PlannerService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   wake(): void {
-    for (const wakeUp of [...this.sleepers]) wakeUp();
+    for (const alarm of this.alarms) alarm.wake();
   }
 
   /** Claims and plans one request; false when none was waiting. */
@@ -101,6 +102,8 @@ export class PlannerService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async loop(): Promise<void> {
+    const alarm = new Alarm();
+    this.alarms.push(alarm);
     let idleMs = 0;
     while (this.active) {
       try {
@@ -112,19 +115,7 @@ export class PlannerService implements OnApplicationBootstrap, OnModuleDestroy {
         this.logger.error(`claiming a request failed: ${String(error)}`);
       }
       idleMs = Math.min(Math.max(idleMs * 2, 10), IDLE_BACKOFF_MAX_MS);
-      await this.sleep(idleMs);
+      await alarm.sleep(idleMs);
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.sleepers.add(done);
-    });
   }
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import { Alarm } from '../../common/alarm.js';
 
 /** The longest an idle lane waits before looking for work again. */
 export const IDLE_BACKOFF_MAX_MS = 1000;
@@ -21,8 +22,7 @@ export class LaneLoop {
   leading = false;
   private running: Promise<void> | undefined;
   private stopped = false;
-  private wakeUp: (() => void) | undefined;
-  private woken = false;
+  private readonly alarm = new Alarm();
 
   constructor(
     readonly lane: string,
@@ -36,8 +36,7 @@ export class LaneLoop {
   }
 
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.alarm.wake();
   }
 
   async stop(): Promise<void> {
@@ -54,7 +53,7 @@ export class LaneLoop {
       try {
         this.leading ||= await this.lock.acquire();
         if (!this.leading) {
-          await this.pause(IDLE_BACKOFF_MAX_MS);
+          await this.alarm.sleep(IDLE_BACKOFF_MAX_MS);
           continue;
         }
         const outcome = (await this.reserver.hasWork(this.lane))
@@ -65,7 +64,7 @@ export class LaneLoop {
           continue;
         }
         idleMs = Math.min(Math.max(idleMs * 2, 10), IDLE_BACKOFF_MAX_MS);
-        await this.pause(idleMs);
+        await this.alarm.sleep(idleMs);
       } catch (error) {
         if (this.stopped) break;
         this.logger.error(`lane ${this.lane}: ${String(error)}`);
@@ -74,25 +73,8 @@ export class LaneLoop {
           this.leading = false;
           await this.lock.release().catch(() => undefined);
         }
-        await this.pause(IDLE_BACKOFF_MAX_MS);
+        await this.alarm.sleep(IDLE_BACKOFF_MAX_MS);
       }
     }
-  }
-
-  private pause(ms: number): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakeUp = undefined;
-        this.woken = false;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
   }
 }

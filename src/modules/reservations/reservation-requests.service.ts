@@ -168,7 +168,7 @@ export class ReservationRequestsService {
     );
     if (affected !== 1) return;
     await this.release(manager, id);
-    await this.events.emitOwn(manager, 'reservation.done', { requestId: id });
+    await this.events.emitOwn(manager, [{ name: 'reservation.done', data: { requestId: id } }]);
   }
 
   /** Claims the oldest reserved request no planner holds, for `claimMs`; null when there is none. */
@@ -222,7 +222,7 @@ export class ReservationRequestsService {
       { id: requestId },
       { status: 'planned', planned: true, claimedBy: null, claimedUntil: null, updatedAt: this.clock.now() },
     );
-    await this.events.emitOwn(manager, 'reservation.planned', { requestId, operationIds });
+    await this.events.emitOwn(manager, [{ name: 'reservation.planned', data: { requestId, operationIds } }]);
   }
 
   /** Every operation of a planned request was cancelled: it waits to be planned again. */

@@ -6,7 +6,7 @@ import type { EntityManager, QueryRunner } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
-import { rawSql, sqlText } from '../../database/raw-sql.js';
+import { inChunks, rawSql, sqlPlaceholders, sqlText } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventsService } from '../events/events.service.js';
 import { demandKey, propertiesMatch } from './properties-match.js';
@@ -175,8 +175,10 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
       (complete ? reserved : unsatisfied).push(requestId);
     }
     await this.record(manager, taken, changedItems, reserved, unsatisfied, version);
-    for (const requestId of reserved)
-      await this.events.emitOwn(manager, 'reservation.reserved', { requestId, lane });
+    await this.events.emitOwn(
+      manager,
+      reserved.map((requestId) => ({ name: 'reservation.reserved', data: { requestId, lane } })),
+    );
     outcome.reserved = reserved.length;
     outcome.goods = taken.length;
     return outcome;
@@ -184,7 +186,7 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
 
   private async itemsOf(manager: EntityManager, requestIds: string[]): Promise<Map<string, PendingItem[]>> {
     const items = new Map<string, PendingItem[]>();
-    for (const ids of chunks(requestIds, CHUNK)) {
+    for (const ids of inChunks(requestIds, CHUNK)) {
       const { rows } = await rawSql<{
         id: string;
         request_id: string;
@@ -195,7 +197,7 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
       }>(
         manager,
         `SELECT id, request_id, goods_type_id, quantity, properties, reserved_quantity FROM request_item
-         WHERE request_id IN (${placeholders(ids.length)}) ORDER BY request_id, position`,
+         WHERE request_id IN (${sqlPlaceholders(ids.length)}) ORDER BY request_id, position`,
         ids,
       );
       for (const row of rows) {
@@ -222,14 +224,14 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
     version: number,
   ): Promise<void> {
     const now = this.clock.now();
-    for (const part of chunks(taken, CHUNK)) {
+    for (const part of inChunks(taken, CHUNK)) {
       await rawSql(
         manager,
         `INSERT INTO reservation (id, goods_id, request_item_id, request_id, quantity, created_at)
          VALUES ${part.map(() => '(?, ?, ?, ?, 1, ?)').join(', ')}`,
         part.flatMap((t) => [newId(), t.goodsId, t.itemId, t.requestId, now]),
       );
-      await rawSql(manager, `UPDATE goods SET reserved = ? WHERE id IN (${placeholders(part.length)})`, [
+      await rawSql(manager, `UPDATE goods SET reserved = ? WHERE id IN (${sqlPlaceholders(part.length)})`, [
         true,
         ...part.map((t) => t.goodsId),
       ]);
@@ -240,18 +242,18 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
         item.id,
       ]);
     }
-    for (const part of chunks(reserved, CHUNK)) {
+    for (const part of inChunks(reserved, CHUNK)) {
       await rawSql(
         manager,
         `UPDATE reservation_request SET status = 'reserved', reserved = ?, updated_at = ?
-         WHERE id IN (${placeholders(part.length)})`,
+         WHERE id IN (${sqlPlaceholders(part.length)})`,
         [true, now, ...part],
       );
     }
-    for (const part of chunks(unsatisfied, CHUNK)) {
+    for (const part of inChunks(unsatisfied, CHUNK)) {
       await rawSql(
         manager,
-        `UPDATE reservation_request SET checked_version = ? WHERE id IN (${placeholders(part.length)})`,
+        `UPDATE reservation_request SET checked_version = ? WHERE id IN (${sqlPlaceholders(part.length)})`,
         [version, ...part],
       );
     }
@@ -361,16 +363,6 @@ class FreeGoodsFinder {
 
 function isLockNotAvailable(error: unknown): boolean {
   return error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '55P03';
-}
-
-function placeholders(n: number): string {
-  return Array.from({ length: n }, () => '?').join(', ');
-}
-
-function chunks<T>(list: T[], size: number): T[][] {
-  const parts: T[][] = [];
-  for (let i = 0; i < list.length; i += size) parts.push(list.slice(i, i + size));
-  return parts;
 }
 
 function sleep(ms: number): Promise<void> {

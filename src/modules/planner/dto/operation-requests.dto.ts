@@ -5,21 +5,17 @@ import {
   ArrayMinSize,
   IsArray,
   IsIn,
-  IsInt,
   isISO8601,
-  IsObject,
   IsOptional,
   IsString,
   IsUUID,
   Length,
-  Max,
-  Min,
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
 import type { ValidationOptions } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
-import { MAX_GOODS_COUNT } from '../../reservations/dto/goods-requests.dto.js';
+import { GoodsLineDto } from '../../reservations/dto/goods-requests.dto.js';
 import { OPERATION_STATES, OPERATION_TYPES } from '../operation.entity.js';
 import type { OperationState, OperationType } from '../operation.entity.js';
 
@@ -51,46 +47,6 @@ function IsIsoTime(options?: ValidationOptions): PropertyDecorator {
     },
     options,
   );
-}
-
-export class GoodsLineDto {
-  @ApiProperty({ example: 'SKU-1', minLength: 1, maxLength: 100, description: 'A goods type code' })
-  @IsString()
-  @Length(1, 100)
-  goodsType!: string;
-
-  @ApiPropertyOptional({
-    example: 'SN-000123',
-    minLength: 1,
-    maxLength: 200,
-    description: 'A serial number or label; every object of the line gets it',
-  })
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
-  code?: string;
-
-  @ApiPropertyOptional({
-    type: Object,
-    example: { color: 'red' },
-    description: 'Any JSON object; requests may ask for goods whose properties include theirs. Default {}',
-  })
-  @IsOptional()
-  @IsObject()
-  properties?: Record<string, unknown>;
-
-  @ApiPropertyOptional({
-    example: 12,
-    minimum: 1,
-    maximum: MAX_GOODS_COUNT,
-    default: 1,
-    description: 'How many alike objects',
-  })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_GOODS_COUNT)
-  count?: number;
 }
 
 export class CreateArrivalsDto {

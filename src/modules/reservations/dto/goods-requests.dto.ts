@@ -75,25 +75,18 @@ export class CreateLocationDto {
   parent?: string;
 }
 
-export class CreateGoodsDto {
-  @ApiProperty({ example: 'SKU-1', description: 'A goods type code' })
+/** Alike objects of one goods type: goods entered, arriving, or unpacked from a container. */
+export class GoodsLineDto {
+  @ApiProperty({ example: 'SKU-1', minLength: 1, maxLength: 100, description: 'A goods type code' })
   @IsString()
   @Length(1, 100)
   goodsType!: string;
-
-  @ApiProperty({
-    example: 'north.shelf-4',
-    description: 'The code of the location the goods are at from now on',
-  })
-  @IsString()
-  @Length(1, 100)
-  location!: string;
 
   @ApiPropertyOptional({
     example: 'SN-000123',
     minLength: 1,
     maxLength: 200,
-    description: 'A serial number or label; every object entered by this call gets it',
+    description: 'A serial number or label; every object of the line gets it',
   })
   @IsOptional()
   @IsString()
@@ -114,13 +107,23 @@ export class CreateGoodsDto {
     minimum: 1,
     maximum: MAX_GOODS_COUNT,
     default: 1,
-    description: 'How many alike objects to enter',
+    description: 'How many alike objects',
   })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(MAX_GOODS_COUNT)
   count?: number;
+}
+
+export class CreateGoodsDto extends GoodsLineDto {
+  @ApiProperty({
+    example: 'north.shelf-4',
+    description: 'The code of the location the goods are at from now on',
+  })
+  @IsString()
+  @Length(1, 100)
+  location!: string;
 }
 
 export class GoodsQueryDto extends PageQueryDto {
