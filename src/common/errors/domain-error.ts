@@ -30,3 +30,11 @@ export class CommonError extends DomainError {
     super(code, COMMON_ERROR_KINDS[code], message);
   }
 }
+
+/**
+ * Whether `error` is a domain error with one of `codes`. Modules catch each other's errors this
+ * way, by the code in the other module's contract, never by its error class.
+ */
+export function hasErrorCode(error: unknown, ...codes: string[]): error is DomainError {
+  return error instanceof DomainError && codes.includes(error.code);
+}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { JobContext } from '../jobs/job-context.js';
-import { JobHandler } from '../jobs/job-handler.decorator.js';
+import type { JobContext } from '../jobs/jobs.contract.js';
+import { JobHandler } from '../jobs/jobs.contract.js';
 import { EventsService, REPLAY_JOB_TYPE } from './events.service.js';
 
 export interface ReplayPayload {

@@ -13,7 +13,7 @@ import { isUniqueViolation } from '../../database/db-errors.js';
 import { rawSql, readTimestamp, sqlText } from '../../database/raw-sql.js';
 import type { RawResult } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
-import type { Job } from '../jobs/job.entity.js';
+import type { JobSummary } from '../jobs/jobs.contract.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import type { EnqueueRequest } from '../jobs/jobs.service.js';
 import { readEventInput } from './event-input.js';
@@ -41,7 +41,7 @@ export interface EventOrigin {
 export interface Ingested {
   event: Event;
   /** The jobs this call started: none for a duplicate. */
-  jobs: Job[];
+  jobs: JobSummary[];
   /** True when the idempotency key had been used: the first event is returned and no job started. */
   duplicate: boolean;
 }
@@ -210,7 +210,7 @@ export class EventsService {
     return rows.length === 0 ? null : Number(rows[0].causation_depth);
   }
 
-  async get(id: string): Promise<{ event: Event; jobs: Job[] }> {
+  async get(id: string): Promise<{ event: Event; jobs: JobSummary[] }> {
     const event = await this.dataSource.manager.findOneBy(Event, { id });
     if (!event) throw notFound(id);
     return { event, jobs: await this.jobs.ofEvents([id]) };
@@ -239,7 +239,7 @@ export class EventsService {
   }
 
   /** Routes the event again with today's routes: new jobs, linked to it. */
-  async replay(id: string): Promise<{ event: Event; jobs: Job[] }> {
+  async replay(id: string): Promise<{ event: Event; jobs: JobSummary[] }> {
     return this.serializer.transaction(async (manager) => {
       const event = await manager.findOneBy(Event, { id });
       if (!event) throw notFound(id);
@@ -249,7 +249,7 @@ export class EventsService {
   }
 
   /** Starts a job that replays every event of the pattern received in [from, to). */
-  async replayMany(range: ReplayRange): Promise<Job> {
+  async replayMany(range: ReplayRange): Promise<JobSummary> {
     this.pattern(range.pattern, 'pattern');
     if (!(range.from < range.to)) {
       throw new EventError('INVALID_REPLAY', 'from must be before to', [

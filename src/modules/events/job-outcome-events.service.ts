@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { JobOutcomeHooks } from '../jobs/job-outcome.hooks.js';
-import type { FinalStatus, FinishedJob, JobOutcomeListener } from '../jobs/job-outcome.hooks.js';
+import { JobOutcomeHooks } from '../jobs/jobs.contract.js';
+import type { FinalStatus, FinishedJob, JobOutcomeListener } from '../jobs/jobs.contract.js';
 import { EventError } from './event.error.js';
 import { EventsService, JUNCTION_SOURCE } from './events.service.js';
 import { RoutesService } from './routes.service.js';

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../../common/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import type { JobContext } from '../jobs/job-context.js';
-import { JobHandler } from '../jobs/job-handler.decorator.js';
+import type { JobContext } from '../jobs/jobs.contract.js';
+import { JobHandler } from '../jobs/jobs.contract.js';
 import { EventsService } from './events.service.js';
 import { RETENTION_JOB_TYPE } from './schedules.service.js';
 

@@ -5,10 +5,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { CronJob } from 'cron';
 import { DataSource, LessThanOrEqual } from 'typeorm';
 import { Clock } from '../../common/clock.js';
+import { hasErrorCode } from '../../common/errors/domain-error.js';
 import { AppConfig } from '../../config/app-config.js';
 import { rawSql } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
-import { JobError } from '../jobs/job.error.js';
+import { JOB_ERROR_CODES } from '../jobs/jobs.contract.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { CronSlots, decideFiring, slotKey } from './schedule-slots.js';
 import { Schedule } from './schedule.entity.js';
@@ -122,7 +123,7 @@ export class ScheduleRunner implements OnApplicationBootstrap, OnModuleDestroy {
       try {
         this.jobs.handlerOf(schedule.jobType);
       } catch (error) {
-        if (!(error instanceof JobError)) throw error;
+        if (!hasErrorCode(error, JOB_ERROR_CODES.UNKNOWN_JOB_TYPE)) throw error;
         this.logger.error(`${schedule.name}: not fired, this process has no handler for ${schedule.jobType}`);
         return 'no-handler';
       }
@@ -214,7 +215,7 @@ export class ScheduleRunner implements OnApplicationBootstrap, OnModuleDestroy {
       const { job } = await this.jobs.get(jobId);
       return job.status === 'queued' || job.status === 'running' || job.status === 'failed';
     } catch (error) {
-      if (error instanceof JobError) return false;
+      if (hasErrorCode(error, JOB_ERROR_CODES.JOB_NOT_FOUND)) return false;
       throw error;
     }
   }

@@ -1,4 +1,4 @@
-import type { BackoffPolicy } from './job.entity.js';
+import type { BackoffPolicy } from './jobs.contract.js';
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1000, factor: 2, maxMs: 3_600_000 };
 

@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { BackoffPolicy } from './job.entity.js';
+import type { BackoffPolicy } from './jobs.contract.js';
 
 export const JOB_HANDLER_METADATA = 'junction:job-handler';
 export const DEFAULT_QUEUE = 'default';
@@ -29,9 +29,6 @@ export interface JobHandlerOptions {
 export interface JobHandlerMetadata extends JobHandlerOptions {
   type: string;
 }
-
-/** A job type's name: lowercase words separated by dots or dashes, such as `partner.push-order`. */
-export const JOB_TYPE_PATTERN = /^[a-z0-9]+([.-][a-z0-9]+)*$/;
 
 /**
  * Marks a provider method as the handler of one job type. Handlers are found at boot; a type

@@ -2,10 +2,11 @@ import { Injectable } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { DEFAULT_BACKOFF } from './backoff.js';
-import { DEFAULT_QUEUE, JOB_HANDLER_METADATA, JOB_TYPE_PATTERN } from './job-handler.decorator.js';
+import { DEFAULT_QUEUE, JOB_HANDLER_METADATA } from './job-handler.decorator.js';
+import { JOB_TYPE_PATTERN } from './jobs.contract.js';
 import type { JobHandlerMetadata } from './job-handler.decorator.js';
 import type { JobContext } from './job-context.js';
-import type { BackoffPolicy } from './job.entity.js';
+import type { BackoffPolicy } from './jobs.contract.js';
 import { ENQUEUES_JOBS_METADATA } from './enqueues-jobs.decorator.js';
 
 export const DEFAULT_MAX_ATTEMPTS = 5;

@@ -11,11 +11,11 @@ import { rawSql, readTimestamp, sqlText } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { retryDelayMs } from './backoff.js';
 import { Batcher } from '../../common/batcher.js';
-import { JobOutcomeHooks } from './job-outcome.hooks.js';
-import type { FinalStatus, FinishedJob } from './job-outcome.hooks.js';
+import { JobOutcomeHooks } from './job-outcome-hooks.service.js';
+import type { FinalStatus, FinishedJob } from './job-outcome-hooks.service.js';
 import type { FailureVerdict } from './job-failure.js';
 import { Job } from './job.entity.js';
-import type { BackoffPolicy, JobErrorSummary, JobStatus } from './job.entity.js';
+import type { BackoffPolicy, JobErrorSummary, JobStatus } from './jobs.contract.js';
 
 /** How an attempt ended, as the executor saw it. */
 export type AttemptResult =

@@ -1,20 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'dead', 'cancelled'] as const;
-/** `failed` means an attempt failed and a retry is scheduled at `runAt`; `dead` means no more tries. */
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
-export interface BackoffPolicy {
-  /** The first retry waits up to this long; full jitter picks a random delay below the cap. */
-  baseMs: number;
-  factor: number;
-  maxMs: number;
-}
-
-export interface JobErrorSummary {
-  code: string;
-  message: string;
-}
+import type { BackoffPolicy, JobErrorSummary, JobStatus } from './jobs.contract.js';
 
 /** One unit of work in the ledger, the source of truth whichever transport carries it. */
 @Entity('job')

@@ -1,4 +1,5 @@
 import { DomainError } from '../../common/errors/domain-error.js';
+import type { JOB_ERROR_CODES } from './jobs.contract.js';
 import type { ErrorKind } from '../../common/errors/domain-error.js';
 
 const JOB_ERROR_KINDS = {
@@ -8,7 +9,7 @@ const JOB_ERROR_KINDS = {
   INVALID_JOB_OPTIONS: 'invalid',
   JOB_NOT_RETRYABLE: 'conflict',
   JOB_NOT_CANCELLABLE: 'conflict',
-} as const satisfies Record<string, ErrorKind>;
+} as const satisfies Record<keyof typeof JOB_ERROR_CODES, ErrorKind>;
 
 export type JobErrorCode = keyof typeof JOB_ERROR_KINDS;
 

@@ -8,7 +8,7 @@ import { JobAttempt } from './job-attempt.entity.js';
 import { JobExecutor } from './job-executor.service.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import { JobLedger } from './job-ledger.service.js';
-import { JobOutcomeHooks } from './job-outcome.hooks.js';
+import { JobOutcomeHooks } from './job-outcome-hooks.service.js';
 import { JobLog } from './job-log.entity.js';
 import { JobStep } from './job-step.entity.js';
 import { JobWorker } from './job-worker.service.js';

@@ -19,7 +19,8 @@ import { JobLog } from './job-log.entity.js';
 import { JobStep } from './job-step.entity.js';
 import { JobError } from './job.error.js';
 import { Job } from './job.entity.js';
-import type { JobStatus } from './job.entity.js';
+import { MAX_ATTEMPTS_LIMIT, MAX_PRIORITY } from './jobs.contract.js';
+import type { JobStatus } from './jobs.contract.js';
 import { JobsMetrics } from './jobs.metrics.js';
 import type { LedgerSnapshot } from './jobs.metrics.js';
 import { JobTransport } from './transports/job-transport.js';
@@ -75,8 +76,6 @@ export interface QueueStats {
 
 const INSERT_CHUNK = 400;
 const MAX_LOG_LINES = 500;
-export const MAX_PRIORITY = 1_000_000;
-export const MAX_ATTEMPTS_LIMIT = 100;
 
 /** The jobs API for other modules and for the REST controllers. */
 @Injectable()

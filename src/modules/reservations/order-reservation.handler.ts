@@ -14,9 +14,9 @@ import {
   validate,
   ValidateNested,
 } from 'class-validator';
-import type { JobContext } from '../jobs/job-context.js';
-import { JobFailure } from '../jobs/job-failure.js';
-import { JobHandler } from '../jobs/job-handler.decorator.js';
+import type { JobContext } from '../jobs/jobs.contract.js';
+import { JobFailure } from '../jobs/jobs.contract.js';
+import { JobHandler } from '../jobs/jobs.contract.js';
 import { ReservationError } from './reservation.error.js';
 import { ReservationRequestsService } from './reservation-requests.service.js';
 

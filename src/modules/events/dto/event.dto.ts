@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { httpStatusOf } from '../../../common/errors/all-exceptions.filter.js';
 import { PageDto } from '../../../common/pagination/pagination.js';
-import { JOB_STATUSES } from '../../jobs/job.entity.js';
-import type { Job, JobStatus } from '../../jobs/job.entity.js';
+import { JOB_STATUSES } from '../../jobs/jobs.contract.js';
+import type { JobStatus, JobSummary } from '../../jobs/jobs.contract.js';
 import type { Event } from '../event.entity.js';
 import type { BatchItemResult, Ingested } from '../events.service.js';
 
@@ -153,7 +153,7 @@ export function toEventDto(event: Event): EventDto {
   };
 }
 
-export function toEventDetailsDto({ event, jobs }: { event: Event; jobs: Job[] }): EventDetailsDto {
+export function toEventDetailsDto({ event, jobs }: { event: Event; jobs: JobSummary[] }): EventDetailsDto {
   return {
     ...toEventDto(event),
     jobs: jobs.map((job) => ({

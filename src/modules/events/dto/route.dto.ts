@@ -12,7 +12,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { MAX_ATTEMPTS_LIMIT, MAX_PRIORITY } from '../../jobs/jobs.service.js';
+import { MAX_ATTEMPTS_LIMIT, MAX_PRIORITY } from '../../jobs/jobs.contract.js';
 import type { RouteRecord, RouteSpec } from '../routes.service.js';
 
 export class RouteJobOptionsDto {

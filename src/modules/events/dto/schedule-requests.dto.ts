@@ -9,7 +9,7 @@ import {
   Matches,
   MaxLength,
 } from 'class-validator';
-import { JOB_TYPE_PATTERN } from '../../jobs/job-handler.decorator.js';
+import { JOB_TYPE_PATTERN } from '../../jobs/jobs.contract.js';
 import { SCHEDULE_CATCH_UPS, SCHEDULE_OVERLAPS } from '../schedule.entity.js';
 import type { ScheduleCatchUp, ScheduleOverlap } from '../schedule.entity.js';
 

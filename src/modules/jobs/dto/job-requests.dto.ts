@@ -14,10 +14,8 @@ import {
   Min,
 } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
-import { JOB_TYPE_PATTERN } from '../job-handler.decorator.js';
-import { JOB_STATUSES } from '../job.entity.js';
-import type { JobStatus } from '../job.entity.js';
-import { MAX_ATTEMPTS_LIMIT, MAX_PRIORITY } from '../jobs.service.js';
+import { JOB_STATUSES, JOB_TYPE_PATTERN, MAX_ATTEMPTS_LIMIT, MAX_PRIORITY } from '../jobs.contract.js';
+import type { JobStatus } from '../jobs.contract.js';
 
 export class JobQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: JOB_STATUSES })

@@ -4,8 +4,9 @@ import { ATTEMPT_OUTCOMES } from '../job-attempt.entity.js';
 import type { AttemptOutcome, JobAttempt } from '../job-attempt.entity.js';
 import type { JobLog } from '../job-log.entity.js';
 import type { JobStep } from '../job-step.entity.js';
-import { JOB_STATUSES } from '../job.entity.js';
-import type { Job, JobStatus } from '../job.entity.js';
+import type { Job } from '../job.entity.js';
+import { JOB_STATUSES } from '../jobs.contract.js';
+import type { JobStatus } from '../jobs.contract.js';
 import type { JobDetails, QueueStats } from '../jobs.service.js';
 
 export class JobErrorSummaryDto {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { JobErrorSummary } from './job.entity.js';
+import type { JobErrorSummary } from './jobs.contract.js';
 
 export type FinalStatus = 'succeeded' | 'dead';
 

@@ -1,0 +1,59 @@
+/**
+ * What other modules may use of the jobs module besides JobsService: the job states, the limits
+ * its options are checked against, and the handler API (decorators, context, failures). Other
+ * modules never import the job entities, the ledger or its stores.
+ */
+export { EnqueuesJobs } from './enqueues-jobs.decorator.js';
+export { JobHandler } from './job-handler.decorator.js';
+export type { JobHandlerOptions } from './job-handler.decorator.js';
+export type { JobContext } from './job-context.js';
+export { JobFailure } from './job-failure.js';
+export { JobOutcomeHooks } from './job-outcome-hooks.service.js';
+export type { FinalStatus, FinishedJob, JobOutcomeListener } from './job-outcome-hooks.service.js';
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'dead', 'cancelled'] as const;
+/** `failed` means an attempt failed and a retry is scheduled at `runAt`; `dead` means no more tries. */
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** The range of a job's `priority`; higher runs first. */
+export const MAX_PRIORITY = 1_000_000;
+/** The most attempts a job may be given. */
+export const MAX_ATTEMPTS_LIMIT = 100;
+
+/** A job type's name: lowercase words separated by dots or dashes, such as `partner.push-order`. */
+export const JOB_TYPE_PATTERN = /^[a-z0-9]+([.-][a-z0-9]+)*$/;
+
+export interface BackoffPolicy {
+  /** The first retry waits up to this long; full jitter picks a random delay below the cap. */
+  baseMs: number;
+  factor: number;
+  maxMs: number;
+}
+
+export interface JobErrorSummary {
+  code: string;
+  message: string;
+}
+
+/** A job as another module sees it: what it is, where it stands, and what it says of itself. */
+export interface JobSummary {
+  id: string;
+  type: string;
+  queue: string;
+  status: JobStatus;
+  /** Attempts started so far. */
+  attempt: number;
+  eventId: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+/** Error codes of the jobs module that callers branch on (`error.code`, never the class). */
+export const JOB_ERROR_CODES = {
+  JOB_NOT_FOUND: 'JOB_NOT_FOUND',
+  UNKNOWN_JOB_TYPE: 'UNKNOWN_JOB_TYPE',
+  INVALID_PAYLOAD: 'INVALID_PAYLOAD',
+  INVALID_JOB_OPTIONS: 'INVALID_JOB_OPTIONS',
+  JOB_NOT_RETRYABLE: 'JOB_NOT_RETRYABLE',
+  JOB_NOT_CANCELLABLE: 'JOB_NOT_CANCELLABLE',
+} as const;
