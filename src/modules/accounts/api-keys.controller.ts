@@ -36,8 +36,7 @@ export class ApiKeysController {
     @Param('accountId', ParseUUIDPipe) accountId: string,
     @Body() body: CreateApiKeyDto,
   ): Promise<CreatedApiKeyDto> {
-    const expiresAt = body.expiresAt === undefined ? undefined : new Date(body.expiresAt);
-    const { apiKey, key } = await this.apiKeys.create(caller, accountId, { name: body.name, expiresAt });
+    const { apiKey, key } = await this.apiKeys.create(caller, accountId, body);
     return { ...toApiKeyDto(apiKey), key };
   }
 

@@ -25,7 +25,7 @@ export class ArrivalsController {
     type: ErrorBodyDto,
   })
   async create(@Body() body: CreateArrivalsDto): Promise<ArrivalsDto> {
-    const { location, dtExecution, goods } = body;
-    return toArrivalsDto(await this.operations.planArrivals({ location, at: new Date(dtExecution), goods }));
+    const { location, dtExecution: at, goods } = body;
+    return toArrivalsDto(await this.operations.planArrivals({ location, at, goods }));
   }
 }

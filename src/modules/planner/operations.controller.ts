@@ -41,8 +41,7 @@ export class OperationsController {
     type: ErrorBodyDto,
   })
   async create(@Body() body: CreateOperationDto): Promise<OperationDto> {
-    const { type, goods, location, contents, dtExecution } = body;
-    const at = dtExecution === undefined ? undefined : new Date(dtExecution);
+    const { type, goods, location, contents, dtExecution: at } = body;
     return toOperationDto(await this.operations.plan({ type, goods, location, contents, at }));
   }
 

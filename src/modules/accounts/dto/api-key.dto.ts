@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDateString, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsoTime } from '../../../common/validation/iso-time.decorator.js';
 import { PageDto } from '../../../common/pagination/pagination.js';
 import type { ApiKey } from '../api-key.entity.js';
 
@@ -15,8 +16,8 @@ export class CreateApiKeyDto {
     example: '2027-12-31T23:59:59Z',
   })
   @IsOptional()
-  @IsDateString({ strict: true })
-  expiresAt?: string;
+  @IsoTime()
+  expiresAt?: Date;
 }
 
 export class ApiKeyDto {

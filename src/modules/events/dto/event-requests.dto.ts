@@ -1,16 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
-  IsDate,
   IsOptional,
   IsString,
   Length,
   MaxLength,
 } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
+import { IsoTime } from '../../../common/validation/iso-time.decorator.js';
 
 export const MAX_BATCH_SIZE = 500;
 
@@ -49,8 +48,7 @@ export class CreateEventDto {
     description: 'When it happened; default when received',
   })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'occurredAt must be an ISO 8601 time' })
+  @IsoTime()
   occurredAt?: Date;
 }
 
@@ -84,14 +82,12 @@ export class EventQueryDto extends PageQueryDto {
 
   @ApiPropertyOptional({ description: 'Received at or after (ISO 8601)', example: '2026-11-24T00:00:00Z' })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'from must be an ISO 8601 time' })
+  @IsoTime()
   from?: Date;
 
   @ApiPropertyOptional({ description: 'Received before (ISO 8601)', example: '2026-11-25T00:00:00Z' })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'to must be an ISO 8601 time' })
+  @IsoTime()
   to?: Date;
 }
 
@@ -102,12 +98,10 @@ export class ReplayEventsDto {
   pattern!: string;
 
   @ApiProperty({ description: 'Received at or after (ISO 8601)', example: '2026-11-24T00:00:00Z' })
-  @Type(() => Date)
-  @IsDate({ message: 'from must be an ISO 8601 time' })
+  @IsoTime()
   from!: Date;
 
   @ApiProperty({ description: 'Received before (ISO 8601)', example: '2026-11-25T00:00:00Z' })
-  @Type(() => Date)
-  @IsDate({ message: 'to must be an ISO 8601 time' })
+  @IsoTime()
   to!: Date;
 }

@@ -1,7 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
-  IsDate,
   IsDefined,
   IsIn,
   IsInt,
@@ -16,6 +14,7 @@ import {
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
 import { JOB_STATUSES, JOB_TYPE_PATTERN, MAX_ATTEMPTS_LIMIT, MAX_PRIORITY } from '../jobs.contract.js';
 import type { JobStatus } from '../jobs.contract.js';
+import { IsoTime } from '../../../common/validation/iso-time.decorator.js';
 
 export class JobQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: JOB_STATUSES })
@@ -37,14 +36,12 @@ export class JobQueryDto extends PageQueryDto {
 
   @ApiPropertyOptional({ description: 'Created at or after (ISO 8601)', example: '2026-11-24T00:00:00Z' })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'from must be an ISO 8601 time' })
+  @IsoTime()
   from?: Date;
 
   @ApiPropertyOptional({ description: 'Created before (ISO 8601)', example: '2026-11-25T00:00:00Z' })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'to must be an ISO 8601 time' })
+  @IsoTime()
   to?: Date;
 }
 
@@ -78,8 +75,7 @@ export class CreateJobDto {
 
   @ApiPropertyOptional({ example: '2026-11-24T12:00:00Z', description: 'Run no sooner than this time' })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'runAt must be an ISO 8601 time' })
+  @IsoTime()
   runAt?: Date;
 
   @ApiPropertyOptional({
@@ -113,7 +109,6 @@ export class PurgeJobsQueryDto {
     description: 'Delete finished jobs that finished before this time (ISO 8601)',
     example: '2026-11-01T00:00:00Z',
   })
-  @Type(() => Date)
-  @IsDate({ message: 'before must be an ISO 8601 time' })
+  @IsoTime()
   before!: Date;
 }

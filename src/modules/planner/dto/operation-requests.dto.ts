@@ -5,16 +5,14 @@ import {
   ArrayMinSize,
   IsArray,
   IsIn,
-  isISO8601,
   IsOptional,
   IsString,
   IsUUID,
   Length,
-  ValidateBy,
   ValidateNested,
 } from 'class-validator';
-import type { ValidationOptions } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
+import { IsoTime } from '../../../common/validation/iso-time.decorator.js';
 import { GoodsLineDto } from '../../reservations/dto/goods-requests.dto.js';
 import { OPERATION_STATES, OPERATION_TYPES } from '../operation.entity.js';
 import type { OperationState, OperationType } from '../operation.entity.js';
@@ -28,26 +26,6 @@ export const PLANNABLE_OPERATION_TYPES = [
   'unpack',
 ] as const satisfies readonly OperationType[];
 export type PlannableOperationType = (typeof PLANNABLE_OPERATION_TYPES)[number];
-
-/**
- * An ISO 8601 time that `new Date` reads: strict ISO 8601 alone also lets through week and
- * ordinal dates (2026-W48, 2026-328), which would become an invalid Date.
- */
-function IsIsoTime(options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'isIsoTime',
-      validator: {
-        validate: (value: unknown): boolean =>
-          typeof value === 'string' &&
-          isISO8601(value, { strict: true }) &&
-          !Number.isNaN(new Date(value).getTime()),
-        defaultMessage: (): string => '$property must be an ISO 8601 time, such as 2026-11-24T12:00:00Z',
-      },
-    },
-    options,
-  );
-}
 
 export class CreateArrivalsDto {
   @ApiProperty({
@@ -64,8 +42,8 @@ export class CreateArrivalsDto {
     example: '2026-11-24T12:00:00Z',
     description: 'When the goods arrive (ISO 8601); the arrivals are executed when it is due',
   })
-  @IsIsoTime()
-  dtExecution!: string;
+  @IsoTime()
+  dtExecution!: Date;
 
   @ApiProperty({
     type: GoodsLineDto,
@@ -115,8 +93,8 @@ export class CreateOperationDto {
       'When it is to happen (ISO 8601); now by default, and never before the object gets where the operations already planned for it put it',
   })
   @IsOptional()
-  @IsIsoTime()
-  dtExecution?: string;
+  @IsoTime()
+  dtExecution?: Date;
 
   @ApiPropertyOptional({
     type: GoodsLineDto,

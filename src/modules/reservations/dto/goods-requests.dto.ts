@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDate, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
+import { IsoTime } from '../../../common/validation/iso-time.decorator.js';
 
 /** What codes of goods types and locations (and lane names) are made of. */
 export const CODE_PATTERN = /^[A-Za-z0-9._-]+$/;
@@ -165,7 +165,6 @@ export class StockQueryDto {
       'Count what is there at this time (ISO 8601): planned departures before it are out, arrivals due by it are in. None counts every present and future avatar',
   })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'at must be an ISO 8601 time' })
+  @IsoTime()
   at?: Date;
 }
