@@ -6,6 +6,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { OpenAPIObject } from '@nestjs/swagger';
+import type { RawServerDefault } from 'fastify';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
@@ -44,6 +45,18 @@ export async function createApp(
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
+  // Many clients send `content-type: application/json` and no body on DELETE and on action routes
+  // (POST /jobs/{id}/cancel); Fastify would refuse those with a 400 before authentication. An empty
+  // JSON body is read as no body; anything else goes to Fastify's own JSON parser.
+  const json = adapter.getInstance().getDefaultJsonParser('error', 'error');
+  app.useBodyParser<RawServerDefault>(
+    'application/json',
+    { bodyLimit: config.bodyLimitBytes },
+    (request, body, done) => {
+      if (body.length === 0) return done(null, undefined);
+      return json(request, body.toString('utf8'), done);
+    },
+  );
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

@@ -51,6 +51,46 @@ describe('HTTP conventions', () => {
     expect(response.body.message).toMatch(/^malformed JSON body/);
   });
 
+  describe('an empty JSON body', () => {
+    /** What many clients send on DELETE and action routes: the JSON content type and no body. */
+    const emptyJson = { 'Content-Type': 'application/json' };
+
+    it('is no body on DELETE /routes/{id}', async () => {
+      const created = await t
+        .http()
+        .post('/routes')
+        .set(bearer(ADMIN_KEY))
+        .send({ name: 'empty body', eventPattern: 'empty.body', jobType: 'reservations.from-order' })
+        .expect(201);
+      await t.http().delete(`/routes/${created.body.id}`).set(bearer(ADMIN_KEY)).set(emptyJson).expect(204);
+      await t.http().get(`/routes/${created.body.id}`).set(bearer(ADMIN_KEY)).expect(404);
+    });
+
+    it('is no body on POST /jobs/{id}/cancel and /retry', async () => {
+      const job = await t
+        .http()
+        .post('/jobs')
+        .set(bearer(ADMIN_KEY))
+        .send({ type: 'reservations.from-order', payload: {}, runAt: '2099-01-01T00:00:00Z' })
+        .expect(201);
+      const cancelled = await t
+        .http()
+        .post(`/jobs/${job.body.id}/cancel`)
+        .set(bearer(ADMIN_KEY))
+        .set(emptyJson);
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body.status).toBe('cancelled');
+      const retried = await t.http().post(`/jobs/${job.body.id}/retry`).set(bearer(ADMIN_KEY)).set(emptyJson);
+      expect(retried.status).toBe(200);
+      expect(retried.body.status).toBe('queued');
+      await t.http().post(`/jobs/${job.body.id}/cancel`).set(bearer(ADMIN_KEY)).expect(200);
+    });
+
+    it('reaches authentication first: no key is 401, not 400', async () => {
+      await t.http().post('/jobs/019abc12-3def-7456-89ab-cdef01234567/retry').set(emptyJson).expect(401);
+    });
+  });
+
   it('refuses a 2 MB body with 413', async () => {
     const response = await t
       .http()
