@@ -26,8 +26,7 @@ import { Roles } from '../../common/auth/roles.js';
 import { mapPage, PageQueryDto } from '../../common/pagination/pagination.js';
 import { AccountsService } from './accounts.service.js';
 import { AccountDto, AccountPageDto, toAccountDto } from './dto/account.dto.js';
-import { CreateAccountDto } from './dto/create-account.dto.js';
-import { UpdateAccountDto } from './dto/update-account.dto.js';
+import { CreateAccountDto, UpdateAccountDto } from './dto/account-requests.dto.js';
 
 @ApiTags('accounts')
 @ApiStandardErrors()

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import { Console } from '../../common/console.js';
 import { AppConfig } from '../../config/app-config.js';
+import { hasErrorCode } from '../../common/errors/domain-error.js';
 import { isUniqueViolation } from '../../database/db-errors.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { AccountsService } from './accounts.service.js';
@@ -20,7 +21,7 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly db: WriteSerializer,
+    private readonly serializer: WriteSerializer,
     private readonly accounts: AccountsService,
     private readonly apiKeys: ApiKeysService,
     private readonly console: Console,
@@ -29,7 +30,7 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     let key: string | undefined;
     try {
-      key = await this.db.transaction(async (manager) => {
+      key = await this.serializer.transaction(async (manager) => {
         if (!(await this.accounts.isEmpty(manager))) return undefined;
         const admin = await this.accounts.insert(manager, {
           name: 'Administrator',
@@ -43,7 +44,8 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
         return created.key;
       });
     } catch (error) {
-      if (isUniqueViolation(error) || (error as { code?: string }).code === 'EMAIL_TAKEN') return;
+      // Another process started at the same time and created the first admin: nothing left to do.
+      if (isUniqueViolation(error) || hasErrorCode(error, 'EMAIL_TAKEN')) return;
       throw error;
     }
     if (key === undefined) return;

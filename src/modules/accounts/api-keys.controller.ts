@@ -11,13 +11,8 @@ import { CurrentPrincipal } from '../../common/auth/principal.js';
 import type { Principal } from '../../common/auth/principal.js';
 import { mapPage, PageQueryDto } from '../../common/pagination/pagination.js';
 import { ApiKeysService } from './api-keys.service.js';
-import {
-  ApiKeyDto,
-  ApiKeyPageDto,
-  CreateApiKeyDto,
-  CreatedApiKeyDto,
-  toApiKeyDto,
-} from './dto/api-key.dto.js';
+import { CreateApiKeyDto } from './dto/api-key-requests.dto.js';
+import { ApiKeyDto, ApiKeyPageDto, CreatedApiKeyDto, toApiKeyDto } from './dto/api-key.dto.js';
 
 @ApiTags('accounts')
 @ApiStandardErrors()

@@ -1,24 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
-import { IsoTime } from '../../../common/validation/iso-time.decorator.js';
+import { ApiProperty } from '@nestjs/swagger';
 import { PageDto } from '../../../common/pagination/pagination.js';
 import type { ApiKey } from '../api-key.entity.js';
-
-export class CreateApiKeyDto {
-  @ApiProperty({ example: 'shop integration', maxLength: 200 })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(200)
-  name!: string;
-
-  @ApiPropertyOptional({
-    description: 'When the key stops working; never when absent',
-    example: '2027-12-31T23:59:59Z',
-  })
-  @IsOptional()
-  @IsoTime()
-  expiresAt?: Date;
-}
 
 export class ApiKeyDto {
   @ApiProperty({ format: 'uuid', example: '019abc12-3def-7456-89ab-cdef01234567' })

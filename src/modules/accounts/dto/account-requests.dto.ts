@@ -1,7 +1,24 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsEmail, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import { ACCOUNT_ROLES } from '../../../common/auth/roles.js';
 import type { AccountRole } from '../../../common/auth/roles.js';
+
+export class CreateAccountDto {
+  @ApiProperty({ example: 'Warehouse team', maxLength: 200 })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name!: string;
+
+  @ApiProperty({ example: 'warehouse@example.com', maxLength: 320 })
+  @IsEmail()
+  @MaxLength(320)
+  email!: string;
+
+  @ApiProperty({ enum: ACCOUNT_ROLES, example: 'operator' })
+  @IsIn(ACCOUNT_ROLES)
+  role!: AccountRole;
+}
 
 export class UpdateAccountDto {
   @ApiPropertyOptional({ example: 'Warehouse team (night shift)', maxLength: 200 })
