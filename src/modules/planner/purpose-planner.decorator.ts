@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { Purpose } from '../reservations/reservation-request.entity.js';
+import type { Purpose } from '../reservations/reservations.contract.js';
 
 export const PURPOSE_PLANNER_METADATA = 'junction:purpose-planner';
 

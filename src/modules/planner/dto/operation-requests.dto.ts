@@ -15,7 +15,7 @@ import {
 } from 'class-validator';
 import type { ValidationOptions } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
-import { GoodsLineDto } from '../../reservations/dto/goods-requests.dto.js';
+import { GoodsLineDto } from '../../reservations/reservations.contract.js';
 import { OPERATION_STATES, OPERATION_TYPES } from '../operation.entity.js';
 import type { OperationState, OperationType } from '../operation.entity.js';
 
