@@ -29,7 +29,7 @@ export interface Claim {
 export interface PlanOptions {
   /** When it is to happen; now by default, and never before its input exists. */
   at?: Date;
-  /** The request it is planned for; with `claim`, which must be that request's. */
+  /** The planner's claim when it is planned for a request: goods that request holds need it, still held. */
   claim?: Claim;
 }
 
@@ -317,9 +317,10 @@ export class OperationsService {
   }
 
   /**
-   * Goods promised to a request must not vanish under it: an arrival or unpack that would make
-   * reserved goods never exist is refused, and so is cancelling another request's operation
-   * (cancel the request instead).
+   * Goods promised to a request must not change under it from outside: cancelling an arrival or
+   * unpack whose outcomes a request holds is refused (they would never exist), and so is
+   * cancelling an operation planned outside any request on goods a request holds (cancel the
+   * request instead). A request's own operations may be cancelled.
    */
   private async refuseIfPromised(manager: EntityManager, operation: Operation): Promise<void> {
     const outcomes = await this.timeline.outcomesOf([operation.id], manager);
@@ -398,7 +399,7 @@ export class OperationsService {
     }
   }
 
-  /** The planned operation whose outcome an avatar is: the next one follows it. */
+  /** The operation a new one on this avatar follows: the planned one producing it, none once it is present. */
   private producerOf(avatar: AvatarView): string | null {
     return avatar.state === 'future' ? avatar.outcomeOf : null;
   }

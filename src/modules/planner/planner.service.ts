@@ -95,7 +95,7 @@ export class PlannerService implements OnApplicationBootstrap, OnModuleDestroy {
         request.id,
         context.operations.map((o) => o.id),
       );
-      // Nothing to do is all done.
+      // A purpose that needs no operations leaves the request done at once.
       if (context.operations.length === 0) await this.requests.complete(manager, request.id);
     });
   }
