@@ -8,22 +8,17 @@ import { AvatarStore } from './avatar.store.js';
 import { CatalogueService } from './catalogue.service.js';
 import type { Goods } from './goods.entity.js';
 import { GoodsStore } from './goods.store.js';
+import type { StockCount } from './goods.store.js';
 import { ReservationError } from './reservation.error.js';
 import type { GoodsInput } from './reservations.contract.js';
 import { SupplyService } from './supply.service.js';
 
-export type { GoodsInput } from './reservations.contract.js';
+export type { StockCount } from './goods.store.js';
 
 export interface StockQuery {
   goodsType?: string;
   location?: string;
   at?: Date;
-}
-
-export interface StockCount {
-  present: number;
-  future: number;
-  reserved: number;
 }
 
 /** Goods and the stock they make up. */

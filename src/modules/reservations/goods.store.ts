@@ -7,7 +7,14 @@ import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { insertEntities, rawSql } from '../../database/raw-sql.js';
 import { Goods } from './goods.entity.js';
-import type { GoodsInput, StockCount } from './goods.service.js';
+import type { GoodsInput } from './reservations.contract.js';
+
+/** Objects counted by GoodsService.stock. */
+export interface StockCount {
+  present: number;
+  future: number;
+  reserved: number;
+}
 
 /** The goods table, and counts of goods by their avatars. */
 @Injectable()

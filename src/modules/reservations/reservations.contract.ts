@@ -6,7 +6,6 @@
 import type { AvatarState } from './avatar.entity.js';
 import type { Purpose } from './reservation-request.entity.js';
 
-export { AVATAR_STATES } from './avatar.entity.js';
 export type { AvatarState } from './avatar.entity.js';
 export type { Purpose } from './reservation-request.entity.js';
 export { GoodsLineDto } from './dto/goods-requests.dto.js';
