@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { OperationsService } from '../src/modules/planner/operations.service.js';
+import { CatalogueService } from '../src/modules/reservations/catalogue.service.js';
 import { GoodsService } from '../src/modules/reservations/goods.service.js';
 import { ReservationRequestsService } from '../src/modules/reservations/reservation-requests.service.js';
 import { ReserverService } from '../src/modules/reservations/reserver.service.js';
@@ -25,12 +26,13 @@ describe('the reserver', () => {
       const random = seededRandom(20261125);
       const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)];
       const goods = t.app.get(GoodsService);
+      const catalogue = t.app.get(CatalogueService);
       const requests = t.app.get(ReservationRequestsService);
       const reserver = t.app.get(ReserverService);
       const operations = t.app.get(OperationsService);
       const dataSource = t.app.get(DataSource);
-      await goods.createLocation({ code: 'shelf' });
-      for (const code of TYPES) await goods.createGoodsType({ code });
+      await catalogue.createLocation({ code: 'shelf' });
+      for (const code of TYPES) await catalogue.createGoodsType({ code });
       const stockUp = async (count: number, future: boolean) => {
         for (let i = 0; i < count; i++) {
           const line = { goodsType: pick(TYPES), properties: { color: pick(COLORS) } };
@@ -103,9 +105,10 @@ describe('the reserver', () => {
           : first;
         try {
           const goods = first.app.get(GoodsService);
+          const catalogue = first.app.get(CatalogueService);
           const requests = second.app.get(ReservationRequestsService);
-          await goods.createGoodsType({ code: 'cup' });
-          await goods.createLocation({ code: 'shelf' });
+          await catalogue.createGoodsType({ code: 'cup' });
+          await catalogue.createLocation({ code: 'shelf' });
           await goods.enterGoods({ goodsType: 'cup', location: 'shelf', count: 60 });
           const ids: string[] = [];
           for (let n = 0; n < 100; n++) {

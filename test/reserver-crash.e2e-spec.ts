@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { DataSource } from 'typeorm';
+import { CatalogueService } from '../src/modules/reservations/catalogue.service.js';
 import { GoodsService } from '../src/modules/reservations/goods.service.js';
 import { ReservationRequestsService } from '../src/modules/reservations/reservation-requests.service.js';
 import { consistencyProblems, modelPass, readState, seededRandom } from './support/reservation-model.js';
@@ -20,10 +21,11 @@ describe('a reserver killed with SIGKILL in the middle of its batches', () => {
     try {
       const random = seededRandom(7);
       const goods = api.app.get(GoodsService);
+      const catalogue = api.app.get(CatalogueService);
       const requests = api.app.get(ReservationRequestsService);
       const dataSource = api.app.get(DataSource);
-      await goods.createLocation({ code: 'shelf' });
-      for (const code of ['a', 'b', 'c']) await goods.createGoodsType({ code });
+      await catalogue.createLocation({ code: 'shelf' });
+      for (const code of ['a', 'b', 'c']) await catalogue.createGoodsType({ code });
       for (const code of ['a', 'b', 'c']) {
         await goods.enterGoods({ goodsType: code, location: 'shelf', count: 600, properties: { size: 1 } });
         await goods.enterGoods({ goodsType: code, location: 'shelf', count: 300, properties: { size: 2 } });

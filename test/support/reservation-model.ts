@@ -166,8 +166,8 @@ export async function consistencyProblems(dataSource: DataSource): Promise<strin
 
 /**
  * The reserver's rule written the plain way: for each pending request of a lane in id order, each
- * item takes the free in-stock goods of its type whose properties match, oldest first. `run`
- * applies one pass to a copy of `reservations` and returns it.
+ * item takes the free in-stock goods of its type whose properties match, oldest first. It applies
+ * one pass to a copy of `reservations` and returns the copy.
  */
 export function modelPass(
   state: ReservationState,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Purpose } from '../reservations/reservation-request.entity.js';
+import type { Purpose } from '../reservations/reservations.contract.js';
 import { PurposePlanner } from './purpose-planner.decorator.js';
 import type { PlanningContext } from './planning-context.js';
 

@@ -1,22 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
-import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
-import { rawSql, sqlText } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventsService } from '../events/events.service.js';
-import type { Avatar } from '../reservations/avatar.entity.js';
-import type { GoodsInput } from '../reservations/goods.service.js';
+import { AvatarTimelineService } from '../reservations/avatar-timeline.service.js';
+import { CatalogueService } from '../reservations/catalogue.service.js';
 import { GoodsService } from '../reservations/goods.service.js';
 import { ReservationRequestsService } from '../reservations/reservation-requests.service.js';
-import { ReserverService } from '../reservations/reserver.service.js';
-import { bumpSupplyVersion } from '../reservations/supply-version.js';
+import type { AvatarView, GoodsInput } from '../reservations/reservations.contract.js';
+import { SupplyService } from '../reservations/supply.service.js';
 import { Operation } from './operation.entity.js';
 import type { OperationState, OperationType } from './operation.entity.js';
+import { OperationStore } from './operation.store.js';
+import type { DueCursor } from './operation.store.js';
 import { PlannerError } from './planner.error.js';
 
 /** Objects one arrivals call may bring: each is a row, an avatar and an operation in one transaction. */
@@ -31,7 +29,7 @@ export interface Claim {
 export interface PlanOptions {
   /** When it is to happen; now by default, and never before its input exists. */
   at?: Date;
-  /** The request it is planned for; with `claim`, which must be that request's. */
+  /** The planner's claim when it is planned for a request: goods that request holds need it, still held. */
   claim?: Claim;
 }
 
@@ -50,13 +48,15 @@ export interface OperationView {
 @Injectable()
 export class OperationsService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly db: WriteSerializer,
+    private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
+    private readonly catalogue: CatalogueService,
     private readonly goods: GoodsService,
+    private readonly timeline: AvatarTimelineService,
+    private readonly supply: SupplyService,
     private readonly requests: ReservationRequestsService,
-    private readonly reserver: ReserverService,
     private readonly events: EventsService,
+    private readonly store: OperationStore,
   ) {}
 
   /** Goods due at a location at a time: each gets a future avatar there, outcome of a planned arrival. */
@@ -68,18 +68,17 @@ export class OperationsService {
     const total = input.goods.reduce((sum, line) => sum + (line.count ?? 1), 0);
     if (total > MAX_ARRIVING)
       throw invalid(`at most ${MAX_ARRIVING} objects arrive in one call, not ${total}`);
-    return this.db.transaction(async (manager) => {
-      await bumpSupplyVersion(manager);
-      const location = await this.goods.locationByCode(manager, input.location);
+    return this.serializer.transaction(async (manager) => {
+      await this.supply.announceChange(manager);
+      const location = await this.catalogue.locationByCode(input.location, manager);
       const planned: OperationView[] = [];
       for (const line of input.goods) {
-        const type = await this.goods.goodsTypeByCode(manager, line.goodsType);
-        const goods = await this.goods.insertGoods(manager, type.id, line, line.count ?? 1);
+        const goods = await this.goods.addGoods(manager, line, line.count ?? 1);
         const operations = goods.map((g) =>
           this.newOperation('arrival', g.id, input.at, { locationId: location.id }),
         );
-        await manager.insert(Operation, operations);
-        const outcomes = await this.goods.insertAvatars(
+        await this.store.insert(manager, operations);
+        const outcomes = await this.timeline.addAvatars(
           manager,
           operations.map((op) => ({
             goodsId: op.goodsId,
@@ -93,7 +92,6 @@ export class OperationsService {
           ...operations.map((operation, i) => ({ operation, inputs: [], outcomes: [outcomes[i].id] })),
         );
       }
-      this.db.afterCommit(manager, () => this.reserver.wake());
       return planned;
     });
   }
@@ -105,9 +103,9 @@ export class OperationsService {
     locationCode: string,
     options: PlanOptions = {},
   ): Promise<OperationView> {
-    const location = await this.goods.locationByCode(manager, locationCode);
+    const location = await this.catalogue.locationByCode(locationCode, manager);
     const { operation, tip } = await this.planOnTip(manager, 'move', goodsId, options, location.id);
-    const [outcome] = await this.goods.insertAvatars(manager, [
+    const [outcome] = await this.timeline.addAvatars(manager, [
       {
         goodsId,
         locationId: location.id,
@@ -137,14 +135,13 @@ export class OperationsService {
     options: PlanOptions = {},
   ): Promise<OperationView> {
     // The contents can be promised as soon as they are planned.
-    await bumpSupplyVersion(manager);
+    await this.supply.announceChange(manager);
     const { operation, tip } = await this.planOnTip(manager, 'unpack', goodsId, options, null);
-    const outcomes: Avatar[] = [];
+    const outcomes: AvatarView[] = [];
     for (const line of contents) {
-      const type = await this.goods.goodsTypeByCode(manager, line.goodsType);
-      const goods = await this.goods.insertGoods(manager, type.id, line, line.count ?? 1);
+      const goods = await this.goods.addGoods(manager, line, line.count ?? 1);
       outcomes.push(
-        ...(await this.goods.insertAvatars(
+        ...(await this.timeline.addAvatars(
           manager,
           goods.map((g) => ({
             goodsId: g.id,
@@ -156,12 +153,11 @@ export class OperationsService {
         )),
       );
     }
-    this.db.afterCommit(manager, () => this.reserver.wake());
     return { operation, inputs: [tip.id], outcomes: outcomes.map((a) => a.id) };
   }
 
   async ensureLocation(manager: EntityManager, code: string): Promise<void> {
-    await this.goods.ensureLocation(manager, code);
+    await this.catalogue.ensureLocation(manager, code);
   }
 
   /** One operation planned outside any request (POST /operations). */
@@ -176,7 +172,7 @@ export class OperationsService {
       throw invalid(`a ${input.type} takes no location`);
     if (input.type !== 'unpack' && input.contents !== undefined)
       throw invalid(`a ${input.type} takes no contents`);
-    return this.db.transaction(async (manager) => {
+    return this.serializer.transaction(async (manager) => {
       switch (input.type) {
         case 'move':
           if (input.location === undefined) throw invalid('a move needs a location');
@@ -196,9 +192,9 @@ export class OperationsService {
    * request done, which releases its goods.
    */
   async execute(id: string): Promise<OperationView> {
-    return this.db.transaction(async (manager) => {
-      const operation = await this.find(manager, id);
-      if (operation.state === 'done') return this.view(manager, operation);
+    return this.serializer.transaction(async (manager) => {
+      const operation = await this.find(id, manager);
+      if (operation.state === 'done') return this.view(operation, manager);
       if (operation.state === 'cancelled')
         throw new PlannerError('OPERATION_CANCELLED', `operation ${id} is cancelled`);
       if (!(await this.ready(manager, operation))) {
@@ -208,25 +204,21 @@ export class OperationsService {
         );
       }
       const now = this.clock.now();
-      const { affected } = await rawSql(
-        manager,
-        `UPDATE operation SET state = 'done', executed_at = ?, updated_at = ? WHERE id = ? AND state IN ('planned', 'started')`,
-        [now, now, id],
-      );
       // Another process executed it first.
-      if (affected !== 1) return this.view(manager, await this.find(manager, id));
-      await this.goods.realize(manager, operation.inputAvatarId, operation.id, now);
-      const done = await this.find(manager, id);
+      if (!(await this.store.markDone(manager, id, now)))
+        return this.view(await this.find(id, manager), manager);
+      await this.timeline.realize(manager, operation.inputAvatarId, operation.id, now);
+      const done = await this.find(id, manager);
       await this.events.emitOwn(manager, [
         {
           name: 'operation.done',
           data: { operationId: id, type: done.type, goodsId: done.goodsId, requestId: done.requestId },
         },
       ]);
-      if (done.requestId !== null && (await this.openCount(manager, done.requestId)) === 0) {
+      if (done.requestId !== null && (await this.store.countOpen(manager, done.requestId)) === 0) {
         await this.requests.complete(manager, done.requestId);
       }
-      return this.view(manager, done);
+      return this.view(done, manager);
     });
   }
 
@@ -236,69 +228,63 @@ export class OperationsService {
    * operations is done if some were done, and otherwise reserved again, to be planned anew.
    */
   async cancel(id: string): Promise<OperationView> {
-    return this.db.transaction(async (manager) => {
-      const operation = await this.find(manager, id);
-      if (operation.state === 'cancelled') return this.view(manager, operation);
+    return this.serializer.transaction(async (manager) => {
+      const operation = await this.find(id, manager);
+      if (operation.state === 'cancelled') return this.view(operation, manager);
       // Goods a cancelled move or departure no longer takes away can be promised again.
-      await bumpSupplyVersion(manager);
-      this.db.afterCommit(manager, () => this.reserver.wake());
+      await this.supply.announceChange(manager);
       const affected = new Set<string>();
       await this.cancelTree(manager, operation, false, affected);
       for (const requestId of affected) {
-        if ((await this.openCount(manager, requestId)) > 0) continue;
-        if ((await this.doneCount(manager, requestId)) > 0) await this.requests.complete(manager, requestId);
+        if ((await this.store.countOpen(manager, requestId)) > 0) continue;
+        if ((await this.store.countDone(manager, requestId)) > 0)
+          await this.requests.complete(manager, requestId);
         else await this.requests.unplan(manager, requestId);
       }
-      return this.view(manager, await this.find(manager, id));
+      return this.view(await this.find(id, manager), manager);
     });
   }
 
   /** A request is being cancelled: its planned operations go with it. */
   async cancelOfRequest(manager: EntityManager, requestId: string): Promise<void> {
-    const { rows } = await rawSql<{ id: string }>(
-      manager,
-      `SELECT id FROM operation WHERE request_id = ? AND state = 'planned' ORDER BY id DESC`,
-      [requestId],
-    );
-    for (const { id } of rows) {
-      const operation = await this.find(manager, sqlText(id));
+    for (const id of await this.store.plannedIdsOfRequest(manager, requestId)) {
+      const operation = await this.find(id, manager);
       if (operation.state === 'planned') await this.cancelTree(manager, operation, true, new Set());
     }
   }
 
-  /** Planned operations due by `now` whose input is present, oldest first. */
+  /**
+   * Up to `limit` planned operations due by `now` whose input is present, oldest first. Due ones
+   * still waiting for an earlier operation are passed over, a page at a time.
+   */
   async due(now: Date, limit: number): Promise<string[]> {
-    const { rows } = await rawSql<{ id: string }>(
-      this.dataSource.manager,
-      `SELECT o.id FROM operation o
-       WHERE o.state = 'planned' AND o.dt_execution <= ?
-         AND (o.input_avatar_id IS NULL
-              OR EXISTS (SELECT 1 FROM avatar a WHERE a.id = o.input_avatar_id AND a.state = 'present'))
-       ORDER BY o.dt_execution, o.id LIMIT ?`,
-      [now, limit],
-    );
-    return rows.map((r) => sqlText(r.id));
+    const ready: string[] = [];
+    let cursor: DueCursor | null = null;
+    while (ready.length < limit) {
+      const page = await this.store.due(now, limit, cursor);
+      const inputs = page.operations.flatMap((o) => (o.inputAvatarId === null ? [] : [o.inputAvatarId]));
+      const present = await this.timeline.presentAmong(inputs);
+      for (const operation of page.operations) {
+        if (ready.length === limit) break;
+        if (operation.inputAvatarId === null || present.has(operation.inputAvatarId))
+          ready.push(operation.id);
+      }
+      if (page.operations.length < limit) break;
+      cursor = page.cursor;
+    }
+    return ready;
   }
 
   async get(id: string): Promise<OperationView> {
-    return this.view(this.dataSource.manager, await this.find(this.dataSource.manager, id));
+    return this.view(await this.find(id));
   }
 
   async list(
     filter: { state?: OperationState; type?: OperationType; request?: string; goods?: string },
     page: PageQueryDto,
   ): Promise<Page<OperationView>> {
-    const query = this.dataSource.manager.createQueryBuilder(Operation, 'operation');
-    if (filter.state !== undefined) query.andWhere('operation.state = :state', { state: filter.state });
-    if (filter.type !== undefined) query.andWhere('operation.type = :type', { type: filter.type });
-    if (filter.request !== undefined)
-      query.andWhere('operation.requestId = :request', { request: filter.request });
-    if (filter.goods !== undefined) query.andWhere('operation.goodsId = :goods', { goods: filter.goods });
-    const found = await paginate(query, page);
-    const outcomes = await this.goods.outcomesOf(
-      this.dataSource.manager,
-      found.items.map((o) => o.id),
-    );
+    const found = await this.store.page(filter, page);
+    const outcomes = await this.timeline.outcomesOf(found.items.map((o) => o.id));
     return {
       items: found.items.map((operation) => ({
         operation,
@@ -322,25 +308,22 @@ export class OperationsService {
       );
     }
     if (!forRequest) await this.refuseIfPromised(manager, operation);
-    const followers = await manager.find(Operation, { where: { followsId: operation.id, state: 'planned' } });
+    const followers = await this.store.plannedFollowersOf(manager, operation.id);
     for (const follower of followers) await this.cancelTree(manager, follower, forRequest, affectedRequests);
-    await this.goods.dropOutcomes(manager, operation.id);
-    if (operation.inputAvatarId !== null) await this.goods.reopenAvatar(manager, operation.inputAvatarId);
-    await manager.update(
-      Operation,
-      { id: operation.id },
-      { state: 'cancelled', updatedAt: this.clock.now() },
-    );
+    await this.timeline.dropOutcomes(manager, operation.id);
+    if (operation.inputAvatarId !== null) await this.timeline.reopenAvatar(manager, operation.inputAvatarId);
+    await this.store.markCancelled(manager, operation.id, this.clock.now());
     if (operation.requestId !== null) affectedRequests.add(operation.requestId);
   }
 
   /**
-   * Goods promised to a request must not vanish under it: an arrival or unpack that would make
-   * reserved goods never exist is refused, and so is cancelling another request's operation
-   * (cancel the request instead).
+   * Goods promised to a request must not change under it from outside: cancelling an arrival or
+   * unpack whose outcomes a request holds is refused (they would never exist), and so is
+   * cancelling an operation planned outside any request on goods a request holds (cancel the
+   * request instead). A request's own operations may be cancelled.
    */
   private async refuseIfPromised(manager: EntityManager, operation: Operation): Promise<void> {
-    const outcomes = await this.goods.outcomesOf(manager, [operation.id]);
+    const outcomes = await this.timeline.outcomesOf([operation.id], manager);
     const goodsIds =
       operation.type === 'arrival' || operation.type === 'unpack' ? outcomes.map((a) => a.goodsId) : [];
     if (operation.requestId === null) goodsIds.push(operation.goodsId);
@@ -365,7 +348,7 @@ export class OperationsService {
     goodsId: string,
     options: PlanOptions,
     locationId: string | null,
-  ): Promise<{ operation: Operation; tip: Avatar }> {
+  ): Promise<{ operation: Operation; tip: AvatarView }> {
     const { tip, at } = await this.prepare(manager, goodsId, options);
     const operation = this.newOperation(type, goodsId, at, {
       locationId,
@@ -373,8 +356,8 @@ export class OperationsService {
       requestId: options.claim?.requestId ?? null,
       followsId: this.producerOf(tip),
     });
-    await manager.insert(Operation, operation);
-    await this.goods.endAvatar(manager, tip, at);
+    await this.store.insert(manager, [operation]);
+    await this.timeline.endAvatar(manager, tip, at);
     return { operation, tip };
   }
 
@@ -382,10 +365,11 @@ export class OperationsService {
     manager: EntityManager,
     goodsId: string,
     options: PlanOptions,
-  ): Promise<{ tip: Avatar; at: Date }> {
+  ): Promise<{ tip: AvatarView; at: Date }> {
     await this.refuseUnlessClaimed(manager, goodsId, options.claim);
-    const tip = await this.goods.tipOf(manager, goodsId);
+    const tip = await this.timeline.tipOf(goodsId, manager);
     if (!tip) {
+      // Unknown goods are not found (404); known ones without a tip are gone.
       await this.goods.getGoods(goodsId);
       throw new PlannerError('GOODS_GONE', `goods ${goodsId} have left or are planned to leave`);
     }
@@ -415,33 +399,25 @@ export class OperationsService {
     }
   }
 
-  /** The planned operation whose outcome an avatar is: the next one follows it. */
-  private producerOf(avatar: Avatar): string | null {
+  /** The operation a new one on this avatar follows: the planned one producing it, none once it is present. */
+  private producerOf(avatar: AvatarView): string | null {
     return avatar.state === 'future' ? avatar.outcomeOf : null;
   }
 
   private async ready(manager: EntityManager, operation: Operation): Promise<boolean> {
     if (operation.inputAvatarId === null) return true;
-    const input = await this.goods.avatar(manager, operation.inputAvatarId);
+    const input = await this.timeline.avatar(operation.inputAvatarId, manager);
     return input?.state === 'present';
   }
 
-  private async openCount(manager: EntityManager, requestId: string): Promise<number> {
-    return manager.countBy(Operation, { requestId, state: In(['planned', 'started']) });
-  }
-
-  private async doneCount(manager: EntityManager, requestId: string): Promise<number> {
-    return manager.countBy(Operation, { requestId, state: 'done' });
-  }
-
-  private async find(manager: EntityManager, id: string): Promise<Operation> {
-    const operation = await manager.findOneBy(Operation, { id });
+  private async find(id: string, manager?: EntityManager): Promise<Operation> {
+    const operation = await this.store.byId(id, manager);
     if (!operation) throw new PlannerError('OPERATION_NOT_FOUND', `no operation ${id}`);
     return operation;
   }
 
-  private async view(manager: EntityManager, operation: Operation): Promise<OperationView> {
-    const outcomes = await this.goods.outcomesOf(manager, [operation.id]);
+  private async view(operation: Operation, manager?: EntityManager): Promise<OperationView> {
+    const outcomes = await this.timeline.outcomesOf([operation.id], manager);
     return {
       operation,
       inputs: operation.inputAvatarId ? [operation.inputAvatarId] : [],

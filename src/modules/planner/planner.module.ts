@@ -10,6 +10,7 @@ import { BuiltInPlanners } from './built-in.planners.js';
 import { OperationExecutor } from './operation-executor.service.js';
 import { Operation } from './operation.entity.js';
 import { OperationsController } from './operations.controller.js';
+import { OperationStore } from './operation.store.js';
 import { OperationsService } from './operations.service.js';
 import { PlannerService } from './planner.service.js';
 import { PurposePlannerRegistry } from './purpose-planner.registry.js';
@@ -18,7 +19,14 @@ import { PurposePlannerRegistry } from './purpose-planner.registry.js';
 @Module({
   imports: [TypeOrmModule.forFeature([Operation]), DiscoveryModule, ReservationsModule, EventsModule],
   controllers: [OperationsController, ArrivalsController],
-  providers: [OperationsService, PlannerService, OperationExecutor, PurposePlannerRegistry, BuiltInPlanners],
+  providers: [
+    OperationStore,
+    OperationsService,
+    PlannerService,
+    OperationExecutor,
+    PurposePlannerRegistry,
+    BuiltInPlanners,
+  ],
   exports: [OperationsService, PlannerService, OperationExecutor],
 })
 export class PlannerModule implements OnModuleInit {

@@ -6,7 +6,7 @@ import { newId } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { ReservationRequestsService } from '../reservations/reservation-requests.service.js';
-import type { ReservationRequest } from '../reservations/reservation-request.entity.js';
+import type { ClaimedRequest } from '../reservations/reservations.contract.js';
 import { ReserverService } from '../reservations/reserver.service.js';
 import { OperationsService } from './operations.service.js';
 import { PlannerError } from './planner.error.js';
@@ -34,7 +34,7 @@ export class PlannerService implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly db: WriteSerializer,
+    private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     private readonly requests: ReservationRequestsService,
     private readonly operations: OperationsService,
@@ -75,17 +75,16 @@ export class PlannerService implements OnApplicationBootstrap, OnModuleDestroy {
     return true;
   }
 
-  private async plan(request: ReservationRequest, token: string): Promise<void> {
+  private async plan(request: ClaimedRequest, token: string): Promise<void> {
     const planner = this.registry.plannerOf(request.purposeType);
     if (!planner) throw new Error(`no planner for purpose ${request.purposeType} in this process`);
-    await this.db.transaction(async (manager) => {
+    await this.serializer.transaction(async (manager) => {
       if (!(await this.requests.holdsClaim(manager, request.id, token))) {
         throw new PlannerError('CLAIM_LOST', `the claim on request ${request.id} expired before planning`);
       }
-      const detail = await this.requests.get(request.id, manager);
       const context = new PlanningContext(
         manager,
-        detail,
+        await this.requests.forPlanning(manager, request.id),
         { requestId: request.id, token },
         this.operations,
         this.clock.now(),
@@ -96,7 +95,7 @@ export class PlannerService implements OnApplicationBootstrap, OnModuleDestroy {
         request.id,
         context.operations.map((o) => o.id),
       );
-      // Nothing to do is all done.
+      // A purpose that needs no operations leaves the request done at once.
       if (context.operations.length === 0) await this.requests.complete(manager, request.id);
     });
   }

@@ -1,13 +1,9 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestDetail } from '../reservations/reservation-requests.service.js';
-import type { Purpose, ReservationRequest } from '../reservations/reservation-request.entity.js';
+import type { Purpose, RequestForPlanning, ReservedGoods } from '../reservations/reservations.contract.js';
 import type { Claim, OperationView, OperationsService } from './operations.service.js';
 import type { Operation } from './operation.entity.js';
 
-export interface ReservedGoods {
-  goodsId: string;
-  requestItemId: string;
-}
+export type { ReservedGoods } from '../reservations/reservations.contract.js';
 
 /**
  * What a purpose planner works with: the claimed request, its reserved goods, and operations
@@ -18,23 +14,19 @@ export class PlanningContext {
 
   constructor(
     private readonly manager: EntityManager,
-    private readonly detail: RequestDetail,
+    readonly request: RequestForPlanning,
     private readonly claim: Claim,
     private readonly operationsService: OperationsService,
     /** The time planning started: operations default to it. */
     readonly now: Date,
   ) {}
 
-  get request(): ReservationRequest {
-    return this.detail.request;
-  }
-
   get purpose(): Purpose {
-    return this.detail.request.purpose;
+    return this.request.purpose;
   }
 
   get goods(): ReservedGoods[] {
-    return this.detail.reservations.map((r) => ({ goodsId: r.goodsId, requestItemId: r.requestItemId }));
+    return this.request.goods;
   }
 
   /** The location with this code, created if missing (the sale planner's `outgoing`). */

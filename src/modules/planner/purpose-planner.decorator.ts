@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { Purpose } from '../reservations/reservation-request.entity.js';
+import type { PurposeCheck } from '../reservations/reservations.contract.js';
 
 export const PURPOSE_PLANNER_METADATA = 'junction:purpose-planner';
 
@@ -8,7 +8,7 @@ export interface PurposePlannerOptions {
    * Checks a purpose when its request is created; the problems it returns refuse the request
    * (422), so a request that could never be planned is not reserved for nothing.
    */
-  check?: (purpose: Purpose) => string[];
+  check?: PurposeCheck;
 }
 
 export interface PurposePlannerMetadata extends PurposePlannerOptions {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { PurposeTypes } from '../reservations/purpose-types.js';
+import { PurposeTypes } from '../reservations/purpose-types.service.js';
 import { PURPOSE_PLANNER_METADATA } from './purpose-planner.decorator.js';
 import type { PurposePlannerMetadata } from './purpose-planner.decorator.js';
 import type { PlanningContext } from './planning-context.js';

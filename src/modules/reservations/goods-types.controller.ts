@@ -12,13 +12,13 @@ import { ApiStandardErrors, ErrorBodyDto } from '../../common/errors/error-body.
 import { mapPage, PageQueryDto } from '../../common/pagination/pagination.js';
 import { GoodsTypeDto, GoodsTypePageDto, toGoodsTypeDto } from './dto/goods.dto.js';
 import { CreateGoodsTypeDto } from './dto/goods-requests.dto.js';
-import { GoodsService } from './goods.service.js';
+import { CatalogueService } from './catalogue.service.js';
 
 @ApiTags('goods')
 @ApiStandardErrors()
 @Controller('goods-types')
 export class GoodsTypesController {
-  constructor(private readonly goods: GoodsService) {}
+  constructor(private readonly catalogue: CatalogueService) {}
 
   @Post()
   @Roles('admin')
@@ -28,7 +28,7 @@ export class GoodsTypesController {
   @ApiCreatedResponse({ type: GoodsTypeDto })
   @ApiResponse({ status: 409, description: 'The code is taken (GOODS_TYPE_CODE_TAKEN)', type: ErrorBodyDto })
   async create(@Body() body: CreateGoodsTypeDto): Promise<GoodsTypeDto> {
-    return toGoodsTypeDto(await this.goods.createGoodsType(body));
+    return toGoodsTypeDto(await this.catalogue.createGoodsType(body));
   }
 
   @Get()
@@ -36,7 +36,7 @@ export class GoodsTypesController {
   @ApiOperation({ summary: 'List goods types' })
   @ApiOkResponse({ type: GoodsTypePageDto })
   async list(@Query() query: PageQueryDto): Promise<GoodsTypePageDto> {
-    return mapPage(await this.goods.listGoodsTypes(query), toGoodsTypeDto);
+    return mapPage(await this.catalogue.listGoodsTypes(query), toGoodsTypeDto);
   }
 
   @Get(':id')
@@ -45,6 +45,6 @@ export class GoodsTypesController {
   @ApiOkResponse({ type: GoodsTypeDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async get(@Param('id', ParseUUIDPipe) id: string): Promise<GoodsTypeDto> {
-    return toGoodsTypeDto(await this.goods.getGoodsType(id));
+    return toGoodsTypeDto(await this.catalogue.getGoodsType(id));
   }
 }

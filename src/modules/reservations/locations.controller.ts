@@ -12,13 +12,13 @@ import { ApiStandardErrors, ErrorBodyDto } from '../../common/errors/error-body.
 import { mapPage, PageQueryDto } from '../../common/pagination/pagination.js';
 import { LocationDto, LocationPageDto, toLocationDto } from './dto/goods.dto.js';
 import { CreateLocationDto } from './dto/goods-requests.dto.js';
-import { GoodsService } from './goods.service.js';
+import { CatalogueService } from './catalogue.service.js';
 
 @ApiTags('goods')
 @ApiStandardErrors()
 @Controller('locations')
 export class LocationsController {
-  constructor(private readonly goods: GoodsService) {}
+  constructor(private readonly catalogue: CatalogueService) {}
 
   @Post()
   @Roles('admin')
@@ -31,7 +31,7 @@ export class LocationsController {
     type: ErrorBodyDto,
   })
   async create(@Body() body: CreateLocationDto): Promise<LocationDto> {
-    return toLocationDto(await this.goods.createLocation(body));
+    return toLocationDto(await this.catalogue.createLocation(body));
   }
 
   @Get()
@@ -39,7 +39,7 @@ export class LocationsController {
   @ApiOperation({ summary: 'List locations' })
   @ApiOkResponse({ type: LocationPageDto })
   async list(@Query() query: PageQueryDto): Promise<LocationPageDto> {
-    return mapPage(await this.goods.listLocations(query), toLocationDto);
+    return mapPage(await this.catalogue.listLocations(query), toLocationDto);
   }
 
   @Get(':id')
@@ -48,6 +48,6 @@ export class LocationsController {
   @ApiOkResponse({ type: LocationDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async get(@Param('id', ParseUUIDPipe) id: string): Promise<LocationDto> {
-    return toLocationDto(await this.goods.getLocation(id));
+    return toLocationDto(await this.catalogue.getLocation(id));
   }
 }

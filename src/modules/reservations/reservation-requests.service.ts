@@ -1,24 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
-import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { isUniqueViolation } from '../../database/db-errors.js';
-import { insertEntities, rawSql, sqlText } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventsService } from '../events/events.service.js';
-import { GoodsService } from './goods.service.js';
-import { PurposeTypes } from './purpose-types.js';
+import { CatalogueService } from './catalogue.service.js';
+import { PurposeTypes } from './purpose-types.service.js';
 import { RequestItem } from './request-item.entity.js';
 import { DEFAULT_LANE, ReservationRequest } from './reservation-request.entity.js';
 import type { Purpose, RequestStatus } from './reservation-request.entity.js';
+import { ReservationRequestStore } from './reservation-request.store.js';
 import { ReservationError } from './reservation.error.js';
-import { Reservation } from './reservation.entity.js';
+import type { Reservation } from './reservation.entity.js';
+import type { ClaimedRequest, RequestForPlanning } from './reservations.contract.js';
 import { ReserverService } from './reserver.service.js';
-import { bumpSupplyVersion } from './supply-version.js';
+import { SupplyService } from './supply.service.js';
 
 export interface RequestInput {
   purpose: Purpose;
@@ -43,13 +41,14 @@ export class ReservationRequestsService {
   private readonly cancelListeners: CancelListener[] = [];
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly db: WriteSerializer,
+    private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
-    private readonly goods: GoodsService,
+    private readonly catalogue: CatalogueService,
     private readonly purposes: PurposeTypes,
+    private readonly supply: SupplyService,
     private readonly reserver: ReserverService,
     private readonly events: EventsService,
+    private readonly store: ReservationRequestStore,
   ) {}
 
   onCancel(listener: CancelListener): void {
@@ -66,9 +65,9 @@ export class ReservationRequestsService {
       });
     }
     try {
-      return await this.db.transaction(async (inTx) => {
+      return await this.serializer.transaction(async (inTx) => {
         if (input.idempotencyKey !== undefined) {
-          const existing = await inTx.findOneBy(ReservationRequest, { idempotencyKey: input.idempotencyKey });
+          const existing = await this.store.byIdempotencyKey(input.idempotencyKey, inTx);
           if (existing) return { request: existing, duplicate: true };
         }
         const now = this.clock.now();
@@ -89,7 +88,7 @@ export class ReservationRequestsService {
         } satisfies ReservationRequest);
         const items: RequestItem[] = [];
         for (const [position, item] of input.items.entries()) {
-          const type = await this.goods.goodsTypeByCode(inTx, item.goodsType);
+          const type = await this.catalogue.goodsTypeByCode(item.goodsType, inTx);
           items.push(
             Object.assign(new RequestItem(), {
               id: newId(),
@@ -102,16 +101,14 @@ export class ReservationRequestsService {
             }),
           );
         }
-        await insertEntities(inTx, ReservationRequest, [request]);
-        await insertEntities(inTx, RequestItem, items);
-        this.db.afterCommit(inTx, () => this.reserver.wake(request.lane));
+        await this.store.insert(inTx, request, items);
+        this.serializer.afterCommit(inTx, () => this.reserver.wake(request.lane));
         return { request, duplicate: false };
       });
     } catch (error) {
       if (input.idempotencyKey === undefined || !isUniqueViolation(error)) throw error;
-      const existing = await this.dataSource.manager.findOneBy(ReservationRequest, {
-        idempotencyKey: input.idempotencyKey,
-      });
+      // Another transaction used the key at the same time: its request is the first.
+      const existing = await this.store.byIdempotencyKey(input.idempotencyKey);
       if (!existing) throw error;
       return { request: existing, duplicate: true };
     }
@@ -121,21 +118,25 @@ export class ReservationRequestsService {
     filter: { status?: RequestStatus; lane?: string },
     page: PageQueryDto,
   ): Promise<Page<ReservationRequest>> {
-    const query = this.dataSource.manager.createQueryBuilder(ReservationRequest, 'request');
-    if (filter.status !== undefined) query.andWhere('request.status = :status', { status: filter.status });
-    if (filter.lane !== undefined) query.andWhere('request.lane = :lane', { lane: filter.lane });
-    return paginate(query, page);
+    return this.store.page(filter, page);
   }
 
-  async get(id: string, manager: EntityManager = this.dataSource.manager): Promise<RequestDetail> {
-    const request = await manager.findOneBy(ReservationRequest, { id });
-    if (!request) throw new ReservationError('REQUEST_NOT_FOUND', `no reservation request ${id}`);
-    const items = await manager.find(RequestItem, { where: { requestId: id }, order: { position: 'ASC' } });
-    const reservations = await manager.find(Reservation, {
-      where: { requestId: id },
-      order: { goodsId: 'ASC' },
-    });
-    return { request, items, reservations };
+  async get(id: string, manager?: EntityManager): Promise<RequestDetail> {
+    const detail = await this.store.detail(id, manager);
+    if (!detail) throw new ReservationError('REQUEST_NOT_FOUND', `no reservation request ${id}`);
+    return detail;
+  }
+
+  /** A claimed request with the goods reserved for it, read in the planning transaction. */
+  async forPlanning(manager: EntityManager, id: string): Promise<RequestForPlanning> {
+    const { request, reservations } = await this.get(id, manager);
+    return {
+      id: request.id,
+      purpose: request.purpose,
+      purposeType: request.purposeType,
+      lane: request.lane,
+      goods: reservations.map((r) => ({ goodsId: r.goodsId, requestItemId: r.requestItemId })),
+    };
   }
 
   /**
@@ -143,131 +144,64 @@ export class ReservationRequestsService {
    * released for the requests after it.
    */
   async cancel(id: string): Promise<RequestDetail> {
-    return this.db.transaction(async (manager) => {
+    return this.serializer.transaction(async (manager) => {
       const { request } = await this.get(id, manager);
       if (request.status === 'done' || request.status === 'cancelled') {
         throw new ReservationError('REQUEST_FINISHED', `request ${id} is ${request.status}`);
       }
       for (const listener of this.cancelListeners) await listener(manager, id);
       await this.release(manager, id);
-      await manager.update(
-        ReservationRequest,
-        { id },
-        { status: 'cancelled', claimedBy: null, claimedUntil: null, updatedAt: this.clock.now() },
-      );
+      await this.store.markCancelled(manager, id, this.clock.now());
       return this.get(id, manager);
     });
   }
 
   /** Called when the last operation of a request is done: it is done, and its goods are free again. */
   async complete(manager: EntityManager, id: string): Promise<void> {
-    const { affected } = await rawSql(
-      manager,
-      `UPDATE reservation_request SET status = 'done', updated_at = ? WHERE id = ? AND status = 'planned'`,
-      [this.clock.now(), id],
-    );
-    if (affected !== 1) return;
+    if (!(await this.store.markDoneIfPlanned(manager, id, this.clock.now()))) return;
     await this.release(manager, id);
     await this.events.emitOwn(manager, [{ name: 'reservation.done', data: { requestId: id } }]);
   }
 
   /** Claims the oldest reserved request no planner holds, for `claimMs`; null when there is none. */
-  async claimNext(token: string, claimMs: number): Promise<ReservationRequest | null> {
-    // Idle planners poll: a plain read first, so they open no write transaction while there is nothing to plan.
-    const { rows: waiting } = await rawSql(
-      this.dataSource.manager,
-      `SELECT 1 AS found FROM reservation_request
-       WHERE status = 'reserved' AND (claimed_until IS NULL OR claimed_until < ?) LIMIT 1`,
-      [this.clock.now()],
-    );
-    if (waiting.length === 0) return null;
-    return this.db.transaction(async (manager) => {
+  async claimNext(token: string, claimMs: number): Promise<ClaimedRequest | null> {
+    if (!(await this.store.anyClaimable(this.clock.now()))) return null;
+    return this.serializer.transaction((manager) => {
       const now = this.clock.now();
-      const postgres = manager.connection.options.type === 'postgres';
-      const { rows } = await rawSql<{ id: string }>(
-        manager,
-        `SELECT id FROM reservation_request
-         WHERE status = 'reserved' AND (claimed_until IS NULL OR claimed_until < ?)
-         ORDER BY id LIMIT 1${postgres ? ' FOR UPDATE SKIP LOCKED' : ''}`,
-        [now],
-      );
-      if (rows.length === 0) return null;
-      const id = sqlText(rows[0].id);
-      // The condition repeats the search, so the claim holds even where the row was not locked.
-      const { affected } = await rawSql(
-        manager,
-        `UPDATE reservation_request SET claimed_by = ?, claimed_until = ?
-         WHERE id = ? AND status = 'reserved' AND (claimed_until IS NULL OR claimed_until < ?)`,
-        [token, new Date(now.getTime() + claimMs), id, now],
-      );
-      if (affected !== 1) return null;
-      return manager.findOneByOrFail(ReservationRequest, { id });
+      return this.store.claimOldest(manager, token, new Date(now.getTime() + claimMs), now);
     });
   }
 
   /** Whether `token` still holds the claim on a request (it may have expired and passed to another). */
-  async holdsClaim(manager: EntityManager, requestId: string, token: string): Promise<boolean> {
-    const { rows } = await rawSql(
-      manager,
-      `SELECT 1 AS held FROM reservation_request
-       WHERE id = ? AND status = 'reserved' AND claimed_by = ? AND claimed_until >= ?`,
-      [requestId, token, this.clock.now()],
-    );
-    return rows.length === 1;
+  holdsClaim(manager: EntityManager, requestId: string, token: string): Promise<boolean> {
+    return this.store.holdsClaim(manager, requestId, token, this.clock.now());
   }
 
   async markPlanned(manager: EntityManager, requestId: string, operationIds: string[]): Promise<void> {
-    await manager.update(
-      ReservationRequest,
-      { id: requestId },
-      { status: 'planned', planned: true, claimedBy: null, claimedUntil: null, updatedAt: this.clock.now() },
-    );
+    await this.store.markPlanned(manager, requestId, this.clock.now());
     await this.events.emitOwn(manager, [{ name: 'reservation.planned', data: { requestId, operationIds } }]);
   }
 
   /** Every operation of a planned request was cancelled: it waits to be planned again. */
   async unplan(manager: EntityManager, requestId: string): Promise<void> {
-    await rawSql(
-      manager,
-      `UPDATE reservation_request SET status = 'reserved', planned = ?, updated_at = ? WHERE id = ? AND status = 'planned'`,
-      [false, this.clock.now(), requestId],
-    );
-    this.db.afterCommit(manager, () => this.reserver.announceReserved());
+    await this.store.markUnplanned(manager, requestId, this.clock.now());
+    this.serializer.afterCommit(manager, () => this.reserver.announceReserved());
   }
 
   /** Gives a claim up after a failed planning; no planner takes the request for `ms`. */
   async deferClaim(requestId: string, token: string, ms: number): Promise<void> {
-    await this.db.transaction((manager) =>
-      rawSql(
-        manager,
-        `UPDATE reservation_request SET claimed_by = NULL, claimed_until = ? WHERE id = ? AND claimed_by = ?`,
-        [new Date(this.clock.now().getTime() + ms), requestId, token],
-      ),
+    await this.serializer.transaction((manager) =>
+      this.store.releaseClaim(manager, requestId, token, new Date(this.clock.now().getTime() + ms)),
     );
   }
 
   /** The request holding each of these goods, for those reserved. */
-  async holdersOf(manager: EntityManager, goodsIds: string[]): Promise<Map<string, string>> {
-    const holders = new Map<string, string>();
-    if (goodsIds.length === 0) return holders;
-    const found = await manager
-      .createQueryBuilder(Reservation, 'r')
-      .select(['r.goodsId', 'r.requestId'])
-      .where('r.goodsId IN (:...ids)', { ids: goodsIds })
-      .getMany();
-    for (const r of found) holders.set(r.goodsId, r.requestId);
-    return holders;
+  holdersOf(manager: EntityManager, goodsIds: string[]): Promise<Map<string, string>> {
+    return this.store.holdersOf(manager, goodsIds);
   }
 
   private async release(manager: EntityManager, requestId: string): Promise<void> {
-    await bumpSupplyVersion(manager);
-    await rawSql(
-      manager,
-      `UPDATE goods SET reserved = ? WHERE id IN (SELECT goods_id FROM reservation WHERE request_id = ?)`,
-      [false, requestId],
-    );
-    await rawSql(manager, `DELETE FROM reservation WHERE request_id = ?`, [requestId]);
-    await rawSql(manager, `UPDATE request_item SET reserved_quantity = 0 WHERE request_id = ?`, [requestId]);
-    this.db.afterCommit(manager, () => this.reserver.wake());
+    await this.supply.announceChange(manager);
+    await this.store.deleteReservations(manager, requestId);
   }
 }

@@ -1,18 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryFailedError } from 'typeorm';
-import type { EntityManager, QueryRunner } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock.js';
-import { newId } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
-import { inChunks, rawSql, sqlPlaceholders, sqlText } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventsService } from '../events/events.service.js';
 import { demandKey, propertiesMatch } from './properties-match.js';
 import { IDLE_BACKOFF_MAX_MS, LaneLoop } from './lane-loop.js';
-import type { LeaderLock } from './lane-loop.js';
-import { readSupplyVersion } from './supply-version.js';
+import { ReserverStore } from './reserver.store.js';
+import type { TakenGoods } from './reserver.store.js';
+import { SupplyVersionStore } from './supply-version.store.js';
 
 /** What one reserver batch did. */
 export interface BatchOutcome {
@@ -27,8 +24,6 @@ export interface BatchOutcome {
 /** The smallest uuid: every goods id is greater. */
 const BEFORE_ALL = '00000000-0000-0000-0000-000000000000';
 const LOCK_RETRIES = 3;
-/** Rows per multi-row statement: well under both databases' limits on parameters. */
-const CHUNK = 400;
 
 /**
  * The reserver role: one loop per lane turns pending requests into reservations strictly in id
@@ -49,10 +44,11 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
 
   constructor(
     private readonly config: AppConfig,
-    private readonly db: WriteSerializer,
+    private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     private readonly events: EventsService,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly store: ReserverStore,
+    private readonly versions: SupplyVersionStore,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -116,52 +112,41 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   /** Whether a lane has requests to look at, read without a transaction (idle loops poll this). */
-  async hasWork(lane: string): Promise<boolean> {
-    const { rows } = await rawSql(
-      this.dataSource.manager,
-      `SELECT 1 AS found FROM reservation_request
-       WHERE lane = ? AND status = 'pending' AND checked_version < (SELECT version FROM supply_version WHERE name = 'goods')
-       LIMIT 1`,
-      [lane],
-    );
-    return rows.length > 0;
+  hasWork(lane: string): Promise<boolean> {
+    return this.store.hasWork(lane);
   }
 
   /** One batch on a lane, retried when PostgreSQL finds goods locked by another transaction. */
   async reserveBatch(lane: string): Promise<BatchOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const outcome = await this.db.transaction((manager) => this.serveBatch(manager, lane));
+        const outcome = await this.serializer.transaction((manager) => this.serveBatch(manager, lane));
         if (outcome.reserved > 0) this.announceReserved();
         return outcome;
       } catch (error) {
-        if (!isLockNotAvailable(error) || attempt > LOCK_RETRIES) throw error;
+        if (!this.store.isLockConflict(error) || attempt > LOCK_RETRIES) throw error;
         await sleep(10 * attempt);
       }
     }
   }
 
   private async serveBatch(manager: EntityManager, lane: string): Promise<BatchOutcome> {
-    const version = await readSupplyVersion(manager, true);
-    const { rows: requests } = await rawSql<{ id: string }>(
+    const version = await this.versions.read(manager, true);
+    const requests = await this.store.pendingRequests(
       manager,
-      `SELECT id FROM reservation_request
-       WHERE lane = ? AND status = 'pending' AND checked_version < ?
-       ORDER BY id LIMIT ?`,
-      [lane, version, this.config.reservations.reserverBatch],
+      lane,
+      version,
+      this.config.reservations.reserverBatch,
     );
     const outcome: BatchOutcome = { examined: requests.length, reserved: 0, goods: 0 };
     if (requests.length === 0) return outcome;
-    const items = await this.itemsOf(
-      manager,
-      requests.map((r) => r.id),
-    );
-    const finder = new FreeGoodsFinder(manager, manager.connection.options.type === 'postgres');
-    const taken: { goodsId: string; itemId: string; requestId: string }[] = [];
+    const items = await this.store.itemsOf(manager, requests);
+    const finder = new FreeGoodsFinder(manager, this.store);
+    const taken: TakenGoods[] = [];
     const changedItems: { id: string; reservedQuantity: number }[] = [];
     const reserved: string[] = [];
     const unsatisfied: string[] = [];
-    for (const { id: requestId } of requests) {
+    for (const requestId of requests) {
       let complete = true;
       for (const item of items.get(requestId) ?? []) {
         const need = item.quantity - item.reservedQuantity;
@@ -174,7 +159,14 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
       }
       (complete ? reserved : unsatisfied).push(requestId);
     }
-    await this.record(manager, taken, changedItems, reserved, unsatisfied, version);
+    await this.store.record(manager, {
+      taken,
+      changedItems,
+      reserved,
+      unsatisfied,
+      version,
+      now: this.clock.now(),
+    });
     await this.events.emitOwn(
       manager,
       reserved.map((requestId) => ({ name: 'reservation.reserved', data: { requestId, lane } })),
@@ -184,132 +176,20 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
     return outcome;
   }
 
-  private async itemsOf(manager: EntityManager, requestIds: string[]): Promise<Map<string, PendingItem[]>> {
-    const items = new Map<string, PendingItem[]>();
-    for (const ids of inChunks(requestIds, CHUNK)) {
-      const { rows } = await rawSql<{
-        id: string;
-        request_id: string;
-        goods_type_id: string;
-        quantity: number;
-        properties: string;
-        reserved_quantity: number;
-      }>(
-        manager,
-        `SELECT id, request_id, goods_type_id, quantity, properties, reserved_quantity FROM request_item
-         WHERE request_id IN (${sqlPlaceholders(ids.length)}) ORDER BY request_id, position`,
-        ids,
-      );
-      for (const row of rows) {
-        const list = items.get(row.request_id) ?? [];
-        list.push({
-          id: row.id,
-          goodsTypeId: row.goods_type_id,
-          quantity: Number(row.quantity),
-          properties: JSON.parse(row.properties) as Record<string, unknown>,
-          reservedQuantity: Number(row.reserved_quantity),
-        });
-        items.set(row.request_id, list);
-      }
-    }
-    return items;
-  }
-
-  private async record(
-    manager: EntityManager,
-    taken: { goodsId: string; itemId: string; requestId: string }[],
-    changedItems: { id: string; reservedQuantity: number }[],
-    reserved: string[],
-    unsatisfied: string[],
-    version: number,
-  ): Promise<void> {
-    const now = this.clock.now();
-    for (const part of inChunks(taken, CHUNK)) {
-      await rawSql(
-        manager,
-        `INSERT INTO reservation (id, goods_id, request_item_id, request_id, quantity, created_at)
-         VALUES ${part.map(() => '(?, ?, ?, ?, 1, ?)').join(', ')}`,
-        part.flatMap((t) => [newId(), t.goodsId, t.itemId, t.requestId, now]),
-      );
-      await rawSql(manager, `UPDATE goods SET reserved = ? WHERE id IN (${sqlPlaceholders(part.length)})`, [
-        true,
-        ...part.map((t) => t.goodsId),
-      ]);
-    }
-    for (const item of changedItems) {
-      await rawSql(manager, `UPDATE request_item SET reserved_quantity = ? WHERE id = ?`, [
-        item.reservedQuantity,
-        item.id,
-      ]);
-    }
-    for (const part of inChunks(reserved, CHUNK)) {
-      await rawSql(
-        manager,
-        `UPDATE reservation_request SET status = 'reserved', reserved = ?, updated_at = ?
-         WHERE id IN (${sqlPlaceholders(part.length)})`,
-        [true, now, ...part],
-      );
-    }
-    for (const part of inChunks(unsatisfied, CHUNK)) {
-      await rawSql(
-        manager,
-        `UPDATE reservation_request SET checked_version = ? WHERE id IN (${sqlPlaceholders(part.length)})`,
-        [version, ...part],
-      );
-    }
-  }
-
   private async discoverLanes(): Promise<void> {
     if (!this.active) return;
-    const { rows } = await rawSql<{ lane: string }>(
-      this.dataSource.manager,
-      `SELECT DISTINCT lane FROM reservation_request WHERE status = 'pending'`,
-    );
-    for (const { lane } of rows) this.loopOf(sqlText(lane));
+    for (const lane of await this.store.pendingLanes()) this.loopOf(lane);
   }
 
   private loopOf(lane: string): LaneLoop {
     let loop = this.lanes.get(lane);
     if (!loop) {
-      loop = new LaneLoop(lane, this, this.leaderLock(lane), this.logger);
+      loop = new LaneLoop(lane, this, this.store.leaderLock(lane), this.logger);
       this.lanes.set(lane, loop);
       loop.start();
     }
     return loop;
   }
-
-  /** PostgreSQL: a session advisory lock per lane, on a connection of its own, held while leading. */
-  private leaderLock(lane: string): LeaderLock {
-    const { database } = this.config;
-    if (database.kind !== 'postgres')
-      return { acquire: () => Promise.resolve(true), release: () => Promise.resolve() };
-    const key = `junction.reserver:${database.schema}:${lane}`;
-    let runner: QueryRunner | undefined;
-    return {
-      acquire: async () => {
-        runner ??= this.dataSource.createQueryRunner();
-        const rows = (await runner.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [key])) as {
-          locked: boolean;
-        }[];
-        return rows[0].locked;
-      },
-      release: async () => {
-        if (!runner) return;
-        const held = runner;
-        runner = undefined;
-        // Closing the session frees its advisory locks.
-        await held.release();
-      },
-    };
-  }
-}
-
-interface PendingItem {
-  id: string;
-  goodsTypeId: string;
-  quantity: number;
-  properties: Record<string, unknown>;
-  reservedQuantity: number;
 }
 
 /**
@@ -324,7 +204,7 @@ class FreeGoodsFinder {
 
   constructor(
     private readonly manager: EntityManager,
-    private readonly postgres: boolean,
+    private readonly store: ReserverStore,
   ) {}
 
   async take(goodsTypeId: string, wanted: Record<string, unknown>, need: number): Promise<string[]> {
@@ -335,13 +215,7 @@ class FreeGoodsFinder {
     const got: string[] = [];
     let cursor = this.cursors.get(key) ?? BEFORE_ALL;
     while (got.length < need) {
-      const { rows } = await rawSql<{ id: string; properties: string }>(
-        this.manager,
-        `SELECT id, properties FROM goods
-         WHERE type_id = ? AND reserved = ? AND in_stock = ? AND id > ?
-         ORDER BY id LIMIT ?${this.postgres ? ' FOR UPDATE NOWAIT' : ''}`,
-        [goodsTypeId, false, true, cursor, pageSize],
-      );
+      const { rows } = await this.store.freeGoodsPage(this.manager, goodsTypeId, cursor, pageSize);
       for (const row of rows) {
         if (got.length === need) break;
         cursor = row.id;
@@ -359,10 +233,6 @@ class FreeGoodsFinder {
     this.cursors.set(key, cursor);
     return got;
   }
-}
-
-function isLockNotAvailable(error: unknown): boolean {
-  return error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '55P03';
 }
 
 function sleep(ms: number): Promise<void> {

@@ -13,7 +13,7 @@ import {
 } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
 import { IsoTime } from '../../../common/validation/iso-time.decorator.js';
-import { GoodsLineDto } from '../../reservations/dto/goods-requests.dto.js';
+import { GoodsLineDto } from '../../reservations/reservations.contract.js';
 import { OPERATION_STATES, OPERATION_TYPES } from '../operation.entity.js';
 import type { OperationState, OperationType } from '../operation.entity.js';
 

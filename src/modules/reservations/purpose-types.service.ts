@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Purpose } from './reservation-request.entity.js';
+import type { PurposeCheck } from './reservations.contract.js';
 
 /**
  * The purpose types some planner can plan, with each one's check, registered by the planner
@@ -8,9 +9,9 @@ import type { Purpose } from './reservation-request.entity.js';
  */
 @Injectable()
 export class PurposeTypes {
-  private readonly checks = new Map<string, (purpose: Purpose) => string[]>();
+  private readonly checks = new Map<string, PurposeCheck>();
 
-  register(type: string, check: (purpose: Purpose) => string[] = () => []): void {
+  register(type: string, check: PurposeCheck = () => []): void {
     this.checks.set(type, check);
   }
 
