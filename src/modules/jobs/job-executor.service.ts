@@ -5,7 +5,8 @@ import type { JobContext } from './job-context.js';
 import { describeFailure, JobFailure } from './job-failure.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import { JobLedger } from './job-ledger.service.js';
-import type { AttemptResult, Dispatch, Recorded } from './job-ledger.service.js';
+import type { Dispatch } from './job-dispatch.js';
+import type { AttemptResult, Recorded } from './job-ledger.service.js';
 import type { Job } from './job.entity.js';
 import { JobsMetrics } from './jobs.metrics.js';
 

@@ -9,29 +9,19 @@ import { newId } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
 import { rawSql, readTimestamp, sqlText } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
-import { retryDelayMs } from './backoff.js';
 import { Batcher } from '../../common/batcher.js';
 import { JobOutcomeHooks } from './job-outcome-hooks.service.js';
 import type { FinalStatus, FinishedJob } from './job-outcome-hooks.service.js';
 import type { FailureVerdict } from './job-failure.js';
+import { dispatchOf } from './job-dispatch.js';
+import type { Dispatch } from './job-dispatch.js';
+import { decideRetry } from './retry-decision.js';
 import { Job } from './job.entity.js';
 import type { BackoffPolicy, JobErrorSummary, JobStatus } from './jobs.contract.js';
 
 /** How an attempt ended, as the executor saw it. */
 export type AttemptResult =
   { kind: 'succeeded'; result: string } | { kind: 'failed'; failure: FailureVerdict };
-
-/** What a transport needs to deliver a job. */
-export interface Dispatch {
-  id: string;
-  /** Attempts started before this delivery; with the id it names one delivery. */
-  attempt: number;
-  queue: string;
-  priority: number;
-  runAt: Date;
-  /** Has a concurrency key: its claim must take the key's turn. */
-  keyed: boolean;
-}
 
 export interface Recorded {
   /** False when the job was no longer this worker's (cancelled, or its lease expired): nothing was written. */
@@ -400,34 +390,18 @@ export class JobLedger {
       return { recorded: true, status: 'succeeded', retry: null };
     }
     const { failure } = result;
-    const dead = failure.permanent || job.attempt >= job.maxAttempts;
-    const runAt = dead
-      ? job.runAt
-      : new Date(now.getTime() + (failure.retryAfterMs ?? retryDelayMs(job.backoff, job.attempt)));
-    const status: JobStatus = dead ? 'dead' : 'failed';
+    const decision = decideRetry(job, failure, now);
+    const dead = decision.status === 'dead';
     const lastError: JobErrorSummary = { code: failure.code, message: failure.message };
     const { affected } = await rawSql(
       manager,
       `UPDATE job SET status = ?, run_at = ?, finished_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL
        WHERE ${fence}`,
-      [status, runAt, dead ? now : null, JSON.stringify(lastError), ...fenceParams],
+      [decision.status, decision.runAt, dead ? now : null, JSON.stringify(lastError), ...fenceParams],
     );
     if (affected !== 1) return { recorded: false, status: null, retry: null };
     await this.finishAttempt(manager, job, 'failed', now, failure);
-    return {
-      recorded: true,
-      status,
-      retry: dead
-        ? null
-        : {
-            id: job.id,
-            attempt: job.attempt,
-            queue: job.queue,
-            priority: job.priority,
-            runAt,
-            keyed: job.concurrencyKey !== null,
-          },
-    };
+    return { recorded: true, status: decision.status, retry: dead ? null : dispatchOf(job, decision.runAt) };
   }
 
   /** Extends the leases of this worker's running jobs; returns the ids it still holds. */
@@ -685,14 +659,15 @@ function parseJson(value: unknown): unknown {
 
 /** What a transport needs, from a job row read by raw SQL. */
 export function dispatchFromRow(row: Record<string, unknown>): Dispatch {
-  return {
+  return dispatchOf({
     id: String(row.id),
     attempt: Number(row.attempt),
     queue: String(row.queue),
     priority: Number(row.priority),
     runAt: readTimestamp(row.run_at)!,
-    keyed: row.concurrency_key !== null && row.concurrency_key !== undefined,
-  };
+    concurrencyKey:
+      row.concurrency_key === null || row.concurrency_key === undefined ? null : sqlText(row.concurrency_key),
+  });
 }
 
 /** A job row read by raw SQL (RETURNING *), converted as TypeORM would. */

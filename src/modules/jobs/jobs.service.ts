@@ -13,7 +13,7 @@ import { WriteSerializer } from '../../database/write-serializer.js';
 import { AttemptStopped, JobExecutor } from './job-executor.service.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import type { RegisteredHandler } from './job-handler.registry.js';
-import type { Dispatch } from './job-ledger.service.js';
+import { dispatchOf } from './job-dispatch.js';
 import { JobAttempt } from './job-attempt.entity.js';
 import { JobLog } from './job-log.entity.js';
 import { JobStep } from './job-step.entity.js';
@@ -121,7 +121,7 @@ export class JobsService {
       }
       const jobs = rows.map((row) => (row.idempotencyKey ? byKey.get(row.idempotencyKey)! : row));
       const added = jobs.filter((job, i) => job.id === rows[i].id);
-      this.serializer.afterCommit(m, () => this.transport.dispatch(added.map(toDispatch)));
+      this.serializer.afterCommit(m, () => this.transport.dispatch(added.map((job) => dispatchOf(job))));
       return jobs;
     };
     return manager ? work(manager) : this.serializer.transaction(work);
@@ -244,7 +244,7 @@ export class JobsService {
       );
       if (affected !== 1)
         throw new JobError('JOB_NOT_RETRYABLE', `job ${id} changed state meanwhile; try again`);
-      this.serializer.afterCommit(m, () => this.transport.dispatch([{ ...toDispatch(job), runAt: now }]));
+      this.serializer.afterCommit(m, () => this.transport.dispatch([dispatchOf(job, now)]));
     });
     return this.mustFind(this.dataSource.manager, id);
   }
@@ -471,15 +471,4 @@ async function insertJobs(manager: EntityManager, jobs: Job[]): Promise<void> {
       job.eventId,
     ]),
   );
-}
-
-function toDispatch(job: Job): Dispatch {
-  return {
-    id: job.id,
-    attempt: job.attempt,
-    queue: job.queue,
-    priority: job.priority,
-    runAt: job.runAt,
-    keyed: job.concurrencyKey !== null,
-  };
 }

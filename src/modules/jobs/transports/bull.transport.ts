@@ -8,7 +8,7 @@ import { AppConfig } from '../../../config/app-config.js';
 import { rawSql } from '../../../database/raw-sql.js';
 import { JobExecutor } from '../job-executor.service.js';
 import { dispatchFromRow, JobLedger } from '../job-ledger.service.js';
-import type { Dispatch } from '../job-ledger.service.js';
+import type { Dispatch } from '../job-dispatch.js';
 import { JobTransport } from './job-transport.js';
 import { WorkerSlots } from './worker-slots.js';
 

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../../config/app-config.js';
 import { JobExecutor } from '../job-executor.service.js';
 import { JobLedger } from '../job-ledger.service.js';
-import type { Dispatch } from '../job-ledger.service.js';
+import type { Dispatch } from '../job-dispatch.js';
 import { JobTransport } from './job-transport.js';
 import { WorkerSlots } from './worker-slots.js';
 
