@@ -13,6 +13,7 @@ import { JobLog } from './job-log.entity.js';
 import { JobStep } from './job-step.entity.js';
 import { JobWorker } from './job-worker.service.js';
 import { Job } from './job.entity.js';
+import { JobStore } from './job.store.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsMetrics } from './jobs.metrics.js';
 import { JobsService } from './jobs.service.js';
@@ -54,6 +55,7 @@ export class JobsModule {
       controllers: [JobsController, QueuesController],
       providers: [
         JobHandlerRegistry,
+        JobStore,
         JobLedger,
         JobExecutor,
         JobOutcomeHooks,
