@@ -7,8 +7,12 @@ import type { AppConfig } from '../../config/app-config.js';
 import { JobAttempt } from './job-attempt.entity.js';
 import { JobExecutor } from './job-executor.service.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
+import { JobClaimStore } from './job-claim.store.js';
+import { JobLeaseStore } from './job-lease.store.js';
 import { JobLedger } from './job-ledger.service.js';
 import { JobOutcomeHooks } from './job-outcome-hooks.service.js';
+import { JobOutcomeStore } from './job-outcome.store.js';
+import { JobRunStore } from './job-run.store.js';
 import { JobLog } from './job-log.entity.js';
 import { JobStep } from './job-step.entity.js';
 import { JobWorker } from './job-worker.service.js';
@@ -17,6 +21,8 @@ import { JobStore } from './job.store.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsMetrics } from './jobs.metrics.js';
 import { JobsService } from './jobs.service.js';
+import { LedgerTransactions } from './ledger-transactions.store.js';
+import { LeaseOwner } from './lease-owner.js';
 import { QueuesController } from './queues.controller.js';
 import { BullTransport } from './transports/bull.transport.js';
 import { EmbeddedTransport } from './transports/embedded.transport.js';
@@ -56,6 +62,12 @@ export class JobsModule {
       providers: [
         JobHandlerRegistry,
         JobStore,
+        LeaseOwner,
+        LedgerTransactions,
+        JobClaimStore,
+        JobOutcomeStore,
+        JobLeaseStore,
+        JobRunStore,
         JobLedger,
         JobExecutor,
         JobOutcomeHooks,
