@@ -47,8 +47,9 @@ export class JobsModule {
               BullModule.forRoot({
                 redis: redisUrl,
                 prefix: config.jobs.redisPrefix,
-                // A delivery held by a dead worker returns to Redis's wait list about when the
-                // ledger's lease expires, and as often as that happens (the ledger guards each run).
+                // Bull's lock on a delivery lasts as long as a ledger lease, so a delivery held by a
+                // worker that died goes back to the wait list about when its jobs' leases expire,
+                // however often that happens: the ledger's claim keeps a job from running twice.
                 settings: {
                   lockDuration: config.jobs.leaseMs,
                   stalledInterval: Math.max(1000, Math.floor(config.jobs.leaseMs / 2)),

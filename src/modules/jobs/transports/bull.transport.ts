@@ -74,8 +74,8 @@ export class BullTransport extends JobTransport {
   start(queues: Map<string, number>): Promise<void> {
     for (const [name, concurrency] of queues) {
       this.queueSlots.set(name, new WorkerSlots(concurrency));
-      // Take only as many Bull jobs as keep the slots and the claims ahead busy, twice over so the
-      // tail of one does not idle them; the rest stay in Redis for other workers.
+      // Take at once only enough Bull jobs to fill the slots and the claims ahead twice over (so
+      // the last ids of one delivery do not leave slots idle); the rest stay in Redis for other workers.
       const deliveries = Math.min(
         concurrency,
         Math.ceil((2 * (CLAIM_AHEAD + 1) * concurrency) / MAX_JOBS_PER_DELIVERY),
