@@ -121,7 +121,7 @@ export class JobLedger {
     // In id order, as lease renewal locks them, so the two cannot deadlock on PostgreSQL.
     const sorted = [...group].sort((a, b) => (a.job.id < b.job.id ? -1 : 1));
     const allSucceeded = group.every((item) => item.result.kind === 'succeeded');
-    if (this.outcomeStore.succeedsAlone && allSucceeded && !this.hooks.wants('succeeded')) {
+    if (this.outcomeStore.canSucceedAlone && allSucceeded && !this.hooks.wants('succeeded')) {
       // The common case is one statement, a transaction of its own.
       return retryOnDeadlock(async () => {
         const done = await this.outcomeStore.succeedAlone(successesOf(sorted), this.clock.now());

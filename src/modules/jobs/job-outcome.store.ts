@@ -33,14 +33,14 @@ export class JobOutcomeStore {
    * PostgreSQL records many successes and their attempts in one statement, which can run outside
    * any transaction (`succeedAlone`).
    */
-  readonly succeedsAlone: boolean;
+  readonly canSucceedAlone: boolean;
 
   constructor(
     private readonly owner: LeaseOwner,
     config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {
-    this.succeedsAlone = config.database.kind === 'postgres';
+    this.canSucceedAlone = config.database.kind === 'postgres';
   }
 
   /** PostgreSQL only: records successes in one statement that is its own, relaxed, transaction. */
@@ -50,7 +50,7 @@ export class JobOutcomeStore {
 
   /** Records many successes at once; returns the ids of the jobs this worker still held. */
   succeedMany(manager: EntityManager, successes: Success[], now: Date): Promise<Set<string>> {
-    return this.succeedsAlone
+    return this.canSucceedAlone
       ? this.succeedInOneStatement(manager, successes, now)
       : this.succeedInChunks(manager, successes, now);
   }
