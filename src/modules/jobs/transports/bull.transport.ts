@@ -3,6 +3,7 @@ import { getSharedConfigToken } from '@nestjs/bull';
 import Bull from 'bull';
 import { Clock } from '../../../common/clock.js';
 import { AppConfig } from '../../../config/app-config.js';
+import { inChunks } from '../../../database/raw-sql.js';
 import { JobExecutor } from '../job-executor.service.js';
 import type { Dispatch } from '../job-dispatch.js';
 import { JobLedger } from '../job-ledger.service.js';
@@ -144,8 +145,7 @@ export class BullTransport extends JobTransport {
     const byQueue = new Map<string, { data: Delivery; opts: Bull.JobOptions }[]>();
     const now = Date.now();
     for (const group of groups.values()) {
-      for (let i = 0; i < group.length; i += MAX_JOBS_PER_DELIVERY) {
-        const chunk = group.slice(i, i + MAX_JOBS_PER_DELIVERY);
+      for (const chunk of inChunks(group, MAX_JOBS_PER_DELIVERY)) {
         const bulk = byQueue.get(chunk[0].queue) ?? [];
         bulk.push({
           data: { jobIds: chunk.map((job) => job.id), keyed: chunk.some((job) => job.keyed) },
