@@ -1,11 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { JobContext } from './job-context.js';
 import { describeFailure, JobFailure } from './job-failure.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import { JobLedger } from './job-ledger.service.js';
-import type { AttemptResult, Dispatch, Recorded } from './job-ledger.service.js';
+import type { Dispatch } from './job-dispatch.js';
+import type { AttemptResult, Recorded } from './job-ledger.service.js';
 import type { Job } from './job.entity.js';
 import { JobsMetrics } from './jobs.metrics.js';
 
@@ -39,7 +38,6 @@ export class JobExecutor {
     private readonly registry: JobHandlerRegistry,
     private readonly ledger: JobLedger,
     private readonly metrics: JobsMetrics,
-    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   runningIds(): string[] {
@@ -139,7 +137,7 @@ export class JobExecutor {
       progress: (value) => this.ledger.setProgress(job, value),
       log: (message) => this.ledger.appendLog(job, String(message).slice(0, 10_000)),
       step: async <T>(name: string, work: () => Promise<T>): Promise<T> => {
-        steps ??= this.ledger.completedSteps(job.id, this.dataSource.manager);
+        steps ??= this.ledger.completedSteps(job.id);
         const done = await steps;
         if (done.has(name)) return done.get(name) as T;
         signal.throwIfAborted();

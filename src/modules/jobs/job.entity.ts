@@ -74,7 +74,7 @@ export class Job {
   @Column({ name: 'finished_at', type: Date, nullable: true })
   finishedAt!: Date | null;
 
-  /** The event that started this job, once events exist. */
+  /** The event that started this job, if an event did. */
   @Column({ name: 'event_id', type: 'uuid', nullable: true })
   eventId!: string | null;
 }

@@ -48,7 +48,7 @@ export class JobsMetrics {
     registers: [this.registry],
   });
 
-  /** The jobs service supplies the ledger's figures; kept as a callback so metrics depend on nothing. */
+  /** JobsService supplies the ledger's figures: a callback, so this class need not depend on it (it depends on this one). */
   readFrom(source: () => Promise<LedgerSnapshot>): void {
     this.snapshotSource = source;
   }

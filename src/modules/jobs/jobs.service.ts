@@ -1,24 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource, In } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
-import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
-import { rawSql, readTimestamp } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { AttemptStopped, JobExecutor } from './job-executor.service.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import type { RegisteredHandler } from './job-handler.registry.js';
-import type { Dispatch } from './job-ledger.service.js';
-import { JobAttempt } from './job-attempt.entity.js';
-import { JobLog } from './job-log.entity.js';
-import { JobStep } from './job-step.entity.js';
+import { dispatchOf } from './job-dispatch.js';
+import type { JobAttempt } from './job-attempt.entity.js';
+import type { JobLog } from './job-log.entity.js';
+import type { JobStep } from './job-step.entity.js';
 import { JobError } from './job.error.js';
 import { Job } from './job.entity.js';
+import { JobStore } from './job.store.js';
+import type { JobFilter } from './job.store.js';
 import { MAX_ATTEMPTS_LIMIT, MAX_PRIORITY } from './jobs.contract.js';
 import type { JobStatus } from './jobs.contract.js';
 import { JobsMetrics } from './jobs.metrics.js';
@@ -48,15 +46,7 @@ export interface EnqueueRequest {
   options?: EnqueueOptions;
 }
 
-export interface JobFilter {
-  status?: JobStatus;
-  type?: string;
-  queue?: string;
-  /** Created at or after. */
-  from?: Date;
-  /** Created before. */
-  to?: Date;
-}
+export type { JobFilter } from './job.store.js';
 
 export interface JobDetails {
   job: Job;
@@ -74,9 +64,6 @@ export interface QueueStats {
   succeededLastMinute: number;
 }
 
-const INSERT_CHUNK = 400;
-const MAX_LOG_LINES = 500;
-
 /** The jobs API for other modules and for the REST controllers. */
 @Injectable()
 export class JobsService {
@@ -86,7 +73,7 @@ export class JobsService {
     private readonly transport: JobTransport,
     private readonly executor: JobExecutor,
     private readonly clock: Clock,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly store: JobStore,
     metrics: JobsMetrics,
   ) {
     metrics.readFrom(() => this.snapshot());
@@ -111,17 +98,12 @@ export class JobsService {
     const now = this.clock.now();
     const rows = requests.map((request) => this.newJob(request, now));
     const work = async (m: EntityManager): Promise<Job[]> => {
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK)
-        await insertJobs(m, rows.slice(i, i + INSERT_CHUNK));
+      await this.store.insert(m, rows);
       const keys = [...new Set(rows.flatMap((r) => (r.idempotencyKey ? [r.idempotencyKey] : [])))];
-      const byKey = new Map<string, Job>();
-      for (let i = 0; i < keys.length; i += INSERT_CHUNK) {
-        const found = await m.find(Job, { where: { idempotencyKey: In(keys.slice(i, i + INSERT_CHUNK)) } });
-        for (const job of found) byKey.set(job.idempotencyKey!, job);
-      }
+      const byKey = await this.store.byIdempotencyKeys(m, keys);
       const jobs = rows.map((row) => (row.idempotencyKey ? byKey.get(row.idempotencyKey)! : row));
       const added = jobs.filter((job, i) => job.id === rows[i].id);
-      this.serializer.afterCommit(m, () => this.transport.dispatch(added.map(toDispatch)));
+      this.serializer.afterCommit(m, () => this.transport.dispatch(added.map((job) => dispatchOf(job))));
       return jobs;
     };
     return manager ? work(manager) : this.serializer.transaction(work);
@@ -153,37 +135,12 @@ export class JobsService {
   }
 
   async get(id: string): Promise<JobDetails> {
-    const job = await this.dataSource.manager.findOne(Job, { where: { id } });
-    if (!job) throw new JobError('JOB_NOT_FOUND', `no job with id ${id}`);
-    const [attempts, steps, logs] = await Promise.all([
-      this.dataSource.manager.find(JobAttempt, { where: { jobId: id }, order: { attempt: 'ASC' } }),
-      this.dataSource.manager.find(JobStep, {
-        where: { jobId: id },
-        order: { id: 'ASC' },
-      }),
-      this.dataSource.manager.find(JobLog, {
-        where: { jobId: id },
-        order: { id: 'ASC' },
-        take: MAX_LOG_LINES,
-      }),
-    ]);
-    return { job, attempts, steps, logs };
+    const job = await this.mustFind(id);
+    return { job, ...(await this.store.history(id)) };
   }
 
   list(filter: JobFilter, page: PageQueryDto): Promise<Page<Job>> {
-    const query = this.dataSource.manager.createQueryBuilder(Job, 'job');
-    if (filter.status) query.andWhere('job.status = :status', { status: filter.status });
-    if (filter.type) query.andWhere('job.type = :type', { type: filter.type });
-    if (filter.queue) query.andWhere('job.queue = :queue', { queue: filter.queue });
-    if (filter.from || filter.to) {
-      query.andWhere(
-        new Brackets((range) => {
-          if (filter.from) range.andWhere('job.createdAt >= :from', { from: filter.from });
-          if (filter.to) range.andWhere('job.createdAt < :to', { to: filter.to });
-        }),
-      );
-    }
-    return paginate(query, page);
+    return this.store.list(filter, page);
   }
 
   /**
@@ -193,7 +150,7 @@ export class JobsService {
    */
   async cancel(id: string): Promise<Job> {
     await this.serializer.transaction(async (m) => {
-      const job = await this.mustFind(m, id);
+      const job = await this.mustFind(id, m);
       if (job.status !== 'queued' && job.status !== 'failed' && job.status !== 'running') {
         throw new JobError(
           'JOB_NOT_CANCELLABLE',
@@ -201,33 +158,22 @@ export class JobsService {
         );
       }
       const now = this.clock.now();
-      const { affected } = await rawSql(
-        m,
-        `UPDATE job SET status = 'cancelled', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL
-         WHERE id = ? AND status = ?`,
-        [now, id, job.status],
-      );
-      if (affected !== 1)
+      if (!(await this.store.cancel(m, id, job.status, now)))
         throw new JobError('JOB_NOT_CANCELLABLE', `job ${id} changed state meanwhile; try again`);
       if (job.status === 'running') {
-        await rawSql(
-          m,
-          `UPDATE job_attempt SET outcome = 'cancelled', finished_at = ?, error_code = 'CANCELLED',
-             error_message = 'cancelled while running' WHERE job_id = ? AND attempt = ?`,
-          [now, id, job.attempt],
-        );
+        await this.store.cancelAttempt(m, id, job.attempt, now);
         this.serializer.afterCommit(m, () =>
           this.executor.abort(id, new AttemptStopped('CANCELLED', 'the job was cancelled')),
         );
       }
     });
-    return this.mustFind(this.dataSource.manager, id);
+    return this.mustFind(id);
   }
 
   /** Queues a dead, failed or cancelled job to run now; a job out of attempts gets one more. */
   async retry(id: string): Promise<Job> {
     await this.serializer.transaction(async (m) => {
-      const job = await this.mustFind(m, id);
+      const job = await this.mustFind(id, m);
       if (job.status !== 'dead' && job.status !== 'failed' && job.status !== 'cancelled') {
         throw new JobError(
           'JOB_NOT_RETRYABLE',
@@ -235,34 +181,19 @@ export class JobsService {
         );
       }
       const now = this.clock.now();
-      const { affected } = await rawSql(
-        m,
-        `UPDATE job SET status = 'queued', run_at = ?, finished_at = NULL,
-           max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END
-         WHERE id = ? AND status = ?`,
-        [now, id, job.status],
-      );
-      if (affected !== 1)
+      if (!(await this.store.requeue(m, id, job.status, now)))
         throw new JobError('JOB_NOT_RETRYABLE', `job ${id} changed state meanwhile; try again`);
-      this.serializer.afterCommit(m, () => this.transport.dispatch([{ ...toDispatch(job), runAt: now }]));
+      this.serializer.afterCommit(m, () => this.transport.dispatch([dispatchOf(job, now)]));
     });
-    return this.mustFind(this.dataSource.manager, id);
+    return this.mustFind(id);
   }
 
   /** Deletes finished jobs (succeeded, dead, cancelled) that finished before `before`, with their history. */
   purge(before: Date): Promise<number> {
-    return this.serializer.transaction(async (m) => {
-      const { affected } = await rawSql(
-        m,
-        `DELETE FROM job WHERE status IN ('succeeded', 'dead', 'cancelled') AND finished_at < ?`,
-        [before],
-      );
-      return affected;
-    });
+    return this.serializer.transaction((m) => this.store.purge(m, before));
   }
 
   async queueStats(): Promise<QueueStats[]> {
-    const manager = this.dataSource.manager;
     const now = this.clock.now();
     const stats = new Map<string, QueueStats>();
     const statsOf = (queue: string) => {
@@ -279,31 +210,17 @@ export class JobsService {
       return entry;
     };
     for (const handler of this.registry.all()) statsOf(handler.queue);
-    const counts = await rawSql<{ queue: string; status: JobStatus; n: number | string }>(
-      manager,
-      `SELECT queue, status, count(*) AS n FROM job GROUP BY queue, status`,
-    );
-    for (const row of counts.rows) statsOf(row.queue).counts[row.status] = Number(row.n);
-    const oldest = await rawSql<{ queue: string; oldest: unknown }>(
-      manager,
-      `SELECT queue, MIN(run_at) AS oldest FROM job WHERE status IN ('queued', 'failed') AND run_at <= ? GROUP BY queue`,
-      [now],
-    );
-    for (const row of oldest.rows) {
-      const since = readTimestamp(row.oldest);
-      if (since)
-        statsOf(row.queue).oldestQueuedAgeSeconds = Math.max(0, (now.getTime() - since.getTime()) / 1000);
+    for (const row of await this.store.countsByQueueAndStatus())
+      statsOf(row.key).counts[row.status] = row.count;
+    for (const [queue, since] of await this.store.oldestDueByQueue(now)) {
+      statsOf(queue).oldestQueuedAgeSeconds = Math.max(0, (now.getTime() - since.getTime()) / 1000);
     }
-    const recent = await rawSql<{ queue: string; n: number | string }>(
-      manager,
-      `SELECT queue, count(*) AS n FROM job WHERE status = 'succeeded' AND finished_at >= ? GROUP BY queue`,
-      [new Date(now.getTime() - 60_000)],
-    );
-    for (const row of recent.rows) statsOf(row.queue).succeededLastMinute = Number(row.n);
+    for (const [queue, count] of await this.store.succeededSinceByQueue(new Date(now.getTime() - 60_000))) {
+      statsOf(queue).succeededLastMinute = count;
+    }
     return [...stats.values()].sort((a, b) => a.queue.localeCompare(b.queue));
   }
 
-  /** The handler of a type, or UNKNOWN_JOB_TYPE. */
   /** Every registered handler: the job types, their options and the events they listen to. */
   handlers(): RegisteredHandler[] {
     return this.registry.all();
@@ -311,29 +228,16 @@ export class JobsService {
 
   /** The jobs these events started, oldest first. */
   async ofEvents(eventIds: string[]): Promise<Job[]> {
-    const jobs: Job[] = [];
-    for (let i = 0; i < eventIds.length; i += INSERT_CHUNK) {
-      const chunk = eventIds.slice(i, i + INSERT_CHUNK);
-      jobs.push(...(await this.dataSource.manager.find(Job, { where: { eventId: In(chunk) } })));
-    }
+    const jobs = await this.store.ofEvents(eventIds);
     return jobs.sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   /** Those of these events that have a job not yet finished (queued, running or waiting to retry). */
-  async eventsWithUnfinishedJobs(eventIds: string[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    for (let i = 0; i < eventIds.length; i += INSERT_CHUNK) {
-      const chunk = eventIds.slice(i, i + INSERT_CHUNK);
-      const rows = await this.dataSource.manager
-        .createQueryBuilder(Job, 'job')
-        .select('DISTINCT job.eventId', 'eventId')
-        .where({ eventId: In(chunk), status: In(['queued', 'running', 'failed']) })
-        .getRawMany<{ eventId: string }>();
-      for (const row of rows) found.add(String(row.eventId));
-    }
-    return found;
+  eventsWithUnfinishedJobs(eventIds: string[]): Promise<Set<string>> {
+    return this.store.eventsWithUnfinishedJobs(eventIds);
   }
 
+  /** The handler of a type, or UNKNOWN_JOB_TYPE. */
   handlerOf(type: string): RegisteredHandler {
     const handler = this.registry.find(type);
     if (!handler) {
@@ -347,13 +251,10 @@ export class JobsService {
   }
 
   private async snapshot(): Promise<LedgerSnapshot> {
-    const { rows } = await rawSql<{ type: string; status: string; n: number | string }>(
-      this.dataSource.manager,
-      `SELECT type, status, count(*) AS n FROM job GROUP BY type, status`,
-    );
+    const counts = await this.store.countsByTypeAndStatus();
     const queues = await this.queueStats();
     return {
-      byTypeAndStatus: rows.map((r) => ({ type: r.type, status: r.status, count: Number(r.n) })),
+      byTypeAndStatus: counts.map((c) => ({ type: c.key, status: c.status, count: c.count })),
       queues: queues.map((q) => ({
         queue: q.queue,
         depth: q.counts.queued + q.counts.failed,
@@ -362,8 +263,8 @@ export class JobsService {
     };
   }
 
-  private async mustFind(manager: EntityManager, id: string): Promise<Job> {
-    const job = await manager.findOne(Job, { where: { id } });
+  private async mustFind(id: string, manager?: EntityManager): Promise<Job> {
+    const job = await this.store.find(id, manager);
     if (!job) throw new JobError('JOB_NOT_FOUND', `no job with id ${id}`);
     return job;
   }
@@ -425,61 +326,4 @@ function checkOptions(options: EnqueueOptions, payload: unknown): string[] {
     problems.push('the payload must be JSON');
   }
   return problems;
-}
-
-const JOB_COLUMNS = [
-  'id',
-  'type',
-  'queue',
-  'payload',
-  'status',
-  'priority',
-  'run_at',
-  'attempt',
-  'max_attempts',
-  'backoff',
-  'timeout_ms',
-  'idempotency_key',
-  'concurrency_key',
-  'concurrency_limit',
-  'created_at',
-  'event_id',
-];
-
-/** One multi-row INSERT; a row whose idempotency key is taken is skipped (the caller finds the first job). */
-async function insertJobs(manager: EntityManager, jobs: Job[]): Promise<void> {
-  const row = `(${JOB_COLUMNS.map(() => '?').join(', ')})`;
-  await rawSql(
-    manager,
-    `INSERT INTO job (${JOB_COLUMNS.join(', ')}) VALUES ${jobs.map(() => row).join(', ')} ON CONFLICT DO NOTHING`,
-    jobs.flatMap((job) => [
-      job.id,
-      job.type,
-      job.queue,
-      JSON.stringify(job.payload ?? null),
-      job.status,
-      job.priority,
-      job.runAt,
-      job.attempt,
-      job.maxAttempts,
-      JSON.stringify(job.backoff),
-      job.timeoutMs,
-      job.idempotencyKey,
-      job.concurrencyKey,
-      job.concurrencyLimit,
-      job.createdAt,
-      job.eventId,
-    ]),
-  );
-}
-
-function toDispatch(job: Job): Dispatch {
-  return {
-    id: job.id,
-    attempt: job.attempt,
-    queue: job.queue,
-    priority: job.priority,
-    runAt: job.runAt,
-    keyed: job.concurrencyKey !== null,
-  };
 }

@@ -1,14 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { getSharedConfigToken } from '@nestjs/bull';
-import { InjectDataSource } from '@nestjs/typeorm';
 import Bull from 'bull';
-import { DataSource } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { AppConfig } from '../../../config/app-config.js';
-import { rawSql } from '../../../database/raw-sql.js';
+import { inChunks } from '../../../database/raw-sql.js';
 import { JobExecutor } from '../job-executor.service.js';
-import { dispatchFromRow, JobLedger } from '../job-ledger.service.js';
-import type { Dispatch } from '../job-ledger.service.js';
+import type { Dispatch } from '../job-dispatch.js';
+import { JobLedger } from '../job-ledger.service.js';
+import { JobStore } from '../job.store.js';
 import { JobTransport } from './job-transport.js';
 import { WorkerSlots } from './worker-slots.js';
 
@@ -58,7 +57,7 @@ export class BullTransport extends JobTransport {
     private readonly executor: JobExecutor,
     private readonly config: AppConfig,
     private readonly clock: Clock,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly store: JobStore,
   ) {
     super();
     this.slots = new WorkerSlots(config.jobs.concurrency);
@@ -76,8 +75,8 @@ export class BullTransport extends JobTransport {
   start(queues: Map<string, number>): Promise<void> {
     for (const [name, concurrency] of queues) {
       this.queueSlots.set(name, new WorkerSlots(concurrency));
-      // Take only as many Bull jobs as keep the slots and the claims ahead busy, twice over so the
-      // tail of one does not idle them; the rest stay in Redis for other workers.
+      // Take at once only enough Bull jobs to fill the slots and the claims ahead twice over (so
+      // the last ids of one delivery do not leave slots idle); the rest stay in Redis for other workers.
       const deliveries = Math.min(
         concurrency,
         Math.ceil((2 * (CLAIM_AHEAD + 1) * concurrency) / MAX_JOBS_PER_DELIVERY),
@@ -108,7 +107,7 @@ export class BullTransport extends JobTransport {
   /** Re-adds due waiting jobs that no Bull job holds; returns how many. */
   async reconcile(): Promise<number> {
     const cutoff = new Date(this.clock.now().getTime() - this.config.jobs.reconcileMs);
-    const waiting = await this.waitingSince(cutoff);
+    const waiting = await this.store.waitingSince(cutoff, RECONCILE_BATCH);
     if (waiting.length === 0) return 0;
     const held = new Set<string>();
     for (const name of new Set(waiting.map((job) => job.queue))) {
@@ -121,8 +120,9 @@ export class BullTransport extends JobTransport {
     // Some may have run and left Redis since the first query: only jobs still waiting are lost.
     const still = new Set(
       (
-        await this.waitingSince(
+        await this.store.waitingSince(
           cutoff,
+          RECONCILE_BATCH,
           candidates.map((job) => job.id),
         )
       ).map((job) => `${job.id}:${job.attempt}`),
@@ -135,17 +135,6 @@ export class BullTransport extends JobTransport {
     return lost.length;
   }
 
-  private async waitingSince(cutoff: Date, ids?: string[]): Promise<Dispatch[]> {
-    const only = ids ? ` AND id IN (${ids.map(() => '?').join(', ')})` : '';
-    const { rows } = await rawSql<Record<string, unknown>>(
-      this.dataSource.manager,
-      `SELECT id, attempt, queue, priority, run_at, concurrency_key FROM job
-       WHERE status IN ('queued', 'failed') AND run_at <= ?${only} ORDER BY run_at LIMIT ?`,
-      [cutoff, ...(ids ?? []), RECONCILE_BATCH],
-    );
-    return rows.map(dispatchFromRow);
-  }
-
   /** Adds Bull jobs for these ledger jobs, grouped by queue, due time and priority. */
   private async add(jobs: Dispatch[]): Promise<void> {
     const groups = new Map<string, Dispatch[]>();
@@ -156,8 +145,7 @@ export class BullTransport extends JobTransport {
     const byQueue = new Map<string, { data: Delivery; opts: Bull.JobOptions }[]>();
     const now = Date.now();
     for (const group of groups.values()) {
-      for (let i = 0; i < group.length; i += MAX_JOBS_PER_DELIVERY) {
-        const chunk = group.slice(i, i + MAX_JOBS_PER_DELIVERY);
+      for (const chunk of inChunks(group, MAX_JOBS_PER_DELIVERY)) {
         const bulk = byQueue.get(chunk[0].queue) ?? [];
         bulk.push({
           data: { jobIds: chunk.map((job) => job.id), keyed: chunk.some((job) => job.keyed) },

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../../config/app-config.js';
 import { JobExecutor } from '../job-executor.service.js';
 import { JobLedger } from '../job-ledger.service.js';
-import type { Dispatch } from '../job-ledger.service.js';
+import type { Dispatch } from '../job-dispatch.js';
 import { JobTransport } from './job-transport.js';
 import { WorkerSlots } from './worker-slots.js';
 
@@ -88,8 +88,9 @@ class QueueLoop {
   }
 
   /**
-   * Makes the loop look again after `ms` (at once when due; `coalesce`: a few ms later, with any
-   * other jobs enqueued meanwhile); later than the idle poll needs no timer.
+   * Makes the loop look for due jobs in `ms`: at once when `ms <= 0`, or, with `coalesce` while
+   * the loop sleeps, a few ms later so jobs enqueued meanwhile join the same claim. A time beyond
+   * the idle poll sets no timer, since the poll comes sooner.
    */
   wakeAt(ms: number, coalesce = false): void {
     if (ms <= 0 && coalesce && this.wake) {

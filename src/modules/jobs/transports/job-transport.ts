@@ -1,4 +1,4 @@
-import type { Dispatch } from '../job-ledger.service.js';
+import type { Dispatch } from '../job-dispatch.js';
 
 /**
  * How committed jobs reach workers. The ledger decides what runs; a transport only delivers:

@@ -1,0 +1,62 @@
+import { describeFailure, JobFailure } from './job-failure.js';
+import { decideRetry } from './retry-decision.js';
+import type { FailedAttempt } from './retry-decision.js';
+
+const NOW = new Date('2026-12-01T10:00:00.000Z');
+const DUE = new Date('2026-12-01T09:00:00.000Z');
+const BACKOFF = { baseMs: 1_000, factor: 3, maxMs: 20_000 };
+
+function attempt(n: number, maxAttempts = 5): FailedAttempt {
+  return { attempt: n, maxAttempts, backoff: BACKOFF, runAt: DUE };
+}
+
+const temporary = describeFailure(Object.assign(new Error('try later'), { code: 'TEMPORARY' }));
+
+describe('decideRetry', () => {
+  it.each([
+    ['PERMANENT', JobFailure.permanent('bad order')],
+    ['AUTH', Object.assign(new Error('who are you?'), { code: 'AUTH' })],
+    ['NOT_FOUND', Object.assign(new Error('no such order'), { code: 'NOT_FOUND' })],
+    ['UNKNOWN_JOB_TYPE', new JobFailure('UNKNOWN_JOB_TYPE', 'no handler')],
+  ])('makes the job dead at once, keeping its runAt, when the code is %s', (_code, error) => {
+    expect(decideRetry(attempt(1), describeFailure(error), NOW)).toEqual({ status: 'dead', runAt: DUE });
+  });
+
+  it('makes the job dead when the failed attempt was its last', () => {
+    expect(decideRetry(attempt(5, 5), temporary, NOW)).toEqual({ status: 'dead', runAt: DUE });
+    expect(decideRetry(attempt(6, 5), temporary, NOW)).toEqual({ status: 'dead', runAt: DUE });
+  });
+
+  it('schedules a retry when the failure is temporary and attempts are left', () => {
+    const decision = decideRetry(attempt(4, 5), temporary, NOW, () => 0.5);
+    expect(decision.status).toBe('failed');
+    expect(decision.runAt.getTime()).toBeGreaterThanOrEqual(NOW.getTime());
+  });
+
+  it('waits exactly retryAfterMs when the failure is a rate limit with a retry-after', () => {
+    const limited = describeFailure(JobFailure.rateLimited('slow down', 30_000));
+    expect(decideRetry(attempt(2), limited, NOW, () => 0.999)).toEqual({
+      status: 'failed',
+      runAt: new Date(NOW.getTime() + 30_000),
+    });
+  });
+
+  it('waits within [0, min(maxMs, baseMs * factor^(attempt-1))] when backing off', () => {
+    for (const n of [1, 2, 3, 4]) {
+      const cap = Math.min(BACKOFF.maxMs, BACKOFF.baseMs * BACKOFF.factor ** (n - 1));
+      const waits = [0, 0.5, 0.999999].map(
+        (draw) => decideRetry(attempt(n), temporary, NOW, () => draw).runAt.getTime() - NOW.getTime(),
+      );
+      expect(waits[0]).toBe(0);
+      expect(waits[1]).toBe(Math.floor(cap / 2));
+      expect(waits[2]).toBeLessThanOrEqual(cap);
+      expect(waits[2]).toBeGreaterThanOrEqual(cap - 1);
+    }
+  });
+
+  it('caps the wait at maxMs when the exponential delay would exceed it', () => {
+    const wait = decideRetry(attempt(4), temporary, NOW, () => 0.999999).runAt.getTime() - NOW.getTime();
+    expect(wait).toBeLessThanOrEqual(BACKOFF.maxMs);
+    expect(wait).toBeGreaterThanOrEqual(BACKOFF.maxMs - 1);
+  });
+});

@@ -1,0 +1,32 @@
+import { retryDelayMs } from './backoff.js';
+import type { FailureVerdict } from './job-failure.js';
+import type { BackoffPolicy } from './jobs.contract.js';
+
+/** The attempt that just failed, as far as the decision needs it. */
+export interface FailedAttempt {
+  /** The failed attempt's number, from 1. */
+  attempt: number;
+  maxAttempts: number;
+  backoff: BackoffPolicy;
+  /** When the job was due; a dead job keeps it. */
+  runAt: Date;
+}
+
+/** What happens to a job after a failed attempt: a retry at `runAt`, or dead. */
+export type RetryDecision = { status: 'failed'; runAt: Date } | { status: 'dead'; runAt: Date };
+
+/**
+ * Retry or dead-letter after a failed attempt. A permanent failure, or the last attempt, is dead
+ * at once (keeping its runAt). Otherwise the retry waits the failure's `retryAfterMs` (a rate
+ * limit) exactly, or the backoff delay with full jitter drawn from `random`.
+ */
+export function decideRetry(
+  job: FailedAttempt,
+  failure: Pick<FailureVerdict, 'permanent' | 'retryAfterMs'>,
+  now: Date,
+  random: () => number = Math.random,
+): RetryDecision {
+  if (failure.permanent || job.attempt >= job.maxAttempts) return { status: 'dead', runAt: job.runAt };
+  const waitMs = failure.retryAfterMs ?? retryDelayMs(job.backoff, job.attempt, random);
+  return { status: 'failed', runAt: new Date(now.getTime() + waitMs) };
+}
