@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { rawSql } from '../src/database/raw-sql.js';
-import { EventsService } from '../src/modules/events/events.service.js';
+import { EventIntakeService } from '../src/modules/events/event-intake.service.js';
 import { JobsService } from '../src/modules/jobs/jobs.service.js';
 import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
@@ -270,7 +270,7 @@ describe(`events (${mode})`, () => {
   });
 
   it('keeps a failure of one event written in a group to that event alone', async () => {
-    const events = t.app.get(EventsService);
+    const events = t.app.get(EventIntakeService);
     const spied = events as unknown as {
       storeAll: (manager: unknown, items: { input: { name: string } }[]) => Promise<unknown>;
     };

@@ -29,3 +29,7 @@ export class EventError extends DomainError {
     super(code, EVENT_ERROR_KINDS[code], message, details);
   }
 }
+
+export function eventNotFound(id: string): EventError {
+  return new EventError('EVENT_NOT_FOUND', `no event ${id}`);
+}

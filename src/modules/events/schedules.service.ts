@@ -14,14 +14,14 @@ import { isUniqueViolation } from '../../database/db-errors.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { EventError } from './event.error.js';
+import { RETENTION_JOB_TYPE } from './events.contract.js';
 import { ScheduleRunner } from './schedule-runner.service.js';
 import { canonicalTimezone, cronProblems, CronSlots, manualKey, timezoneProblems } from './schedule-slots.js';
 import type { FieldProblem } from './schedule-slots.js';
 import { Schedule } from './schedule.entity.js';
 import type { ScheduleCatchUp, ScheduleOverlap } from './schedule.entity.js';
 
-/** The job type and the name of the built-in schedule that purges old events and jobs. */
-export const RETENTION_JOB_TYPE = 'junction.retention';
+/** The name of the built-in schedule that purges old events and jobs. */
 export const RETENTION_SCHEDULE_NAME = 'junction.retention';
 
 export interface NewSchedule {

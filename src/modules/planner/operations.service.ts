@@ -8,7 +8,7 @@ import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { rawSql, sqlText } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
-import { EventsService } from '../events/events.service.js';
+import { EventIntakeService } from '../events/event-intake.service.js';
 import type { Avatar } from '../reservations/avatar.entity.js';
 import type { GoodsInput } from '../reservations/goods.service.js';
 import { GoodsService } from '../reservations/goods.service.js';
@@ -56,7 +56,7 @@ export class OperationsService {
     private readonly goods: GoodsService,
     private readonly requests: ReservationRequestsService,
     private readonly reserver: ReserverService,
-    private readonly events: EventsService,
+    private readonly events: EventIntakeService,
   ) {}
 
   /** Goods due at a location at a time: each gets a future avatar there, outcome of a planned arrival. */

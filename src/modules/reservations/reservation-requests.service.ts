@@ -9,7 +9,7 @@ import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { isUniqueViolation } from '../../database/db-errors.js';
 import { insertEntities, rawSql, sqlText } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
-import { EventsService } from '../events/events.service.js';
+import { EventIntakeService } from '../events/event-intake.service.js';
 import { GoodsService } from './goods.service.js';
 import { PurposeTypes } from './purpose-types.js';
 import { RequestItem } from './request-item.entity.js';
@@ -49,7 +49,7 @@ export class ReservationRequestsService {
     private readonly goods: GoodsService,
     private readonly purposes: PurposeTypes,
     private readonly reserver: ReserverService,
-    private readonly events: EventsService,
+    private readonly events: EventIntakeService,
   ) {}
 
   onCancel(listener: CancelListener): void {

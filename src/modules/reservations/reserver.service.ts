@@ -8,7 +8,7 @@ import { newId } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
 import { inChunks, rawSql, sqlPlaceholders, sqlText } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
-import { EventsService } from '../events/events.service.js';
+import { EventIntakeService } from '../events/event-intake.service.js';
 import { demandKey, propertiesMatch } from './properties-match.js';
 import { IDLE_BACKOFF_MAX_MS, LaneLoop } from './lane-loop.js';
 import type { LeaderLock } from './lane-loop.js';
@@ -51,7 +51,7 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly config: AppConfig,
     private readonly db: WriteSerializer,
     private readonly clock: Clock,
-    private readonly events: EventsService,
+    private readonly events: EventIntakeService,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
