@@ -18,11 +18,10 @@ import { Route } from './route.entity.js';
 import { RouteStore } from './route.store.js';
 import { RoutesController } from './routes.controller.js';
 import { RoutesService } from './routes.service.js';
-import { SchedulesModule } from './schedules.module.js';
 
 /** Event intake, routes from events to jobs, replay, retention, and job outcomes as events. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Event, EventType, Route]), SchedulesModule],
+  imports: [TypeOrmModule.forFeature([Event, EventType, Route])],
   controllers: [EventsController, EventTypesController, RoutesController],
   providers: [
     EventStore,
