@@ -216,7 +216,7 @@ export class RoutesService implements OnApplicationBootstrap {
     for (const row of rows) {
       const pattern = compileEventPattern(row.eventPattern);
       if (!pattern || !known.has(row.jobType)) {
-        // A route stored before its job type's handler was removed from the code.
+        // A stored route can outlive its job type: the handler may have left the code since.
         this.logger.warn(`route ${row.name} is skipped: its pattern or job type ${row.jobType} is unknown`);
         continue;
       }
