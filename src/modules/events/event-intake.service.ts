@@ -170,7 +170,7 @@ export class EventIntakeService {
       // Another process may have stored the same key between our look-up and our insert.
       const key = item.input.idempotencyKey;
       if (key === undefined) throw error;
-      const existing = await this.store.heldKey(error, item.input.source, key);
+      const existing = await this.store.existingAfterConflict(error, item.input.source, key);
       if (!existing) throw error;
       return { event: existing, jobs: [], duplicate: true };
     }

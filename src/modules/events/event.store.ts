@@ -49,7 +49,7 @@ export class EventStore {
    * After a write failed: the event stored under (source, idempotency key) when the failure was
    * that key's unique index (another process stored the same key first), otherwise null.
    */
-  async heldKey(error: unknown, source: string, idempotencyKey: string): Promise<Event | null> {
+  async existingAfterConflict(error: unknown, source: string, idempotencyKey: string): Promise<Event | null> {
     if (!isUniqueViolation(error)) return null;
     return this.dataSource.manager.findOneBy(Event, { source, idempotencyKey });
   }
