@@ -26,7 +26,7 @@ import autocannon from 'autocannon';
 import type { Instance, Options, Result } from 'autocannon';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/load-config.js';
-import { JobHandler } from '../src/modules/jobs/job-handler.decorator.js';
+import { JobHandler } from '../src/modules/jobs/jobs.contract.js';
 
 const CONNECTIONS = 20;
 const WARMUP_S = 3;

@@ -12,6 +12,7 @@ import { HealthModule } from './modules/health/health.module.js';
 import { JobsModule } from './modules/jobs/jobs.module.js';
 import { PlannerModule } from './modules/planner/planner.module.js';
 import { ReservationsModule } from './modules/reservations/reservations.module.js';
+import { SchedulesModule } from './modules/schedules/schedules.module.js';
 
 @Module({})
 export class AppModule {
@@ -36,6 +37,7 @@ export class AppModule {
         HealthModule,
         JobsModule.forRoot(config),
         EventsModule,
+        SchedulesModule,
         ReservationsModule,
         PlannerModule,
         ...features,

@@ -1,7 +1,6 @@
 import { jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { rawSql } from '../src/database/raw-sql.js';
-import { EventsService } from '../src/modules/events/events.service.js';
 import { JobsService } from '../src/modules/jobs/jobs.service.js';
 import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
@@ -267,32 +266,6 @@ describe(`events (${mode})`, () => {
     expect(await eventsNamed('atomic.test')).toHaveLength(0);
     const stored = await post({ name: 'atomic.test', source: 's' });
     expect(stored.jobIds).toHaveLength(1);
-  });
-
-  it('keeps a failure of one event written in a group to that event alone', async () => {
-    const events = t.app.get(EventsService);
-    const spied = events as unknown as {
-      storeAll: (manager: unknown, items: { input: { name: string } }[]) => Promise<unknown>;
-    };
-    const original = spied.storeAll.bind(events);
-    const spy = jest.spyOn(spied, 'storeAll').mockImplementation(async (manager, items) => {
-      if (items.some((item) => item.input.name === 'group.poison')) throw new Error('simulated failure');
-      return original(manager, items);
-    });
-    try {
-      const outcomes = await Promise.allSettled(
-        ['group.good', 'group.poison', 'group.good'].map((name) =>
-          events.ingest({ name, source: 'g' }, null),
-        ),
-      );
-      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-      // The three were offered as one group first, then one by one.
-      expect(spy.mock.calls.map(([, items]) => items.length)).toEqual([3, 1, 1, 1]);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(await eventsNamed('group.good')).toHaveLength(2);
-    expect(await eventsNamed('group.poison')).toHaveLength(0);
   });
 
   it('replays one event: new jobs linked to the original', async () => {

@@ -1,5 +1,5 @@
 import { DataSource, Like } from 'typeorm';
-import { ScheduleRunner } from '../src/modules/events/schedule-runner.service.js';
+import { ScheduleRunner } from '../src/modules/schedules/schedule-runner.service.js';
 import { Job } from '../src/modules/jobs/job.entity.js';
 import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';

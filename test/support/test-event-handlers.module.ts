@@ -1,6 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
-import type { JobContext } from '../../src/modules/jobs/job-context.js';
-import { JobHandler } from '../../src/modules/jobs/job-handler.decorator.js';
+import type { JobContext } from '../../src/modules/jobs/jobs.contract.js';
+import { JobHandler } from '../../src/modules/jobs/jobs.contract.js';
 
 /** A job handler with a route declared in code. */
 @Injectable()

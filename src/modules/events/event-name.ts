@@ -36,3 +36,14 @@ export function compileEventPattern(pattern: string): RegExp | null {
   }
   return new RegExp(`^${parts.join('\\.')}$`);
 }
+
+/** Compiles a pattern given in `field` of a request, refusing one that is not a pattern. */
+export function eventPattern(pattern: string, field: string): RegExp {
+  const compiled = compileEventPattern(pattern);
+  if (!compiled) {
+    throw new EventError('INVALID_EVENT_PATTERN', `"${pattern}" is not an event pattern`, [
+      { field, problems: ['dot-separated names, * for one segment, ** for one or more'] },
+    ]);
+  }
+  return compiled;
+}

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { JobContext } from '../jobs/jobs.contract.js';
 import { JobHandler } from '../jobs/jobs.contract.js';
-import { EventsService, REPLAY_JOB_TYPE } from './events.service.js';
+import { EventReplayService, REPLAY_JOB_TYPE } from './event-replay.service.js';
+import type { EventPosition } from './event.store.js';
 
 export interface ReplayPayload {
   pattern: string;
@@ -19,7 +20,7 @@ const PAGE = 200;
  */
 @Injectable()
 export class EventReplayHandler {
-  constructor(private readonly events: EventsService) {}
+  constructor(private readonly replays: EventReplayService) {}
 
   @JobHandler(REPLAY_JOB_TYPE, { maxAttempts: 3 })
   async replay(ctx: JobContext<ReplayPayload>): Promise<{ scanned: number; replayed: number; jobs: number }> {
@@ -28,12 +29,12 @@ export class EventReplayHandler {
       from: new Date(ctx.payload.from),
       to: new Date(ctx.payload.to),
     };
-    const total = await this.events.countBetween(range.from, range.to);
+    const total = await this.replays.countBetween(range.from, range.to);
     const totals = { scanned: 0, replayed: 0, jobs: 0 };
-    let after: { receivedAt: Date; id: string } | null = null;
+    let after: EventPosition | null = null;
     for (;;) {
       ctx.signal.throwIfAborted();
-      const page = await this.events.replayPage(range, after, PAGE, `replay:${ctx.jobId}`);
+      const page = await this.replays.replayPage(range, after, PAGE, `replay:${ctx.jobId}`);
       totals.scanned += page.scanned;
       totals.replayed += page.replayed;
       totals.jobs += page.jobs;

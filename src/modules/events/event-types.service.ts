@@ -1,16 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { ExpiringCache } from '../../common/expiring-cache.js';
 import { AppConfig } from '../../config/app-config.js';
-import { rawSql, readTimestamp } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { assertEventName } from './event-name.js';
 import { EventType } from './event-type.entity.js';
+import { EventTypeStore } from './event-type.store.js';
+import type { SeenName } from './event-type.store.js';
 import { EventError } from './event.error.js';
 
 // ajv-formats is CommonJS: the types see its default import as the module, at run time it is the plugin.
@@ -50,10 +49,10 @@ export class EventTypesService {
   private readonly validators: ExpiringCache<Map<string, ValidateFunction>>;
 
   constructor(
+    private readonly store: EventTypeStore,
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     config: AppConfig,
-    @InjectDataSource() private readonly dataSource: DataSource,
   ) {
     this.validators = new ExpiringCache(() => this.load(), config.events.cacheMs);
   }
@@ -69,43 +68,33 @@ export class EventTypesService {
     }
     const saved = await this.serializer.transaction(async (manager) => {
       const now = this.clock.now();
-      const existing = await manager.findOneBy(EventType, { name });
+      const existing = await this.store.findByName(name, manager);
       const type = existing ?? Object.assign(new EventType(), { name, createdAt: now });
       Object.assign(type, { schema, description, updatedAt: now });
-      return manager.save(type);
+      return this.store.save(manager, type);
     });
     this.validators.invalidate();
     return saved;
   }
 
   async remove(name: string): Promise<void> {
-    const deleted = await this.serializer.transaction((manager) => manager.delete(EventType, { name }));
-    if (!deleted.affected) throw notFound(name);
+    const deleted = await this.serializer.transaction((manager) => this.store.delete(manager, name));
+    if (!deleted) throw notFound(name);
     this.validators.invalidate();
   }
 
-  /** One name: its count and last time from the index on (name, received_at), not a scan. */
+  /** One name, declared or seen. */
   async get(name: string): Promise<EventTypeSummary> {
-    const manager = this.dataSource.manager;
-    const declared = await manager.findOneBy(EventType, { name });
-    const { rows } = await rawSql<SeenRow>(
-      manager,
-      `SELECT name, COUNT(*) AS count, MAX(received_at) AS last_seen FROM event WHERE name = ? GROUP BY name`,
-      [name],
-    );
-    if (!declared && rows.length === 0) throw notFound(name);
-    return summaryOf(name, declared, rows[0]);
+    const declared = await this.store.findByName(name);
+    const seen = await this.store.seen(name);
+    if (!declared && !seen) throw notFound(name);
+    return summaryOf(name, declared, seen);
   }
 
   /** Every declared type and every name seen in stored events, by name. */
   async list(): Promise<EventTypeSummary[]> {
-    const manager = this.dataSource.manager;
-    const declared = new Map((await manager.find(EventType)).map((type) => [type.name, type]));
-    const { rows } = await rawSql<SeenRow>(
-      manager,
-      `SELECT name, COUNT(*) AS count, MAX(received_at) AS last_seen FROM event GROUP BY name`,
-    );
-    const seen = new Map(rows.map((row) => [row.name, row]));
+    const declared = new Map((await this.store.findAll()).map((type) => [type.name, type]));
+    const seen = new Map((await this.store.seenAll()).map((row) => [row.name, row]));
     return [...new Set([...declared.keys(), ...seen.keys()])]
       .sort()
       .map((name) => summaryOf(name, declared.get(name) ?? null, seen.get(name)));
@@ -120,7 +109,7 @@ export class EventTypesService {
 
   private async load(): Promise<Map<string, ValidateFunction>> {
     const ajv = newAjv();
-    const types = await this.dataSource.manager.find(EventType);
+    const types = await this.store.findAll();
     return new Map(types.map((type) => [type.name, ajv.compile(type.schema)]));
   }
 }
@@ -136,19 +125,17 @@ function toViolation(error: ErrorObject): SchemaViolation {
   return { path: error.instancePath, message: `${error.message ?? error.keyword}${extra}` };
 }
 
-interface SeenRow {
-  name: string;
-  count: unknown;
-  last_seen: unknown;
-}
-
-function summaryOf(name: string, declared: EventType | null, seen: SeenRow | undefined): EventTypeSummary {
+function summaryOf(
+  name: string,
+  declared: EventType | null,
+  seen: SeenName | null | undefined,
+): EventTypeSummary {
   return {
     name,
     description: declared?.description ?? null,
     schema: declared?.schema ?? null,
-    count: seen ? Number(seen.count) : 0,
-    lastSeenAt: seen ? readTimestamp(seen.last_seen) : null,
+    count: seen?.count ?? 0,
+    lastSeenAt: seen?.lastSeenAt ?? null,
   };
 }
 

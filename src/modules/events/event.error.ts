@@ -5,7 +5,6 @@ const EVENT_ERROR_KINDS = {
   EVENT_NOT_FOUND: 'not_found',
   EVENT_TYPE_NOT_FOUND: 'not_found',
   ROUTE_NOT_FOUND: 'not_found',
-  SCHEDULE_NOT_FOUND: 'not_found',
   INVALID_EVENT: 'invalid',
   INVALID_EVENT_NAME: 'invalid',
   INVALID_EVENT_PATTERN: 'refused',
@@ -17,9 +16,6 @@ const EVENT_ERROR_KINDS = {
   INVALID_ROUTE: 'refused',
   ROUTE_NAME_TAKEN: 'conflict',
   ROUTE_READ_ONLY: 'conflict',
-  INVALID_SCHEDULE: 'refused',
-  SCHEDULE_NAME_TAKEN: 'conflict',
-  SCHEDULE_BUILT_IN: 'conflict',
 } as const satisfies Record<string, ErrorKind>;
 
 export type EventErrorCode = keyof typeof EVENT_ERROR_KINDS;
@@ -28,4 +24,8 @@ export class EventError extends DomainError {
   constructor(code: EventErrorCode, message: string, details?: unknown) {
     super(code, EVENT_ERROR_KINDS[code], message, details);
   }
+}
+
+export function eventNotFound(id: string): EventError {
+  return new EventError('EVENT_NOT_FOUND', `no event ${id}`);
 }

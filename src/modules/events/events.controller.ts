@@ -23,13 +23,19 @@ import {
   toEventDto,
   toIngestedDto,
 } from './dto/event.dto.js';
+import { EventIntakeService } from './event-intake.service.js';
+import { EventReplayService } from './event-replay.service.js';
 import { EventsService } from './events.service.js';
 
 @ApiTags('events')
 @ApiStandardErrors()
 @Controller('events')
 export class EventsController {
-  constructor(private readonly events: EventsService) {}
+  constructor(
+    private readonly intake: EventIntakeService,
+    private readonly replays: EventReplayService,
+    private readonly events: EventsService,
+  ) {}
 
   @Post()
   @HttpCode(202)
@@ -44,7 +50,7 @@ export class EventsController {
     type: ErrorBodyDto,
   })
   async post(@Body() body: CreateEventDto, @CurrentPrincipal() principal: Principal): Promise<IngestedDto> {
-    return toIngestedDto(await this.events.ingest(body, principal.accountId));
+    return toIngestedDto(await this.intake.ingest(body, principal.accountId));
   }
 
   @Post('batch')
@@ -56,7 +62,7 @@ export class EventsController {
     @Body() body: CreateEventBatchDto,
     @CurrentPrincipal() principal: Principal,
   ): Promise<BatchResultDto> {
-    return toBatchResultDto(await this.events.ingestBatch(body.events, principal.accountId));
+    return toBatchResultDto(await this.intake.ingestBatch(body.events, principal.accountId));
   }
 
   @Post('replay')
@@ -67,7 +73,7 @@ export class EventsController {
   })
   @ApiAcceptedResponse({ type: ReplayStartedDto })
   async replayMany(@Body() body: ReplayEventsDto): Promise<ReplayStartedDto> {
-    return { jobId: (await this.events.replayMany(body)).id };
+    return { jobId: (await this.replays.replayMany(body)).id };
   }
 
   @Get()
@@ -93,7 +99,7 @@ export class EventsController {
   @ApiOperation({ summary: 'Route the event again now with the current routes: new jobs, linked to it' })
   @ApiAcceptedResponse({ type: ReplayedDto })
   async replay(@Param('id', ParseUUIDPipe) id: string): Promise<ReplayedDto> {
-    const { event, jobs } = await this.events.replay(id);
+    const { event, jobs } = await this.replays.replay(id);
     return { eventId: event.id, jobIds: jobs.map((job) => job.id) };
   }
 }

@@ -4,7 +4,8 @@ import type { EntityManager } from 'typeorm';
 import { JobOutcomeHooks } from '../jobs/jobs.contract.js';
 import type { FinalStatus, FinishedJob, JobOutcomeListener } from '../jobs/jobs.contract.js';
 import { EventError } from './event.error.js';
-import { EventsService, JUNCTION_SOURCE } from './events.service.js';
+import { EventIntakeService, JUNCTION_SOURCE } from './event-intake.service.js';
+import { EventStore } from './event.store.js';
 import { RoutesService } from './routes.service.js';
 
 /**
@@ -18,7 +19,8 @@ export class JobOutcomeEvents implements JobOutcomeListener, OnModuleInit {
 
   constructor(
     private readonly hooks: JobOutcomeHooks,
-    private readonly events: EventsService,
+    private readonly intake: EventIntakeService,
+    private readonly store: EventStore,
     private readonly routes: RoutesService,
   ) {}
 
@@ -32,9 +34,9 @@ export class JobOutcomeEvents implements JobOutcomeListener, OnModuleInit {
 
   async onFinished(manager: EntityManager, jobs: FinishedJob[]): Promise<void> {
     for (const job of jobs) {
-      const causeDepth = job.eventId === null ? 0 : ((await this.events.depthOf(manager, job.eventId)) ?? 0);
+      const causeDepth = job.eventId === null ? 0 : ((await this.store.depthOf(manager, job.eventId)) ?? 0);
       try {
-        await this.events.emit(
+        await this.intake.emit(
           manager,
           {
             name: `job.${job.status}`,

@@ -3,8 +3,8 @@ import { Clock } from '../../common/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import type { JobContext } from '../jobs/jobs.contract.js';
 import { JobHandler } from '../jobs/jobs.contract.js';
-import { EventsService } from './events.service.js';
-import { RETENTION_JOB_TYPE } from './schedules.service.js';
+import { EventRetentionService } from './event-retention.service.js';
+import { RETENTION_JOB_TYPE } from './events.contract.js';
 
 const DAY_MS = 86_400_000;
 
@@ -19,7 +19,7 @@ export interface RetentionResult {
 @Injectable()
 export class RetentionHandler {
   constructor(
-    private readonly events: EventsService,
+    private readonly retention: EventRetentionService,
     private readonly clock: Clock,
     private readonly config: AppConfig,
   ) {}
@@ -27,7 +27,7 @@ export class RetentionHandler {
   @JobHandler(RETENTION_JOB_TYPE, { maxAttempts: 3 })
   async purge(ctx: JobContext): Promise<RetentionResult> {
     const cutoff = new Date(this.clock.now().getTime() - this.config.events.retentionDays * DAY_MS);
-    const purged = await this.events.purgeBefore(cutoff);
+    const purged = await this.retention.purgeBefore(cutoff);
     await ctx.log(
       `purged ${purged.events} event(s) and ${purged.jobs} job(s) from before ${cutoff.toISOString()}`,
     );

@@ -1,9 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { isUUID } from 'class-validator';
 import siftModule from 'sift';
-import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { ExpiringCache } from '../../common/expiring-cache.js';
 import { newId } from '../../common/ids.js';
@@ -17,6 +15,7 @@ import type { EventView } from './event-view.js';
 import { EventError } from './event.error.js';
 import { Route } from './route.entity.js';
 import type { RouteJobOptions } from './route.entity.js';
+import { RouteStore } from './route.store.js';
 import { renderTemplate, renderText, templateProblems } from './template.js';
 
 /** What a route is made of, whether stored or declared in code. */
@@ -70,11 +69,11 @@ export class RoutesService implements OnApplicationBootstrap {
   private readonly compiled: ExpiringCache<CompiledRoute[]>;
 
   constructor(
+    private readonly store: RouteStore,
     private readonly jobs: JobsService,
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     config: AppConfig,
-    @InjectDataSource() private readonly dataSource: DataSource,
   ) {
     this.compiled = new ExpiringCache(() => this.load(), config.events.cacheMs);
   }
@@ -111,10 +110,10 @@ export class RoutesService implements OnApplicationBootstrap {
   async create(spec: RouteSpec): Promise<RouteRecord> {
     this.check(spec);
     const route = await this.serializer.transaction(async (manager) => {
-      if (await manager.existsBy(Route, { name: spec.name })) throw nameTaken(spec.name);
+      if (await this.store.nameTaken(manager, spec.name)) throw nameTaken(spec.name);
       const now = this.clock.now();
       const row = Object.assign(new Route(), spec, { id: newId(), createdAt: now, updatedAt: now });
-      await manager.save(Route, row);
+      await this.store.save(manager, row);
       return row;
     });
     this.invalidate();
@@ -124,14 +123,14 @@ export class RoutesService implements OnApplicationBootstrap {
   async update(id: string, changes: Partial<RouteSpec>): Promise<RouteRecord> {
     if (id.startsWith('code:')) throw readOnly(id);
     const route = await this.serializer.transaction(async (manager) => {
-      const row = await manager.findOneBy(Route, { id });
+      const row = await this.store.findById(id, manager);
       if (!row) throw notFound(id);
       const spec: RouteSpec = { ...specOf(row), ...changes };
       this.check(spec);
-      if (spec.name !== row.name && (await manager.existsBy(Route, { name: spec.name })))
+      if (spec.name !== row.name && (await this.store.nameTaken(manager, spec.name)))
         throw nameTaken(spec.name);
       Object.assign(row, spec, { updatedAt: this.clock.now() });
-      await manager.save(row);
+      await this.store.save(manager, row);
       return row;
     });
     this.invalidate();
@@ -140,22 +139,22 @@ export class RoutesService implements OnApplicationBootstrap {
 
   async remove(id: string): Promise<void> {
     if (id.startsWith('code:')) throw readOnly(id);
-    const { affected } = await this.serializer.transaction((manager) => manager.delete(Route, { id }));
-    if (!affected) throw notFound(id);
+    const deleted = await this.serializer.transaction((manager) => this.store.delete(manager, id));
+    if (!deleted) throw notFound(id);
     this.invalidate();
   }
 
   async get(id: string): Promise<RouteRecord> {
     const code = this.codeRoutes.find((route) => route.id === id);
     if (code) return codeRecord(code);
-    const row = isUUID(id) ? await this.dataSource.manager.findOneBy(Route, { id }) : null;
+    const row = isUUID(id) ? await this.store.findById(id) : null;
     if (!row) throw notFound(id);
     return toRecord(row);
   }
 
   /** Code routes first, then stored routes by name. */
   async list(): Promise<RouteRecord[]> {
-    const rows = await this.dataSource.manager.find(Route, { order: { name: 'ASC' } });
+    const rows = await this.store.listByName();
     return [...this.codeRoutes.map(codeRecord), ...rows.map(toRecord)];
   }
 
@@ -211,16 +210,13 @@ export class RoutesService implements OnApplicationBootstrap {
   }
 
   private async load(): Promise<CompiledRoute[]> {
-    const rows = await this.dataSource.manager.find(Route, {
-      where: { enabled: true },
-      order: { id: 'ASC' },
-    });
+    const rows = await this.store.listEnabled();
     const known = new Set(this.jobs.handlers().map((handler) => handler.type));
     const compiled = [...this.codeRoutes];
     for (const row of rows) {
       const pattern = compileEventPattern(row.eventPattern);
       if (!pattern || !known.has(row.jobType)) {
-        // A route stored before its job type's handler was removed from the code.
+        // A stored route can outlive its job type: the handler may have left the code since.
         this.logger.warn(`route ${row.name} is skipped: its pattern or job type ${row.jobType} is unknown`);
         continue;
       }

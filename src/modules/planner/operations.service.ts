@@ -4,7 +4,7 @@ import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
-import { EventsService } from '../events/events.service.js';
+import { EventIntakeService } from '../events/event-intake.service.js';
 import { AvatarTimelineService } from '../reservations/avatar-timeline.service.js';
 import { CatalogueService } from '../reservations/catalogue.service.js';
 import { GoodsService } from '../reservations/goods.service.js';
@@ -55,7 +55,7 @@ export class OperationsService {
     private readonly timeline: AvatarTimelineService,
     private readonly supply: SupplyService,
     private readonly requests: ReservationRequestsService,
-    private readonly events: EventsService,
+    private readonly events: EventIntakeService,
     private readonly store: OperationStore,
   ) {}
 

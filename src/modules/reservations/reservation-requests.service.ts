@@ -5,7 +5,7 @@ import { newId } from '../../common/ids.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { isUniqueViolation } from '../../database/db-errors.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
-import { EventsService } from '../events/events.service.js';
+import { EventIntakeService } from '../events/event-intake.service.js';
 import { CatalogueService } from './catalogue.service.js';
 import { PurposeTypes } from './purpose-types.service.js';
 import { RequestItem } from './request-item.entity.js';
@@ -47,7 +47,7 @@ export class ReservationRequestsService {
     private readonly purposes: PurposeTypes,
     private readonly supply: SupplyService,
     private readonly reserver: ReserverService,
-    private readonly events: EventsService,
+    private readonly events: EventIntakeService,
     private readonly store: ReservationRequestStore,
   ) {}
 

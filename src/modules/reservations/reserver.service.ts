@@ -4,7 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
-import { EventsService } from '../events/events.service.js';
+import { EventIntakeService } from '../events/event-intake.service.js';
 import { demandKey, propertiesMatch } from './properties-match.js';
 import { IDLE_BACKOFF_MAX_MS, LaneLoop } from './lane-loop.js';
 import { ReserverStore } from './reserver.store.js';
@@ -46,7 +46,7 @@ export class ReserverService implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly config: AppConfig,
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
-    private readonly events: EventsService,
+    private readonly events: EventIntakeService,
     private readonly store: ReserverStore,
     private readonly versions: SupplyVersionStore,
   ) {}

@@ -4,7 +4,7 @@ import { PageDto } from '../../../common/pagination/pagination.js';
 import { JOB_STATUSES } from '../../jobs/jobs.contract.js';
 import type { JobStatus, JobSummary } from '../../jobs/jobs.contract.js';
 import type { Event } from '../event.entity.js';
-import type { BatchItemResult, Ingested } from '../events.service.js';
+import type { BatchItemResult, Ingested } from '../event-intake.service.js';
 
 export class EventDto {
   @ApiProperty({ format: 'uuid', example: '019abc12-3def-7456-89ab-cdef01234567' })

@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ScheduleRunner } from './schedule-runner.service.js';
 import { Schedule } from './schedule.entity.js';
+import { ScheduleStore } from './schedule.store.js';
 import { SchedulesController } from './schedules.controller.js';
 import { SchedulesService } from './schedules.service.js';
 
@@ -13,7 +14,7 @@ import { SchedulesService } from './schedules.service.js';
 @Module({
   imports: [ScheduleModule.forRoot(), TypeOrmModule.forFeature([Schedule])],
   controllers: [SchedulesController],
-  providers: [SchedulesService, ScheduleRunner],
+  providers: [ScheduleStore, SchedulesService, ScheduleRunner],
   exports: [SchedulesService],
 })
 export class SchedulesModule {}

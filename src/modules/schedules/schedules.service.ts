@@ -1,27 +1,24 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import { Repository } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
-import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { AppConfig } from '../../config/app-config.js';
-import { isUniqueViolation } from '../../database/db-errors.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
+import { RETENTION_JOB_TYPE } from '../events/events.contract.js';
 import { JobsService } from '../jobs/jobs.service.js';
-import { EventError } from './event.error.js';
 import { ScheduleRunner } from './schedule-runner.service.js';
 import { canonicalTimezone, cronProblems, CronSlots, manualKey, timezoneProblems } from './schedule-slots.js';
 import type { FieldProblem } from './schedule-slots.js';
 import { Schedule } from './schedule.entity.js';
 import type { ScheduleCatchUp, ScheduleOverlap } from './schedule.entity.js';
+import { ScheduleError } from './schedule.error.js';
+import { ScheduleStore } from './schedule.store.js';
 
-/** The job type and the name of the built-in schedule that purges old events and jobs. */
-export const RETENTION_JOB_TYPE = 'junction.retention';
+/** The name of the built-in schedule that purges old events and jobs. */
 export const RETENTION_SCHEDULE_NAME = 'junction.retention';
 
 export interface NewSchedule {
@@ -48,8 +45,8 @@ export class SchedulesService implements OnModuleInit {
   private readonly logger = new Logger('Schedules');
 
   constructor(
-    @InjectRepository(Schedule) private readonly schedules: Repository<Schedule>,
-    private readonly db: WriteSerializer,
+    private readonly store: ScheduleStore,
+    private readonly serializer: WriteSerializer,
     private readonly jobs: JobsService,
     private readonly runner: ScheduleRunner,
     private readonly clock: Clock,
@@ -63,7 +60,7 @@ export class SchedulesService implements OnModuleInit {
 
   async create(input: NewSchedule): Promise<Schedule> {
     const now = this.clock.now();
-    const schedule = this.schedules.create({
+    const schedule: Schedule = Object.assign(new Schedule(), {
       id: newId(now.getTime()),
       name: input.name.trim(),
       cron: input.cron.trim(),
@@ -84,26 +81,26 @@ export class SchedulesService implements OnModuleInit {
     await this.checkJob(schedule);
     schedule.timezone = canonicalTimezone(schedule.timezone);
     schedule.nextFireAt = this.nextFireAt(schedule, now);
-    const created = await this.db.transaction(async (manager) => {
+    const created = await this.serializer.transaction(async (manager) => {
       await this.assertNameFree(manager, schedule.name);
-      return saveUnique(manager, schedule);
+      return this.saveUnique(manager, schedule);
     });
     this.runner.apply(created);
     return created;
   }
 
   list(page: PageQueryDto): Promise<Page<Schedule>> {
-    return paginate(this.schedules.createQueryBuilder('schedule'), page);
+    return this.store.list(page);
   }
 
   async get(id: string): Promise<Schedule> {
-    return mustFind(this.schedules.manager, id);
+    return this.mustFind(id);
   }
 
   /** Changes some fields; a new cron, time zone or enabled state recomputes nextFireAt from now. */
   async update(id: string, changes: ScheduleChanges): Promise<Schedule> {
-    const updated = await this.db.transaction(async (manager) => {
-      const schedule = await mustFind(manager, id);
+    const updated = await this.serializer.transaction(async (manager) => {
+      const schedule = await this.mustFind(id, manager);
       if (schedule.builtIn) assertBuiltInChange(schedule, changes);
       const timing = { cron: schedule.cron, timezone: schedule.timezone, enabled: schedule.enabled };
       if (changes.name !== undefined && changes.name.trim() !== schedule.name) {
@@ -129,21 +126,21 @@ export class SchedulesService implements OnModuleInit {
       )
         schedule.nextFireAt = this.nextFireAt(schedule, now);
       schedule.updatedAt = now;
-      return saveUnique(manager, schedule);
+      return this.saveUnique(manager, schedule);
     });
     this.runner.apply(updated);
     return updated;
   }
 
   async remove(id: string): Promise<void> {
-    await this.db.transaction(async (manager) => {
-      const schedule = await mustFind(manager, id);
+    await this.serializer.transaction(async (manager) => {
+      const schedule = await this.mustFind(id, manager);
       if (schedule.builtIn)
-        throw new EventError(
+        throw new ScheduleError(
           'SCHEDULE_BUILT_IN',
           `${schedule.name} is built in; pause it instead of deleting it`,
         );
-      await manager.delete(Schedule, { id });
+      await this.store.delete(manager, id);
     });
     this.runner.forget(id);
   }
@@ -163,12 +160,12 @@ export class SchedulesService implements OnModuleInit {
    * for it. The key names the time, so it never takes a slot's key.
    */
   trigger(id: string): Promise<TriggerResult> {
-    return this.db.transaction(async (manager) => {
-      const schedule = await mustFind(manager, id);
+    return this.serializer.transaction(async (manager) => {
+      const schedule = await this.mustFind(id, manager);
       const now = this.clock.now();
       const idempotencyKey = manualKey(schedule.id, now);
       const job = await this.jobs.enqueue(schedule.jobType, schedule.payload, { idempotencyKey }, manager);
-      await manager.update(Schedule, { id }, { lastFiredAt: now, lastJobId: job.id, updatedAt: now });
+      await this.store.update(manager, id, { lastFiredAt: now, lastJobId: job.id, updatedAt: now });
       return { jobId: job.id, idempotencyKey };
     });
   }
@@ -180,40 +177,31 @@ export class SchedulesService implements OnModuleInit {
   async ensureRetentionSchedule(): Promise<void> {
     const cron = this.config.events.retentionCron;
     const now = this.clock.now();
-    try {
-      await this.db.transaction(async (manager) => {
-        if (await manager.existsBy(Schedule, { name: RETENTION_SCHEDULE_NAME })) return;
-        await manager.insert(Schedule, {
-          id: newId(now.getTime()),
-          name: RETENTION_SCHEDULE_NAME,
-          cron,
-          timezone: 'UTC',
-          jobType: RETENTION_JOB_TYPE,
-          payload: {},
-          enabled: true,
-          overlap: 'skip',
-          catchUp: 'once',
-          builtIn: true,
-          lastFiredAt: null,
-          nextFireAt: new CronSlots(cron, 'UTC').nextAfter(now),
-          lastJobId: null,
-          createdAt: now,
-          updatedAt: now,
-        });
-        this.logger.log(`created the built-in schedule ${RETENTION_SCHEDULE_NAME} (${cron} UTC)`);
-      });
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-    }
-    await this.db.transaction(async (manager) => {
-      const schedule = await manager.findOneByOrFail(Schedule, { name: RETENTION_SCHEDULE_NAME });
+    const created = await this.store.insertUnlessNamed(
+      Object.assign(new Schedule(), {
+        id: newId(now.getTime()),
+        name: RETENTION_SCHEDULE_NAME,
+        cron,
+        timezone: 'UTC',
+        jobType: RETENTION_JOB_TYPE,
+        payload: {},
+        enabled: true,
+        overlap: 'skip',
+        catchUp: 'once',
+        builtIn: true,
+        lastFiredAt: null,
+        nextFireAt: new CronSlots(cron, 'UTC').nextAfter(now),
+        lastJobId: null,
+        createdAt: now,
+        updatedAt: now,
+      }),
+    );
+    if (created) this.logger.log(`created the built-in schedule ${RETENTION_SCHEDULE_NAME} (${cron} UTC)`);
+    await this.serializer.transaction(async (manager) => {
+      const schedule = await this.store.getByName(manager, RETENTION_SCHEDULE_NAME);
       if (schedule.cron === cron && schedule.timezone === 'UTC') return;
       const nextFireAt = schedule.enabled ? new CronSlots(cron, 'UTC').nextAfter(now) : null;
-      await manager.update(
-        Schedule,
-        { id: schedule.id },
-        { cron, timezone: 'UTC', nextFireAt, updatedAt: now },
-      );
+      await this.store.update(manager, schedule.id, { cron, timezone: 'UTC', nextFireAt, updatedAt: now });
       this.logger.log(`the built-in schedule ${RETENTION_SCHEDULE_NAME} now fires at ${cron} UTC`);
     });
   }
@@ -227,7 +215,7 @@ export class SchedulesService implements OnModuleInit {
     if (cron.length > 0) problems.push({ field: 'cron', problems: cron });
     if (problems.length > 0) {
       const fields = problems.map((p) => p.field).join(' and ');
-      throw new EventError(
+      throw new ScheduleError(
         'INVALID_SCHEDULE',
         `the schedule's ${fields} ${problems.length > 1 ? 'are' : 'is'} invalid`,
         problems,
@@ -251,7 +239,7 @@ export class SchedulesService implements OnModuleInit {
         const found = errors?.flatMap((e) => Object.values(e.constraints ?? {})) ?? [
           'payload must be an object',
         ];
-        throw new EventError('INVALID_SCHEDULE', `the payload does not suit a ${schedule.jobType} job`, [
+        throw new ScheduleError('INVALID_SCHEDULE', `the payload does not suit a ${schedule.jobType} job`, [
           { field: 'payload', problems: found },
         ]);
       }
@@ -263,7 +251,20 @@ export class SchedulesService implements OnModuleInit {
   }
 
   private async assertNameFree(manager: EntityManager, name: string): Promise<void> {
-    if (await manager.existsBy(Schedule, { name })) throw nameTaken(name);
+    if (await this.store.nameTaken(manager, name)) throw nameTaken(name);
+  }
+
+  private async mustFind(id: string, manager?: EntityManager): Promise<Schedule> {
+    const schedule = await this.store.findById(id, manager);
+    if (!schedule) throw new ScheduleError('SCHEDULE_NOT_FOUND', `no schedule with id ${id}`);
+    return schedule;
+  }
+
+  /** Saves the schedule, refusing it when a concurrent write took its name first. */
+  private async saveUnique(manager: EntityManager, schedule: Schedule): Promise<Schedule> {
+    const saved = await this.store.save(manager, schedule);
+    if (!saved) throw nameTaken(schedule.name);
+    return saved;
   }
 }
 
@@ -275,29 +276,13 @@ function assertBuiltInChange(schedule: Schedule, changes: ScheduleChanges): void
   if (fixed.length === 0) return;
   const hint =
     fixed.includes('cron') || fixed.includes('timezone') ? '; set JUNCTION_RETENTION_CRON instead' : '';
-  throw new EventError(
+  throw new ScheduleError(
     'SCHEDULE_BUILT_IN',
     `${schedule.name} is built in: its ${fixed.join(', ')} cannot change${hint}`,
     fixed.map((field) => ({ field, problems: [`${field} of a built-in schedule cannot change`] })),
   );
 }
 
-async function mustFind(manager: EntityManager, id: string): Promise<Schedule> {
-  const schedule = await manager.findOneBy(Schedule, { id });
-  if (!schedule) throw new EventError('SCHEDULE_NOT_FOUND', `no schedule with id ${id}`);
-  return schedule;
-}
-
-/** The name check races with a concurrent write on PostgreSQL; the unique index decides. */
-async function saveUnique(manager: EntityManager, schedule: Schedule): Promise<Schedule> {
-  try {
-    return await manager.save(schedule);
-  } catch (error) {
-    if (isUniqueViolation(error)) throw nameTaken(schedule.name);
-    throw error;
-  }
-}
-
-function nameTaken(name: string): EventError {
-  return new EventError('SCHEDULE_NAME_TAKEN', `a schedule named "${name}" exists already`);
+function nameTaken(name: string): ScheduleError {
+  return new ScheduleError('SCHEDULE_NAME_TAKEN', `a schedule named "${name}" exists already`);
 }

@@ -1,18 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { CronJob } from 'cron';
-import { DataSource, LessThanOrEqual } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { hasErrorCode } from '../../common/errors/domain-error.js';
 import { AppConfig } from '../../config/app-config.js';
-import { rawSql } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { JOB_ERROR_CODES } from '../jobs/jobs.contract.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { CronSlots, decideFiring, slotKey } from './schedule-slots.js';
-import { Schedule } from './schedule.entity.js';
+import type { Schedule } from './schedule.entity.js';
+import { ScheduleStore } from './schedule.store.js';
 
 /**
  * What one attempt to fire a schedule came to. `taken`: another process (or an earlier call)
@@ -49,10 +47,10 @@ export class ScheduleRunner implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly config: AppConfig,
     private readonly registry: SchedulerRegistry,
-    private readonly db: WriteSerializer,
+    private readonly serializer: WriteSerializer,
+    private readonly store: ScheduleStore,
     private readonly jobs: JobsService,
     private readonly clock: Clock,
-    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -79,20 +77,15 @@ export class ScheduleRunner implements OnApplicationBootstrap, OnModuleDestroy {
    * slot (see `decideFiring`). Runs at boot to catch up; tests call it with chosen times.
    */
   async fireDue(now: Date): Promise<Map<string, FireOutcome>> {
-    const due = await this.dataSource.manager.find(Schedule, {
-      select: { id: true },
-      where: { enabled: true, nextFireAt: LessThanOrEqual(now) },
-      order: { nextFireAt: 'ASC' },
-    });
     const outcomes = new Map<string, FireOutcome>();
-    for (const { id } of due) outcomes.set(id, await this.fire(id, now));
+    for (const id of await this.store.dueIds(now)) outcomes.set(id, await this.fire(id, now));
     return outcomes;
   }
 
   /** Fires one schedule at `now` if it is due; safe to call from several processes at once. */
   async fire(id: string, now: Date): Promise<FireOutcome> {
-    const outcome = await this.db.transaction(async (manager): Promise<FireOutcome> => {
-      const schedule = await manager.findOneBy(Schedule, { id });
+    const outcome = await this.serializer.transaction(async (manager): Promise<FireOutcome> => {
+      const schedule = await this.store.findById(id, manager);
       if (!schedule?.enabled || !schedule.nextFireAt || schedule.nextFireAt > now) return 'not-due';
       const decision = decideFiring(
         new CronSlots(schedule.cron, schedule.timezone),
@@ -101,14 +94,8 @@ export class ScheduleRunner implements OnApplicationBootstrap, OnModuleDestroy {
         now,
         this.toleranceMs(),
       );
-      // Whoever moves nextFireAt on owns this firing; on PostgreSQL a concurrent claim waits for
-      // ours to commit, then finds nextFireAt changed and updates nothing.
-      const claim = await rawSql(
-        manager,
-        `UPDATE schedule SET next_fire_at = ? WHERE id = ? AND next_fire_at = ?`,
-        [decision.next, id, schedule.nextFireAt],
-      );
-      if (claim.affected !== 1) return 'taken';
+      // Whoever moves nextFireAt on owns this firing, so each slot fires once across processes.
+      if (!(await this.store.claimFiring(manager, id, schedule.nextFireAt, decision.next))) return 'taken';
       if (!decision.slot) {
         if (decision.missed)
           this.logger.log(`${schedule.name}: skipped firings missed while no scheduler ran`);
@@ -133,7 +120,7 @@ export class ScheduleRunner implements OnApplicationBootstrap, OnModuleDestroy {
         { idempotencyKey: slotKey(id, decision.slot) },
         manager,
       );
-      await manager.update(Schedule, { id }, { lastFiredAt: decision.slot, lastJobId: job.id });
+      await this.store.update(manager, id, { lastFiredAt: decision.slot, lastJobId: job.id });
       return 'fired';
     });
     this.outcomes[outcome]++;
@@ -153,9 +140,7 @@ export class ScheduleRunner implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Makes the CronJobs match the schedule table: adds new, replaces changed, removes gone or paused. */
   async sync(): Promise<void> {
-    const schedules = await this.dataSource.manager.find(Schedule, {
-      select: { id: true, cron: true, timezone: true, enabled: true },
-    });
+    const schedules = await this.store.timings();
     const wanted = new Map(schedules.filter((s) => s.enabled).map((s) => [s.id, s]));
     for (const id of [...this.running.keys()]) if (!wanted.has(id)) this.unregister(id);
     for (const schedule of wanted.values()) this.register(schedule);
