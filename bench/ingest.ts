@@ -107,6 +107,40 @@ function summarize(results: Result[]): { median: Result; perSecond: number[] } {
   return { median: sorted[Math.floor(sorted.length / 2)], perSecond: sorted.map((r) => r['2xx'] / ROUND_S) };
 }
 
+/** The stored events and jobs, as the API counts them. */
+async function storedCounts(
+  base: string,
+  headers: Record<string, string>,
+): Promise<{ events: number; jobs: number }> {
+  const types = (await (await fetch(`${base}/event-types/bench.order-created`, { headers })).json()) as {
+    count: number;
+  };
+  const queues = (await (await fetch(`${base}/queues`, { headers })).json()) as {
+    counts: Record<string, number>;
+  }[];
+  const jobs = queues.reduce((sum, q) => sum + Object.values(q.counts).reduce((a, b) => a + b, 0), 0);
+  return { events: types.count, jobs };
+}
+
+/**
+ * The counts once they stop moving. Requests still in flight when the last round ends commit
+ * after it; counting the events and then the jobs between two such commits saw one job more than
+ * events and failed the run.
+ */
+async function settledCounts(
+  base: string,
+  headers: Record<string, string>,
+): Promise<{ events: number; jobs: number }> {
+  let last = await storedCounts(base, headers);
+  for (let tries = 0; tries < 50; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const next = await storedCounts(base, headers);
+    if (next.events === last.events && next.jobs === last.jobs) return next;
+    last = next;
+  }
+  return last;
+}
+
 async function bench(roles: string, label: string): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-bench-ingest-'));
   const child = fork(fileURLToPath(import.meta.url), ['serve', dir, roles], {
@@ -138,15 +172,9 @@ async function bench(roles: string, label: string): Promise<void> {
 
     // Every 202 (warm-up included) must be one stored event with its one job.
     const accepted = sequence;
-    const types = (await (await fetch(`${base}/event-types/bench.order-created`, { headers })).json()) as {
-      count: number;
-    };
-    const queues = (await (await fetch(`${base}/queues`, { headers })).json()) as {
-      counts: Record<string, number>;
-    }[];
-    const jobs = queues.reduce((sum, q) => sum + Object.values(q.counts).reduce((a, b) => a + b, 0), 0);
-    if (types.count !== jobs || types.count < eventRounds.reduce((sum, r) => sum + r['2xx'], 0)) {
-      throw new Error(`stored ${types.count} events and ${jobs} jobs for about ${accepted} posted`);
+    const stored = await settledCounts(base, headers);
+    if (stored.events !== stored.jobs || stored.events < eventRounds.reduce((sum, r) => sum + r['2xx'], 0)) {
+      throw new Error(`stored ${stored.events} events and ${stored.jobs} jobs for about ${accepted} posted`);
     }
 
     const events = summarize(eventRounds);
