@@ -189,7 +189,7 @@ async function bench(roles: string, label: string): Promise<void> {
         `p99 ${health.median.latency.p99} ms; ratio ${(perSecond / healthPerSecond).toFixed(2)}) ` +
         `[median of ${ROUNDS} rounds of ${ROUND_S} s, events ${range(events.perSecond)}/s, health ${range(health.perSecond)}/s; ` +
         `SQLite, embedded queue, 1 route, ${CONNECTIONS} connections, ${os.cpus().length} cores; ` +
-        `${types.count} events and ${jobs} jobs stored]`,
+        `${stored.events} events and ${stored.jobs} jobs stored]`,
     );
   } finally {
     if (child.connected) {

@@ -2,7 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/com
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../../common/auth/roles.js';
 import { ApiStandardErrors, ErrorBodyDto } from '../../common/errors/error-body.dto.js';
-import { EventTypeDto, PutEventTypeDto, toEventTypeDto } from './dto/event-type.dto.js';
+import { PutEventTypeDto } from './dto/event-type-requests.dto.js';
+import { EventTypeDto, toEventTypeDto } from './dto/event-type.dto.js';
 import { EventTypesService } from './event-types.service.js';
 
 @ApiTags('events')

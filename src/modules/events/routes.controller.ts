@@ -9,14 +9,8 @@ import {
 } from '@nestjs/swagger';
 import { Roles } from '../../common/auth/roles.js';
 import { ApiStandardErrors, ErrorBodyDto } from '../../common/errors/error-body.dto.js';
-import {
-  CreateRouteDto,
-  RouteDto,
-  toRouteChanges,
-  toRouteDto,
-  toRouteSpec,
-  UpdateRouteDto,
-} from './dto/route.dto.js';
+import { CreateRouteDto, toRouteChanges, toRouteSpec, UpdateRouteDto } from './dto/route-requests.dto.js';
+import { RouteDto, toRouteDto } from './dto/route.dto.js';
 import { RoutesService } from './routes.service.js';
 
 @ApiTags('events')
