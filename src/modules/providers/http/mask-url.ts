@@ -1,0 +1,81 @@
+const MASK = '***';
+
+// Query parameter names that carry a credential, compared without case, `-`, `_` or `.`, so
+// `api_key`, `apiKey` and `API-KEY` all match.
+const CREDENTIAL_NAMES = new Set([
+  'token',
+  'accesstoken',
+  'apikey',
+  'key',
+  'secret',
+  'password',
+  'signature',
+  'sig',
+  'clientsecret',
+  'auth',
+  'authorization',
+]);
+// Longer names ending like these (`refresh_token`, `X-Amz-Signature`, `app_secret`) are credentials too.
+const CREDENTIAL_SUFFIXES = ['token', 'secret', 'password', 'signature', 'apikey', 'credential'];
+
+/**
+ * A URL fit for a log line or an error message: the userinfo password, the values of query
+ * parameters named like credentials and every occurrence of `secrets` (raw or percent-encoded,
+ * for a token in the path) become `***`. The rest stays as written, so the line still says which
+ * resource was called.
+ */
+export function maskUrl(url: string | URL, secrets: readonly string[] = []): string {
+  let masked = typeof url === 'string' ? url : url.href;
+  // Query and userinfo by hand: URL's own serialiser would re-encode the parts left alone.
+  const queryStart = masked.indexOf('?');
+  if (queryStart >= 0) {
+    const fragmentStart = masked.indexOf('#', queryStart);
+    const queryEnd = fragmentStart >= 0 ? fragmentStart : masked.length;
+    const query = masked.slice(queryStart + 1, queryEnd);
+    masked = `${masked.slice(0, queryStart + 1)}${maskQuery(query)}${masked.slice(queryEnd)}`;
+  }
+  masked = masked.replace(/^([a-z][a-z\d+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, `$1:${MASK}@`);
+  return maskSecrets(masked, secrets);
+}
+
+function maskQuery(query: string): string {
+  return query
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      if (equals < 0) return pair;
+      return isCredentialName(pair.slice(0, equals)) ? `${pair.slice(0, equals)}=${MASK}` : pair;
+    })
+    .join('&');
+}
+
+function isCredentialName(rawName: string): boolean {
+  let name: string;
+  try {
+    name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+  } catch {
+    name = rawName;
+  }
+  const normalised = name.toLowerCase().replace(/[-_.\s[\]]/g, '');
+  return (
+    CREDENTIAL_NAMES.has(normalised) || CREDENTIAL_SUFFIXES.some((suffix) => normalised.endsWith(suffix))
+  );
+}
+
+/**
+ * Each secret as written, as a path segment encodes it and as a query value encodes it; longest
+ * first, so a secret that contains another is masked whole.
+ */
+function maskSecrets(text: string, secrets: readonly string[]): string {
+  const forms = secrets
+    .filter((secret) => secret.length > 0)
+    .flatMap((secret) => [
+      secret,
+      encodeURIComponent(secret),
+      new URLSearchParams({ s: secret }).toString().slice(2),
+    ])
+    .sort((a, b) => b.length - a.length);
+  let masked = text;
+  for (const form of forms) masked = masked.replaceAll(form, MASK);
+  return masked;
+}

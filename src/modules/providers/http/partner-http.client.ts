@@ -1,0 +1,251 @@
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import type { OnModuleDestroy } from '@nestjs/common';
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Clock } from '../../../common/clock.js';
+import { classifyNetworkError, classifyStatus, errorCodes } from './classify.js';
+import type { ResponseHeaders } from './classify.js';
+import { maskUrl } from './mask-url.js';
+import { ProviderError, bodyExcerpt, isJsonContentType } from './provider-error.js';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type QueryValue = string | number | boolean | null | undefined;
+
+export interface PartnerRequest {
+  method: HttpMethod;
+  url: string;
+  headers?: Record<string, string>;
+  /** Appended to the URL's query; `null` and `undefined` values are left out. */
+  query?: Record<string, QueryValue>;
+  /** A string or bytes are sent as they are; anything else as JSON. */
+  body?: string | Uint8Array | object;
+  /** The job's signal: when it aborts, the call stops and its reason is thrown as it is. */
+  signal?: AbortSignal;
+  /** For the whole call, body included; default 10 s. */
+  timeoutMs?: number;
+  /** Default 1 MiB. */
+  maxResponseBytes?: number;
+  /** Strings (tokens, keys) that must never appear in the log line or an error message. */
+  secrets?: readonly string[];
+  /** Receives the call's one log line, such as the job context's `log`; else the app log gets it. */
+  log?: (line: string) => void | Promise<void>;
+}
+
+export interface PartnerResponse {
+  status: number;
+  headers: ResponseHeaders;
+  /** Parsed JSON when the content type says JSON, else the text; `null` when the body is empty. */
+  body: unknown;
+  durationMs: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+/** An error body is read only this far: enough for the excerpt, without downloading an error page. */
+const ERROR_BODY_BYTES = 4096;
+
+/**
+ * The one way to call a partner: every outcome becomes a response or a classified ProviderError
+ * the job engine knows how to retry, and every call writes one log line without secrets.
+ */
+@Injectable()
+export class PartnerHttpClient implements OnModuleDestroy {
+  private readonly logger = new Logger(PartnerHttpClient.name);
+  // One agent for the process keeps a pool of idle keep-alive sockets per partner origin, so
+  // repeated calls skip the TCP and TLS handshakes.
+  private readonly agent = new Agent();
+
+  constructor(@Optional() private readonly clock: Clock = new Clock()) {}
+
+  async onModuleDestroy(): Promise<void> {
+    await this.agent.close();
+  }
+
+  async request(options: PartnerRequest): Promise<PartnerResponse> {
+    const { method } = options;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    const secrets = [...(options.secrets ?? [])];
+    const startedAt = performance.now();
+    const elapsed = () => Math.round(performance.now() - startedAt);
+    let shownUrl = maskUrl(options.url, secrets);
+    // What the log line says after the arrow; set where the call ends.
+    let outcome = '';
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    try {
+      const url = parseUrl(options.url, options.query);
+      const headers = { ...options.headers };
+      const password = moveUserinfoToHeader(url, headers);
+      if (password) secrets.push(password);
+      shownUrl = maskUrl(url, secrets);
+      const response = await this.agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method,
+        headers,
+        body: encodeBody(options.body, headers),
+        signal,
+      });
+      const status = response.statusCode;
+      const contentType = headerValue(response.headers['content-type']);
+      const answered = `${method} ${shownUrl} answered ${status}`;
+      if (status >= 300 && status < 400) {
+        await response.body.dump();
+        const location = headerValue(response.headers.location);
+        outcome = `${status} in ${elapsed()} ms`;
+        throw new ProviderError(
+          'PERMANENT',
+          `${answered}, a redirect to ${location ? maskUrl(location, secrets) : '(no Location)'}, which is not followed`,
+          { status },
+        );
+      }
+      const verdict = classifyStatus(status, response.headers, this.clock.now());
+      if (verdict) {
+        const { bytes } = await readCapped(response.body, ERROR_BODY_BYTES);
+        const excerpt = bodyExcerpt(bytes.toString('utf8'), contentType, secrets);
+        outcome = `${status} in ${elapsed()} ms`;
+        throw new ProviderError(verdict.code, excerpt ? `${answered}: ${excerpt}` : answered, {
+          status,
+          retryAfterMs: verdict.retryAfterMs,
+        });
+      }
+      const { bytes, truncated } = await readCapped(response.body, maxBytes);
+      if (truncated) {
+        outcome = `${status} in ${elapsed()} ms, response larger than ${maxBytes} bytes`;
+        throw new ProviderError('PERMANENT', `${answered} with a response larger than ${maxBytes} bytes`, {
+          status,
+        });
+      }
+      const body = decodeBody(bytes, contentType);
+      outcome = `${status} in ${elapsed()} ms`;
+      if (body === INVALID_JSON) {
+        throw new ProviderError('PERMANENT', `${answered} with a body that is not the JSON it claims`, {
+          status,
+        });
+      }
+      return { status, headers: response.headers, body, durationMs: elapsed() };
+    } catch (error) {
+      // The job was cancelled, timed out as a whole or lost its lease: the engine must see its own
+      // reason, not a partner failure it would retry.
+      if (options.signal?.aborted) {
+        outcome = `aborted after ${elapsed()} ms`;
+        throw options.signal.reason;
+      }
+      if (timeout.aborted) {
+        outcome = `timeout after ${timeoutMs} ms`;
+        throw new ProviderError('TEMPORARY', `${method} ${shownUrl} timed out after ${timeoutMs} ms`, {
+          cause: error,
+        });
+      }
+      if (error instanceof ProviderError) {
+        outcome ||= `${error.code} in ${elapsed()} ms`;
+        throw error;
+      }
+      const code = errorCodes(error)[0] ?? (error instanceof Error ? error.name : 'ERROR');
+      outcome = `${code} in ${elapsed()} ms`;
+      throw new ProviderError(classifyNetworkError(error), `${method} ${shownUrl} failed: ${code}`, {
+        cause: error,
+      });
+    } finally {
+      await this.writeLog(options.log, `${method} ${shownUrl} -> ${outcome}`);
+    }
+  }
+
+  /**
+   * Calls made outside a job (no `log`) still leave a trace, in the application log. A log that
+   * cannot be written must not turn the call's outcome into a different failure.
+   */
+  private async writeLog(log: PartnerRequest['log'], line: string): Promise<void> {
+    if (!log) {
+      this.logger.debug(line);
+      return;
+    }
+    try {
+      await log(line);
+    } catch (error) {
+      this.logger.warn(`could not write the log line "${line}": ${String(error)}`);
+    }
+  }
+}
+
+function parseUrl(raw: string, query: PartnerRequest['query']): URL {
+  const url = new URL(raw);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ProviderError(
+      'PERMANENT',
+      `only http and https partner URLs are supported, not ${url.protocol}`,
+    );
+  }
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (value !== null && value !== undefined) url.searchParams.append(name, String(value));
+  }
+  return url;
+}
+
+/**
+ * Credentials written into the URL (`https://user:pass@host`) become Basic auth, as curl does;
+ * undici would otherwise drop them silently. Returns the password, to be masked.
+ */
+function moveUserinfoToHeader(url: URL, headers: Record<string, string>): string | null {
+  if (!url.username && !url.password) return null;
+  const username = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  if (!hasHeader(headers, 'authorization')) {
+    headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+  }
+  return password || null;
+}
+
+function encodeBody(
+  body: PartnerRequest['body'],
+  headers: Record<string, string>,
+): string | Uint8Array | undefined {
+  if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) return body;
+  if (!hasHeader(headers, 'content-type')) headers['content-type'] = 'application/json';
+  return JSON.stringify(body);
+}
+
+/**
+ * Reads at most `limit` bytes; `truncated` when the body went on, in which case the rest is not
+ * downloaded (the connection is closed instead of reused).
+ */
+async function readCapped(
+  body: Dispatcher.ResponseData['body'],
+  limit: number,
+): Promise<{ bytes: Buffer; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (size + chunk.length > limit) {
+      chunks.push(chunk.subarray(0, limit - size));
+      // Leaving the loop destroys the stream, which stops the download.
+      return { bytes: Buffer.concat(chunks), truncated: true };
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return { bytes: Buffer.concat(chunks), truncated: false };
+}
+
+const INVALID_JSON = Symbol('invalid JSON');
+
+/** JSON must be UTF-8 (RFC 8259), and partners send text as UTF-8 in practice. */
+function decodeBody(bytes: Buffer, contentType: string | undefined): unknown {
+  const text = bytes.toString('utf8');
+  if (text.length === 0) return null;
+  if (!isJsonContentType(contentType)) return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return INVALID_JSON;
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function hasHeader(headers: Record<string, string>, name: string): boolean {
+  return Object.keys(headers).some((key) => key.toLowerCase() === name);
+}

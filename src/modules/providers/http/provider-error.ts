@@ -1,0 +1,66 @@
+/**
+ * What the job engine does with each code (jobs/job-failure.ts `describeFailure` reads `code` and
+ * `retryAfterMs` off any thrown error, so a handler can let these propagate untouched):
+ * TEMPORARY is retried with backoff, RATE_LIMITED retried after `retryAfterMs`, and AUTH,
+ * NOT_FOUND and PERMANENT are dead at once.
+ */
+export type ProviderErrorCode = 'TEMPORARY' | 'RATE_LIMITED' | 'AUTH' | 'NOT_FOUND' | 'PERMANENT';
+
+export interface ProviderErrorDetails {
+  /** The partner's HTTP status, when it answered at all. */
+  status?: number;
+  retryAfterMs?: number;
+  cause?: unknown;
+}
+
+/**
+ * A partner call that did not succeed. The message is built by the HTTP client from the masked URL
+ * and at most a short excerpt of a text body, so it is safe to store in job logs.
+ */
+export class ProviderError extends Error {
+  readonly status?: number;
+  readonly retryAfterMs?: number;
+
+  constructor(
+    readonly code: ProviderErrorCode,
+    message: string,
+    details: ProviderErrorDetails = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'ProviderError';
+    if (details.status !== undefined) this.status = details.status;
+    if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+  }
+}
+
+const MAX_EXCERPT_CHARS = 200;
+
+/**
+ * The part of an error body worth putting in a message: only text or JSON (a binary or HTML page
+ * says nothing useful), on one line, at most 200 characters, with every known secret masked in
+ * case the partner echoes the credential back. `null` when there is nothing to show.
+ */
+export function bodyExcerpt(
+  text: string,
+  contentType: string | undefined,
+  secrets: readonly string[] = [],
+): string | null {
+  if (!isTextOrJson(contentType)) return null;
+  let excerpt = text;
+  for (const secret of secrets) if (secret.length > 0) excerpt = excerpt.replaceAll(secret, '***');
+  // Control characters (CR/LF included) would let a partner forge extra log lines.
+  // eslint-disable-next-line no-control-regex
+  excerpt = excerpt.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  if (excerpt.length === 0) return null;
+  return excerpt.length > MAX_EXCERPT_CHARS ? `${excerpt.slice(0, MAX_EXCERPT_CHARS)}…` : excerpt;
+}
+
+export function isJsonContentType(contentType: string | undefined): boolean {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return mediaType === 'application/json' || mediaType.endsWith('+json');
+}
+
+function isTextOrJson(contentType: string | undefined): boolean {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return (mediaType.startsWith('text/') && mediaType !== 'text/html') || isJsonContentType(contentType);
+}
