@@ -11,6 +11,7 @@ import { EventsModule } from './modules/events/events.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { JobsModule } from './modules/jobs/jobs.module.js';
 import { PlannerModule } from './modules/planner/planner.module.js';
+import { ProvidersModule } from './modules/providers/providers.module.js';
 import { ReservationsModule } from './modules/reservations/reservations.module.js';
 import { SchedulesModule } from './modules/schedules/schedules.module.js';
 
@@ -40,6 +41,7 @@ export class AppModule {
         SchedulesModule,
         ReservationsModule,
         PlannerModule,
+        ProvidersModule,
         ...features,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

@@ -202,6 +202,17 @@ describe('HTTP conventions', () => {
         'POST /operations',
         'POST /operations/{id}/cancel',
         'POST /operations/{id}/execute',
+        'GET /providers',
+        'GET /providers/{key}',
+        'DELETE /connections/{id}',
+        'GET /connections',
+        'GET /connections/{id}',
+        'PATCH /connections/{id}',
+        'POST /connections',
+        'POST /connections/{id}/pause',
+        'POST /connections/{id}/resume',
+        'POST /connections/{id}/test',
+        'PUT /connections/{id}/credentials',
       ].sort(),
     );
     expect(doc.components.securitySchemes).toMatchObject({

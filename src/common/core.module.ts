@@ -26,7 +26,7 @@ export class CoreModule {
                 `JUNCTION_SECRET_KEY is not set: created a new key in ${config.dataDir}; back it up, stored secrets need it`,
               );
             }
-            return new SecretBox(key);
+            return new SecretBox(key, config.previousSecretKey);
           },
         },
       ],

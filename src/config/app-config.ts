@@ -59,6 +59,11 @@ export class AppConfig {
     readonly roles: ReadonlySet<ProcessRole>,
     /** Set by `JUNCTION_SECRET_KEY`; when undefined, `resolveSecretKey` reads or creates the key file. */
     readonly secretKey: Buffer | undefined,
+    /**
+     * Set by `JUNCTION_SECRET_KEY_PREVIOUS` during a key rotation: values sealed with it can still be
+     * opened until the `connections.reseal` job has sealed them again with the current key.
+     */
+    readonly previousSecretKey: Buffer | undefined,
     readonly dataDir: string,
     readonly logLevel: LogLevel,
     readonly bodyLimitBytes: number,

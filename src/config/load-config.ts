@@ -44,6 +44,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const redisUrl = check('REDIS_URL', parseRedisUrl, undefined);
   const roles = check('JUNCTION_ROLES', parseRoles, new Set<ProcessRole>(ROLES));
   const secretKey = check('JUNCTION_SECRET_KEY', parseSecretKey, undefined);
+  const previousSecretKey = check('JUNCTION_SECRET_KEY_PREVIOUS', parseSecretKey, undefined);
   const logLevel = check('LOG_LEVEL', parseLogLevel, 'info');
   const bodyLimitBytes = check('BODY_LIMIT', parseBodyLimit, 1024 * 1024);
   const adminKey = check('JUNCTION_ADMIN_KEY', parseAdminKey, undefined);
@@ -78,6 +79,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisUrl,
     roles,
     secretKey,
+    previousSecretKey,
     dataDir,
     logLevel,
     bodyLimitBytes,

@@ -23,4 +23,15 @@ describe('SecretBox', () => {
   it('refuses to open with another key', () => {
     expect(() => new SecretBox(randomBytes(32)).open(box.seal('x'))).toThrow();
   });
+
+  it('opens values sealed with the previous key during a rotation, and seals with the current one', () => {
+    const oldKey = randomBytes(32);
+    const sealedBefore = new SecretBox(oldKey).seal('partner-password');
+    const rotated = new SecretBox(randomBytes(32), oldKey);
+    expect(rotated.open(sealedBefore)).toBe('partner-password');
+    expect(rotated.sealedWithCurrentKey(sealedBefore)).toBe(false);
+    const resealed = rotated.seal(rotated.open(sealedBefore));
+    expect(rotated.sealedWithCurrentKey(resealed)).toBe(true);
+    expect(() => new SecretBox(oldKey).open(resealed)).toThrow();
+  });
 });

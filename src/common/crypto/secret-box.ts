@@ -4,11 +4,17 @@ const VERSION = 'v1';
 
 /**
  * Encrypts secrets stored at rest (partner credentials) with AES-256-GCM under the process's
- * secret key. The output names its format version so the scheme can change later.
+ * secret key. The output names its format version so the scheme can change later. During a key
+ * rotation it also opens values sealed with the previous key; `sealedWithCurrentKey` tells which
+ * values still need sealing again.
  */
 export class SecretBox {
-  constructor(private readonly key: Buffer) {
-    if (key.length !== 32) throw new Error('SecretBox needs a 32-byte key');
+  constructor(
+    private readonly key: Buffer,
+    private readonly previousKey?: Buffer,
+  ) {
+    if (key.length !== 32 || (previousKey && previousKey.length !== 32))
+      throw new Error('SecretBox needs 32-byte keys');
   }
 
   seal(plaintext: string): string {
@@ -21,9 +27,31 @@ export class SecretBox {
   }
 
   open(sealed: string): string {
+    const current = this.openWith(this.key, sealed);
+    if (current !== undefined) return current;
+    const previous = this.previousKey && this.openWith(this.previousKey, sealed);
+    if (previous === undefined) throw new Error('the secret cannot be opened with the secret key');
+    return previous;
+  }
+
+  /** Whether `sealed` opens with the current key (and need not be sealed again after a rotation). */
+  sealedWithCurrentKey(sealed: string): boolean {
+    return this.openWith(this.key, sealed) !== undefined;
+  }
+
+  /** The plaintext, or undefined when `key` is not the one it was sealed with. */
+  private openWith(key: Buffer, sealed: string): string | undefined {
     const [version, iv, tag, ciphertext] = sealed.split('.');
     if (version !== VERSION || ciphertext === undefined) throw new Error('not a sealed secret');
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+    try {
+      return this.decrypt(key, iv, tag, ciphertext);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private decrypt(key: Buffer, iv: string, tag: string, ciphertext: string): string {
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString(
       'utf8',

@@ -2,6 +2,7 @@ import { Accounts1764021600000 } from './1764021600000-accounts.js';
 import { Jobs1764025200000 } from './1764025200000-jobs.js';
 import { Events1764111600000 } from './1764111600000-events.js';
 import { Reservations1764198000000 } from './1764198000000-reservations.js';
+import { Connections1764284400000 } from './1764284400000-connections.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   Jobs1764025200000,
   Events1764111600000,
   Reservations1764198000000,
+  Connections1764284400000,
 ];

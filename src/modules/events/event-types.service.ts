@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Ajv } from 'ajv';
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
 import { Clock } from '../../common/clock.js';
+import { newAjv, toViolation } from '../../common/json-schema.js';
+import type { SchemaViolation } from '../../common/json-schema.js';
 import { ExpiringCache } from '../../common/expiring-cache.js';
 import { AppConfig } from '../../config/app-config.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
@@ -12,15 +12,8 @@ import { EventTypeStore } from './event-type.store.js';
 import type { SeenName } from './event-type.store.js';
 import { EventError } from './event.error.js';
 
-// ajv-formats is CommonJS: the types see its default import as the module, at run time it is the plugin.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
-
-/** One way an event's data breaks its type's schema. */
-export interface SchemaViolation {
-  /** JSON Pointer into `data`; empty for the whole. */
-  path: string;
-  message: string;
-}
+/** One way an event's data breaks its type's schema (`path` is a JSON Pointer into `data`). */
+export type { SchemaViolation } from '../../common/json-schema.js';
 
 /** An event name as GET /event-types shows it: declared, seen, or both. */
 export interface EventTypeSummary {
@@ -33,12 +26,6 @@ export interface EventTypeSummary {
 }
 
 const MAX_VIOLATIONS = 50;
-
-function newAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: false });
-  addFormats(ajv);
-  return ajv;
-}
 
 /**
  * Event types: a JSON Schema per event name, checked at intake. Compiled validators are kept for
@@ -112,17 +99,6 @@ export class EventTypesService {
     const types = await this.store.findAll();
     return new Map(types.map((type) => [type.name, ajv.compile(type.schema)]));
   }
-}
-
-function toViolation(error: ErrorObject): SchemaViolation {
-  const params = error.params as Record<string, unknown>;
-  const extra =
-    error.keyword === 'additionalProperties'
-      ? ` (${String(params.additionalProperty)})`
-      : error.keyword === 'enum'
-        ? `: ${JSON.stringify(params.allowedValues)}`
-        : '';
-  return { path: error.instancePath, message: `${error.message ?? error.keyword}${extra}` };
 }
 
 function summaryOf(

@@ -1,0 +1,58 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { CredentialType } from './credentials.js';
+
+export const CONNECTION_STATES = ['active', 'paused', 'bad_authentication'] as const;
+export type ConnectionState = (typeof CONNECTION_STATES)[number];
+
+export interface ConnectionProblem {
+  code: string;
+  message: string;
+  at: string;
+}
+
+/** An account's instance of a provider: its settings, its sealed credentials and its state. */
+@Entity('connection')
+export class Connection {
+  @PrimaryColumn({ type: 'uuid' })
+  id!: string;
+
+  /** The owner; deleting the account deletes its connections (a foreign key). */
+  @Column({ name: 'account_id', type: 'uuid' })
+  accountId!: string;
+
+  @Column({ type: String, length: 100 })
+  provider!: string;
+
+  /** Unique per account. */
+  @Column({ type: String, length: 200 })
+  name!: string;
+
+  @Column({ type: 'simple-json' })
+  config!: Record<string, unknown>;
+
+  @Column({ name: 'credential_type', type: String, length: 16 })
+  credentialType!: CredentialType;
+
+  /** The credential fields as JSON, sealed with the SecretBox; null for type none. */
+  @Column({ name: 'credentials_sealed', type: 'text', nullable: true })
+  credentialsSealed!: string | null;
+
+  /** `…wxyz`, shown instead of the credentials; null when there is nothing safe to show. */
+  @Column({ name: 'credentials_hint', type: String, length: 16, nullable: true })
+  credentialsHint!: string | null;
+
+  @Column({ type: String, length: 24 })
+  state!: ConnectionState;
+
+  @Column({ name: 'last_error', type: 'simple-json', nullable: true })
+  lastError!: ConnectionProblem | null;
+
+  @Column({ name: 'last_used_at', type: Date, nullable: true })
+  lastUsedAt!: Date | null;
+
+  @Column({ name: 'created_at', type: Date })
+  createdAt!: Date;
+
+  @Column({ name: 'updated_at', type: Date })
+  updatedAt!: Date;
+}

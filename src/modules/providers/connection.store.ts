@@ -1,0 +1,62 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { paginate } from '../../common/pagination/pagination.js';
+import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
+import { isUniqueViolation } from '../../database/db-errors.js';
+import { Connection } from './connection.entity.js';
+import type { ConnectionState } from './connection.entity.js';
+
+export interface ConnectionFilter {
+  provider?: string;
+  accountId?: string;
+  state?: ConnectionState;
+}
+
+/** The connection table. Methods that take a manager run inside the caller's transaction. */
+@Injectable()
+export class ConnectionStore {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Inserts or updates; `'name-taken'` when the account already has a connection of that name. */
+  async save(manager: EntityManager, connection: Connection): Promise<Connection | 'name-taken'> {
+    try {
+      return await manager.save(connection);
+    } catch (error) {
+      if (isUniqueViolation(error)) return 'name-taken';
+      throw error;
+    }
+  }
+
+  find(id: string, manager: EntityManager = this.dataSource.manager): Promise<Connection | null> {
+    return manager.findOneBy(Connection, { id });
+  }
+
+  page(filter: ConnectionFilter, page: PageQueryDto): Promise<Page<Connection>> {
+    const query = this.dataSource.manager.createQueryBuilder(Connection, 'connection');
+    if (filter.provider !== undefined) query.andWhere('connection.provider = :provider', filter);
+    if (filter.accountId !== undefined) query.andWhere('connection.account_id = :accountId', filter);
+    if (filter.state !== undefined) query.andWhere('connection.state = :state', filter);
+    return paginate(query, page);
+  }
+
+  async remove(manager: EntityManager, id: string): Promise<void> {
+    await manager.delete(Connection, { id });
+  }
+
+  /** Replaces sealed credentials, unless they changed since they were read (`expected`). */
+  async replaceSealed(
+    manager: EntityManager,
+    id: string,
+    expected: string,
+    sealed: string,
+  ): Promise<boolean> {
+    const result = await manager.update(
+      Connection,
+      { id, credentialsSealed: expected },
+      { credentialsSealed: sealed },
+    );
+    return result.affected === 1;
+  }
+}

@@ -1,0 +1,297 @@
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '../../common/auth/principal.js';
+import { roleAtLeast } from '../../common/auth/roles.js';
+import { Clock } from '../../common/clock.js';
+import { SecretBox } from '../../common/crypto/secret-box.js';
+import { hasErrorCode } from '../../common/errors/domain-error.js';
+import { newId } from '../../common/ids.js';
+import type { SchemaViolation } from '../../common/json-schema.js';
+import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
+import { WriteSerializer } from '../../database/write-serializer.js';
+import { AccountsService } from '../accounts/accounts.service.js';
+import { Connection } from './connection.entity.js';
+import { ConnectionError } from './connection.error.js';
+import { ConnectionStore } from './connection.store.js';
+import type { ConnectionFilter } from './connection.store.js';
+import { credentialHint, readCredentials, secretValues } from './credentials.js';
+import type { Credentials } from './credentials.js';
+import type { OpenedCredentials, ProviderConnection } from './provider.decorator.js';
+import { ProviderRegistry } from './provider.registry.js';
+import type { RegisteredProvider } from './provider.registry.js';
+
+export interface NewConnection {
+  provider: string;
+  name: string;
+  /** The owner; the caller's own account when absent. */
+  accountId?: string;
+  config: Record<string, unknown>;
+  /** `{ type, ...fields }` as the client sent it. */
+  credentials: unknown;
+}
+
+export interface ConnectionChanges {
+  name?: string;
+  config?: Record<string, unknown>;
+}
+
+/** What `POST /connections/{id}/test` answers: whether the provider's check passed, and why not. */
+export interface CheckOutcome {
+  ok: boolean;
+  code: string | null;
+  message: string;
+  durationMs: number;
+}
+
+/** How long a connection test may take before it counts as failed. */
+const CHECK_TIMEOUT_MS = 30_000;
+
+/**
+ * Connections: an account's instances of providers. Config is checked against the provider's
+ * schema and credentials against its types before anything is stored; credentials are sealed
+ * before they reach the database and are never returned. Operators and admins manage every
+ * connection; any other account only its own, and another's is not found.
+ */
+@Injectable()
+export class ConnectionsService {
+  constructor(
+    private readonly store: ConnectionStore,
+    private readonly registry: ProviderRegistry,
+    private readonly accounts: AccountsService,
+    private readonly serializer: WriteSerializer,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(caller: Principal, input: NewConnection): Promise<Connection> {
+    const accountId = input.accountId ?? caller.accountId;
+    if (!mayManageAll(caller) && accountId !== caller.accountId) {
+      throw new ConnectionError(
+        'NOT_YOUR_ACCOUNT',
+        "only an operator may create another account's connections",
+      );
+    }
+    const provider = this.provider(input.provider);
+    const credentials = readOrRefuse(provider, input.config, input.credentials);
+    await this.assertAccountExists(accountId);
+    const now = this.clock.now();
+    const connection = Object.assign(new Connection(), {
+      id: newId(now.getTime()),
+      accountId,
+      provider: input.provider,
+      name: input.name.trim(),
+      config: input.config,
+      ...this.sealed(credentials),
+      state: 'active',
+      lastError: null,
+      lastUsedAt: null,
+      createdAt: now,
+      updatedAt: now,
+    } satisfies Connection);
+    return this.serializer.transaction((manager) => this.saveUnique(manager, connection));
+  }
+
+  list(caller: Principal, filter: ConnectionFilter, page: PageQueryDto): Promise<Page<Connection>> {
+    if (!mayManageAll(caller)) {
+      if (filter.accountId !== undefined && filter.accountId !== caller.accountId)
+        return Promise.resolve({ items: [], nextCursor: null });
+      return this.store.page({ ...filter, accountId: caller.accountId }, page);
+    }
+    return this.store.page(filter, page);
+  }
+
+  async get(caller: Principal, id: string): Promise<Connection> {
+    return visibleTo(caller, await this.store.find(id), id);
+  }
+
+  update(caller: Principal, id: string, changes: ConnectionChanges): Promise<Connection> {
+    return this.change(caller, id, (connection) => {
+      if (changes.config !== undefined) {
+        const problems = this.provider(connection.provider).validateConfig(changes.config);
+        if (problems.length > 0) throw invalid(problems);
+        connection.config = changes.config;
+      }
+      if (changes.name !== undefined) connection.name = changes.name.trim();
+    });
+  }
+
+  replaceCredentials(caller: Principal, id: string, input: unknown): Promise<Connection> {
+    return this.change(caller, id, (connection) => {
+      const credentials = readOrRefuse(this.provider(connection.provider), connection.config, input);
+      Object.assign(connection, this.sealed(credentials));
+      // New credentials are a new chance: a connection refused for its old ones is active again.
+      if (connection.state === 'bad_authentication') {
+        connection.state = 'active';
+        connection.lastError = null;
+      }
+    });
+  }
+
+  pause(caller: Principal, id: string): Promise<Connection> {
+    return this.change(caller, id, (connection) => {
+      connection.state = 'paused';
+    });
+  }
+
+  resume(caller: Principal, id: string): Promise<Connection> {
+    return this.change(caller, id, (connection) => {
+      if (connection.state === 'paused') connection.state = 'active';
+    });
+  }
+
+  async remove(caller: Principal, id: string): Promise<void> {
+    await this.serializer.transaction(async (manager) => {
+      visibleTo(caller, await this.store.find(id, manager), id);
+      await this.store.remove(manager, id);
+    });
+  }
+
+  /** Runs the provider's check against the partner; a failure is an answer, not an error. */
+  async test(caller: Principal, id: string): Promise<CheckOutcome> {
+    const connection = await this.get(caller, id);
+    const provider = this.provider(connection.provider);
+    const opened = this.open(connection);
+    const started = performance.now();
+    const durationMs = () => Math.round(performance.now() - started);
+    if (!provider.instance.check) {
+      return { ok: true, code: null, message: `${connection.provider} has no check to run`, durationMs: 0 };
+    }
+    try {
+      await provider.instance.check(opened, AbortSignal.timeout(CHECK_TIMEOUT_MS));
+      return { ok: true, code: null, message: 'the connection works', durationMs: durationMs() };
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      return {
+        ok: false,
+        code: typeof code === 'string' ? code : 'ERROR',
+        message: masked(error instanceof Error ? error.message : String(error), opened.credentials),
+        durationMs: durationMs(),
+      };
+    }
+  }
+
+  /** The connection with its credentials opened, for its provider's calls. */
+  open(connection: Connection): ProviderConnection {
+    const fields = connection.credentialsSealed
+      ? (JSON.parse(this.box.open(connection.credentialsSealed)) as Record<string, string>)
+      : {};
+    const credentials: OpenedCredentials = { ...fields, type: connection.credentialType };
+    return { id: connection.id, provider: connection.provider, config: connection.config, credentials };
+  }
+
+  /**
+   * Seals again with the current key every credential sealed with the previous one (after a key
+   * rotation), in pages; a connection changed meanwhile is left to its writer, who sealed with
+   * the current key already. Answers how many were sealed again and how many were current.
+   */
+  async resealAll(onPage?: (done: number) => Promise<void>): Promise<{ resealed: number; current: number }> {
+    const counts = { resealed: 0, current: 0 };
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.page({}, { limit: 200, cursor });
+      for (const connection of page.items) {
+        const sealed = connection.credentialsSealed;
+        if (sealed === null || this.box.sealedWithCurrentKey(sealed)) {
+          counts.current++;
+          continue;
+        }
+        const resealed = this.box.seal(this.box.open(sealed));
+        const replaced = await this.serializer.transaction((manager) =>
+          this.store.replaceSealed(manager, connection.id, sealed, resealed),
+        );
+        if (replaced) counts.resealed++;
+        else counts.current++;
+      }
+      cursor = page.nextCursor ?? undefined;
+      await onPage?.(counts.resealed + counts.current);
+    } while (cursor);
+    return counts;
+  }
+
+  private async change(
+    caller: Principal,
+    id: string,
+    apply: (connection: Connection) => void,
+  ): Promise<Connection> {
+    return this.serializer.transaction(async (manager) => {
+      const connection = visibleTo(caller, await this.store.find(id, manager), id);
+      apply(connection);
+      connection.updatedAt = this.clock.now();
+      return this.saveUnique(manager, connection);
+    });
+  }
+
+  private async saveUnique(
+    ...[manager, connection]: Parameters<ConnectionStore['save']>
+  ): Promise<Connection> {
+    const saved = await this.store.save(manager, connection);
+    if (saved === 'name-taken') {
+      throw new ConnectionError(
+        'CONNECTION_NAME_TAKEN',
+        `the account has a connection named ${connection.name} already`,
+      );
+    }
+    return saved;
+  }
+
+  private provider(key: string): RegisteredProvider {
+    const provider = this.registry.find(key);
+    if (!provider) throw invalid([{ path: '/provider', message: `no provider has the key ${key}` }]);
+    return provider;
+  }
+
+  private sealed(
+    credentials: Credentials,
+  ): Pick<Connection, 'credentialType' | 'credentialsSealed' | 'credentialsHint'> {
+    const empty = Object.keys(credentials.fields).length === 0;
+    return {
+      credentialType: credentials.type,
+      credentialsSealed: empty ? null : this.box.seal(JSON.stringify(credentials.fields)),
+      credentialsHint: credentialHint(credentials),
+    };
+  }
+
+  private async assertAccountExists(accountId: string): Promise<void> {
+    try {
+      await this.accounts.get(accountId);
+    } catch (error) {
+      if (hasErrorCode(error, 'ACCOUNT_NOT_FOUND'))
+        throw invalid([{ path: '/accountId', message: `no account has the id ${accountId}` }]);
+      throw error;
+    }
+  }
+}
+
+function mayManageAll(caller: Principal): boolean {
+  return roleAtLeast(caller.role, 'operator');
+}
+
+/** Another account's connection is not found, for an account that may not manage it. */
+function visibleTo(caller: Principal, connection: Connection | null, id: string): Connection {
+  if (!connection || (!mayManageAll(caller) && connection.accountId !== caller.accountId)) {
+    throw new ConnectionError('CONNECTION_NOT_FOUND', `no connection with id ${id}`);
+  }
+  return connection;
+}
+
+function invalid(problems: SchemaViolation[]): ConnectionError {
+  return new ConnectionError(
+    'INVALID_CONNECTION',
+    problems.map((problem) => `${problem.path}: ${problem.message}`).join('; '),
+    problems,
+  );
+}
+
+/** Checks config and credentials together, so one answer names every problem. */
+function readOrRefuse(provider: RegisteredProvider, config: unknown, credentials: unknown): Credentials {
+  const problems = provider.validateConfig(config);
+  const read = readCredentials(credentials, provider.metadata.credentialTypes);
+  if ('problems' in read) problems.push(...read.problems);
+  if (problems.length > 0 || !('credentials' in read)) throw invalid(problems);
+  return read.credentials;
+}
+
+/** A provider's error message with any credential value in it replaced, in case it echoed one. */
+function masked(message: string, credentials: OpenedCredentials): string {
+  const { type, ...fields } = credentials;
+  return secretValues({ type, fields }).reduce((text, secret) => text.split(secret).join('***'), message);
+}

@@ -1,0 +1,94 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  IsIn,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  MaxLength,
+} from 'class-validator';
+import { PageQueryDto } from '../../../common/pagination/pagination.js';
+import { CONNECTION_STATES } from '../connection.entity.js';
+import type { ConnectionState } from '../connection.entity.js';
+
+const CREDENTIALS_EXAMPLE = { type: 'bearer', token: 'partner-token-0123456789' };
+const CREDENTIALS_DESCRIPTION =
+  'A type the provider accepts and its fields: none {}, api_key {header, key}, bearer {token}, ' +
+  'basic {username, password}, hmac {secret}. Sealed before it is stored; never shown again.';
+
+export class CreateConnectionDto {
+  @ApiProperty({ example: 'http', description: 'The key of a provider (GET /providers)' })
+  @IsString()
+  @Matches(/^[a-z0-9]+(-[a-z0-9]+)*$/, { message: 'provider must be a provider key' })
+  @MaxLength(100)
+  provider!: string;
+
+  @ApiProperty({
+    example: 'manufacturer',
+    maxLength: 200,
+    description: 'Unique among the account’s connections',
+  })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name!: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'The owner; the caller’s own account by default' })
+  @IsOptional()
+  @IsUUID()
+  accountId?: string;
+
+  @ApiProperty({
+    example: { baseUrl: 'https://partner.example', timeoutMs: 10000 },
+    description: "Settings, checked against the provider's configSchema",
+  })
+  @IsObject()
+  config!: Record<string, unknown>;
+
+  @ApiProperty({ example: CREDENTIALS_EXAMPLE, description: CREDENTIALS_DESCRIPTION })
+  @IsObject()
+  credentials!: Record<string, unknown>;
+}
+
+export class UpdateConnectionDto {
+  @ApiPropertyOptional({ example: 'manufacturer (EU)', maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({
+    example: { baseUrl: 'https://eu.partner.example' },
+    description: 'Replaces the whole config; checked like on create',
+  })
+  @IsOptional()
+  @IsObject()
+  config?: Record<string, unknown>;
+}
+
+export class ReplaceCredentialsDto {
+  @ApiProperty({ example: CREDENTIALS_EXAMPLE, description: CREDENTIALS_DESCRIPTION })
+  @IsObject()
+  credentials!: Record<string, unknown>;
+}
+
+export class ConnectionQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ example: 'http' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  provider?: string;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  accountId?: string;
+
+  @ApiPropertyOptional({ enum: CONNECTION_STATES, example: 'active' })
+  @IsOptional()
+  @IsIn(CONNECTION_STATES)
+  state?: ConnectionState;
+}

@@ -1,0 +1,114 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { PageDto } from '../../../common/pagination/pagination.js';
+import { CONNECTION_STATES } from '../connection.entity.js';
+import type { Connection, ConnectionState } from '../connection.entity.js';
+import type { CheckOutcome } from '../connections.service.js';
+import { CREDENTIAL_TYPES } from '../credentials.js';
+import type { CredentialType } from '../credentials.js';
+
+export class CredentialsSummaryDto {
+  @ApiProperty({ enum: CREDENTIAL_TYPES, example: 'bearer' })
+  type!: CredentialType;
+
+  @ApiProperty({ description: 'Whether secret fields are stored (false for type none)', example: true })
+  set!: boolean;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '…6789',
+    description: 'The last characters of the secret',
+  })
+  hint!: string | null;
+}
+
+export class ConnectionProblemDto {
+  @ApiProperty({ example: 'AUTH' })
+  code!: string;
+
+  @ApiProperty({ example: 'the partner answered 401' })
+  message!: string;
+
+  @ApiProperty({ example: '2026-12-01T10:00:00.000Z' })
+  at!: string;
+}
+
+export class ConnectionDto {
+  @ApiProperty({ format: 'uuid', example: '019abc12-3def-7456-89ab-cdef01234567' })
+  id!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  accountId!: string;
+
+  @ApiProperty({ example: 'http' })
+  provider!: string;
+
+  @ApiProperty({ example: 'manufacturer' })
+  name!: string;
+
+  @ApiProperty({ example: { baseUrl: 'https://partner.example' } })
+  config!: Record<string, unknown>;
+
+  @ApiProperty({ type: CredentialsSummaryDto })
+  credentials!: CredentialsSummaryDto;
+
+  @ApiProperty({ enum: CONNECTION_STATES, example: 'active' })
+  state!: ConnectionState;
+
+  @ApiProperty({ type: ConnectionProblemDto, nullable: true })
+  lastError!: ConnectionProblemDto | null;
+
+  @ApiProperty({ type: Date, nullable: true })
+  lastUsedAt!: Date | null;
+
+  @ApiProperty({ example: '2026-12-01T10:00:00.000Z' })
+  createdAt!: Date;
+
+  @ApiProperty({ example: '2026-12-01T10:00:00.000Z' })
+  updatedAt!: Date;
+}
+
+export class ConnectionPageDto extends PageDto(ConnectionDto) {}
+
+export class CheckOutcomeDto {
+  @ApiProperty({ example: true })
+  ok!: boolean;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'TEMPORARY, AUTH ... when not ok',
+  })
+  code!: string | null;
+
+  @ApiProperty({ example: 'the connection works' })
+  message!: string;
+
+  @ApiProperty({ example: 84 })
+  durationMs!: number;
+}
+
+export function toConnectionDto(connection: Connection): ConnectionDto {
+  return {
+    id: connection.id,
+    accountId: connection.accountId,
+    provider: connection.provider,
+    name: connection.name,
+    config: connection.config,
+    credentials: {
+      type: connection.credentialType,
+      set: connection.credentialsSealed !== null,
+      hint: connection.credentialsHint,
+    },
+    state: connection.state,
+    lastError: connection.lastError,
+    lastUsedAt: connection.lastUsedAt,
+    createdAt: connection.createdAt,
+    updatedAt: connection.updatedAt,
+  };
+}
+
+export function toCheckOutcomeDto(outcome: CheckOutcome): CheckOutcomeDto {
+  return { ...outcome };
+}

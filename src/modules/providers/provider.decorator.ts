@@ -1,0 +1,56 @@
+import { SetMetadata } from '@nestjs/common';
+import type { CredentialType } from './credentials.js';
+
+export const PROVIDER_METADATA = 'junction:provider';
+
+/** What a provider can do; later issues add the capabilities they build. */
+export const PROVIDER_CAPABILITIES = [
+  'actions',
+  'pollers',
+  'webhooks',
+  'sync',
+  'storage',
+  'cdn',
+  'dns',
+] as const;
+export type ProviderCapability = (typeof PROVIDER_CAPABILITIES)[number];
+
+export interface ProviderMetadata {
+  /** Lowercase words joined by dashes, such as `http` or `acme-shipping`; unique across the process. */
+  key: string;
+  title: string;
+  /** What sort of partner it speaks to (`rest`, `shop`, `ci` ...), for people choosing one. */
+  kinds: string[];
+  /** A JSON Schema (ajv) every connection's `config` must satisfy. */
+  configSchema: Record<string, unknown>;
+  /** The credential types a connection of it may hold; at least one. */
+  credentialTypes: CredentialType[];
+  capabilities: ProviderCapability[];
+}
+
+/** A connection as its provider sees it: settings and opened credentials. Never log it. */
+export interface ProviderConnection {
+  id: string;
+  provider: string;
+  config: Record<string, unknown>;
+  credentials: OpenedCredentials;
+}
+
+/** Credentials opened for a call: the type and its fields (`token`, `key` ...). */
+export type OpenedCredentials = { type: CredentialType } & Record<string, string>;
+
+/**
+ * What a provider class offers besides its metadata. `check` verifies that a connection works
+ * (reaches the partner, is accepted): it resolves when it does and throws (a ProviderError, with
+ * a code) when it does not.
+ */
+export interface ConnectionProvider {
+  check?(connection: ProviderConnection, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Marks a class as a provider: an account's connections name it by `key`. Providers are found at
+ * boot, built-in ones and plug-ins alike; two with one key stop the boot.
+ */
+export const Provider = (metadata: ProviderMetadata): ClassDecorator =>
+  SetMetadata<string, ProviderMetadata>(PROVIDER_METADATA, metadata);

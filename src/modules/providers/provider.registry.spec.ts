@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { startServiceModule } from '../../../test/support/service-module.js';
+import { Provider } from './provider.decorator.js';
+import type { ProviderMetadata } from './provider.decorator.js';
+import { ProviderRegistry } from './provider.registry.js';
+
+const base: ProviderMetadata = {
+  key: 'acme',
+  title: 'Acme',
+  kinds: ['rest'],
+  configSchema: { type: 'object', required: ['region'], properties: { region: { enum: ['eu', 'us'] } } },
+  credentialTypes: ['bearer'],
+  capabilities: ['actions'],
+};
+
+@Injectable()
+@Provider(base)
+class AcmeProvider {}
+
+@Injectable()
+@Provider({ ...base, title: 'Acme again' })
+class AcmeAgainProvider {}
+
+@Injectable()
+@Provider({ ...base, key: 'broken', configSchema: { type: 'nonsense' } })
+class BrokenSchemaProvider {}
+
+function boot(...providers: (new () => object)[]) {
+  return startServiceModule({ imports: [DiscoveryModule], providers: [ProviderRegistry, ...providers] });
+}
+
+describe('ProviderRegistry', () => {
+  it('finds providers at boot and checks connection config against their schema', async () => {
+    const s = await boot(AcmeProvider);
+    try {
+      const acme = s.module.get(ProviderRegistry).find('acme')!;
+      expect(acme.metadata.title).toBe('Acme');
+      expect(acme.validateConfig({ region: 'eu' })).toEqual([]);
+      expect(acme.validateConfig({ region: 'mars' })).toEqual([
+        { path: '/config/region', message: 'must be equal to one of the allowed values: ["eu","us"]' },
+      ]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('stops the boot when two providers declare one key, naming both', async () => {
+    await expect(boot(AcmeProvider, AcmeAgainProvider)).rejects.toThrow(
+      'provider key "acme" is declared twice: by AcmeProvider and AcmeAgainProvider',
+    );
+  });
+
+  it('stops the boot when a config schema does not compile', async () => {
+    await expect(boot(BrokenSchemaProvider)).rejects.toThrow(
+      'BrokenSchemaProvider: its configSchema does not compile',
+    );
+  });
+});

@@ -1,0 +1,114 @@
+import { Injectable } from '@nestjs/common';
+import type { OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, Reflector } from '@nestjs/core';
+import type { ValidateFunction } from 'ajv';
+import { newAjv, toViolation } from '../../common/json-schema.js';
+import type { SchemaViolation } from '../../common/json-schema.js';
+import { CREDENTIAL_TYPES } from './credentials.js';
+import { PROVIDER_CAPABILITIES, PROVIDER_METADATA } from './provider.decorator.js';
+import type { ConnectionProvider, ProviderMetadata } from './provider.decorator.js';
+
+/** A provider found at boot, with its compiled config schema. */
+export interface RegisteredProvider {
+  metadata: ProviderMetadata;
+  instance: ConnectionProvider;
+  /** `ClassName`, for messages. */
+  source: string;
+  validateConfig(config: unknown): SchemaViolation[];
+}
+
+/** Thrown at boot when providers do not add up; the process does not start. */
+export class ProviderSetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProviderSetupError';
+  }
+}
+
+const PROVIDER_KEY_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const MAX_VIOLATIONS = 50;
+
+/**
+ * Every `@Provider` class, found once at boot (built-in and plug-ins alike). A key declared
+ * twice, a bad key, an unknown credential type or capability, or a config schema ajv cannot
+ * compile stops the boot, naming each problem.
+ */
+@Injectable()
+export class ProviderRegistry implements OnModuleInit {
+  private readonly providers = new Map<string, RegisteredProvider>();
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  onModuleInit(): void {
+    const problems: string[] = [];
+    const ajv = newAjv();
+    for (const wrapper of this.discovery.getProviders()) {
+      if (!wrapper.metatype || !wrapper.instance || typeof wrapper.instance !== 'object') continue;
+      const metadata = this.reflector.get<ProviderMetadata | undefined>(
+        PROVIDER_METADATA,
+        wrapper.metatype as () => unknown,
+      );
+      if (!metadata) continue;
+      const source = (wrapper.instance as object).constructor.name;
+      const existing = this.providers.get(metadata.key);
+      if (existing) {
+        problems.push(
+          `provider key "${metadata.key}" is declared twice: by ${existing.source} and ${source}`,
+        );
+        continue;
+      }
+      const own = metadataProblems(metadata).map((problem) => `${source}: ${problem}`);
+      let validate: ValidateFunction | undefined;
+      try {
+        validate = ajv.compile(metadata.configSchema);
+      } catch (error) {
+        own.push(`${source}: its configSchema does not compile: ${(error as Error).message}`);
+      }
+      if (own.length > 0 || !validate) {
+        problems.push(...own);
+        continue;
+      }
+      const check = validate;
+      this.providers.set(metadata.key, {
+        metadata,
+        instance: wrapper.instance as ConnectionProvider,
+        source,
+        validateConfig: (config) =>
+          check(config)
+            ? []
+            : (check.errors ?? [])
+                .slice(0, MAX_VIOLATIONS)
+                .map(toViolation)
+                .map(({ path, message }) => ({ path: `/config${path}`, message })),
+      });
+    }
+    if (problems.length > 0)
+      throw new ProviderSetupError(`providers are not set up right:\n- ${problems.join('\n- ')}`);
+  }
+
+  find(key: string): RegisteredProvider | undefined {
+    return this.providers.get(key);
+  }
+
+  all(): RegisteredProvider[] {
+    return [...this.providers.values()].sort((a, b) => a.metadata.key.localeCompare(b.metadata.key));
+  }
+}
+
+function metadataProblems(metadata: ProviderMetadata): string[] {
+  const problems: string[] = [];
+  if (!PROVIDER_KEY_PATTERN.test(metadata.key) || metadata.key.length > 100)
+    problems.push(`key "${metadata.key}" must be lowercase words joined by dashes`);
+  if (metadata.credentialTypes.length === 0) problems.push('it must accept at least one credential type');
+  for (const type of metadata.credentialTypes) {
+    if (!CREDENTIAL_TYPES.includes(type)) problems.push(`unknown credential type "${String(type)}"`);
+  }
+  for (const capability of metadata.capabilities) {
+    if (!PROVIDER_CAPABILITIES.includes(capability))
+      problems.push(`unknown capability "${String(capability)}"`);
+  }
+  return problems;
+}

@@ -1,0 +1,14 @@
+/**
+ * What other modules and plug-ins may use of the providers module besides its services: the
+ * provider decorator and the shapes a provider works with.
+ */
+export { Provider, PROVIDER_CAPABILITIES } from './provider.decorator.js';
+export type {
+  ConnectionProvider,
+  OpenedCredentials,
+  ProviderCapability,
+  ProviderConnection,
+  ProviderMetadata,
+} from './provider.decorator.js';
+export { CREDENTIAL_TYPES } from './credentials.js';
+export type { CredentialType } from './credentials.js';

@@ -1,0 +1,257 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
+import type { TestApp } from './support/test-app.js';
+import { startFakePartner } from './fakes/partner.js';
+import type { FakePartner } from './fakes/partner.js';
+import { TestDatabase } from './support/test-database.js';
+import { waitFor } from './support/wait-for.js';
+
+const admin = bearer(ADMIN_KEY);
+/** Long enough to get a hint; its first part must never be seen again once stored. */
+const TOKEN = 'sekret-partner-token-6f1c2b9aWXYZ';
+
+describe('providers and connections', () => {
+  let t: TestApp;
+  /** Every body the API answered in this suite, to look for secrets in. */
+  const answers: string[] = [];
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  function call(method: 'get' | 'post' | 'patch' | 'put' | 'delete', url: string, auth = admin) {
+    return t
+      .http()
+      [method](url)
+      .set(auth)
+      .on('response', (response: { text?: string }) => answers.push(response.text ?? ''));
+  }
+
+  const create = (body: Record<string, unknown>, auth = admin) =>
+    call('post', '/connections', auth).send({
+      provider: 'http',
+      config: { baseUrl: 'https://partner.example' },
+      credentials: { type: 'none' },
+      ...body,
+    });
+
+  it('lists the providers with their schemas, credential types and capabilities', async () => {
+    const list = await call('get', '/providers').expect(200);
+    const http = (list.body as { key: string }[]).find((provider) => provider.key === 'http');
+    expect(http).toMatchObject({
+      title: 'Any REST partner',
+      credentialTypes: ['none', 'api_key', 'bearer', 'basic'],
+      capabilities: ['actions', 'pollers'],
+      configSchema: { required: ['baseUrl'] },
+    });
+    await call('get', '/providers/http').expect(200);
+    const missing = await call('get', '/providers/nope').expect(404);
+    expect(missing.body.error).toBe('PROVIDER_NOT_FOUND');
+  });
+
+  it('seals the credentials and shows only their type and a hint', async () => {
+    const created = await create({ name: 'sealed', credentials: { type: 'bearer', token: TOKEN } }).expect(
+      201,
+    );
+    expect(created.body).toMatchObject({
+      provider: 'http',
+      name: 'sealed',
+      state: 'active',
+      lastError: null,
+      credentials: { type: 'bearer', set: true, hint: '…WXYZ' },
+    });
+    const got = await call('get', `/connections/${created.body.id}`).expect(200);
+    expect(got.body.credentials).toEqual({ type: 'bearer', set: true, hint: '…WXYZ' });
+    expect(JSON.stringify(got.body)).not.toContain(TOKEN.slice(0, 20));
+  });
+
+  it('refuses bad input with 422 naming every problem, and stores nothing', async () => {
+    const before = (await call('get', '/connections').expect(200)).body.items.length;
+    const unknown = await create({ name: 'x', provider: 'nope' }).expect(422);
+    expect(unknown.body).toMatchObject({ error: 'INVALID_CONNECTION', details: [{ path: '/provider' }] });
+    const bad = await create({
+      name: 'bad',
+      config: { baseUrl: 'not a url', extra: 1 },
+      credentials: { type: 'hmac', secret: 'zzz' },
+    }).expect(422);
+    expect(bad.body.error).toBe('INVALID_CONNECTION');
+    const paths = (bad.body.details as { path: string }[]).map((problem) => problem.path);
+    expect(paths).toEqual(expect.arrayContaining(['/config/baseUrl', '/config', '/credentials/type']));
+    const missingField = await create({ name: 'bad', credentials: { type: 'bearer' } }).expect(422);
+    expect(missingField.body.details).toEqual([
+      { path: '/credentials/token', message: 'must be a non-empty string' },
+    ]);
+    await create({ name: 'bad', config: 'not an object' }).expect(400);
+    expect((await call('get', '/connections').expect(200)).body.items).toHaveLength(before);
+  });
+
+  it('keeps names unique per account', async () => {
+    await create({ name: 'twice' }).expect(201);
+    const again = await create({ name: 'twice' }).expect(409);
+    expect(again.body.error).toBe('CONNECTION_NAME_TAKEN');
+  });
+
+  it('lets an account manage only its own connections, and operators all of them', async () => {
+    const alice = await keyWithRole(t, 'viewer');
+    const bob = await keyWithRole(t, 'viewer');
+    const operator = await keyWithRole(t, 'operator');
+    const aliceId = (await call('get', '/accounts/me', alice).expect(200)).body.id as string;
+    const own = await create({ name: 'alice-1' }, alice).expect(201);
+    expect(own.body.accountId).toBe(aliceId);
+
+    await call('get', `/connections/${own.body.id}`, bob).expect(404);
+    await call('patch', `/connections/${own.body.id}`, bob).send({ name: 'taken over' }).expect(404);
+    await call('post', `/connections/${own.body.id}/pause`, bob).expect(404);
+    await call('delete', `/connections/${own.body.id}`, bob).expect(404);
+    const forAlice = await create({ name: 'for alice', accountId: aliceId }, bob).expect(403);
+    expect(forAlice.body.error).toBe('NOT_YOUR_ACCOUNT');
+    const bobsList = await call('get', `/connections?accountId=${aliceId}`, bob).expect(200);
+    expect(bobsList.body.items).toEqual([]);
+
+    const alicesList = await call('get', '/connections', alice).expect(200);
+    expect(alicesList.body.items.map((c: { id: string }) => c.id)).toEqual([own.body.id]);
+    const seenByOperator = await call('get', `/connections?accountId=${aliceId}`, operator).expect(200);
+    expect(seenByOperator.body.items.map((c: { id: string }) => c.id)).toEqual([own.body.id]);
+    await create({ name: 'made for alice', accountId: aliceId }, operator).expect(201);
+  });
+
+  it('renames, reconfigures, replaces credentials, pauses and resumes', async () => {
+    const created = await create({ name: 'changing' }).expect(201);
+    const id = created.body.id as string;
+    const patched = await call('patch', `/connections/${id}`)
+      .send({ name: 'changed', config: { baseUrl: 'https://eu.partner.example', timeoutMs: 5000 } })
+      .expect(200);
+    expect(patched.body).toMatchObject({
+      name: 'changed',
+      config: { baseUrl: 'https://eu.partner.example' },
+    });
+    const badConfig = await call('patch', `/connections/${id}`)
+      .send({ config: { timeoutMs: 5 } })
+      .expect(422);
+    expect(badConfig.body.details.map((p: { path: string }) => p.path)).toEqual(
+      expect.arrayContaining(['/config', '/config/timeoutMs']),
+    );
+    const replaced = await call('put', `/connections/${id}/credentials`)
+      .send({ credentials: { type: 'api_key', header: 'X-Api-Key', key: 'key-000000000-ABCD' } })
+      .expect(200);
+    expect(replaced.body.credentials).toEqual({ type: 'api_key', set: true, hint: '…ABCD' });
+    expect((await call('post', `/connections/${id}/pause`).expect(200)).body.state).toBe('paused');
+    expect((await call('post', `/connections/${id}/resume`).expect(200)).body.state).toBe('active');
+    await call('delete', `/connections/${id}`).expect(204);
+    await call('get', `/connections/${id}`).expect(404);
+  });
+
+  describe('the connection test', () => {
+    let partner: FakePartner;
+
+    beforeAll(async () => {
+      partner = await startFakePartner({ token: TOKEN });
+    });
+    afterAll(() => partner.close());
+
+    const connectTo = async (name: string, token: string) =>
+      (
+        await create({
+          name,
+          config: { baseUrl: partner.url, checkPath: '/shipments' },
+          credentials: { type: 'bearer', token },
+        }).expect(201)
+      ).body.id as string;
+
+    it('passes when the partner takes the credentials, sending them as it should', async () => {
+      const id = await connectTo('works', TOKEN);
+      const tested = await call('post', `/connections/${id}/test`).expect(200);
+      expect(tested.body).toMatchObject({ ok: true, code: null });
+      expect(tested.body.durationMs).toBeGreaterThanOrEqual(0);
+      expect(partner.requests.at(-1)).toMatchObject({
+        method: 'GET',
+        path: '/shipments',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+    });
+
+    it('answers AUTH when the partner refuses them, and TEMPORARY when it fails', async () => {
+      const refused = await connectTo('refused', 'wrong-token-0123456789');
+      const auth = await call('post', `/connections/${refused}/test`).expect(200);
+      expect(auth.body).toMatchObject({ ok: false, code: 'AUTH' });
+      expect(auth.body.message).not.toContain('wrong-token');
+      partner.answerNext({ kind: 'status', status: 502 });
+      const failing = await call('post', `/connections/${await connectTo('failing', TOKEN)}/test`).expect(
+        200,
+      );
+      expect(failing.body).toMatchObject({ ok: false, code: 'TEMPORARY' });
+    });
+  });
+
+  it('deletes an account’s connections with the account', async () => {
+    const account = await call('post', '/accounts')
+      .send({ name: 'Leaving', email: `leaving-${Date.now()}@example.com`, role: 'viewer' })
+      .expect(201);
+    const connection = await create({ name: 'goes too', accountId: account.body.id }).expect(201);
+    await call('delete', `/accounts/${account.body.id}`).expect(204);
+    await call('get', `/connections/${connection.body.id}`).expect(404);
+    const left = await call('get', `/connections?accountId=${account.body.id}`).expect(200);
+    expect(left.body.items).toEqual([]);
+  });
+
+  it('never shows the secret: in no answer and nowhere in the database file', () => {
+    expect(answers.length).toBeGreaterThan(20);
+    for (const answer of answers) expect(answer).not.toContain(TOKEN);
+    if (t.database.kind === 'sqlite') {
+      const dir = t.database.dataDir;
+      for (const file of fs.readdirSync(dir).filter((name) => name.startsWith('junction.sqlite'))) {
+        expect(fs.readFileSync(path.join(dir, file)).includes(TOKEN)).toBe(false);
+      }
+    }
+  });
+});
+
+describe('secret key rotation', () => {
+  const OLD_KEY = '11'.repeat(32);
+  const NEW_KEY = '22'.repeat(32);
+
+  it('opens values sealed with the previous key, seals them again, and then needs only the new key', async () => {
+    const database = await TestDatabase.create();
+    try {
+      const before = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: OLD_KEY } });
+      const created = await before
+        .http()
+        .post('/connections')
+        .set(admin)
+        .send({
+          provider: 'http',
+          name: 'rotated',
+          config: { baseUrl: 'http://127.0.0.1:9' },
+          credentials: { type: 'bearer', token: TOKEN },
+        })
+        .expect(201);
+      await before.close();
+
+      const rotating = await startTestApp({
+        database,
+        env: { JUNCTION_SECRET_KEY: NEW_KEY, JUNCTION_SECRET_KEY_PREVIOUS: OLD_KEY },
+      });
+      const job = await waitFor(
+        async () =>
+          (await rotating.http().get('/jobs?type=connections.reseal').set(admin).expect(200)).body
+            .items[0] as { status: string; result: unknown } | undefined,
+        (found) => found?.status === 'succeeded',
+      );
+      expect(job?.result).toEqual({ resealed: 1, current: 0 });
+      await rotating.close();
+
+      const after = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: NEW_KEY } });
+      try {
+        // The test opens the credentials with the new key alone; port 9 refuses the call itself.
+        const tested = await after.http().post(`/connections/${created.body.id}/test`).set(admin).expect(200);
+        expect(tested.body).toMatchObject({ ok: false, code: 'TEMPORARY' });
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+});
