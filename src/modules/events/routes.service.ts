@@ -16,7 +16,7 @@ import { EventError } from './event.error.js';
 import { Route } from './route.entity.js';
 import type { RouteJobOptions } from './route.entity.js';
 import { RouteStore } from './route.store.js';
-import { renderTemplate, renderText, templateProblems } from './template.js';
+import { renderTemplate, renderText, templateProblems } from '../../common/template.js';
 
 /** What a route is made of, whether stored or declared in code. */
 export interface RouteSpec {

@@ -6,7 +6,7 @@ import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { isUniqueViolation } from '../../database/db-errors.js';
 import { Connection } from './connection.entity.js';
-import type { ConnectionState } from './connection.entity.js';
+import type { ConnectionProblem, ConnectionState } from './connection.entity.js';
 
 export interface ConnectionFilter {
   provider?: string;
@@ -39,6 +39,28 @@ export class ConnectionStore {
     if (filter.accountId !== undefined) query.andWhere('connection.account_id = :accountId', filter);
     if (filter.state !== undefined) query.andWhere('connection.state = :state', filter);
     return paginate(query, page);
+  }
+
+  /**
+   * Marks a connection refused by its partner, unless it is already marked or paused; answers
+   * whether this call changed it (so the problem is announced once).
+   */
+  async markBadAuthentication(
+    manager: EntityManager,
+    id: string,
+    problem: ConnectionProblem,
+    at: Date,
+  ): Promise<boolean> {
+    const result = await manager.update(
+      Connection,
+      { id, state: 'active' },
+      { state: 'bad_authentication', lastError: problem, updatedAt: at },
+    );
+    return result.affected === 1;
+  }
+
+  async touch(manager: EntityManager, id: string, at: Date): Promise<void> {
+    await manager.update(Connection, { id }, { lastUsedAt: at });
   }
 
   async remove(manager: EntityManager, id: string): Promise<void> {

@@ -13,7 +13,7 @@ import { Connection } from './connection.entity.js';
 import { ConnectionError } from './connection.error.js';
 import { ConnectionStore } from './connection.store.js';
 import type { ConnectionFilter } from './connection.store.js';
-import { credentialHint, readCredentials, secretValues } from './credentials.js';
+import { credentialHint, readCredentials, secretsOf } from './credentials.js';
 import type { Credentials } from './credentials.js';
 import type { OpenedCredentials, ProviderConnection } from './provider.decorator.js';
 import { ProviderRegistry } from './provider.registry.js';
@@ -292,6 +292,5 @@ function readOrRefuse(provider: RegisteredProvider, config: unknown, credentials
 
 /** A provider's error message with any credential value in it replaced, in case it echoed one. */
 function masked(message: string, credentials: OpenedCredentials): string {
-  const { type, ...fields } = credentials;
-  return secretValues({ type, fields }).reduce((text, secret) => text.split(secret).join('***'), message);
+  return secretsOf(credentials).reduce((text, secret) => text.split(secret).join('***'), message);
 }

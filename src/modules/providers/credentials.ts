@@ -87,9 +87,16 @@ export function credentialHint({ type, fields }: Credentials): string | null {
   return `…${secret.slice(-HINT_LENGTH)}`;
 }
 
-/** The values to mask wherever text about a call is written (logs, error messages). */
-export function secretValues({ fields }: Credentials): string[] {
-  return Object.entries(fields)
+/**
+ * The values to mask wherever text about a call is written (logs, error messages): the secret
+ * fields, and for basic credentials the base64 of the Authorization header, which reveals the
+ * password as well.
+ */
+export function secretsOf(credentials: { type: CredentialType } & Record<string, string>): string[] {
+  const { type, ...fields } = credentials;
+  const values = Object.entries(fields)
     .filter(([name]) => name !== 'header' && name !== 'username')
     .map(([, value]) => value);
+  if (type === 'basic') values.push(Buffer.from(`${fields.username}:${fields.password}`).toString('base64'));
+  return values;
 }

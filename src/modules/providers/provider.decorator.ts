@@ -1,4 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
+import type { SchemaViolation } from '../../common/json-schema.js';
 import type { CredentialType } from './credentials.js';
 
 export const PROVIDER_METADATA = 'junction:provider';
@@ -46,6 +47,11 @@ export type OpenedCredentials = { type: CredentialType } & Record<string, string
  */
 export interface ConnectionProvider {
   check?(connection: ProviderConnection, signal: AbortSignal): Promise<void>;
+  /**
+   * Checks a connection's config beyond what its JSON Schema can say (templates, say), once the
+   * schema passes; each problem names its path under `/config`.
+   */
+  validate?(config: Record<string, unknown>): SchemaViolation[];
 }
 
 /**

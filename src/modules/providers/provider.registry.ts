@@ -72,17 +72,20 @@ export class ProviderRegistry implements OnModuleInit {
         continue;
       }
       const check = validate;
+      const instance = wrapper.instance as ConnectionProvider;
       this.providers.set(metadata.key, {
         metadata,
-        instance: wrapper.instance as ConnectionProvider,
+        instance,
         source,
-        validateConfig: (config) =>
-          check(config)
-            ? []
-            : (check.errors ?? [])
-                .slice(0, MAX_VIOLATIONS)
-                .map(toViolation)
-                .map(({ path, message }) => ({ path: `/config${path}`, message })),
+        validateConfig: (config) => {
+          if (!check(config)) {
+            return (check.errors ?? [])
+              .slice(0, MAX_VIOLATIONS)
+              .map(toViolation)
+              .map(({ path, message }) => ({ path: `/config${path}`, message }));
+          }
+          return instance.validate?.(config as Record<string, unknown>) ?? [];
+        },
       });
     }
     if (problems.length > 0)

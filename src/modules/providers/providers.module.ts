@@ -2,12 +2,15 @@ import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from '../accounts/accounts.module.js';
+import { EventsModule } from '../events/events.module.js';
 import { Connection } from './connection.entity.js';
 import { ConnectionStore } from './connection.store.js';
 import { ConnectionsController } from './connections.controller.js';
 import { ConnectionsService } from './connections.service.js';
+import { HttpActionHandler } from './http/http-action.handler.js';
 import { HttpProvider } from './http/http.provider.js';
 import { PartnerHttpClient } from './http/partner-http.client.js';
+import { PartnerCallsService } from './partner-calls.service.js';
 import { ProviderRegistry } from './provider.registry.js';
 import { ProvidersController } from './providers.controller.js';
 import { ProvidersService } from './providers.service.js';
@@ -15,7 +18,7 @@ import { ResealHandler } from './reseal.handler.js';
 
 /** Providers (found at boot) and connections: accounts' instances of them, with sealed credentials. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Connection]), DiscoveryModule, AccountsModule],
+  imports: [TypeOrmModule.forFeature([Connection]), DiscoveryModule, AccountsModule, EventsModule],
   controllers: [ProvidersController, ConnectionsController],
   providers: [
     ConnectionStore,
@@ -24,8 +27,10 @@ import { ResealHandler } from './reseal.handler.js';
     ConnectionsService,
     ResealHandler,
     PartnerHttpClient,
+    PartnerCallsService,
     HttpProvider,
+    HttpActionHandler,
   ],
-  exports: [ProvidersService, ConnectionsService, PartnerHttpClient],
+  exports: [ProvidersService, ConnectionsService, PartnerCallsService, PartnerHttpClient],
 })
 export class ProvidersModule {}

@@ -1,9 +1,25 @@
 import { Injectable } from '@nestjs/common';
-import { secretValues } from '../credentials.js';
+import type { SchemaViolation } from '../../../common/json-schema.js';
+import { templateProblems } from '../../../common/template.js';
+import { secretsOf } from '../credentials.js';
 import type { CredentialType } from '../credentials.js';
 import { Provider } from '../provider.decorator.js';
 import type { ConnectionProvider, OpenedCredentials, ProviderConnection } from '../provider.decorator.js';
 import { PartnerHttpClient } from './partner-http.client.js';
+
+export const HTTP_PROVIDER_KEY = 'http';
+
+/** One request an `http` connection can send; its strings are `{{input.x}}` templates. */
+export interface HttpAction {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Relative to baseUrl, starting with `/`. */
+  path: string;
+  query?: Record<string, unknown>;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** A header that carries a key which stays the same across the retries of one job. */
+  idempotencyHeader?: string;
+}
 
 /** A connection's config for the `http` provider, as its schema allows it. */
 export interface HttpConfig {
@@ -12,7 +28,22 @@ export interface HttpConfig {
   timeoutMs?: number;
   /** What the connection test GETs, relative to baseUrl; baseUrl itself by default. */
   checkPath?: string;
+  actions?: Record<string, HttpAction>;
 }
+
+const ACTION_SCHEMA = {
+  type: 'object',
+  required: ['method', 'path'],
+  additionalProperties: false,
+  properties: {
+    method: { enum: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] },
+    path: { type: 'string', pattern: '^/', maxLength: 2000 },
+    query: { type: 'object' },
+    headers: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 } },
+    body: {},
+    idempotencyHeader: { type: 'string', pattern: '^[A-Za-z0-9-]{1,100}$' },
+  },
+};
 
 const HTTP_CONFIG_SCHEMA = {
   type: 'object',
@@ -38,7 +69,11 @@ const HTTP_CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { requests: { type: 'integer', minimum: 1 }, perMs: { type: 'integer', minimum: 1 } },
     },
-    actions: { type: 'object', additionalProperties: { type: 'object' } },
+    actions: {
+      type: 'object',
+      propertyNames: { pattern: '^[A-Za-z0-9_.-]{1,100}$' },
+      additionalProperties: ACTION_SCHEMA,
+    },
     pollers: { type: 'object', additionalProperties: { type: 'object' } },
   },
 };
@@ -48,7 +83,7 @@ const CREDENTIAL_TYPES: CredentialType[] = ['none', 'api_key', 'bearer', 'basic'
 /** The built-in provider for any REST partner, configured instead of coded. */
 @Injectable()
 @Provider({
-  key: 'http',
+  key: HTTP_PROVIDER_KEY,
   title: 'Any REST partner',
   kinds: ['rest'],
   configSchema: HTTP_CONFIG_SCHEMA,
@@ -57,6 +92,19 @@ const CREDENTIAL_TYPES: CredentialType[] = ['none', 'api_key', 'bearer', 'basic'
 })
 export class HttpProvider implements ConnectionProvider {
   constructor(private readonly http: PartnerHttpClient) {}
+
+  /** Action templates may read only the job's `input`: `{{input.orderId}}`. */
+  validate(config: Record<string, unknown>): SchemaViolation[] {
+    const actions = (config as unknown as HttpConfig).actions ?? {};
+    return Object.entries(actions).flatMap(([name, action]) =>
+      (['path', 'query', 'headers', 'body'] as const).flatMap((part) =>
+        templateProblems(action[part], ['input']).map((message) => ({
+          path: `/config/actions/${name}/${part}`,
+          message,
+        })),
+      ),
+    );
+  }
 
   /** GETs the check path (or the base URL) with the connection's headers and credentials; a 2xx passes. */
   async check(connection: ProviderConnection, signal: AbortSignal): Promise<void> {
@@ -90,14 +138,7 @@ export function authHeaders(credentials: OpenedCredentials): Record<string, stri
   }
 }
 
-function secretsOf(credentials: OpenedCredentials): string[] {
-  const { type, ...fields } = credentials;
-  const values = secretValues({ type, fields });
-  // The Basic header's base64 would reveal the password as well.
-  if (type === 'basic') values.push(Buffer.from(`${fields.username}:${fields.password}`).toString('base64'));
-  return values;
-}
-
-function joinUrl(base: string, path: string): string {
+/** `path` appended to `base`, with one slash between them. */
+export function joinUrl(base: string, path: string): string {
   return path === '' ? base : `${base.replace(/\/+$/, '')}${path}`;
 }

@@ -1,0 +1,91 @@
+import { Injectable } from '@nestjs/common';
+import { IsDefined, IsString, IsUUID, Matches } from 'class-validator';
+import { renderTemplate, renderText } from '../../../common/template.js';
+import { JobHandler } from '../../jobs/jobs.contract.js';
+import type { JobContext } from '../../jobs/jobs.contract.js';
+import { PartnerCallsService } from '../partner-calls.service.js';
+import { ProviderError } from './provider-error.js';
+import { authHeaders, HTTP_PROVIDER_KEY, joinUrl } from './http.provider.js';
+import type { HttpAction, HttpConfig } from './http.provider.js';
+
+export const HTTP_ACTION_JOB_TYPE = 'http.action';
+/** A partner's answer kept as the job's result is cut to this many characters of JSON. */
+const MAX_RESULT_BODY_CHARS = 16_384;
+
+export class HttpActionPayload {
+  @IsUUID()
+  connectionId!: string;
+
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]{1,100}$/, {
+    message: 'action must be the name of one of the connection’s actions',
+  })
+  action!: string;
+
+  @IsDefined()
+  input!: unknown;
+}
+
+/** What the job records: the partner's status and its answer, cut to a size a job result may hold. */
+export interface HttpActionResult {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * `http.action`: sends one of an `http` connection's configured actions, its templates filled
+ * from the payload's `input`. A route connects any event to a partner this way, with no code.
+ * The idempotency header carries the job's key (its id when it has none), the same on every
+ * retry of the job, so a partner that honours it creates nothing twice.
+ */
+@Injectable()
+export class HttpActionHandler {
+  constructor(private readonly calls: PartnerCallsService) {}
+
+  @JobHandler(HTTP_ACTION_JOB_TYPE, {
+    queue: 'partners',
+    maxAttempts: 8,
+    backoff: { baseMs: 1000, factor: 2, maxMs: 300_000 },
+    payload: HttpActionPayload,
+  })
+  async send(ctx: JobContext<HttpActionPayload>): Promise<HttpActionResult> {
+    const { connectionId, action: name, input } = readPayload(ctx.payload);
+    const { connection, opened } = await this.calls.usable(connectionId);
+    if (connection.provider !== HTTP_PROVIDER_KEY)
+      throw new ProviderError('PERMANENT', `connection ${connectionId} is not an http connection`);
+    const config = opened.config as unknown as HttpConfig;
+    const action: HttpAction | undefined = config.actions?.[name];
+    if (!action) throw new ProviderError('PERMANENT', `connection ${connection.name} has no action ${name}`);
+    const scope = { input: input ?? null };
+    const headers: Record<string, string> = { ...config.headers };
+    for (const [header, template] of Object.entries(action.headers ?? {})) {
+      headers[header] = renderText(template, scope) ?? '';
+    }
+    Object.assign(headers, authHeaders(opened.credentials));
+    if (action.idempotencyHeader) headers[action.idempotencyHeader] = ctx.idempotencyKey ?? ctx.jobId;
+    const response = await this.calls.request(connection, opened, ctx, {
+      method: action.method,
+      url: joinUrl(config.baseUrl, renderText(action.path, scope) ?? action.path),
+      query: action.query ? (renderTemplate(action.query, scope) as Record<string, string>) : undefined,
+      headers,
+      body: action.body === undefined ? undefined : (renderTemplate(action.body, scope) as object),
+      timeoutMs: config.timeoutMs,
+    });
+    return { status: response.status, body: capped(response.body) };
+  }
+}
+
+function readPayload(payload: unknown): HttpActionPayload {
+  const { connectionId, action, input } = (payload ?? {}) as Partial<HttpActionPayload>;
+  if (typeof connectionId !== 'string' || typeof action !== 'string') {
+    throw new ProviderError('PERMANENT', 'an http.action payload needs connectionId and action');
+  }
+  return { connectionId, action, input };
+}
+
+function capped(body: unknown): unknown {
+  const json = JSON.stringify(body ?? null);
+  return json.length <= MAX_RESULT_BODY_CHARS
+    ? body
+    : { truncated: true, excerpt: json.slice(0, MAX_RESULT_BODY_CHARS) };
+}

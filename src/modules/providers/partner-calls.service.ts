@@ -1,0 +1,103 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../../common/clock.js';
+import { WriteSerializer } from '../../database/write-serializer.js';
+import { EventIntakeService } from '../events/event-intake.service.js';
+import type { Connection } from './connection.entity.js';
+import { ConnectionStore } from './connection.store.js';
+import { ConnectionsService } from './connections.service.js';
+import { secretsOf } from './credentials.js';
+import { PartnerHttpClient } from './http/partner-http.client.js';
+import type { PartnerRequest, PartnerResponse } from './http/partner-http.client.js';
+import { ProviderError } from './http/provider-error.js';
+import type { ProviderConnection } from './provider.decorator.js';
+
+/** What a call needs of the job it runs in: its signal, and its log for the call's one line. */
+export interface CallContext {
+  signal: AbortSignal;
+  log(line: string): Promise<void>;
+}
+
+/** lastUsedAt is a hint for people, so it is written at most this often per connection. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * Partner calls made for a connection, from a job. A paused connection, or one whose partner
+ * refused its credentials, is not called: the job fails PERMANENT saying why. A partner that
+ * answers AUTH marks the connection `bad_authentication` with the error and announces the event
+ * `connection.problem`, once. Credentials never reach the log line or the error message.
+ */
+@Injectable()
+export class PartnerCallsService {
+  constructor(
+    private readonly store: ConnectionStore,
+    private readonly connections: ConnectionsService,
+    private readonly http: PartnerHttpClient,
+    private readonly events: EventIntakeService,
+    private readonly serializer: WriteSerializer,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The connection, opened, if it may be called now. */
+  async usable(connectionId: string): Promise<{ connection: Connection; opened: ProviderConnection }> {
+    const connection = await this.store.find(connectionId);
+    if (!connection) throw new ProviderError('PERMANENT', `no connection with id ${connectionId}`);
+    if (connection.state === 'paused')
+      throw new ProviderError('PERMANENT', `connection ${connection.name} (${connection.id}) is paused`);
+    if (connection.state === 'bad_authentication') {
+      throw new ProviderError(
+        'PERMANENT',
+        `connection ${connection.name} (${connection.id}) was refused by its partner; replace its credentials`,
+      );
+    }
+    return { connection, opened: this.connections.open(connection) };
+  }
+
+  /** Sends one request for the connection; `secrets` are added from its credentials. */
+  async request(
+    connection: Connection,
+    opened: ProviderConnection,
+    context: CallContext,
+    request: PartnerRequest,
+  ): Promise<PartnerResponse> {
+    try {
+      const response = await this.http.request({
+        ...request,
+        signal: context.signal,
+        secrets: [...(request.secrets ?? []), ...secretsOf(opened.credentials)],
+        log: (line) => context.log(line),
+      });
+      await this.touch(connection);
+      return response;
+    } catch (error) {
+      if (error instanceof ProviderError && error.code === 'AUTH') await this.refused(connection, error);
+      throw error;
+    }
+  }
+
+  private async refused(connection: Connection, error: ProviderError): Promise<void> {
+    const at = this.clock.now();
+    const problem = { code: error.code, message: error.message, at: at.toISOString() };
+    await this.serializer.transaction(async (manager) => {
+      if (!(await this.store.markBadAuthentication(manager, connection.id, problem, at))) return;
+      await this.events.emitOwn(manager, [
+        {
+          name: 'connection.problem',
+          data: {
+            connectionId: connection.id,
+            accountId: connection.accountId,
+            provider: connection.provider,
+            state: 'bad_authentication',
+            error: problem,
+          },
+        },
+      ]);
+    });
+  }
+
+  private async touch(connection: Connection): Promise<void> {
+    const now = this.clock.now();
+    const last = connection.lastUsedAt;
+    if (last && now.getTime() - last.getTime() < LAST_USED_RESOLUTION_MS) return;
+    await this.serializer.transaction((manager) => this.store.touch(manager, connection.id, now));
+  }
+}

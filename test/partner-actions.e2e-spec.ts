@@ -1,0 +1,198 @@
+import { startFakePartner } from './fakes/partner.js';
+import type { FakePartner, RecordedRequest } from './fakes/partner.js';
+import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
+import type { TestApp } from './support/test-app.js';
+import { waitFor } from './support/wait-for.js';
+
+const admin = bearer(ADMIN_KEY);
+const TOKEN = 'partner-bearer-token-77c1e0d9QRST';
+
+interface JobBody {
+  id: string;
+  status: string;
+  attempt: number;
+  result: unknown;
+  lastError: { code: string; message: string } | null;
+  logs: { message: string }[];
+}
+
+/** An order from the shop reaches the partner through a route and the http provider, with no code. */
+describe('http actions against a partner', () => {
+  let t: TestApp;
+  let partner: FakePartner;
+  let serial = 0;
+
+  beforeAll(async () => {
+    partner = await startFakePartner({ token: TOKEN });
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+    await partner.close();
+  });
+
+  /** A connection with a send-order action, and a route from `<name>.created` events to it. */
+  async function connect(token = TOKEN): Promise<{ id: string; event: string }> {
+    const name = `shop${++serial}`;
+    const connection = await t
+      .http()
+      .post('/connections')
+      .set(admin)
+      .send({
+        provider: 'http',
+        name,
+        config: {
+          baseUrl: partner.url,
+          actions: {
+            'send-order': {
+              method: 'POST',
+              path: '/orders',
+              body: { reference: '{{input.orderId}}', lines: '{{input.lines}}' },
+              idempotencyHeader: 'Idempotency-Key',
+            },
+          },
+        },
+        credentials: { type: 'bearer', token },
+      })
+      .expect(201);
+    const id = connection.body.id as string;
+    await t
+      .http()
+      .post('/routes')
+      .set(admin)
+      .send({
+        name: `${name} orders`,
+        eventPattern: `${name}.created`,
+        jobType: 'http.action',
+        payloadTemplate: { connectionId: id, action: 'send-order', input: '{{data}}' },
+      })
+      .expect(201);
+    return { id, event: `${name}.created` };
+  }
+
+  async function order(event: string, orderId: string): Promise<string> {
+    const posted = await t
+      .http()
+      .post('/events')
+      .set(admin)
+      .send({ name: event, source: 'shop', data: { orderId, lines: [{ sku: 'X-1', qty: 2 }] } })
+      .expect(202);
+    return (posted.body.jobIds as string[])[0];
+  }
+
+  const job = async (id: string) =>
+    (await t.http().get(`/jobs/${id}`).set(admin).expect(200)).body as JobBody;
+  const finished = (id: string) =>
+    waitFor(
+      () => job(id),
+      (found) => ['succeeded', 'dead'].includes(found.status),
+      20_000,
+    );
+  const ordersPosted = (reference: string): RecordedRequest[] =>
+    partner.requests.filter(
+      (r) =>
+        r.method === 'POST' &&
+        r.path === '/orders' &&
+        (r.body as { reference?: string }).reference === reference,
+    );
+
+  it('delivers the order with the right body, credentials and idempotency header, and logs the call', async () => {
+    const { event } = await connect();
+    const jobId = await order(event, 'A-1');
+    const done = await finished(jobId);
+    expect(done).toMatchObject({ status: 'succeeded', attempt: 1 });
+    expect(done.result).toMatchObject({ status: 201, body: { reference: 'A-1', status: 'received' } });
+    const [sent] = ordersPosted('A-1');
+    expect(sent.body).toEqual({ reference: 'A-1', lines: [{ sku: 'X-1', qty: 2 }] });
+    expect(sent.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(sent.headers['idempotency-key']).toBe(jobId);
+    expect(done.logs.map((log) => log.message)).toEqual([
+      expect.stringMatching(new RegExp(`^POST ${partner.url}/orders -> 201 in \\d+ ms$`)),
+    ]);
+  });
+
+  it('retries a 500 with the same idempotency key, and succeeds', async () => {
+    const { event } = await connect();
+    partner.answerNext({ kind: 'status', status: 500 });
+    const done = await finished(await order(event, 'A-2'));
+    expect(done).toMatchObject({ status: 'succeeded', attempt: 2 });
+    // The failed attempt was answered by the switch before the order route saw it.
+    const keys = partner.requests
+      .filter((r) => r.path === '/orders')
+      .slice(-2)
+      .map((r) => r.headers['idempotency-key']);
+    expect(keys).toEqual([done.id, done.id]);
+  });
+
+  it('waits out a 429 with Retry-After: 2 before trying again', async () => {
+    const { event } = await connect();
+    partner.answerNext({ kind: 'status', status: 429, retryAfter: 2 });
+    const done = await finished(await order(event, 'A-3'));
+    expect(done).toMatchObject({ status: 'succeeded', attempt: 2 });
+    const [first, second] = partner.requests.filter((r) => r.path === '/orders').slice(-2);
+    const waitedMs = second.at.getTime() - first.at.getTime();
+    expect(waitedMs).toBeGreaterThanOrEqual(1900);
+    expect(waitedMs).toBeLessThan(5000);
+  });
+
+  it('kills the job on 401, marks the connection and announces connection.problem once', async () => {
+    const { id, event } = await connect('not-the-partner-token-0000');
+    const done = await finished(await order(event, 'A-4'));
+    expect(done).toMatchObject({ status: 'dead', attempt: 1, lastError: { code: 'AUTH' } });
+    const connection = (await t.http().get(`/connections/${id}`).set(admin).expect(200)).body;
+    expect(connection).toMatchObject({ state: 'bad_authentication', lastError: { code: 'AUTH' } });
+    const problems = await t.http().get('/events?name=connection.problem').set(admin).expect(200);
+    const mine = (problems.body.items as { data: { connectionId: string } }[]).filter(
+      (e) => e.data.connectionId === id,
+    );
+    expect(mine).toHaveLength(1);
+
+    // The next job is refused without calling the partner.
+    const calls = partner.requests.length;
+    const next = await finished(await order(event, 'A-5'));
+    expect(next).toMatchObject({ status: 'dead', lastError: { code: 'PERMANENT' } });
+    expect(next.lastError?.message).toContain('replace its credentials');
+    expect(partner.requests).toHaveLength(calls);
+  });
+
+  it('refuses to call through a paused connection', async () => {
+    const { id, event } = await connect();
+    await t.http().post(`/connections/${id}/pause`).set(admin).expect(200);
+    const calls = partner.requests.length;
+    const done = await finished(await order(event, 'A-6'));
+    expect(done).toMatchObject({ status: 'dead', lastError: { code: 'PERMANENT' } });
+    expect(done.lastError?.message).toContain('is paused');
+    expect(partner.requests).toHaveLength(calls);
+  });
+
+  it('refuses an action template that reads anything but input, naming the field', async () => {
+    const refused = await t
+      .http()
+      .post('/connections')
+      .set(admin)
+      .send({
+        provider: 'http',
+        name: 'bad template',
+        config: {
+          baseUrl: partner.url,
+          actions: { send: { method: 'POST', path: '/orders', body: '{{data.x}}' } },
+        },
+        credentials: { type: 'none' },
+      })
+      .expect(422);
+    expect(refused.body.details).toEqual([
+      { path: '/config/actions/send/body', message: '"{{data.x}}" must start with one of input' },
+    ]);
+  });
+
+  it('keeps the token out of job results, logs, errors and events', async () => {
+    const jobs = await t.http().get('/jobs?type=http.action&limit=200').set(admin).expect(200);
+    const details = await Promise.all(
+      (jobs.body.items as { id: string }[]).map((j) => t.http().get(`/jobs/${j.id}`).set(admin).expect(200)),
+    );
+    expect(details.length).toBeGreaterThanOrEqual(6);
+    for (const detail of details) expect(detail.text).not.toContain(TOKEN);
+    const events = await t.http().get('/events?limit=200').set(admin).expect(200);
+    expect(events.text).not.toContain(TOKEN);
+  });
+});
