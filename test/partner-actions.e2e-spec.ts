@@ -185,6 +185,19 @@ describe('http actions against a partner', () => {
     ]);
   });
 
+  it('counts partner calls by outcome and connections by state in /metrics', async () => {
+    const metrics = (await t.http().get('/metrics').set(admin).expect(200)).text;
+    const value = (line: string) =>
+      Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    expect(value('junction_provider_calls_total{provider="http",code="OK"}')).toBeGreaterThanOrEqual(3);
+    expect(value('junction_provider_calls_total{provider="http",code="TEMPORARY"}')).toBe(1);
+    expect(value('junction_provider_calls_total{provider="http",code="RATE_LIMITED"}')).toBe(1);
+    expect(value('junction_provider_calls_total{provider="http",code="AUTH"}')).toBe(1);
+    expect(value('junction_connections{provider="http",state="bad_authentication"}')).toBe(1);
+    expect(value('junction_connections{provider="http",state="paused"}')).toBe(1);
+    expect(metrics).toContain('junction_provider_call_duration_seconds_bucket{le="0.01",provider="http"}');
+  });
+
   it('keeps the token out of job results, logs, errors and events', async () => {
     const jobs = await t.http().get('/jobs?type=http.action&limit=200').set(admin).expect(200);
     const details = await Promise.all(

@@ -5,8 +5,9 @@ import { resolveSecretKey } from '../config/secret-key.js';
 import { Clock } from './clock.js';
 import { Console } from './console.js';
 import { SecretBox } from './crypto/secret-box.js';
+import { MetricsRegistry } from './metrics-registry.js';
 
-/** What every module may inject: the configuration, the clock and the secret box. */
+/** What every module may inject: the configuration, the clock, the metrics registry and the secret box. */
 @Global()
 @Module({})
 export class CoreModule {
@@ -17,6 +18,7 @@ export class CoreModule {
         { provide: AppConfig, useValue: config },
         Clock,
         Console,
+        MetricsRegistry,
         {
           provide: SecretBox,
           useFactory: () => {
@@ -30,7 +32,7 @@ export class CoreModule {
           },
         },
       ],
-      exports: [AppConfig, Clock, Console, SecretBox],
+      exports: [AppConfig, Clock, Console, MetricsRegistry, SecretBox],
     };
   }
 }

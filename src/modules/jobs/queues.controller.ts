@@ -2,9 +2,9 @@ import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../../common/auth/roles.js';
+import { MetricsRegistry } from '../../common/metrics-registry.js';
 import { ApiStandardErrors } from '../../common/errors/error-body.dto.js';
 import { QueueStatsDto, toQueueStatsDto } from './dto/job.dto.js';
-import { JobsMetrics } from './jobs.metrics.js';
 import { JobsService } from './jobs.service.js';
 
 @ApiTags('jobs')
@@ -13,7 +13,7 @@ import { JobsService } from './jobs.service.js';
 export class QueuesController {
   constructor(
     private readonly jobs: JobsService,
-    private readonly metrics: JobsMetrics,
+    private readonly metrics: MetricsRegistry,
   ) {}
 
   @Get('queues')
@@ -30,7 +30,8 @@ export class QueuesController {
   @Roles('viewer')
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
-    summary: 'Prometheus metrics: jobs by type and state, attempt durations, queue depth, oldest queued age',
+    summary:
+      'Prometheus metrics: jobs by type and state, attempt durations, queue depth, oldest queued age, partner calls, connections by state',
   })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text format', schema: { type: 'string' } })

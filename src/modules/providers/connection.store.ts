@@ -63,6 +63,18 @@ export class ConnectionStore {
     await manager.update(Connection, { id }, { lastUsedAt: at });
   }
 
+  async countByProviderAndState(): Promise<{ provider: string; state: ConnectionState; count: number }[]> {
+    const rows = await this.dataSource.manager
+      .createQueryBuilder(Connection, 'connection')
+      .select('connection.provider', 'provider')
+      .addSelect('connection.state', 'state')
+      .addSelect('COUNT(*)', 'count')
+      .groupBy('connection.provider')
+      .addGroupBy('connection.state')
+      .getRawMany<{ provider: string; state: ConnectionState; count: string | number }>();
+    return rows.map((row) => ({ provider: row.provider, state: row.state, count: Number(row.count) }));
+  }
+
   async remove(manager: EntityManager, id: string): Promise<void> {
     await manager.delete(Connection, { id });
   }

@@ -10,6 +10,7 @@ import { PartnerHttpClient } from './http/partner-http.client.js';
 import type { PartnerRequest, PartnerResponse } from './http/partner-http.client.js';
 import { ProviderError } from './http/provider-error.js';
 import type { ProviderConnection } from './provider.decorator.js';
+import { ProvidersMetrics } from './providers.metrics.js';
 
 /** What a call needs of the job it runs in: its signal, and its log for the call's one line. */
 export interface CallContext {
@@ -35,6 +36,7 @@ export class PartnerCallsService {
     private readonly events: EventIntakeService,
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
+    private readonly metrics: ProvidersMetrics,
   ) {}
 
   /** The connection, opened, if it may be called now. */
@@ -59,6 +61,8 @@ export class PartnerCallsService {
     context: CallContext,
     request: PartnerRequest,
   ): Promise<PartnerResponse> {
+    const started = performance.now();
+    let code = 'OK';
     try {
       const response = await this.http.request({
         ...request,
@@ -69,8 +73,11 @@ export class PartnerCallsService {
       await this.touch(connection);
       return response;
     } catch (error) {
+      code = error instanceof ProviderError ? error.code : 'CANCELLED';
       if (error instanceof ProviderError && error.code === 'AUTH') await this.refused(connection, error);
       throw error;
+    } finally {
+      this.metrics.callFinished(connection.provider, code, (performance.now() - started) / 1000);
     }
   }
 

@@ -13,6 +13,7 @@ import { PartnerHttpClient } from './http/partner-http.client.js';
 import { PartnerCallsService } from './partner-calls.service.js';
 import { ProviderRegistry } from './provider.registry.js';
 import { ProvidersController } from './providers.controller.js';
+import { ProvidersMetrics } from './providers.metrics.js';
 import { ProvidersService } from './providers.service.js';
 import { ResealHandler } from './reseal.handler.js';
 
@@ -28,6 +29,7 @@ import { ResealHandler } from './reseal.handler.js';
     ResealHandler,
     PartnerHttpClient,
     PartnerCallsService,
+    ProvidersMetrics,
     HttpProvider,
     HttpActionHandler,
   ],
