@@ -1,0 +1,228 @@
+/**
+ * Partner calls through the whole engine: `http.action` jobs per second against a local fake
+ * partner (test/fakes/partner.ts, in a process of its own), from the first enqueue to the last
+ * success in the ledger, with each job's enqueue-to-response latency (p50, p99: from its batch's
+ * enqueue to the partner's receipt of its order). Beside it, in the same run, the baseline: raw
+ * undici POSTs of the same orders to the same fake, 20 in flight at once (the worker's default
+ * concurrency), with keep-alive.
+ *
+ * Conditions: 20,000 jobs on SQLite with the embedded queue, enqueued with
+ * `JobsService.enqueueMany` in batches of 500 while the worker runs; one `http` connection with a
+ * bearer token and a rate limit far above the rate reached; the app boots without HTTP.
+ *
+ *   npm run bench:partner
+ */
+import 'reflect-metadata';
+import { fork } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NestFactory } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { Agent } from 'undici';
+import { startFakePartner } from '../test/fakes/partner.js';
+import { AppModule } from '../src/app.module.js';
+import { loadConfig } from '../src/config/load-config.js';
+import { ConnectionsService } from '../src/modules/providers/connections.service.js';
+import { JobsService } from '../src/modules/jobs/jobs.service.js';
+
+const TOTAL = 20_000;
+const BATCH = 500;
+/** JUNCTION_WORKER_CONCURRENCY's default, and the raw baseline's requests in flight. */
+const CONCURRENCY = 20;
+const TOKEN = 'bench-partner-token-0123456789';
+const POLL_MS = 100;
+const STALL_MS = 60_000;
+
+const clockMs = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function percentiles(values: number[]): { p50: number; p99: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+  return { p50: Math.round(at(0.5)), p99: Math.round(at(0.99)) };
+}
+
+/** The fake partner in a child process, so it does not share the event loop it is measured against. */
+async function startPartnerProcess(): Promise<{
+  url: string;
+  received: () => Promise<Map<string, number>>;
+  stop: () => void;
+}> {
+  const child = fork(fileURLToPath(import.meta.url), ['fake'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (message) => resolve((message as { url: string }).url));
+    child.once('exit', (code) => reject(new Error(`the fake partner exited with ${code}`)));
+  });
+  return {
+    url,
+    /** When the partner received each order, by idempotency key. */
+    received: () =>
+      new Promise((resolve) => {
+        child.once('message', (message) => resolve(new Map(message as [string, number][])));
+        child.send('received');
+      }),
+    stop: () => child.kill(),
+  };
+}
+
+async function servePartner(): Promise<void> {
+  const partner = await startFakePartner({ token: TOKEN });
+  process.on('message', (message) => {
+    if (message !== 'received') return;
+    const times = partner.requests
+      .filter((r) => r.method === 'POST')
+      .map((r) => [String(r.headers['idempotency-key']), r.at.getTime()] as const);
+    process.send!(times);
+  });
+  process.send!({ url: partner.url });
+}
+
+/** Raw undici: the same POSTs, `CONCURRENCY` in flight, keep-alive. */
+async function raw(url: string): Promise<number> {
+  const agent = new Agent();
+  const origin = new URL(url).origin;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < TOTAL) {
+        const n = next++;
+        const response = await agent.request({
+          origin,
+          path: '/orders',
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${TOKEN}`,
+            'content-type': 'application/json',
+            'idempotency-key': `raw-${n}`,
+          },
+          body: JSON.stringify({ reference: `R-${n}`, lines: [{ sku: 'X-1', qty: 2 }] }),
+        });
+        await response.body.dump();
+        if (response.statusCode !== 201) throw new Error(`raw POST answered ${response.statusCode}`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await agent.close();
+  return TOTAL / seconds;
+}
+
+async function throughJunction(url: string, partner: Awaited<ReturnType<typeof startPartnerProcess>>) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-bench-partner-'));
+  const config = loadConfig({
+    DATABASE_URL: `sqlite:${path.join(dir, 'junction.sqlite')}`,
+    JUNCTION_SECRET_KEY: '33'.repeat(32),
+    JUNCTION_ADMIN_KEY: 'jk_bench-admin-key-0123456789abcdefghijklmnop',
+    LOG_LEVEL: 'warn',
+  });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+    logger: ['error', 'warn'],
+  });
+  try {
+    const dataSource = app.get(DataSource);
+    const [{ id: adminId }] = await dataSource.query<{ id: string }[]>(`SELECT id FROM account LIMIT 1`);
+    const connection = await app.get(ConnectionsService).create(
+      { accountId: adminId, role: 'admin', apiKeyId: 'bench' },
+      {
+        provider: 'http',
+        name: 'bench partner',
+        config: {
+          baseUrl: url,
+          rateLimit: { requests: 1_000_000, perMs: 1000 },
+          actions: {
+            'send-order': {
+              method: 'POST',
+              path: '/orders',
+              body: { reference: '{{input.orderId}}', lines: '{{input.lines}}' },
+              idempotencyHeader: 'Idempotency-Key',
+            },
+          },
+        },
+        credentials: { type: 'bearer', token: TOKEN },
+      },
+    );
+    const jobs = app.get(JobsService);
+    const enqueuedAt = new Map<string, number>();
+    const started = Date.now();
+    for (let sent = 0; sent < TOTAL; sent += BATCH) {
+      const t = clockMs();
+      const batch = await jobs.enqueueMany(
+        Array.from({ length: BATCH }, (_, i) => ({
+          type: 'http.action',
+          payload: {
+            connectionId: connection.id,
+            action: 'send-order',
+            input: { orderId: `J-${sent + i}`, lines: [{ sku: 'X-1', qty: 2 }] },
+          },
+        })),
+      );
+      for (const job of batch) enqueuedAt.set(job.id, t);
+    }
+    let succeeded = 0;
+    let movedAt = Date.now();
+    while (succeeded < TOTAL) {
+      await sleep(POLL_MS);
+      // Index-only counts (status, finished_at): a scan of the job rows would stall the worker.
+      const [row] = await dataSource.query<{ n: number; dead: number }[]>(
+        `SELECT (SELECT count(*) FROM job WHERE status = 'succeeded') AS n,
+                (SELECT count(*) FROM job WHERE status = 'dead') AS dead`,
+      );
+      if (Number(row.dead) > 0) throw new Error(`${row.dead} http.action jobs are dead`);
+      if (Number(row.n) !== succeeded) movedAt = Date.now();
+      succeeded = Number(row.n);
+      if (Date.now() - movedAt > STALL_MS) throw new Error(`stuck at ${succeeded} of ${TOTAL} jobs`);
+    }
+    const [{ last }] = await dataSource.query<{ last: string }[]>(
+      `SELECT max(finished_at) AS last FROM job WHERE status = 'succeeded'`,
+    );
+    const seconds = (new Date(`${last.replace(' ', 'T')}Z`).getTime() - started) / 1000;
+    const received = await partner.received();
+    const latencies = [...enqueuedAt].flatMap(([id, t]) => {
+      const at = received.get(id);
+      return at === undefined ? [] : [at - t];
+    });
+    if (latencies.length !== TOTAL)
+      throw new Error(`the partner received ${latencies.length} of ${TOTAL} orders`);
+    return { perSecond: TOTAL / seconds, ...percentiles(latencies) };
+  } finally {
+    await app.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const partner = await startPartnerProcess();
+  try {
+    const rawPerSecond = await raw(partner.url);
+    const junction = await throughJunction(partner.url, partner);
+    console.log(
+      `http.action via Junction: ${Math.round(junction.perSecond)} jobs/s, enqueue-to-partner p50 ${junction.p50} ms ` +
+        `p99 ${junction.p99} ms (raw undici to the same fake: ${Math.round(rawPerSecond)} requests/s, ` +
+        `ratio ${(junction.perSecond / rawPerSecond).toFixed(2)})`,
+    );
+    console.log(
+      `conditions: node ${process.version}, ${os.cpus().length} cores, ${TOTAL} jobs enqueued in batches of ${BATCH}, ` +
+        `SQLite with the embedded queue, default concurrency ${CONCURRENCY}, fake partner in its own process`,
+    );
+  } finally {
+    partner.stop();
+  }
+}
+
+if (process.argv[2] === 'fake') {
+  servePartner().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+} else {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
