@@ -5,6 +5,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { AppModule } from './app.module.js';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config/load-config.js';
+import { PluginLoadError, loadPlugins } from './plugins/load-plugins.js';
 
 /** A shutdown that takes longer than this (a stuck request) ends the process anyway. */
 const SHUTDOWN_GRACE_MS = 30_000;
@@ -19,15 +20,28 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  let plugins;
+  try {
+    plugins = await loadPlugins(config.plugins);
+  } catch (error) {
+    if (!(error instanceof PluginLoadError)) throw error;
+    // The cause's stack shows where inside the plug-in an import failed.
+    const cause = error.cause instanceof Error ? `\n${error.cause.stack ?? error.cause.message}` : '';
+    process.stderr.write(`Junction did not start. ${error.message}${cause}\n`);
+    process.exit(1);
+  }
+
   let app: INestApplicationContext;
   if (config.hasRole('api')) {
-    const http = await createApp(config);
+    const http = await createApp(config, plugins);
     await http.listen(config.port);
     new Logger('Junction').log(`listening on port ${config.port}; Swagger UI at /docs`);
     app = http;
   } else {
     // Worker-only processes serve no HTTP.
-    app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { bufferLogs: true });
+    app = await NestFactory.createApplicationContext(AppModule.forRoot(config, plugins), {
+      bufferLogs: true,
+    });
     new Logger('Junction').log(`started with roles ${[...config.roles].join(',')} and no HTTP server`);
   }
   stopOnSignals(app);

@@ -50,6 +50,12 @@ export interface ReservationsSettings {
   executorMs: number;
 }
 
+/**
+ * A plug-in named in `JUNCTION_PLUGINS`: a file (its path resolved against the working directory
+ * at boot) or a package name, imported from Junction's own installation.
+ */
+export type PluginSpec = { kind: 'file'; name: string; path: string } | { kind: 'package'; name: string };
+
 /** The whole configuration of one Junction process, validated once at boot (see `loadConfig`). */
 export class AppConfig {
   constructor(
@@ -71,6 +77,8 @@ export class AppConfig {
     readonly jobs: JobsSettings,
     readonly events: EventsSettings,
     readonly reservations: ReservationsSettings,
+    /** `JUNCTION_PLUGINS`, in the order given; imported at boot by `loadPlugins`. */
+    readonly plugins: readonly PluginSpec[],
   ) {}
 
   hasRole(role: ProcessRole): boolean {

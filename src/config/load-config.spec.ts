@@ -1,4 +1,5 @@
 import { ConfigError, DEFAULT_SQLITE_PATH, loadConfig } from './load-config.js';
+import * as path from 'node:path';
 import { ROLES } from './app-config.js';
 
 /** Runs loadConfig and returns the ConfigError it throws, failing the test when it does not throw one. */
@@ -127,6 +128,28 @@ describe('loadConfig', () => {
   describe('BODY_LIMIT', () => {
     it('gives 2097152 bytes when it is 2mb', () => {
       expect(loadConfig({ BODY_LIMIT: '2mb' }).bodyLimitBytes).toBe(2097152);
+    });
+  });
+
+  describe('JUNCTION_PLUGINS', () => {
+    it('resolves files against the working directory and keeps package names when both are listed', () => {
+      const { plugins } = loadConfig({
+        JUNCTION_PLUGINS: './my-plugin.mjs, @acme/junction-shipping,/opt/x.js',
+      });
+
+      expect(plugins).toEqual([
+        { kind: 'file', name: './my-plugin.mjs', path: path.resolve('my-plugin.mjs') },
+        { kind: 'package', name: '@acme/junction-shipping' },
+        { kind: 'file', name: '/opt/x.js', path: path.resolve('/opt/x.js') },
+      ]);
+    });
+
+    it('gives no plug-ins when it is unset', () => {
+      expect(loadConfig({}).plugins).toEqual([]);
+    });
+
+    it.each(['a.mjs,,b.mjs', 'a.mjs,a.mjs', 'Not A Package'])('refuses %j, naming the variable', (raw) => {
+      expect(configErrorFor({ JUNCTION_PLUGINS: raw }).message).toContain('JUNCTION_PLUGINS: expected');
     });
   });
 });

@@ -3,7 +3,7 @@ import { CronTime } from 'cron';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AppConfig, LOG_LEVELS, ROLES } from './app-config.js';
-import type { DatabaseConfig, LogLevel, ProcessRole } from './app-config.js';
+import type { DatabaseConfig, LogLevel, PluginSpec, ProcessRole } from './app-config.js';
 
 export const DEFAULT_SQLITE_PATH = './data/junction.sqlite';
 const MIN_ADMIN_KEY_LENGTH = 32;
@@ -70,6 +70,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     executorMs: check('JUNCTION_EXECUTOR_MS', integerBetween(50, 3_600_000), 1000),
   };
 
+  const plugins = check('JUNCTION_PLUGINS', parsePlugins, []);
+
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir =
     database.kind === 'sqlite' ? path.dirname(path.resolve(database.path)) : path.resolve('data');
@@ -87,6 +89,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     jobs,
     events,
     reservations,
+    plugins,
   );
 }
 
@@ -203,4 +206,22 @@ function parseAdminKey(raw: string): string {
     throw new Error(`a key of at least ${MIN_ADMIN_KEY_LENGTH} characters without spaces`);
   }
   return raw;
+}
+
+/** An npm package name, optionally with a subpath (`@acme/junction-shipping`, `junction-echo/plugin`). */
+const PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*(\/[\w.-]+)*$/;
+/** A file path: relative or absolute, or any name ending in a JavaScript extension. */
+const FILE_PATH = /^(\.{1,2}[\\/]|[\\/]|[a-zA-Z]:[\\/])|\.[cm]?js$/;
+
+function parsePlugins(raw: string): PluginSpec[] {
+  const expected =
+    'a comma-separated list of plug-in files (./my-plugin.mjs, /opt/plugins/x.js) or package names';
+  const names = raw.split(',').map((name) => name.trim());
+  if (names.some((name) => name === '')) throw new Error(`${expected}, without empty items`);
+  if (new Set(names).size !== names.length) throw new Error(`${expected}, each named once`);
+  return names.map((name): PluginSpec => {
+    if (FILE_PATH.test(name)) return { kind: 'file', name, path: path.resolve(name) };
+    if (PACKAGE_NAME.test(name)) return { kind: 'package', name };
+    throw new Error(`${expected}; ${JSON.stringify(name)} is neither`);
+  });
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { withPluginOrigin } from '../../common/plugin-origin.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import { DEFAULT_QUEUE, JOB_HANDLER_METADATA } from './job-handler.decorator.js';
 import { JOB_TYPE_PATTERN } from './jobs.contract.js';
@@ -23,7 +24,7 @@ export interface RegisteredHandler {
   payload: (new () => object) | undefined;
   /** Event patterns that route to this type (`@JobHandler(type, { on })`). */
   on: string[];
-  /** `Class.method`, for messages. */
+  /** `Class.method`, with `(plug-in <file>)` for a plug-in's, for messages. */
   source: string;
   invoke(context: JobContext): Promise<unknown>;
 }
@@ -63,7 +64,7 @@ export class JobHandlerRegistry implements OnModuleInit {
         wrapper.metatype as () => unknown,
       );
       for (const type of declared ?? []) {
-        enqueued.push({ type, by: className });
+        enqueued.push({ type, by: withPluginOrigin(className, wrapper.host?.metatype) });
       }
       const prototype = Object.getPrototypeOf(instance) as object;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
@@ -74,7 +75,7 @@ export class JobHandlerRegistry implements OnModuleInit {
           fn as () => unknown,
         );
         if (!meta) continue;
-        const source = `${className}.${method}`;
+        const source = withPluginOrigin(`${className}.${method}`, wrapper.host?.metatype);
         const existing = this.handlers.get(meta.type);
         if (existing) {
           problems.push(`job type "${meta.type}" has two handlers: ${existing.source} and ${source}`);

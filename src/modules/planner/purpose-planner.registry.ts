@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { withPluginOrigin } from '../../common/plugin-origin.js';
 import { PurposeTypes } from '../reservations/purpose-types.service.js';
 import { PURPOSE_PLANNER_METADATA } from './purpose-planner.decorator.js';
 import type { PurposePlannerMetadata } from './purpose-planner.decorator.js';
@@ -33,7 +34,7 @@ export class PurposePlannerRegistry implements OnModuleInit {
           fn as () => unknown,
         );
         if (!meta) continue;
-        const source = `${className}.${method}`;
+        const source = withPluginOrigin(`${className}.${method}`, wrapper.host?.metatype);
         const existing = this.planners.get(meta.type);
         if (existing) {
           throw new Error(`purpose type "${meta.type}" has two planners: ${existing.source} and ${source}`);

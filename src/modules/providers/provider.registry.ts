@@ -3,6 +3,7 @@ import type { OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import type { ValidateFunction } from 'ajv';
 import { newAjv, toViolation } from '../../common/json-schema.js';
+import { withPluginOrigin } from '../../common/plugin-origin.js';
 import type { SchemaViolation } from '../../common/json-schema.js';
 import { CREDENTIAL_TYPES } from './credentials.js';
 import { PROVIDER_CAPABILITIES, PROVIDER_METADATA } from './provider.decorator.js';
@@ -12,7 +13,7 @@ import type { ConnectionProvider, ProviderMetadata } from './provider.decorator.
 export interface RegisteredProvider {
   metadata: ProviderMetadata;
   instance: ConnectionProvider;
-  /** `ClassName`, for messages. */
+  /** `ClassName`, with `(plug-in <file>)` for a plug-in's, for messages. */
   source: string;
   validateConfig(config: unknown): SchemaViolation[];
 }
@@ -52,7 +53,7 @@ export class ProviderRegistry implements OnModuleInit {
         wrapper.metatype as () => unknown,
       );
       if (!metadata) continue;
-      const source = (wrapper.instance as object).constructor.name;
+      const source = withPluginOrigin((wrapper.instance as object).constructor.name, wrapper.host?.metatype);
       const existing = this.providers.get(metadata.key);
       if (existing) {
         problems.push(
