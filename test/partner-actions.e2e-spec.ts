@@ -141,6 +141,10 @@ describe('http actions against a partner', () => {
     expect(done).toMatchObject({ status: 'dead', attempt: 1, lastError: { code: 'AUTH' } });
     const connection = (await t.http().get(`/connections/${id}`).set(admin).expect(200)).body;
     expect(connection).toMatchObject({ state: 'bad_authentication', lastError: { code: 'AUTH' } });
+    // Pausing and resuming does not clear it; only new credentials do.
+    await t.http().post(`/connections/${id}/pause`).set(admin).expect(200);
+    const resumed = await t.http().post(`/connections/${id}/resume`).set(admin).expect(200);
+    expect(resumed.body.state).toBe('bad_authentication');
     const problems = await t.http().get('/events?name=connection.problem').set(admin).expect(200);
     const mine = (problems.body.items as { data: { connectionId: string } }[]).filter(
       (e) => e.data.connectionId === id,

@@ -126,9 +126,10 @@ export class ConnectionsService {
     });
   }
 
+  /** A connection refused by its partner stays so: only new credentials make it usable again. */
   pause(caller: Principal, id: string): Promise<Connection> {
     return this.change(caller, id, (connection) => {
-      connection.state = 'paused';
+      if (connection.state === 'active') connection.state = 'paused';
     });
   }
 
