@@ -14,6 +14,7 @@ import { PartnerCallsService } from './partner-calls.service.js';
 import { ProviderRegistry } from './provider.registry.js';
 import { ProvidersController } from './providers.controller.js';
 import { ProvidersService } from './providers.service.js';
+import { RateBudgets } from './rate-budgets.service.js';
 import { ResealHandler } from './reseal.handler.js';
 
 /** Providers (found at boot) and connections: accounts' instances of them, with sealed credentials. */
@@ -28,6 +29,7 @@ import { ResealHandler } from './reseal.handler.js';
     ResealHandler,
     PartnerHttpClient,
     PartnerCallsService,
+    RateBudgets,
     HttpProvider,
     HttpActionHandler,
   ],
