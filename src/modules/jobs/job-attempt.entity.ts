@@ -1,6 +1,14 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export const ATTEMPT_OUTCOMES = ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+/** `deferred`: the job was put back before doing its work (a rate budget was spent); it does not count as a failure. */
+export const ATTEMPT_OUTCOMES = [
+  'running',
+  'succeeded',
+  'failed',
+  'deferred',
+  'cancelled',
+  'interrupted',
+] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 /** One try at a job: who ran it, when, and how it ended. */

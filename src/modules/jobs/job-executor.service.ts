@@ -99,11 +99,7 @@ export class JobExecutor {
       this.running.delete(job.id);
       if (this.running.size === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
     }
-    this.metrics.attemptFinished(
-      job.type,
-      recorded?.recorded ? (recorded.status ?? 'unknown') : 'discarded',
-      seconds,
-    );
+    this.metrics.attemptFinished(job.type, attemptOutcome(recorded), seconds);
     return recorded?.retry ?? null;
   }
 
@@ -150,6 +146,12 @@ export class JobExecutor {
       },
     };
   }
+}
+
+/** How an attempt ended, for metrics: the job's new state, or `deferred` (queued again, not a failure). */
+function attemptOutcome(recorded: Recorded | null): string {
+  if (!recorded?.recorded) return 'discarded';
+  return recorded.status === 'queued' ? 'deferred' : (recorded.status ?? 'unknown');
 }
 
 /** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */

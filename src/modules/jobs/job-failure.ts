@@ -1,8 +1,12 @@
+/** The code of a deferral: with a `retryAfterMs`, the attempt is not counted against the job. */
+export const DEFERRED_CODE = 'DEFERRED';
+
 /**
  * What a handler throws to tell the engine how to go on. Any error with a string `code` works the
  * same way (a provider's errors need not extend this class): `PERMANENT`, `AUTH` and `NOT_FOUND` go
- * straight to dead, `RATE_LIMITED` with `retryAfterMs` waits that long, anything else is retried
- * with backoff.
+ * straight to dead, `RATE_LIMITED` with `retryAfterMs` waits that long, `DEFERRED` with
+ * `retryAfterMs` puts the job back for that long without spending an attempt (it never ran, say
+ * because a rate budget was spent), anything else is retried with backoff.
  */
 export class JobFailure extends Error {
   constructor(
@@ -21,6 +25,11 @@ export class JobFailure extends Error {
   static rateLimited(message: string, retryAfterMs: number): JobFailure {
     return new JobFailure('RATE_LIMITED', message, retryAfterMs);
   }
+
+  /** The job could not start its work yet: it runs again after `retryAfterMs`, and no attempt is spent. */
+  static deferred(message: string, retryAfterMs: number): JobFailure {
+    return new JobFailure(DEFERRED_CODE, message, retryAfterMs);
+  }
 }
 
 const PERMANENT_CODES = new Set(['PERMANENT', 'AUTH', 'NOT_FOUND', 'UNKNOWN_JOB_TYPE']);
@@ -35,6 +44,12 @@ export interface FailureVerdict {
   permanent: boolean;
   /** Retry after exactly this long instead of the backoff delay. */
   retryAfterMs: number | null;
+  /**
+   * Not a failure: the job is put back for `retryAfterMs` without spending an attempt. Only a
+   * `DEFERRED` code with a `retryAfterMs` is one; without a wait it counts as an ordinary failure,
+   * so a job cannot spin on it.
+   */
+  deferred: boolean;
 }
 
 export function describeFailure(error: unknown): FailureVerdict {
@@ -58,5 +73,6 @@ export function describeFailure(error: unknown): FailureVerdict {
     stack: error instanceof Error && error.stack ? error.stack.slice(0, MAX_STACK_LENGTH) : null,
     permanent: PERMANENT_CODES.has(code) || fields.permanent === true,
     retryAfterMs,
+    deferred: code === DEFERRED_CODE && retryAfterMs !== null,
   };
 }

@@ -100,6 +100,44 @@ describe('JobLedger', () => {
     });
   });
 
+  it('defers a job on its last attempt without spending it: queued again, one more attempt allowed, the attempt deferred', async () => {
+    const job = await jobs.enqueue('test.always-fails', null, { maxAttempts: 1 });
+    const running = await claim(job.id);
+    const before = Date.now();
+
+    const recorded = await ledger.record(running, {
+      kind: 'failed',
+      failure: describeFailure(JobFailure.deferred('the rate budget is spent', 0)),
+    });
+
+    expect(recorded).toMatchObject({ recorded: true, status: 'queued', retry: { id: job.id, attempt: 1 } });
+    const { job: after, attempts } = await jobs.get(job.id);
+    expect(after).toMatchObject({
+      status: 'queued',
+      attempt: 1,
+      maxAttempts: 2,
+      finishedAt: null,
+      leaseOwner: null,
+      lastError: null,
+    });
+    expect(after.runAt.getTime()).toBeGreaterThanOrEqual(before);
+    expect(after.runAt.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(attempts).toEqual([
+      expect.objectContaining({
+        attempt: 1,
+        outcome: 'deferred',
+        errorCode: 'DEFERRED',
+        errorMessage: 'the rate budget is spent',
+        errorStack: null,
+      }),
+    ]);
+
+    // The next attempt is numbered 2, and the job still has its one failure to spend.
+    const again = await claim(job.id);
+    expect(again).toMatchObject({ attempt: 2, maxAttempts: 2 });
+    expect(await ledger.record(again, temporary)).toEqual({ recorded: true, status: 'dead', retry: null });
+  });
+
   it('does not record a result when the job was cancelled after it was claimed', async () => {
     const job = await jobs.enqueue('test.echo', 'cancelled while running');
     const running = await claim(job.id);

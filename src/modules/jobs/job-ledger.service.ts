@@ -26,7 +26,7 @@ export interface Recorded {
   /** False when the job was no longer this worker's (cancelled, or its lease expired): nothing was written. */
   recorded: boolean;
   status: JobStatus | null;
-  /** Set when a retry was scheduled. */
+  /** Set when a retry (or, status `queued`, a deferral) was scheduled. */
   retry: Dispatch | null;
 }
 
@@ -156,7 +156,7 @@ export class JobLedger {
     );
   }
 
-  /** One outcome: a success, or a failure retried later or dead as `decideRetry` says. */
+  /** One outcome: a success, or a failure retried later, dead or deferred as `decideRetry` says. */
   private async recordOne(manager: EntityManager, { job, result }: Outcome, now: Date): Promise<Recorded> {
     if (result.kind === 'succeeded') {
       return (await this.outcomeStore.succeed(manager, job, result.result, now)) ? SUCCEEDED : NOT_RECORDED;

@@ -68,7 +68,12 @@ export class JobOutcomeStore {
     return true;
   }
 
-  /** Records a failed attempt as `decision` says (retry later or dead); false when the job was no longer this worker's. */
+  /**
+   * Records a failed attempt as `decision` says (retry later, dead, or deferred); false when the
+   * job was no longer this worker's. A deferral queues the job again with one more attempt allowed
+   * (the claim numbered this attempt, and attempt numbers stay unique, so the allowance grows
+   * instead), keeps the job's last error (a deferral is not one) and marks the attempt `deferred`.
+   */
   async fail(
     manager: EntityManager,
     job: Job,
@@ -77,21 +82,31 @@ export class JobOutcomeStore {
     now: Date,
   ): Promise<boolean> {
     const dead = decision.status === 'dead';
+    const deferred = decision.status === 'queued';
     const lastError: JobErrorSummary = { code: failure.code, message: failure.message };
     const { affected } = await rawSql(
       manager,
-      `UPDATE job SET status = ?, run_at = ?, finished_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL
+      `UPDATE job SET status = ?, run_at = ?, finished_at = ?, last_error = COALESCE(?, last_error),
+         max_attempts = max_attempts + ?, lease_owner = NULL, lease_expires_at = NULL
        WHERE ${FENCE}`,
       [
         decision.status,
         decision.runAt,
         dead ? now : null,
-        JSON.stringify(lastError),
+        deferred ? null : JSON.stringify(lastError),
+        deferred ? 1 : 0,
         ...this.fenceParams(job),
       ],
     );
     if (affected !== 1) return false;
-    await this.finishAttempt(manager, job, 'failed', now, failure);
+    // A deferral's stack says nothing: it is where the budget was found spent.
+    await this.finishAttempt(
+      manager,
+      job,
+      deferred ? 'deferred' : 'failed',
+      now,
+      deferred ? { ...failure, stack: null } : failure,
+    );
     return true;
   }
 
@@ -160,7 +175,7 @@ export class JobOutcomeStore {
   private async finishAttempt(
     manager: EntityManager,
     job: Job,
-    outcome: 'succeeded' | 'failed',
+    outcome: 'succeeded' | 'failed' | 'deferred',
     now: Date,
     failure: FailureVerdict | null,
   ): Promise<void> {

@@ -7,7 +7,7 @@ export { EnqueuesJobs } from './enqueues-jobs.decorator.js';
 export { JobHandler } from './job-handler.decorator.js';
 export type { JobHandlerOptions } from './job-handler.decorator.js';
 export type { JobContext } from './job-context.js';
-export { JobFailure } from './job-failure.js';
+export { DEFERRED_CODE, JobFailure } from './job-failure.js';
 export { JobOutcomeHooks } from './job-outcome-hooks.service.js';
 export type { FinalStatus, FinishedJob, JobOutcomeListener } from './job-outcome-hooks.service.js';
 

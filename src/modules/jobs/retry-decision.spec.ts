@@ -41,6 +41,28 @@ describe('decideRetry', () => {
     });
   });
 
+  it('queues a deferral again after exactly retryAfterMs, even on the last attempt', () => {
+    const deferred = describeFailure(JobFailure.deferred('rate budget spent', 700));
+    for (const failed of [attempt(1), attempt(5, 5), attempt(6, 5)]) {
+      expect(decideRetry(failed, deferred, NOW, () => 0.999)).toEqual({
+        status: 'queued',
+        runAt: new Date(NOW.getTime() + 700),
+      });
+    }
+  });
+
+  it('defers any error with the code DEFERRED and a retryAfterMs, a provider error say', () => {
+    const error = Object.assign(new Error('budget spent'), { code: 'DEFERRED', retryAfterMs: 0 });
+    expect(decideRetry(attempt(3, 3), describeFailure(error), NOW)).toEqual({ status: 'queued', runAt: NOW });
+  });
+
+  it('counts a DEFERRED without a retryAfterMs as an ordinary failure, so a job cannot spin on it', () => {
+    const failure = describeFailure(Object.assign(new Error('later'), { code: 'DEFERRED' }));
+    expect(failure.deferred).toBe(false);
+    expect(decideRetry(attempt(5, 5), failure, NOW)).toEqual({ status: 'dead', runAt: DUE });
+    expect(decideRetry(attempt(2, 5), failure, NOW, () => 0).status).toBe('failed');
+  });
+
   it('waits within [0, min(maxMs, baseMs * factor^(attempt-1))] when backing off', () => {
     for (const n of [1, 2, 3, 4]) {
       const cap = Math.min(BACKOFF.maxMs, BACKOFF.baseMs * BACKOFF.factor ** (n - 1));

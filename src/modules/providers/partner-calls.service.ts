@@ -11,6 +11,8 @@ import type { PartnerRequest, PartnerResponse } from './http/partner-http.client
 import { ProviderError } from './http/provider-error.js';
 import type { ProviderConnection } from './provider.decorator.js';
 import { ProvidersMetrics } from './providers.metrics.js';
+import { ProviderRegistry } from './provider.registry.js';
+import { RateBudgets } from './rate-budgets.service.js';
 
 /** What a call needs of the job it runs in: its signal, and its log for the call's one line. */
 export interface CallContext {
@@ -22,7 +24,8 @@ export interface CallContext {
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 /**
- * Partner calls made for a connection, from a job. A paused connection, or one whose partner
+ * Partner calls made for a connection, from a job, each within the connection's rate budget
+ * (`RateBudgets`). A paused connection, or one whose partner
  * refused its credentials, is not called: the job fails PERMANENT saying why. A partner that
  * answers AUTH marks the connection `bad_authentication` with the error and announces the event
  * `connection.problem`, once. Credentials never reach the log line or the error message.
@@ -37,6 +40,8 @@ export class PartnerCallsService {
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     private readonly metrics: ProvidersMetrics,
+    private readonly budgets: RateBudgets,
+    private readonly registry: ProviderRegistry,
   ) {}
 
   /** The connection, opened, if it may be called now. */
@@ -54,13 +59,18 @@ export class PartnerCallsService {
     return { connection, opened: this.connections.open(connection) };
   }
 
-  /** Sends one request for the connection; `secrets` are added from its credentials. */
+  /**
+   * Sends one request for the connection; `secrets` are added from its credentials. It first takes
+   * a call from the connection's rate budget, which every call for the connection shares: when the
+   * budget is spent the partner is not called, and the job is deferred until it allows.
+   */
   async request(
     connection: Connection,
     opened: ProviderConnection,
     context: CallContext,
     request: PartnerRequest,
   ): Promise<PartnerResponse> {
+    await this.budgets.take(connection, this.registry.find(connection.provider)?.metadata.rateLimit);
     const started = performance.now();
     let code = 'OK';
     try {

@@ -27,6 +27,17 @@ export interface ProviderMetadata {
   /** The credential types a connection of it may hold; at least one. */
   credentialTypes: CredentialType[];
   capabilities: ProviderCapability[];
+  /**
+   * The partner's limit on calls, shared by everything one connection does (pushes, polls,
+   * syncs); a connection's `config.rateLimit` overrides it. None: calls are not limited.
+   */
+  rateLimit?: RateLimit;
+}
+
+/** At most `requests` partner calls per `perMs` milliseconds; both whole numbers of 1 or more. */
+export interface RateLimit {
+  requests: number;
+  perMs: number;
 }
 
 /** A connection as its provider sees it: settings and opened credentials. Never log it. */

@@ -26,6 +26,10 @@ class AcmeAgainProvider {}
 @Provider({ ...base, key: 'broken', configSchema: { type: 'nonsense' } })
 class BrokenSchemaProvider {}
 
+@Injectable()
+@Provider({ ...base, key: 'too-fast', rateLimit: { requests: 0, perMs: 1000 } })
+class NoRequestsProvider {}
+
 function boot(...providers: (new () => object)[]) {
   return startServiceModule({ imports: [DiscoveryModule], providers: [ProviderRegistry, ...providers] });
 }
@@ -48,6 +52,12 @@ describe('ProviderRegistry', () => {
   it('stops the boot when two providers declare one key, naming both', async () => {
     await expect(boot(AcmeProvider, AcmeAgainProvider)).rejects.toThrow(
       'provider key "acme" is declared twice: by AcmeProvider and AcmeAgainProvider',
+    );
+  });
+
+  it('stops the boot when a default rate limit is not whole numbers of 1 or more', async () => {
+    await expect(boot(NoRequestsProvider)).rejects.toThrow(
+      'NoRequestsProvider: its rateLimit must be { requests, perMs }, both whole numbers of 1 or more',
     );
   });
 

@@ -6,6 +6,7 @@ import { newAjv, toViolation } from '../../common/json-schema.js';
 import { withPluginOrigin } from '../../common/plugin-origin.js';
 import type { SchemaViolation } from '../../common/json-schema.js';
 import { CREDENTIAL_TYPES } from './credentials.js';
+import { isRateLimit } from './rate-budgets.service.js';
 import { PROVIDER_CAPABILITIES, PROVIDER_METADATA } from './provider.decorator.js';
 import type { ConnectionProvider, ProviderMetadata } from './provider.decorator.js';
 
@@ -31,8 +32,8 @@ const MAX_VIOLATIONS = 50;
 
 /**
  * Every `@Provider` class, found once at boot (built-in and plug-ins alike). A key declared
- * twice, a bad key, an unknown credential type or capability, or a config schema ajv cannot
- * compile stops the boot, naming each problem.
+ * twice, a bad key, an unknown credential type or capability, a rate limit that is not one, or a
+ * config schema ajv cannot compile stops the boot, naming each problem.
  */
 @Injectable()
 export class ProviderRegistry implements OnModuleInit {
@@ -113,6 +114,11 @@ function metadataProblems(metadata: ProviderMetadata): string[] {
   for (const capability of metadata.capabilities) {
     if (!PROVIDER_CAPABILITIES.includes(capability))
       problems.push(`unknown capability "${String(capability)}"`);
+  }
+  if (metadata.rateLimit !== undefined && !isRateLimit(metadata.rateLimit)) {
+    problems.push(
+      `its rateLimit must be { requests, perMs }, both whole numbers of 1 or more: ${JSON.stringify(metadata.rateLimit)}`,
+    );
   }
   return problems;
 }

@@ -9,6 +9,7 @@ export type {
   ProviderCapability,
   ProviderConnection,
   ProviderMetadata,
+  RateLimit,
 } from './provider.decorator.js';
 export { CREDENTIAL_TYPES } from './credentials.js';
 export type { CredentialType } from './credentials.js';

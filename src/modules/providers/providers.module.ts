@@ -15,6 +15,7 @@ import { ProviderRegistry } from './provider.registry.js';
 import { ProvidersController } from './providers.controller.js';
 import { ProvidersMetrics } from './providers.metrics.js';
 import { ProvidersService } from './providers.service.js';
+import { RateBudgets } from './rate-budgets.service.js';
 import { ResealHandler } from './reseal.handler.js';
 
 /** Providers (found at boot) and connections: accounts' instances of them, with sealed credentials. */
@@ -30,6 +31,7 @@ import { ResealHandler } from './reseal.handler.js';
     PartnerHttpClient,
     PartnerCallsService,
     ProvidersMetrics,
+    RateBudgets,
     HttpProvider,
     HttpActionHandler,
   ],

@@ -93,7 +93,11 @@ export class JobAttemptDto {
   @ApiProperty({ example: 'host-1:4242:a1b2c3', description: 'The worker that ran it' })
   worker!: string;
 
-  @ApiProperty({ enum: ATTEMPT_OUTCOMES, example: 'failed' })
+  @ApiProperty({
+    enum: ATTEMPT_OUTCOMES,
+    example: 'failed',
+    description: '`deferred`: put back before doing its work (a rate budget was spent); not a failed attempt',
+  })
   outcome!: AttemptOutcome;
 
   @ApiPropertyOptional({ type: String, nullable: true, example: 'TIMEOUT' })

@@ -1,9 +1,17 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CREDENTIAL_TYPES } from '../credentials.js';
 import type { CredentialType } from '../credentials.js';
 import { PROVIDER_CAPABILITIES } from '../provider.decorator.js';
 import type { ProviderCapability } from '../provider.decorator.js';
 import type { RegisteredProvider } from '../provider.registry.js';
+
+export class RateLimitDto {
+  @ApiProperty({ example: 10 })
+  requests!: number;
+
+  @ApiProperty({ example: 1000 })
+  perMs!: number;
+}
 
 export class ProviderDto {
   @ApiProperty({ example: 'http' })
@@ -30,9 +38,18 @@ export class ProviderDto {
 
   @ApiProperty({ enum: PROVIDER_CAPABILITIES, isArray: true, example: ['actions'] })
   capabilities!: ProviderCapability[];
+
+  @ApiPropertyOptional({
+    type: RateLimitDto,
+    nullable: true,
+    description:
+      "The partner calls a connection may make, unless its config's rateLimit says otherwise; null: no limit",
+  })
+  rateLimit!: RateLimitDto | null;
 }
 
 export function toProviderDto({ metadata }: RegisteredProvider): ProviderDto {
   const { key, title, kinds, configSchema, credentialTypes, capabilities } = metadata;
-  return { key, title, kinds, configSchema, credentialTypes, capabilities };
+  const rateLimit = metadata.rateLimit ? { ...metadata.rateLimit } : null;
+  return { key, title, kinds, configSchema, credentialTypes, capabilities, rateLimit };
 }

@@ -4,7 +4,12 @@ import { templateProblems } from '../../../common/template.js';
 import { secretsOf } from '../credentials.js';
 import type { CredentialType } from '../credentials.js';
 import { Provider } from '../provider.decorator.js';
-import type { ConnectionProvider, OpenedCredentials, ProviderConnection } from '../provider.decorator.js';
+import type {
+  ConnectionProvider,
+  OpenedCredentials,
+  ProviderConnection,
+  RateLimit,
+} from '../provider.decorator.js';
 import { PartnerHttpClient } from './partner-http.client.js';
 
 export const HTTP_PROVIDER_KEY = 'http';
@@ -28,6 +33,8 @@ export interface HttpConfig {
   timeoutMs?: number;
   /** What the connection test GETs, relative to baseUrl; baseUrl itself by default. */
   checkPath?: string;
+  /** The partner's limit, instead of the provider's 10 calls per second. */
+  rateLimit?: RateLimit;
   actions?: Record<string, HttpAction>;
 }
 
@@ -89,6 +96,8 @@ const CREDENTIAL_TYPES: CredentialType[] = ['none', 'api_key', 'bearer', 'basic'
   configSchema: HTTP_CONFIG_SCHEMA,
   credentialTypes: CREDENTIAL_TYPES,
   capabilities: ['actions', 'pollers'],
+  // A connection's config.rateLimit overrides it, for a partner that allows more or fewer.
+  rateLimit: { requests: 10, perMs: 1000 },
 })
 export class HttpProvider implements ConnectionProvider {
   constructor(private readonly http: PartnerHttpClient) {}

@@ -1,10 +1,14 @@
+import type { DEFERRED_CODE } from '../../jobs/jobs.contract.js';
+
 /**
  * What the job engine does with each code (jobs/job-failure.ts `describeFailure` reads `code` and
  * `retryAfterMs` off any thrown error, so a handler can let these propagate untouched):
  * TEMPORARY is retried with backoff, RATE_LIMITED retried after `retryAfterMs`, and AUTH,
- * NOT_FOUND and PERMANENT are dead at once.
+ * NOT_FOUND and PERMANENT are dead at once. DEFERRED (the connection's own rate budget is spent,
+ * so the partner was not called) puts the job back for `retryAfterMs` without spending an attempt.
  */
-export type ProviderErrorCode = 'TEMPORARY' | 'RATE_LIMITED' | 'AUTH' | 'NOT_FOUND' | 'PERMANENT';
+export type ProviderErrorCode =
+  'TEMPORARY' | 'RATE_LIMITED' | 'AUTH' | 'NOT_FOUND' | 'PERMANENT' | typeof DEFERRED_CODE;
 
 export interface ProviderErrorDetails {
   /** The partner's HTTP status, when it answered at all. */
