@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { TestDatabase } from './support/test-database.js';
+import { freePort } from './support/free-port.js';
 
 /**
  * The built application (`dist/`, made by `npm test`'s build step) as an operator runs it:
@@ -17,14 +17,6 @@ interface Running {
   stdout: () => string;
   stderr: () => string;
   exited: Promise<number | null>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function run(env: Record<string, string>, waitForListening = true): Promise<Running> {

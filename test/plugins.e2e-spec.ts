@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import { ADMIN_KEY, bearer } from './support/test-app.js';
+import { freePort } from './support/free-port.js';
 import { TestDatabase } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -88,14 +89,6 @@ interface Running {
   stderr: () => string;
   exited: Promise<number | null>;
   stop: () => Promise<number | null>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** `node dist/src/main.js` in `cwd`, as `JUNCTION_PLUGINS=... npm start` runs it. */

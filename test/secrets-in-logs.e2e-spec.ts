@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import request from 'supertest';
 import { startFakePartner } from './fakes/partner.js';
@@ -7,20 +6,13 @@ import type { FakePartner } from './fakes/partner.js';
 import { ADMIN_KEY, bearer } from './support/test-app.js';
 import { TestDatabase } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
+import { freePort } from './support/free-port.js';
 
 const MAIN = path.resolve('dist/src/main.js');
 const admin = bearer(ADMIN_KEY);
 const TOKEN = 'log-secret-token-4b1d9e0cLMNO';
 const WRONG = 'log-wrong-token-8e7f6a5bPQRS';
 const PASSWORD = 'log-basic-password-2c3d4e5f';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * A real Junction process logging at trace level, used for everything a connection goes through

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import type { Principal } from '../../common/auth/principal.js';
 import { roleAtLeast } from '../../common/auth/roles.js';
 import { Clock } from '../../common/clock.js';
@@ -221,9 +222,7 @@ export class ConnectionsService {
     });
   }
 
-  private async saveUnique(
-    ...[manager, connection]: Parameters<ConnectionStore['save']>
-  ): Promise<Connection> {
+  private async saveUnique(manager: EntityManager, connection: Connection): Promise<Connection> {
     const saved = await this.store.save(manager, connection);
     if (saved === 'name-taken') {
       throw new ConnectionError(
