@@ -46,16 +46,17 @@ export function renderText(template: string, scope: Record<string, unknown>): st
 
 function renderString(text: string, scope: Record<string, unknown>): unknown {
   const whole = WHOLE.exec(text);
-  if (whole) return lookup(scope, whole[1]) ?? null;
+  if (whole) return valueAt(scope, whole[1]) ?? null;
   if (!text.includes('{{')) return text;
   return text.replace(PLACEHOLDER, (_match, path: string) => {
-    const value = lookup(scope, path);
+    const value = valueAt(scope, path);
     if (value === undefined || value === null) return '';
     return typeof value === 'string' ? value : JSON.stringify(value);
   });
 }
 
-function lookup(scope: unknown, path: string): unknown {
+/** The value at a dotted path (`data.shipments`) inside `scope`; undefined where the path leads nowhere. */
+export function valueAt(scope: unknown, path: string): unknown {
   let value: unknown = scope;
   for (const key of path.split('.')) {
     if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;

@@ -63,8 +63,11 @@ export interface FakePartner {
   url: string;
   requests: RecordedRequest[];
   orders: Map<string, Order>;
-  /** Makes the next `times` answers (or all of them) this one, whatever the route. */
-  answerNext(answer: FakeAnswer, times?: number | 'all'): void;
+  /**
+   * Makes the next `times` answers (or all of them) this one, whatever the route, after letting
+   * `after` requests through as usual.
+   */
+  answerNext(answer: FakeAnswer, times?: number | 'all', after?: number): void;
   clearAnswers(): void;
   addShipments(...shipments: Shipment[]): void;
   close(): Promise<void>;
@@ -78,12 +81,16 @@ export async function startFakePartner(options: FakePartnerOptions = {}): Promis
   const orders = new Map<string, Order>();
   const ordersByKey = new Map<string, string>();
   const shipments: Shipment[] = [];
-  const answers: { answer: FakeAnswer; remaining: number | 'all' }[] = [];
+  const answers: { answer: FakeAnswer; remaining: number | 'all'; after: number }[] = [];
   const pending = new Set<AbortController>();
 
   const nextAnswer = (): FakeAnswer | null => {
     const head = answers[0];
     if (!head) return null;
+    if (head.after > 0) {
+      head.after--;
+      return null;
+    }
     if (head.remaining !== 'all' && --head.remaining <= 0) answers.shift();
     return head.answer;
   };
@@ -165,8 +172,8 @@ export async function startFakePartner(options: FakePartnerOptions = {}): Promis
     url,
     requests,
     orders,
-    answerNext(answer, times = 1) {
-      answers.push({ answer, remaining: times });
+    answerNext(answer, times = 1, after = 0) {
+      answers.push({ answer, remaining: times, after });
     },
     clearAnswers() {
       answers.length = 0;

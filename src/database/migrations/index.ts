@@ -4,6 +4,7 @@ import { Events1764111600000 } from './1764111600000-events.js';
 import { Reservations1764198000000 } from './1764198000000-reservations.js';
 import { Connections1764284400000 } from './1764284400000-connections.js';
 import { AttemptDeferred1764370800000 } from './1764370800000-attempt-deferred.js';
+import { PollCursors1764457200000 } from './1764457200000-poll-cursors.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   Reservations1764198000000,
   Connections1764284400000,
   AttemptDeferred1764370800000,
+  PollCursors1764457200000,
 ];

@@ -139,6 +139,17 @@ export class EventIntakeService {
   }
 
   /**
+   * Stores events a job brought in from outside (a poller's items) in the caller's transaction,
+   * routed like any other; one that is refused refuses them all, so nothing is skipped silently.
+   * An event whose idempotency key its source used before is a duplicate: stored once.
+   */
+  async emitAll(manager: EntityManager, inputs: EventInput[], origin: EventOrigin): Promise<Ingested[]> {
+    const pending: Pending[] = [];
+    for (const input of inputs) pending.push({ input, dataJson: await this.check(input), origin });
+    return this.storeAll(manager, pending);
+  }
+
+  /**
    * A group in one transaction; should that fail, each event alone, so one event's failure
    * reaches only its own caller.
    */

@@ -10,7 +10,9 @@ import type { SchemaViolation } from '../../common/json-schema.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { AccountsService } from '../accounts/accounts.service.js';
+import { ConnectionSchedules } from './connection-schedules.service.js';
 import { Connection } from './connection.entity.js';
+import type { ConnectionProblem } from './connection.entity.js';
 import { ConnectionError } from './connection.error.js';
 import { ConnectionStore } from './connection.store.js';
 import type { ConnectionFilter } from './connection.store.js';
@@ -61,6 +63,7 @@ export class ConnectionsService {
     private readonly serializer: WriteSerializer,
     private readonly box: SecretBox,
     private readonly clock: Clock,
+    private readonly schedules: ConnectionSchedules,
   ) {}
 
   async create(caller: Principal, input: NewConnection): Promise<Connection> {
@@ -89,6 +92,15 @@ export class ConnectionsService {
       updatedAt: now,
     } satisfies Connection);
     return this.serializer.transaction((manager) => this.saveUnique(manager, connection));
+  }
+
+  /** Marks a connection refused by its partner (unless it is so already, or paused); answers whether it changed. */
+  markBadAuthentication(connection: Connection, problem: ConnectionProblem, at: Date): Promise<boolean> {
+    return this.serializer.transaction(async (manager) => {
+      if (!(await this.store.markBadAuthentication(manager, connection.id, problem, at))) return false;
+      await this.schedules.sync(manager, { ...connection, state: 'bad_authentication' });
+      return true;
+    });
   }
 
   list(caller: Principal, filter: ConnectionFilter, page: PageQueryDto): Promise<Page<Connection>> {
@@ -144,6 +156,7 @@ export class ConnectionsService {
     await this.serializer.transaction(async (manager) => {
       visibleTo(caller, await this.store.find(id, manager), id);
       await this.store.remove(manager, id);
+      await this.schedules.remove(manager, id);
     });
   }
 
@@ -222,6 +235,7 @@ export class ConnectionsService {
     });
   }
 
+  /** Saves the connection and keeps its schedules in step with it, in the caller's transaction. */
   private async saveUnique(manager: EntityManager, connection: Connection): Promise<Connection> {
     const saved = await this.store.save(manager, connection);
     if (saved === 'name-taken') {
@@ -230,6 +244,7 @@ export class ConnectionsService {
         `the account has a connection named ${connection.name} already`,
       );
     }
+    await this.schedules.sync(manager, saved);
     return saved;
   }
 

@@ -95,7 +95,7 @@ export class PartnerCallsService {
     const at = this.clock.now();
     const problem = { code: error.code, message: error.message, at: at.toISOString() };
     await this.serializer.transaction(async (manager) => {
-      if (!(await this.store.markBadAuthentication(manager, connection.id, problem, at))) return;
+      if (!(await this.connections.markBadAuthentication(connection, problem, at))) return;
       await this.events.emitOwn(manager, [
         {
           name: 'connection.problem',

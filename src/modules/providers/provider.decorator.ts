@@ -63,6 +63,21 @@ export interface ConnectionProvider {
    * schema passes; each problem names its path under `/config`.
    */
   validate?(config: Record<string, unknown>): SchemaViolation[];
+  /**
+   * The jobs a connection of this provider runs on a clock (its pollers). Junction keeps one
+   * schedule per entry in step with the connection: created with it, changed with its config,
+   * paused while the connection is not active, deleted with it.
+   */
+  schedules?(connection: { id: string; config: Record<string, unknown> }): ConnectionSchedule[];
+}
+
+/** A job a connection runs on a clock: `key` names it among the connection's schedules. */
+export interface ConnectionSchedule {
+  key: string;
+  /** 5 fields (minute first) or 6 (second first), read in UTC. */
+  cron: string;
+  jobType: string;
+  payload: Record<string, unknown>;
 }
 
 /**

@@ -5,6 +5,7 @@
 export { Provider, PROVIDER_CAPABILITIES } from './provider.decorator.js';
 export type {
   ConnectionProvider,
+  ConnectionSchedule,
   OpenedCredentials,
   ProviderCapability,
   ProviderConnection,

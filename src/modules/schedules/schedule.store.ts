@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, LessThanOrEqual } from 'typeorm';
+import { DataSource, LessThanOrEqual, Like } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
@@ -29,6 +29,12 @@ export class ScheduleStore {
   /** The schedule of this name; throws when there is none. */
   async getByName(manager: EntityManager, name: string): Promise<Schedule> {
     return manager.findOneByOrFail(Schedule, { name });
+  }
+
+  /** The schedules whose names start with `prefix`, which holds no LIKE wildcard. */
+  async findByNamePrefix(manager: EntityManager, prefix: string): Promise<Schedule[]> {
+    if (/[%_\\]/.test(prefix)) throw new Error(`a schedule name prefix may not hold % _ or \\: ${prefix}`);
+    return manager.find(Schedule, { where: { name: Like(`${prefix}%`) }, order: { name: 'ASC' } });
   }
 
   async nameTaken(manager: EntityManager, name: string): Promise<boolean> {

@@ -60,23 +60,7 @@ export class SchedulesService implements OnModuleInit {
 
   async create(input: NewSchedule): Promise<Schedule> {
     const now = this.clock.now();
-    const schedule: Schedule = Object.assign(new Schedule(), {
-      id: newId(now.getTime()),
-      name: input.name.trim(),
-      cron: input.cron.trim(),
-      timezone: input.timezone,
-      jobType: input.jobType,
-      payload: input.payload ?? {},
-      enabled: input.enabled ?? true,
-      overlap: input.overlap ?? 'skip',
-      catchUp: input.catchUp ?? 'skip',
-      builtIn: false,
-      lastFiredAt: null,
-      nextFireAt: null,
-      lastJobId: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    const schedule = this.fresh(input, now);
     this.checkTiming(schedule);
     await this.checkJob(schedule);
     schedule.timezone = canonicalTimezone(schedule.timezone);
@@ -156,6 +140,49 @@ export class SchedulesService implements OnModuleInit {
   }
 
   /**
+   * Makes the schedules whose names start with `prefix` exactly `wanted`, in the caller's
+   * transaction: schedules that follow something another module owns (a connection's pollers).
+   * Missing ones are created, changed ones updated (a new cron or enabled state recomputes the next
+   * firing), the rest deleted. The scheduler of this process learns of them after the commit.
+   */
+  async reconcile(manager: EntityManager, prefix: string, wanted: NewSchedule[]): Promise<void> {
+    const existing = new Map(
+      (await this.store.findByNamePrefix(manager, prefix)).map((schedule) => [schedule.name, schedule]),
+    );
+    const now = this.clock.now();
+    const applied: Schedule[] = [];
+    for (const input of wanted) {
+      if (!input.name.startsWith(prefix)) throw new Error(`${input.name} does not start with ${prefix}`);
+      const current = existing.get(input.name);
+      existing.delete(input.name);
+      const schedule = current ?? this.fresh(input, now);
+      const [timingBefore, before] = [timingOf(schedule), settingsOf(schedule)];
+      Object.assign(schedule, {
+        cron: input.cron.trim(),
+        timezone: input.timezone,
+        jobType: input.jobType,
+        payload: input.payload ?? {},
+        enabled: input.enabled ?? true,
+        overlap: input.overlap ?? 'skip',
+        catchUp: input.catchUp ?? 'skip',
+      });
+      this.checkTiming(schedule);
+      schedule.timezone = canonicalTimezone(schedule.timezone);
+      if (current && settingsOf(schedule) === before) continue;
+      if (!current || timingOf(schedule) !== timingBefore)
+        schedule.nextFireAt = this.nextFireAt(schedule, now);
+      schedule.updatedAt = now;
+      applied.push(await this.saveUnique(manager, schedule));
+    }
+    const removed = [...existing.values()];
+    for (const schedule of removed) await this.store.delete(manager, schedule.id);
+    this.serializer.afterCommit(manager, () => {
+      applied.forEach((schedule) => this.runner.apply(schedule));
+      removed.forEach((schedule) => this.runner.forget(schedule.id));
+    });
+  }
+
+  /**
    * Enqueues the schedule's job now, paused or not, whatever the overlap policy: an operator asked
    * for it. The key names the time, so it never takes a slot's key.
    */
@@ -204,6 +231,27 @@ export class SchedulesService implements OnModuleInit {
       await this.store.update(manager, schedule.id, { cron, timezone: 'UTC', nextFireAt, updatedAt: now });
       this.logger.log(`the built-in schedule ${RETENTION_SCHEDULE_NAME} now fires at ${cron} UTC`);
     });
+  }
+
+  /** A new schedule as `input` describes it, with the defaults filled in; not yet checked or stored. */
+  private fresh(input: NewSchedule, now: Date): Schedule {
+    return Object.assign(new Schedule(), {
+      id: newId(now.getTime()),
+      name: input.name.trim(),
+      cron: input.cron.trim(),
+      timezone: input.timezone,
+      jobType: input.jobType,
+      payload: input.payload ?? {},
+      enabled: input.enabled ?? true,
+      overlap: input.overlap ?? 'skip',
+      catchUp: input.catchUp ?? 'skip',
+      builtIn: false,
+      lastFiredAt: null,
+      nextFireAt: null,
+      lastJobId: null,
+      createdAt: now,
+      updatedAt: now,
+    } satisfies Schedule);
   }
 
   /** Refuses a cron that does not parse or never fires, and a zone that is not IANA. */
@@ -281,6 +329,17 @@ function assertBuiltInChange(schedule: Schedule, changes: ScheduleChanges): void
     `${schedule.name} is built in: its ${fixed.join(', ')} cannot change${hint}`,
     fixed.map((field) => ({ field, problems: [`${field} of a built-in schedule cannot change`] })),
   );
+}
+
+/** What decides when a schedule fires, to tell whether its next firing must be computed again. */
+function timingOf(schedule: Schedule): string {
+  return JSON.stringify([schedule.cron, schedule.timezone, schedule.enabled]);
+}
+
+/** Everything a caller sets on a schedule, to tell whether it changed. */
+function settingsOf(schedule: Schedule): string {
+  const { cron, timezone, enabled, jobType, payload, overlap, catchUp } = schedule;
+  return JSON.stringify([cron, timezone, enabled, jobType, payload, overlap, catchUp]);
 }
 
 function nameTaken(name: string): ScheduleError {

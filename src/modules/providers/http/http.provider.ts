@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { SchemaViolation } from '../../../common/json-schema.js';
 import { templateProblems } from '../../../common/template.js';
+import { isEventName } from '../../events/events.contract.js';
+import { cronProblems } from '../../schedules/schedules.contract.js';
 import { secretsOf } from '../credentials.js';
 import type { CredentialType } from '../credentials.js';
 import { Provider } from '../provider.decorator.js';
 import type {
   ConnectionProvider,
+  ConnectionSchedule,
   OpenedCredentials,
   ProviderConnection,
   RateLimit,
@@ -13,6 +16,7 @@ import type {
 import { PartnerHttpClient } from './partner-http.client.js';
 
 export const HTTP_PROVIDER_KEY = 'http';
+export const HTTP_POLL_JOB_TYPE = 'http.poll';
 
 /** One request an `http` connection can send; its strings are `{{input.x}}` templates. */
 export interface HttpAction {
@@ -26,6 +30,30 @@ export interface HttpAction {
   idempotencyHeader?: string;
 }
 
+/**
+ * A GET a connection repeats on a clock, each new or changed item becoming an event. Its strings
+ * are `{{cursor}}` templates: the cursor is the largest `cursor` field of the items read so far.
+ */
+export interface HttpPoller {
+  /** Relative to baseUrl, starting with `/`. */
+  path: string;
+  /** A parameter whose value comes out empty (no cursor yet) is left out. */
+  query?: Record<string, unknown>;
+  headers?: Record<string, string>;
+  /** Where the list of items is in the answer (`data.shipments`); empty for the answer itself. */
+  items: string;
+  /** Each item's id (a dotted path inside the item). */
+  id: string;
+  /** The item field whose largest value is the next poll's cursor, such as `updated_at`. */
+  cursor?: string;
+  /** The event each new or changed item becomes. */
+  event: string;
+  /** When it polls: 5 fields (minute first) or 6 (second first), read in UTC. */
+  cron: string;
+  /** A partner that pages: the answer's next-page token (`from`) goes into the query parameter `param`. */
+  nextPage?: { from: string; param: string };
+}
+
 /** A connection's config for the `http` provider, as its schema allows it. */
 export interface HttpConfig {
   baseUrl: string;
@@ -36,6 +64,7 @@ export interface HttpConfig {
   /** The partner's limit, instead of the provider's 10 calls per second. */
   rateLimit?: RateLimit;
   actions?: Record<string, HttpAction>;
+  pollers?: Record<string, HttpPoller>;
 }
 
 const ACTION_SCHEMA = {
@@ -49,6 +78,34 @@ const ACTION_SCHEMA = {
     headers: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 } },
     body: {},
     idempotencyHeader: { type: 'string', pattern: '^[A-Za-z0-9-]{1,100}$' },
+  },
+};
+
+/** A dotted path into a JSON value, such as `data.shipments`. */
+const DOTTED_PATH = '^[A-Za-z0-9_$-]+(\\.[A-Za-z0-9_$-]+)*$';
+
+const POLLER_SCHEMA = {
+  type: 'object',
+  required: ['path', 'items', 'id', 'event', 'cron'],
+  additionalProperties: false,
+  properties: {
+    path: { type: 'string', pattern: '^/', maxLength: 2000 },
+    query: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+    headers: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 } },
+    items: { type: 'string', pattern: `^(${DOTTED_PATH.slice(1, -1)})?$`, maxLength: 200 },
+    id: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+    cursor: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+    event: { type: 'string', maxLength: 200 },
+    cron: { type: 'string', maxLength: 100 },
+    nextPage: {
+      type: 'object',
+      required: ['from', 'param'],
+      additionalProperties: false,
+      properties: {
+        from: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+        param: { type: 'string', minLength: 1, maxLength: 100 },
+      },
+    },
   },
 };
 
@@ -81,7 +138,11 @@ const HTTP_CONFIG_SCHEMA = {
       propertyNames: { pattern: '^[A-Za-z0-9_.-]{1,100}$' },
       additionalProperties: ACTION_SCHEMA,
     },
-    pollers: { type: 'object', additionalProperties: { type: 'object' } },
+    pollers: {
+      type: 'object',
+      propertyNames: { pattern: '^[A-Za-z0-9_.-]{1,100}$' },
+      additionalProperties: POLLER_SCHEMA,
+    },
   },
 };
 
@@ -102,17 +163,43 @@ const CREDENTIAL_TYPES: CredentialType[] = ['none', 'api_key', 'bearer', 'basic'
 export class HttpProvider implements ConnectionProvider {
   constructor(private readonly http: PartnerHttpClient) {}
 
-  /** Action templates may read only the job's `input`: `{{input.orderId}}`. */
+  /**
+   * Action templates may read only the job's `input` (`{{input.orderId}}`), poller templates only
+   * the `cursor`; a poller's event must be an event name and its cron must fire.
+   */
   validate(config: Record<string, unknown>): SchemaViolation[] {
-    const actions = (config as unknown as HttpConfig).actions ?? {};
-    return Object.entries(actions).flatMap(([name, action]) =>
-      (['path', 'query', 'headers', 'body'] as const).flatMap((part) =>
-        templateProblems(action[part], ['input']).map((message) => ({
-          path: `/config/actions/${name}/${part}`,
-          message,
-        })),
+    const { actions = {}, pollers = {} } = config as unknown as HttpConfig;
+    const templates = (at: string, parts: Record<string, unknown>, roots: string[]): SchemaViolation[] =>
+      Object.entries(parts).flatMap(([part, template]) =>
+        templateProblems(template, roots).map((message) => ({ path: `${at}/${part}`, message })),
+      );
+    return [
+      ...Object.entries(actions).flatMap(([name, { path, query, headers, body }]) =>
+        templates(`/config/actions/${name}`, { path, query, headers, body }, ['input']),
       ),
-    );
+      ...Object.entries(pollers).flatMap(([name, poller]) => [
+        ...templates(
+          `/config/pollers/${name}`,
+          { path: poller.path, query: poller.query, headers: poller.headers },
+          ['cursor'],
+        ),
+        ...(isEventName(poller.event)
+          ? []
+          : [{ path: `/config/pollers/${name}/event`, message: `"${poller.event}" is not an event name` }]),
+        ...cronProblems(poller.cron).map((message) => ({ path: `/config/pollers/${name}/cron`, message })),
+      ]),
+    ];
+  }
+
+  /** One schedule per poller, firing an `http.poll` job. */
+  schedules(connection: { id: string; config: Record<string, unknown> }): ConnectionSchedule[] {
+    const { pollers = {} } = connection.config as unknown as HttpConfig;
+    return Object.entries(pollers).map(([name, poller]) => ({
+      key: `poll:${name}`,
+      cron: poller.cron,
+      jobType: HTTP_POLL_JOB_TYPE,
+      payload: { connectionId: connection.id, poller: name },
+    }));
   }
 
   /** GETs the check path (or the base URL) with the connection's headers and credentials; a 2xx passes. */

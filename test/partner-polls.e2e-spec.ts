@@ -1,0 +1,310 @@
+import { startFakePartner } from './fakes/partner.js';
+import type { FakePartner, Shipment } from './fakes/partner.js';
+import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
+import type { TestApp } from './support/test-app.js';
+import { waitFor } from './support/wait-for.js';
+
+const admin = bearer(ADMIN_KEY);
+const TOKEN = 'partner-poll-token-5d1e0a77WXYZ';
+
+interface JobBody {
+  id: string;
+  status: string;
+  attempt: number;
+  result: unknown;
+  lastError: { code: string; message: string } | null;
+}
+
+interface ScheduleBody {
+  id: string;
+  name: string;
+  cron: string;
+  jobType: string;
+  payload: unknown;
+  enabled: boolean;
+}
+
+interface EventBody {
+  name: string;
+  source: string;
+  idempotencyKey: string;
+  data: Shipment;
+}
+
+/** The pollers of an `http` connection: schedules that follow the connection, and events once per change. */
+describe('http pollers against a partner', () => {
+  let t: TestApp;
+  let serial = 0;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  /** A partner of its own per test, so each test's shipments and requests are its own. */
+  async function partnerWith(...shipments: Shipment[]): Promise<FakePartner> {
+    const partner = await startFakePartner({ token: TOKEN });
+    partner.addShipments(...shipments);
+    return partner;
+  }
+
+  function pollerConfig(partner: FakePartner, cron = '*/5 * * * *') {
+    return {
+      baseUrl: partner.url,
+      pollers: {
+        shipments: {
+          path: '/shipments',
+          query: { updated_since: '{{cursor}}' },
+          items: 'data.shipments',
+          id: 'id',
+          cursor: 'updated_at',
+          event: 'shipment.updated',
+          cron,
+          nextPage: { from: 'next_cursor', param: 'cursor' },
+        },
+      },
+    };
+  }
+
+  async function connect(partner: FakePartner, extra: Record<string, unknown> = {}): Promise<string> {
+    const created = await t
+      .http()
+      .post('/connections')
+      .set(admin)
+      .send({
+        provider: 'http',
+        name: `carrier${++serial}`,
+        config: pollerConfig(partner),
+        credentials: { type: 'bearer', token: TOKEN },
+        ...extra,
+      })
+      .expect(201);
+    return created.body.id as string;
+  }
+
+  async function schedulesOf(connectionId: string): Promise<ScheduleBody[]> {
+    const page = await t.http().get('/schedules?limit=200').set(admin).expect(200);
+    return (page.body.items as ScheduleBody[]).filter((s) =>
+      s.name.startsWith(`connection:${connectionId}:`),
+    );
+  }
+
+  async function poll(connectionId: string): Promise<JobBody> {
+    const [schedule] = await schedulesOf(connectionId);
+    const fired = await t.http().post(`/schedules/${schedule.id}/trigger`).set(admin).expect(201);
+    return waitFor(
+      async () => (await t.http().get(`/jobs/${fired.body.jobId}`).set(admin).expect(200)).body as JobBody,
+      (job) => ['succeeded', 'dead'].includes(job.status),
+      20_000,
+    );
+  }
+
+  async function eventsOf(connectionId: string): Promise<EventBody[]> {
+    const source = encodeURIComponent(`connection:${connectionId}`);
+    const page = await t.http().get(`/events?source=${source}&limit=200`).set(admin).expect(200);
+    return page.body.items as EventBody[];
+  }
+
+  const shipment = (n: number, status = 'in_transit', day = n): Shipment => ({
+    id: `shp_${n}`,
+    order_id: `ord_${n}`,
+    status,
+    updated_at: `2026-12-0${day}T10:00:00.000Z`,
+  });
+
+  it('keeps one schedule per poller in step with the connection: created, changed, paused, deleted', async () => {
+    const partner = await partnerWith();
+    try {
+      const id = await connect(partner);
+      const [created] = await schedulesOf(id);
+      expect(created).toMatchObject({
+        name: `connection:${id}:poll:shipments`,
+        cron: '*/5 * * * *',
+        jobType: 'http.poll',
+        payload: { connectionId: id, poller: 'shipments' },
+        enabled: true,
+      });
+
+      await t
+        .http()
+        .patch(`/connections/${id}`)
+        .set(admin)
+        .send({ config: pollerConfig(partner, '0 * * * *') })
+        .expect(200);
+      expect(await schedulesOf(id)).toEqual([expect.objectContaining({ id: created.id, cron: '0 * * * *' })]);
+
+      await t.http().post(`/connections/${id}/pause`).set(admin).expect(200);
+      expect((await schedulesOf(id))[0].enabled).toBe(false);
+      await t.http().post(`/connections/${id}/resume`).set(admin).expect(200);
+      expect((await schedulesOf(id))[0].enabled).toBe(true);
+
+      await t
+        .http()
+        .patch(`/connections/${id}`)
+        .set(admin)
+        .send({ config: { baseUrl: partner.url } })
+        .expect(200);
+      expect(await schedulesOf(id)).toEqual([]);
+
+      await t
+        .http()
+        .patch(`/connections/${id}`)
+        .set(admin)
+        .send({ config: pollerConfig(partner) })
+        .expect(200);
+      expect(await schedulesOf(id)).toHaveLength(1);
+      await t.http().delete(`/connections/${id}`).set(admin).expect(204);
+      expect(await schedulesOf(id)).toEqual([]);
+    } finally {
+      await partner.close();
+    }
+  });
+
+  it('emits one event per new or changed item, follows the pages, and emits nothing for unchanged data', async () => {
+    const partner = await partnerWith(shipment(1), shipment(2), shipment(3), shipment(4), shipment(5));
+    try {
+      const id = await connect(partner);
+      const first = await poll(id);
+      expect(first).toMatchObject({
+        status: 'succeeded',
+        result: { pages: 3, items: 5, emitted: 5, cursor: '2026-12-05T10:00:00.000Z' },
+      });
+      const events = await eventsOf(id);
+      expect(events).toHaveLength(5);
+      expect(events.map((e) => e.data.id).sort()).toEqual(['shp_1', 'shp_2', 'shp_3', 'shp_4', 'shp_5']);
+      expect(events.every((e) => e.name === 'shipment.updated' && e.source === `connection:${id}`)).toBe(
+        true,
+      );
+      expect(new Set(events.map((e) => e.idempotencyKey)).size).toBe(5);
+      const firstRequests = partner.requests.filter((r) => r.path === '/shipments');
+      // No cursor yet: no updated_since; then the partner's page tokens.
+      expect(firstRequests.map((r) => r.query)).toEqual([
+        {},
+        { cursor: expect.any(String) },
+        { cursor: expect.any(String) },
+      ]);
+      expect(firstRequests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
+
+      // The partner answers updated_since inclusively, so the last shipment comes again, unchanged.
+      const again = await poll(id);
+      expect(again).toMatchObject({ status: 'succeeded', result: { items: 1, emitted: 0 } });
+      expect(partner.requests.at(-1)!.query).toEqual({ updated_since: '2026-12-05T10:00:00.000Z' });
+      expect(await eventsOf(id)).toHaveLength(5);
+
+      // One shipment changes, one is new: two events, the changed one under a new key.
+      partner.addShipments({ ...shipment(3, 'delivered', 6) }, shipment(7, 'in_transit', 7));
+      const third = await poll(id);
+      expect(third).toMatchObject({ status: 'succeeded', result: { emitted: 2 } });
+      const after = await eventsOf(id);
+      expect(after).toHaveLength(7);
+      expect(
+        after
+          .filter((e) => e.data.id === 'shp_3')
+          .map((e) => e.data.status)
+          .sort(),
+      ).toEqual(['delivered', 'in_transit']);
+    } finally {
+      await partner.close();
+    }
+  });
+
+  it('keeps the events of the pages read when a later page fails, and the retry goes on from the cursor', async () => {
+    const partner = await partnerWith(shipment(1), shipment(2), shipment(3), shipment(4));
+    try {
+      const id = await connect(partner);
+      // The first page is answered, the second fails once.
+      partner.answerNext({ kind: 'status', status: 503 }, 1, 1);
+      const done = await poll(id);
+      expect(done).toMatchObject({ status: 'succeeded', attempt: 2 });
+      const events = await eventsOf(id);
+      expect(events.map((e) => e.data.id).sort()).toEqual(['shp_1', 'shp_2', 'shp_3', 'shp_4']);
+      const requests = partner.requests.filter((r) => r.path === '/shipments');
+      // The retry asked from the cursor the first page had stored.
+      expect(requests[2].query).toEqual({ updated_since: '2026-12-02T10:00:00.000Z' });
+    } finally {
+      await partner.close();
+    }
+  });
+
+  it('stops polling a connection its partner refuses, until it has new credentials', async () => {
+    const partner = await partnerWith(shipment(1));
+    try {
+      const id = await connect(partner, { credentials: { type: 'bearer', token: 'not-the-partner-token' } });
+      const refused = await poll(id);
+      expect(refused).toMatchObject({ status: 'dead', lastError: { code: 'AUTH' } });
+      expect((await schedulesOf(id))[0].enabled).toBe(false);
+      await t
+        .http()
+        .put(`/connections/${id}/credentials`)
+        .set(admin)
+        .send({ credentials: { type: 'bearer', token: TOKEN } })
+        .expect(200);
+      expect((await schedulesOf(id))[0].enabled).toBe(true);
+      expect(await poll(id)).toMatchObject({ status: 'succeeded', result: { emitted: 1 } });
+    } finally {
+      await partner.close();
+    }
+  });
+
+  it('refuses a poller whose templates, event or cron are wrong, naming the field', async () => {
+    const partner = await partnerWith();
+    try {
+      const config = pollerConfig(partner);
+      const broken = {
+        ...config,
+        pollers: {
+          shipments: {
+            ...config.pollers.shipments,
+            query: { updated_since: '{{input.since}}' },
+            event: 'Shipment Updated',
+            cron: 'every five minutes',
+          },
+        },
+      };
+      const refused = await t
+        .http()
+        .post('/connections')
+        .set(admin)
+        .send({ provider: 'http', name: 'broken poller', config: broken, credentials: { type: 'none' } })
+        .expect(422);
+      expect(refused.body.error).toBe('INVALID_CONNECTION');
+      expect((refused.body.details as { path: string }[]).map((d) => d.path).sort()).toEqual([
+        '/config/pollers/shipments/cron',
+        '/config/pollers/shipments/event',
+        '/config/pollers/shipments/query',
+      ]);
+      const listed = await t.http().get('/connections?limit=200').set(admin).expect(200);
+      expect((listed.body.items as { name: string }[]).some((c) => c.name === 'broken poller')).toBe(false);
+    } finally {
+      await partner.close();
+    }
+  });
+
+  it('removes the schedules of a connection deleted with its account when they fire', async () => {
+    const partner = await partnerWith(shipment(1));
+    try {
+      const account = await t
+        .http()
+        .post('/accounts')
+        .set(admin)
+        .send({ name: 'leaving', email: `leaving-${Date.now()}@polls.test`, role: 'viewer' })
+        .expect(201);
+      const id = await connect(partner, { accountId: account.body.id });
+      const [schedule] = await schedulesOf(id);
+      await t.http().delete(`/accounts/${account.body.id}`).set(admin).expect(204);
+      const fired = await t.http().post(`/schedules/${schedule.id}/trigger`).set(admin).expect(201);
+      const done = await waitFor(
+        async () => (await t.http().get(`/jobs/${fired.body.jobId}`).set(admin).expect(200)).body as JobBody,
+        (job) => ['succeeded', 'dead'].includes(job.status),
+        20_000,
+      );
+      expect(done.status).toBe('succeeded');
+      expect(await schedulesOf(id)).toEqual([]);
+      expect(partner.requests.filter((r) => r.path === '/shipments')).toEqual([]);
+    } finally {
+      await partner.close();
+    }
+  });
+});
