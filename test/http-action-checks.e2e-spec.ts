@@ -149,8 +149,17 @@ describe('http.action payloads checked before any job runs', () => {
       expect((unknown.body.details as Problem[]).map((d) => d.field)).toEqual([
         'payloadTemplate.connectionId',
       ]);
-      expect(await routeNames()).not.toEqual(expect.arrayContaining(['invoices']));
-      expect(await routeNames()).not.toEqual(expect.arrayContaining(['strays']));
+      // A name where the id belongs is not looked up as an id (PostgreSQL would refuse the query).
+      const byName = await route(
+        'by-name',
+        { connectionId: 'shop', action: 'send-order', input: '{{data}}' },
+        422,
+      );
+      expect(byName.body.details).toEqual([
+        { field: 'payloadTemplate.connectionId', problems: ['no connection has the id shop'] },
+      ]);
+      const names = await routeNames();
+      for (const name of ['invoices', 'strays', 'by-name']) expect(names).not.toContain(name);
     });
 
     it('accepts a route whose action or connection comes from the event, leaving them to job time', async () => {
