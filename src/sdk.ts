@@ -8,9 +8,15 @@
 // Nest's own decorators, so a plug-in needs no import of @nestjs/common and uses Junction's copy.
 export { Inject, Injectable, Module, Optional } from '@nestjs/common';
 
-// Jobs: the handler decorator (`on:` routes events to it), its context and failures.
-export { EnqueuesJobs, JobFailure, JobHandler } from './modules/jobs/jobs.contract.js';
-export type { BackoffPolicy, JobContext, JobHandlerOptions } from './modules/jobs/jobs.contract.js';
+// Jobs: the handler decorator (`on:` routes events to it), its context and failures, and the
+// payload check that refuses a job, route or schedule naming something that does not exist.
+export { EnqueuesJobs, JobFailure, JobHandler, JobPayloadCheck } from './modules/jobs/jobs.contract.js';
+export type {
+  BackoffPolicy,
+  JobContext,
+  JobHandlerOptions,
+  JobPayloadProblem,
+} from './modules/jobs/jobs.contract.js';
 
 // Providers: the decorator, the shapes a provider works with, and the partner HTTP client.
 export { CREDENTIAL_TYPES, PROVIDER_CAPABILITIES, Provider } from './modules/providers/providers.contract.js';

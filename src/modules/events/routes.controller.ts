@@ -41,7 +41,8 @@ export class RoutesController {
   @ApiCreatedResponse({ type: RouteDto })
   @ApiResponse({
     status: 422,
-    description: 'Unknown job type, bad pattern, filter or template; details name each field',
+    description:
+      'Unknown job type, bad pattern, filter or template, or a fixed payload value the job type refuses (a connection or action that does not exist); details name each field',
     type: ErrorBodyDto,
   })
   async create(@Body() body: CreateRouteDto): Promise<RouteDto> {
@@ -52,6 +53,11 @@ export class RoutesController {
   @Roles('admin')
   @ApiOperation({ summary: 'Change a stored route; the fields given change (admin)' })
   @ApiOkResponse({ type: RouteDto })
+  @ApiResponse({
+    status: 422,
+    description: 'The route would not work, as for POST /routes; details name each field',
+    type: ErrorBodyDto,
+  })
   async update(@Param('id') id: string, @Body() body: UpdateRouteDto): Promise<RouteDto> {
     return toRouteDto(await this.routes.update(id, toRouteChanges(body)));
   }

@@ -108,7 +108,7 @@ export class RoutesService implements OnApplicationBootstrap {
   }
 
   async create(spec: RouteSpec): Promise<RouteRecord> {
-    this.check(spec);
+    await this.check(spec, true);
     const route = await this.serializer.transaction(async (manager) => {
       if (await this.store.nameTaken(manager, spec.name)) throw nameTaken(spec.name);
       const now = this.clock.now();
@@ -126,7 +126,8 @@ export class RoutesService implements OnApplicationBootstrap {
       const row = await this.store.findById(id, manager);
       if (!row) throw notFound(id);
       const spec: RouteSpec = { ...specOf(row), ...changes };
-      this.check(spec);
+      // A route whose connection went away can still be renamed or disabled.
+      await this.check(spec, changes.jobType !== undefined || changes.payloadTemplate !== undefined);
       if (spec.name !== row.name && (await this.store.nameTaken(manager, spec.name)))
         throw nameTaken(spec.name);
       Object.assign(row, spec, { updatedAt: this.clock.now() });
@@ -226,8 +227,12 @@ export class RoutesService implements OnApplicationBootstrap {
     return compiled;
   }
 
-  /** Refuses a route that could not work, naming each field that is wrong. */
-  private check(spec: RouteSpec): void {
+  /**
+   * Refuses a route that could not work, naming each field that is wrong. With `checkPayload`, the
+   * template's literal values also go through the job type's payload check (a connection or an
+   * action that does not exist); values that come from the event are only known when one arrives.
+   */
+  private async check(spec: RouteSpec, checkPayload: boolean): Promise<void> {
     const problems: { field: string; problems: string[] }[] = [];
     const add = (field: string, found: string[]) => {
       if (found.length > 0) problems.push({ field, problems: found });
@@ -248,11 +253,17 @@ export class RoutesService implements OnApplicationBootstrap {
         }
       }
     }
-    if (!this.jobs.handlers().some((handler) => handler.type === spec.jobType)) {
-      add('jobType', [`no handler for job type "${spec.jobType}"`]);
+    const known = this.jobs.handlers().some((handler) => handler.type === spec.jobType);
+    if (!known) add('jobType', [`no handler for job type "${spec.jobType}"`]);
+    if (spec.payloadTemplate !== null) {
+      const found = templateProblems(spec.payloadTemplate, EVENT_VIEW_FIELDS);
+      add('payloadTemplate', found);
+      const literal = found.length === 0 ? literalPart(spec.payloadTemplate) : undefined;
+      if (known && checkPayload && literal !== undefined) {
+        for (const problem of await this.jobs.checkPayload(spec.jobType, literal))
+          add(`payloadTemplate.${problem.path}`, [problem.message]);
+      }
     }
-    if (spec.payloadTemplate !== null)
-      add('payloadTemplate', templateProblems(spec.payloadTemplate, EVENT_VIEW_FIELDS));
     if (spec.jobOptions.concurrencyKey !== undefined) {
       add('jobOptions.concurrencyKey', templateProblems(spec.jobOptions.concurrencyKey, EVENT_VIEW_FIELDS));
     }
@@ -264,6 +275,24 @@ export class RoutesService implements OnApplicationBootstrap {
       );
     }
   }
+}
+
+/**
+ * The part of a payload template that is fixed: a string with a `{{...}}` placeholder is left
+ * out, and so is an array with one anywhere in it, or an object left empty. Undefined when
+ * nothing is fixed.
+ */
+function literalPart(template: unknown): unknown {
+  if (typeof template === 'string') return template.includes('{{') ? undefined : template;
+  if (Array.isArray(template)) return JSON.stringify(template).includes('{{') ? undefined : template;
+  if (template !== null && typeof template === 'object') {
+    const fixed = Object.entries(template).flatMap(([key, value]) => {
+      const part = literalPart(value);
+      return part === undefined ? [] : [[key, part] as const];
+    });
+    return fixed.length > 0 ? Object.fromEntries(fixed) : undefined;
+  }
+  return template;
 }
 
 function specOf(row: Route): RouteSpec {

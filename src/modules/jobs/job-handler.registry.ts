@@ -9,6 +9,8 @@ import type { JobHandlerMetadata } from './job-handler.decorator.js';
 import type { JobContext } from './job-context.js';
 import type { BackoffPolicy } from './jobs.contract.js';
 import { ENQUEUES_JOBS_METADATA } from './enqueues-jobs.decorator.js';
+import { JOB_PAYLOAD_CHECK_METADATA } from './job-payload-check.decorator.js';
+import type { JobPayloadProblem } from './job-payload-check.decorator.js';
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
 
@@ -27,6 +29,8 @@ export interface RegisteredHandler {
   /** `Class.method`, with `(plug-in <file>)` for a plug-in's, for messages. */
   source: string;
   invoke(context: JobContext): Promise<unknown>;
+  /** The type's `@JobPayloadCheck`, if it has one. */
+  checkPayload: ((payload: unknown) => Promise<JobPayloadProblem[]>) | null;
 }
 
 /** Thrown at boot when handlers do not add up; the process does not start. */
@@ -38,9 +42,10 @@ export class JobHandlerSetupError extends Error {
 }
 
 /**
- * Every `@JobHandler` method of every provider, found once at boot. A job type handled twice, an
- * invalid type name or option, or a type that a provider declares it enqueues (`@EnqueuesJobs`)
- * with no handler, stops the boot.
+ * Every `@JobHandler` method of every provider, found once at boot, with the type's
+ * `@JobPayloadCheck` if one is declared. A job type handled twice, an invalid type name or
+ * option, a type that a provider declares it enqueues (`@EnqueuesJobs`) with no handler, or a
+ * payload check declared twice or for a type without a handler, stops the boot.
  */
 @Injectable()
 export class JobHandlerRegistry implements OnModuleInit {
@@ -55,6 +60,11 @@ export class JobHandlerRegistry implements OnModuleInit {
   onModuleInit(): void {
     const problems: string[] = [];
     const enqueued: { type: string; by: string }[] = [];
+    const checks: {
+      type: string;
+      source: string;
+      run: (payload: unknown) => Promise<JobPayloadProblem[]>;
+    }[] = [];
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       if (!instance || typeof instance !== 'object' || !wrapper.metatype) continue;
@@ -68,24 +78,38 @@ export class JobHandlerRegistry implements OnModuleInit {
       }
       const prototype = Object.getPrototypeOf(instance) as object;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
-        const fn = instance[method];
+        const fn = instance[method] as ((...args: unknown[]) => unknown) | undefined;
         if (typeof fn !== 'function') continue;
-        const meta = this.reflector.get<JobHandlerMetadata | undefined>(
-          JOB_HANDLER_METADATA,
-          fn as () => unknown,
-        );
-        if (!meta) continue;
         const source = withPluginOrigin(`${className}.${method}`, wrapper.host?.metatype);
+        const checked = this.reflector.get<string | undefined>(JOB_PAYLOAD_CHECK_METADATA, fn);
+        if (checked !== undefined) {
+          const run = (payload: unknown) =>
+            Promise.resolve(fn.call(instance, payload) as JobPayloadProblem[] | Promise<JobPayloadProblem[]>);
+          checks.push({ type: checked, source, run });
+        }
+        const meta = this.reflector.get<JobHandlerMetadata | undefined>(JOB_HANDLER_METADATA, fn);
+        if (!meta) continue;
         const existing = this.handlers.get(meta.type);
         if (existing) {
           problems.push(`job type "${meta.type}" has two handlers: ${existing.source} and ${source}`);
           continue;
         }
-        const handler = resolve(meta, source, (context) =>
-          Promise.resolve((fn as (c: JobContext) => unknown).call(instance, context)),
+        const handler = resolve(meta, source, (context: JobContext) =>
+          Promise.resolve(fn.call(instance, context)),
         );
         problems.push(...validate(handler));
         this.handlers.set(meta.type, handler);
+      }
+    }
+    for (const check of checks) {
+      const handler = this.handlers.get(check.type);
+      if (!handler) {
+        problems.push(`job type "${check.type}" has a @JobPayloadCheck (${check.source}) but no @JobHandler`);
+      } else if (handler.checkPayload) {
+        const first = checks.find((c) => c.type === check.type)!;
+        problems.push(`job type "${check.type}" has two payload checks: ${first.source} and ${check.source}`);
+      } else {
+        handler.checkPayload = check.run;
       }
     }
     for (const { type, by } of enqueued) {
@@ -136,6 +160,7 @@ function resolve(
     on: meta.on === undefined ? [] : [meta.on].flat(),
     source,
     invoke,
+    checkPayload: null,
   };
 }
 

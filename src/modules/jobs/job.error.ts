@@ -6,6 +6,7 @@ const JOB_ERROR_KINDS = {
   JOB_NOT_FOUND: 'not_found',
   UNKNOWN_JOB_TYPE: 'refused',
   INVALID_PAYLOAD: 'invalid',
+  PAYLOAD_REFUSED: 'refused',
   INVALID_JOB_OPTIONS: 'invalid',
   JOB_NOT_RETRYABLE: 'conflict',
   JOB_NOT_CANCELLABLE: 'conflict',

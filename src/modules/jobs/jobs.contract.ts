@@ -5,6 +5,8 @@
  */
 export { EnqueuesJobs } from './enqueues-jobs.decorator.js';
 export { JobHandler } from './job-handler.decorator.js';
+export { JobPayloadCheck } from './job-payload-check.decorator.js';
+export type { JobPayloadProblem } from './job-payload-check.decorator.js';
 export type { JobHandlerOptions } from './job-handler.decorator.js';
 export type { JobContext } from './job-context.js';
 export { DEFERRED_CODE, JobFailure } from './job-failure.js';
@@ -53,6 +55,7 @@ export const JOB_ERROR_CODES = {
   JOB_NOT_FOUND: 'JOB_NOT_FOUND',
   UNKNOWN_JOB_TYPE: 'UNKNOWN_JOB_TYPE',
   INVALID_PAYLOAD: 'INVALID_PAYLOAD',
+  PAYLOAD_REFUSED: 'PAYLOAD_REFUSED',
   INVALID_JOB_OPTIONS: 'INVALID_JOB_OPTIONS',
   JOB_NOT_RETRYABLE: 'JOB_NOT_RETRYABLE',
   JOB_NOT_CANCELLABLE: 'JOB_NOT_CANCELLABLE',

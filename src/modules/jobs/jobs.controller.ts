@@ -52,7 +52,11 @@ export class JobsController {
     type: JobDto,
     description: 'The new job, or the existing one with the same idempotency key',
   })
-  @ApiResponse({ status: 422, description: 'No handler for this type', type: ErrorBodyDto })
+  @ApiResponse({
+    status: 422,
+    description: 'No handler for this type, or a payload its check refuses (an action the connection lacks)',
+    type: ErrorBodyDto,
+  })
   async create(@Body() body: CreateJobDto): Promise<JobDto> {
     const { type, payload, ...options } = body;
     return toJobDto(await this.jobs.submit(type, payload, options));

@@ -13,6 +13,7 @@ import { dispatchOf } from './job-dispatch.js';
 import type { JobAttempt } from './job-attempt.entity.js';
 import type { JobLog } from './job-log.entity.js';
 import type { JobStep } from './job-step.entity.js';
+import type { JobPayloadProblem } from './job-payload-check.decorator.js';
 import { JobError } from './job.error.js';
 import { Job } from './job.entity.js';
 import { JobStore } from './job.store.js';
@@ -131,7 +132,26 @@ export class JobsService {
         throw new JobError('INVALID_PAYLOAD', `the payload of a ${type} job does not validate`, details);
       }
     }
+    const problems = await this.checkPayload(type, payload);
+    if (problems.length > 0) {
+      const details = problems.map((p) => ({ field: `payload.${p.path}`, problems: [p.message] }));
+      throw new JobError(
+        'PAYLOAD_REFUSED',
+        `the ${type} job cannot work: ${details.map((d) => `${d.field}: ${d.problems[0]}`).join('; ')}`,
+        details,
+      );
+    }
     return this.enqueue(type, payload, options);
+  }
+
+  /**
+   * What the type's `@JobPayloadCheck` finds wrong with a payload (a connection or an action that
+   * does not exist); none when the type has no check. Paths are within the payload. Callers that
+   * store something that will enqueue jobs later (routes, schedules) ask before they store it.
+   */
+  async checkPayload(type: string, payload: unknown): Promise<JobPayloadProblem[]> {
+    const check = this.handlerOf(type).checkPayload;
+    return check ? check(payload) : [];
   }
 
   async get(id: string): Promise<JobDetails> {

@@ -271,7 +271,10 @@ export class SchedulesService implements OnModuleInit {
     }
   }
 
-  /** Refuses a job type without a handler, and a payload its handler's payload class refuses. */
+  /**
+   * Refuses a job type without a handler, a payload its handler's payload class refuses, and one
+   * its payload check refuses (a connection or an action that does not exist).
+   */
   private async checkJob(schedule: Schedule): Promise<void> {
     const handler = this.jobs.handlerOf(schedule.jobType);
     if (handler.payload) {
@@ -291,6 +294,14 @@ export class SchedulesService implements OnModuleInit {
           { field: 'payload', problems: found },
         ]);
       }
+    }
+    const problems = await this.jobs.checkPayload(schedule.jobType, schedule.payload);
+    if (problems.length > 0) {
+      throw new ScheduleError(
+        'INVALID_SCHEDULE',
+        `the payload does not suit a ${schedule.jobType} job: ${problems.map((p) => p.message).join('; ')}`,
+        problems.map((p) => ({ field: `payload.${p.path}`, problems: [p.message] })),
+      );
     }
   }
 

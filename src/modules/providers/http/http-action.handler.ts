@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { IsDefined, IsString, IsUUID, Matches } from 'class-validator';
+import { IsDefined, IsString, IsUUID, isUUID, Matches } from 'class-validator';
 import { renderTemplate, renderText } from '../../../common/template.js';
-import { JobHandler } from '../../jobs/jobs.contract.js';
-import type { JobContext } from '../../jobs/jobs.contract.js';
+import { JobHandler, JobPayloadCheck } from '../../jobs/jobs.contract.js';
+import type { JobContext, JobPayloadProblem } from '../../jobs/jobs.contract.js';
+import { ConnectionStore } from '../connection.store.js';
 import { PartnerCallsService } from '../partner-calls.service.js';
 import { ProviderError } from './provider-error.js';
 import { authHeaders, HTTP_PROVIDER_KEY, joinUrl } from './http.provider.js';
@@ -40,7 +41,38 @@ export interface HttpActionResult {
  */
 @Injectable()
 export class HttpActionHandler {
-  constructor(private readonly calls: PartnerCallsService) {}
+  constructor(
+    private readonly calls: PartnerCallsService,
+    private readonly connections: ConnectionStore,
+  ) {}
+
+  /**
+   * Refuses, before any job runs, a payload naming a connection that does not exist, one that is
+   * not an http connection, or an action its config lacks. The job checks again when it runs,
+   * since the connection may change after a route or schedule was saved. Only operators and
+   * admins enqueue jobs and save routes and schedules, and they see every connection, so there
+   * is no caller whose view to narrow it to. A paused connection passes: it may be resumed.
+   */
+  @JobPayloadCheck(HTTP_ACTION_JOB_TYPE)
+  async checkPayload(payload: unknown): Promise<JobPayloadProblem[]> {
+    const { connectionId, action } = (payload ?? {}) as Partial<Record<'connectionId' | 'action', unknown>>;
+    // A route's template leaves out what comes from the event; what is absent is not known yet.
+    if (typeof connectionId !== 'string') return [];
+    const connection = isUUID(connectionId) ? await this.connections.find(connectionId) : null;
+    if (!connection) return [{ path: 'connectionId', message: `no connection has the id ${connectionId}` }];
+    if (connection.provider !== HTTP_PROVIDER_KEY) {
+      return [
+        {
+          path: 'connectionId',
+          message: `connection ${connection.name} is a ${connection.provider} connection, not an ${HTTP_PROVIDER_KEY} one`,
+        },
+      ];
+    }
+    const actions = Object.keys((connection.config as unknown as HttpConfig).actions ?? {}).sort();
+    if (typeof action !== 'string' || actions.includes(action)) return [];
+    const has = actions.length > 0 ? `it has: ${actions.join(', ')}` : 'it has none';
+    return [{ path: 'action', message: `connection ${connection.name} has no action "${action}"; ${has}` }];
+  }
 
   @JobHandler(HTTP_ACTION_JOB_TYPE, {
     queue: 'partners',
