@@ -127,7 +127,7 @@ async function throughJunction(url: string, partner: Awaited<ReturnType<typeof s
   try {
     const dataSource = app.get(DataSource);
     const [{ id: adminId }] = await dataSource.query<{ id: string }[]>(`SELECT id FROM account LIMIT 1`);
-    const connection = await app.get(ConnectionsService).create(
+    const { connection } = await app.get(ConnectionsService).create(
       { accountId: adminId, role: 'admin', apiKeyId: 'bench' },
       {
         provider: 'http',

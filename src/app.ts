@@ -43,6 +43,8 @@ export async function createApp(
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, features), adapter, {
     bufferLogs: true,
+    // Inbound webhooks are verified on the exact bytes received (`request.rawBody`).
+    rawBody: true,
   });
   app.useLogger(app.get(Logger));
   // Many clients send `content-type: application/json` and no body on DELETE and on action routes

@@ -20,8 +20,22 @@ export type {
 
 // Providers: the decorator, the shapes a provider works with, and the partner HTTP client.
 export { CREDENTIAL_TYPES, PROVIDER_CAPABILITIES, Provider } from './modules/providers/providers.contract.js';
+// Inbound webhook verifiers (`verifyWebhook`): their errors and the signature helpers.
+export {
+  assertFresh,
+  hmac,
+  readPayload,
+  sameSignature,
+  WebhookRefused,
+  WebhookUnreadable,
+} from './modules/providers/providers.contract.js';
 export type {
   ConnectionProvider,
+  ConnectionSchedule,
+  HmacAlgorithm,
+  InboundWebhook,
+  VerifiedWebhook,
+  WebhookVerifyContext,
   CredentialType,
   OpenedCredentials,
   ProviderCapability,

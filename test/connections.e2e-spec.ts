@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
@@ -227,6 +228,12 @@ describe('secret key rotation', () => {
           credentials: { type: 'bearer', token: TOKEN },
         })
         .expect(201);
+      const github = await before
+        .http()
+        .post('/connections')
+        .set(admin)
+        .send({ provider: 'github', name: 'rotated hooks', config: {}, credentials: { type: 'none' } })
+        .expect(201);
       await before.close();
 
       const rotating = await startTestApp({
@@ -239,7 +246,7 @@ describe('secret key rotation', () => {
             .items[0] as { status: string; result: unknown } | undefined,
         (found) => found?.status === 'succeeded',
       );
-      expect(job?.result).toEqual({ resealed: 1, current: 0 });
+      expect(job?.result).toEqual({ resealed: 2, current: 0 });
       await rotating.close();
 
       const after = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: NEW_KEY } });
@@ -247,6 +254,22 @@ describe('secret key rotation', () => {
         // The test opens the credentials with the new key alone; port 9 refuses the call itself.
         const tested = await after.http().post(`/connections/${created.body.id}/test`).set(admin).expect(200);
         expect(tested.body).toMatchObject({ ok: false, code: 'TEMPORARY' });
+        // The webhook secret was sealed again too: a delivery signed with it is verified.
+        const body = JSON.stringify({ ref: 'refs/heads/main' });
+        const signature = `sha256=${createHmac('sha256', github.body.webhookSecret as string)
+          .update(body)
+          .digest('hex')}`;
+        await after
+          .http()
+          .post(`/webhooks/${github.body.id}`)
+          .set({
+            'content-type': 'application/json',
+            'x-github-event': 'push',
+            'x-github-delivery': 'rotated-1',
+            'x-hub-signature-256': signature,
+          })
+          .send(body)
+          .expect(202);
       } finally {
         await after.close();
       }

@@ -212,7 +212,9 @@ describe('HTTP conventions', () => {
         'POST /connections/{id}/pause',
         'POST /connections/{id}/resume',
         'POST /connections/{id}/test',
+        'POST /connections/{id}/webhook-secret',
         'PUT /connections/{id}/credentials',
+        'POST /webhooks/{connectionId}',
       ].sort(),
     );
     expect(doc.components.securitySchemes).toMatchObject({
@@ -220,6 +222,7 @@ describe('HTTP conventions', () => {
       'api-key': { type: 'apiKey', in: 'header', name: 'X-API-Key' },
     });
     expect(doc.paths['/health'].get.security).toEqual([]);
+    expect(doc.paths['/webhooks/{connectionId}'].post.security).toEqual([]);
     expect(doc.paths['/accounts'].post.requestBody.content['application/json'].schema.$ref).toBe(
       '#/components/schemas/CreateAccountDto',
     );

@@ -79,6 +79,8 @@ export class AppConfig {
     readonly reservations: ReservationsSettings,
     /** `JUNCTION_PLUGINS`, in the order given; imported at boot by `loadPlugins`. */
     readonly plugins: readonly PluginSpec[],
+    /** `JUNCTION_PUBLIC_URL`: where partners reach this installation, for the webhook URLs it shows. */
+    readonly publicUrl: string,
   ) {}
 
   hasRole(role: ProcessRole): boolean {

@@ -71,6 +71,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   };
 
   const plugins = check('JUNCTION_PLUGINS', parsePlugins, []);
+  const publicUrl = check('JUNCTION_PUBLIC_URL', parsePublicUrl, `http://localhost:${port}`);
 
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir =
@@ -90,6 +91,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     events,
     reservations,
     plugins,
+    publicUrl,
   );
 }
 
@@ -136,6 +138,18 @@ export function withDefaultUser(url: URL): URL {
 function parseRedisUrl(raw: string): string {
   if (!/^rediss?:\/\/[^/]/.test(raw)) throw new Error('redis://host:port or rediss://host:port');
   return raw;
+}
+
+function parsePublicUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error('an http(s) URL such as https://junction.example.com');
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash)
+    throw new Error('an http(s) URL without query or fragment, such as https://junction.example.com');
+  return raw.replace(/\/+$/, '');
 }
 
 function parseRedisPrefix(raw: string): string {

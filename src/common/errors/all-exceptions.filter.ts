@@ -15,11 +15,19 @@ const STATUS_BY_KIND: Record<ErrorKind, number> = {
   not_found: HttpStatus.NOT_FOUND,
   conflict: HttpStatus.CONFLICT,
   refused: HttpStatus.UNPROCESSABLE_ENTITY,
+  rate_limited: HttpStatus.TOO_MANY_REQUESTS,
 };
 
 /** The HTTP status a domain error answers with, also for errors reported inside a 200 (batches). */
 export function httpStatusOf(error: DomainError): number {
   return STATUS_BY_KIND[error.kind];
+}
+
+/** The seconds a rate-limited caller should wait, when the error says. */
+function retryAfterOf(exception: unknown): number | null {
+  if (!(exception instanceof DomainError) || exception.kind !== 'rate_limited') return null;
+  const seconds = (exception.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return typeof seconds === 'number' && seconds > 0 ? Math.ceil(seconds) : null;
 }
 
 /** Codes for errors raised by the framework itself (validation, body parsing, routing). */
@@ -59,6 +67,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const { status, body } = this.toResponse(exception, request);
     const adapter = this.adapterHost.httpAdapter;
     if (adapter.isHeadersSent(response)) return;
+    const retryAfter = retryAfterOf(exception);
+    if (retryAfter !== null) adapter.setHeader(response, 'Retry-After', String(retryAfter));
     adapter.reply(response, body, status);
   }
 

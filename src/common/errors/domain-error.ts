@@ -1,9 +1,17 @@
 /**
  * How a domain error maps to HTTP, decided once in the global exception filter:
  * invalid -> 400, unauthenticated -> 401, forbidden -> 403, not_found -> 404, conflict -> 409,
- * refused (valid input that a rule refuses) -> 422.
+ * refused (valid input that a rule refuses) -> 422, rate_limited -> 429 (with Retry-After when the
+ * details carry `retryAfterSeconds`).
  */
-export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'refused';
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'refused'
+  | 'rate_limited';
 
 /** Base of every module's error class: a stable code clients can branch on, and a message for people. */
 export abstract class DomainError extends Error {

@@ -41,6 +41,17 @@ export class Connection {
   @Column({ name: 'credentials_hint', type: String, length: 16, nullable: true })
   credentialsHint!: string | null;
 
+  /** The secret inbound webhooks are signed with, sealed; null for a provider that receives none. */
+  @Column({ name: 'webhook_secret_sealed', type: 'text', nullable: true })
+  webhookSecretSealed!: string | null;
+
+  /** The secret before the last rotation, still accepted until `webhookPreviousUntil`. */
+  @Column({ name: 'webhook_previous_secret_sealed', type: 'text', nullable: true })
+  webhookPreviousSecretSealed!: string | null;
+
+  @Column({ name: 'webhook_previous_until', type: Date, nullable: true })
+  webhookPreviousUntil!: Date | null;
+
   @Column({ type: String, length: 24 })
   state!: ConnectionState;
 

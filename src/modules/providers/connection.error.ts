@@ -7,6 +7,7 @@ const CONNECTION_ERROR_KINDS = {
   INVALID_CONNECTION: 'refused',
   CONNECTION_NAME_TAKEN: 'conflict',
   NOT_YOUR_ACCOUNT: 'forbidden',
+  NO_WEBHOOKS: 'conflict',
 } as const satisfies Record<string, ErrorKind>;
 
 export type ConnectionErrorCode = keyof typeof CONNECTION_ERROR_KINDS;

@@ -79,18 +79,15 @@ export class ConnectionStore {
     await manager.delete(Connection, { id });
   }
 
-  /** Replaces sealed credentials, unless they changed since they were read (`expected`). */
+  /** Replaces a sealed value, unless it changed since it was read (`expected`). */
   async replaceSealed(
     manager: EntityManager,
     id: string,
+    column: 'credentialsSealed' | 'webhookSecretSealed' | 'webhookPreviousSecretSealed',
     expected: string,
     sealed: string,
   ): Promise<boolean> {
-    const result = await manager.update(
-      Connection,
-      { id, credentialsSealed: expected },
-      { credentialsSealed: sealed },
-    );
+    const result = await manager.update(Connection, { id, [column]: expected }, { [column]: sealed });
     return result.affected === 1;
   }
 }

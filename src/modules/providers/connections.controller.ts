@@ -24,19 +24,25 @@ import type { Principal } from '../../common/auth/principal.js';
 import { Roles } from '../../common/auth/roles.js';
 import { ApiStandardErrors, ErrorBodyDto } from '../../common/errors/error-body.dto.js';
 import { mapPage } from '../../common/pagination/pagination.js';
+import { AppConfig } from '../../config/app-config.js';
+import type { Connection } from './connection.entity.js';
 import { ConnectionsService } from './connections.service.js';
 import {
   ConnectionQueryDto,
   CreateConnectionDto,
   ReplaceCredentialsDto,
+  RotateWebhookSecretDto,
   UpdateConnectionDto,
 } from './dto/connection-requests.dto.js';
 import {
   CheckOutcomeDto,
   ConnectionDto,
   ConnectionPageDto,
+  CreatedConnectionDto,
   toCheckOutcomeDto,
   toConnectionDto,
+  toWebhookSecretDto,
+  WebhookSecretDto,
 } from './dto/connection.dto.js';
 
 const INVALID = {
@@ -57,13 +63,19 @@ const NOT_FOUND = {
 @Controller('connections')
 @Roles('viewer')
 export class ConnectionsController {
-  constructor(private readonly connections: ConnectionsService) {}
+  constructor(
+    private readonly connections: ConnectionsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  private readonly toDto = (connection: Connection): ConnectionDto =>
+    toConnectionDto(connection, this.config.publicUrl);
 
   @Post()
   @ApiOperation({
     summary: 'Create a connection to a provider; its credentials are sealed and never shown again',
   })
-  @ApiCreatedResponse({ type: ConnectionDto })
+  @ApiCreatedResponse({ type: CreatedConnectionDto })
   @ApiResponse(INVALID)
   @ApiResponse({
     status: 409,
@@ -73,8 +85,9 @@ export class ConnectionsController {
   async create(
     @CurrentPrincipal() caller: Principal,
     @Body() body: CreateConnectionDto,
-  ): Promise<ConnectionDto> {
-    return toConnectionDto(await this.connections.create(caller, body));
+  ): Promise<CreatedConnectionDto> {
+    const { connection, webhookSecret } = await this.connections.create(caller, body);
+    return { ...this.toDto(connection), webhookSecret };
   }
 
   @Get()
@@ -87,7 +100,7 @@ export class ConnectionsController {
     const { provider, accountId, state, ...page } = query;
     return mapPage(
       await this.connections.list(caller, { provider, accountId, state }, page),
-      toConnectionDto,
+      this.toDto,
     );
   }
 
@@ -99,7 +112,7 @@ export class ConnectionsController {
     @CurrentPrincipal() caller: Principal,
     @Param('id', ParseUUIDPipe) id: string,
   ): Promise<ConnectionDto> {
-    return toConnectionDto(await this.connections.get(caller, id));
+    return this.toDto(await this.connections.get(caller, id));
   }
 
   @Patch(':id')
@@ -112,7 +125,7 @@ export class ConnectionsController {
     @Param('id', ParseUUIDPipe) id: string,
     @Body() body: UpdateConnectionDto,
   ): Promise<ConnectionDto> {
-    return toConnectionDto(await this.connections.update(caller, id, body));
+    return this.toDto(await this.connections.update(caller, id, body));
   }
 
   @Put(':id/credentials')
@@ -125,7 +138,7 @@ export class ConnectionsController {
     @Param('id', ParseUUIDPipe) id: string,
     @Body() body: ReplaceCredentialsDto,
   ): Promise<ConnectionDto> {
-    return toConnectionDto(await this.connections.replaceCredentials(caller, id, body.credentials));
+    return this.toDto(await this.connections.replaceCredentials(caller, id, body.credentials));
   }
 
   @Post(':id/test')
@@ -149,7 +162,7 @@ export class ConnectionsController {
     @CurrentPrincipal() caller: Principal,
     @Param('id', ParseUUIDPipe) id: string,
   ): Promise<ConnectionDto> {
-    return toConnectionDto(await this.connections.pause(caller, id));
+    return this.toDto(await this.connections.pause(caller, id));
   }
 
   @Post(':id/resume')
@@ -161,7 +174,32 @@ export class ConnectionsController {
     @CurrentPrincipal() caller: Principal,
     @Param('id', ParseUUIDPipe) id: string,
   ): Promise<ConnectionDto> {
-    return toConnectionDto(await this.connections.resume(caller, id));
+    return this.toDto(await this.connections.resume(caller, id));
+  }
+
+  @Post(':id/webhook-secret')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Give the connection a new webhook secret, shown this once; the previous one verifies for 24 h more',
+  })
+  @ApiOkResponse({ type: WebhookSecretDto })
+  @ApiResponse(NOT_FOUND)
+  @ApiResponse({
+    status: 409,
+    description: 'The connection’s provider receives no webhooks (NO_WEBHOOKS)',
+    type: ErrorBodyDto,
+  })
+  async rotateWebhookSecret(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: RotateWebhookSecretDto = {},
+  ): Promise<WebhookSecretDto> {
+    const { connection, webhookSecret } = await this.connections.rotateWebhookSecret(
+      caller,
+      id,
+      body?.secret,
+    );
+    return toWebhookSecretDto(connection, webhookSecret, this.config.publicUrl);
   }
 
   @Delete(':id')

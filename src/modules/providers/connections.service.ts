@@ -17,6 +17,7 @@ import { ConnectionError } from './connection.error.js';
 import { ConnectionStore } from './connection.store.js';
 import type { ConnectionFilter } from './connection.store.js';
 import { credentialHint, readCredentials, secretsOf } from './credentials.js';
+import { newWebhookSecret } from './webhooks/webhook-verification.js';
 import type { Credentials } from './credentials.js';
 import type { OpenedCredentials, ProviderConnection } from './provider.decorator.js';
 import { ProviderRegistry } from './provider.registry.js';
@@ -45,8 +46,19 @@ export interface CheckOutcome {
   durationMs: number;
 }
 
+/** A connection just made, and the webhook secret it was given (shown this once), if it receives webhooks. */
+export interface CreatedConnection {
+  connection: Connection;
+  webhookSecret: string | null;
+}
+
+/** The columns of a connection that hold sealed values. */
+const SEALED_COLUMNS = ['credentialsSealed', 'webhookSecretSealed', 'webhookPreviousSecretSealed'] as const;
+
 /** How long a connection test may take before it counts as failed. */
 const CHECK_TIMEOUT_MS = 30_000;
+/** After a rotation the previous webhook secret is accepted this long, while the sender switches. */
+export const PREVIOUS_WEBHOOK_SECRET_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Connections: an account's instances of providers. Config is checked against the provider's
@@ -66,7 +78,7 @@ export class ConnectionsService {
     private readonly schedules: ConnectionSchedules,
   ) {}
 
-  async create(caller: Principal, input: NewConnection): Promise<Connection> {
+  async create(caller: Principal, input: NewConnection): Promise<CreatedConnection> {
     const accountId = input.accountId ?? caller.accountId;
     if (!mayManageAll(caller) && accountId !== caller.accountId) {
       throw new ConnectionError(
@@ -78,6 +90,7 @@ export class ConnectionsService {
     const credentials = readOrRefuse(provider, input.config, input.credentials);
     await this.assertAccountExists(accountId);
     const now = this.clock.now();
+    const webhookSecret = provider.metadata.capabilities.includes('webhooks') ? newWebhookSecret() : null;
     const connection = Object.assign(new Connection(), {
       id: newId(now.getTime()),
       accountId,
@@ -85,13 +98,53 @@ export class ConnectionsService {
       name: input.name.trim(),
       config: input.config,
       ...this.sealed(credentials),
+      webhookSecretSealed: webhookSecret === null ? null : this.box.seal(webhookSecret),
+      webhookPreviousSecretSealed: null,
+      webhookPreviousUntil: null,
       state: 'active',
       lastError: null,
       lastUsedAt: null,
       createdAt: now,
       updatedAt: now,
     } satisfies Connection);
-    return this.serializer.transaction((manager) => this.saveUnique(manager, connection));
+    const saved = await this.serializer.transaction((manager) => this.saveUnique(manager, connection));
+    return { connection: saved, webhookSecret };
+  }
+
+  /**
+   * Gives a connection that receives webhooks a new signing secret (`given`, as a sender such as
+   * Stripe shows it, or a random one); the one before keeps verifying for 24 hours, so deliveries
+   * signed while the sender switches are not lost. Answers the new secret, shown this once.
+   */
+  async rotateWebhookSecret(
+    caller: Principal,
+    id: string,
+    given?: string,
+  ): Promise<{ connection: Connection; webhookSecret: string }> {
+    const secret = given ?? newWebhookSecret();
+    const connection = await this.change(caller, id, (found) => {
+      if (!this.provider(found.provider).metadata.capabilities.includes('webhooks')) {
+        throw new ConnectionError(
+          'NO_WEBHOOKS',
+          `connection ${found.name}: provider ${found.provider} receives no webhooks`,
+        );
+      }
+      const now = this.clock.now();
+      found.webhookPreviousSecretSealed = found.webhookSecretSealed;
+      found.webhookPreviousUntil = new Date(now.getTime() + PREVIOUS_WEBHOOK_SECRET_MS);
+      found.webhookSecretSealed = this.box.seal(secret);
+    });
+    return { connection, webhookSecret: secret };
+  }
+
+  /** The webhook secrets a delivery may be signed with now: the current one, then the previous while it lasts. */
+  webhookSecrets(connection: Connection): string[] {
+    const secrets: string[] = [];
+    if (connection.webhookSecretSealed) secrets.push(this.box.open(connection.webhookSecretSealed));
+    const until = connection.webhookPreviousUntil;
+    if (connection.webhookPreviousSecretSealed && until && until > this.clock.now())
+      secrets.push(this.box.open(connection.webhookPreviousSecretSealed));
+    return secrets;
   }
 
   /** Marks a connection refused by its partner (unless it is so already, or paused); answers whether it changed. */
@@ -194,8 +247,8 @@ export class ConnectionsService {
   }
 
   /**
-   * Seals again with the current key every credential sealed with the previous one (after a key
-   * rotation), in pages; a connection changed meanwhile is left to its writer, who sealed with
+   * Seals again with the current key every credential and webhook secret sealed with the previous
+   * one (after a key rotation), in pages; a connection changed meanwhile is left to its writer, who sealed with
    * the current key already. Answers how many were sealed again and how many were current.
    */
   async resealAll(onPage?: (done: number) => Promise<void>): Promise<{ resealed: number; current: number }> {
@@ -204,16 +257,17 @@ export class ConnectionsService {
     do {
       const page = await this.store.page({}, { limit: 200, cursor });
       for (const connection of page.items) {
-        const sealed = connection.credentialsSealed;
-        if (sealed === null || this.box.sealedWithCurrentKey(sealed)) {
-          counts.current++;
-          continue;
+        let resealed = false;
+        for (const column of SEALED_COLUMNS) {
+          const sealed = connection[column];
+          if (sealed === null || this.box.sealedWithCurrentKey(sealed)) continue;
+          const again = this.box.seal(this.box.open(sealed));
+          resealed =
+            (await this.serializer.transaction((manager) =>
+              this.store.replaceSealed(manager, connection.id, column, sealed, again),
+            )) || resealed;
         }
-        const resealed = this.box.seal(this.box.open(sealed));
-        const replaced = await this.serializer.transaction((manager) =>
-          this.store.replaceSealed(manager, connection.id, sealed, resealed),
-        );
-        if (replaced) counts.resealed++;
+        if (resealed) counts.resealed++;
         else counts.current++;
       }
       cursor = page.nextCursor ?? undefined;

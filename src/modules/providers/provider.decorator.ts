@@ -1,6 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 import type { SchemaViolation } from '../../common/json-schema.js';
 import type { CredentialType } from './credentials.js';
+import type { InboundWebhook, VerifiedWebhook, WebhookVerifyContext } from './webhooks/webhook-verification.js';
 
 export const PROVIDER_METADATA = 'junction:provider';
 
@@ -69,6 +70,12 @@ export interface ConnectionProvider {
    * paused while the connection is not active, deleted with it.
    */
   schedules?(connection: { id: string; config: Record<string, unknown> }): ConnectionSchedule[];
+  /**
+   * For a provider with the `webhooks` capability: checks an inbound delivery's signature on its
+   * exact bytes against the connection's secrets, and says which event it is. Throws
+   * `WebhookRefused` when the signature is missing, wrong or stale.
+   */
+  verifyWebhook?(request: InboundWebhook, context: WebhookVerifyContext): VerifiedWebhook;
 }
 
 /** A job a connection runs on a clock: `key` names it among the connection's schedules. */

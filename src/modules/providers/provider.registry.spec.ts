@@ -30,6 +30,10 @@ class BrokenSchemaProvider {}
 @Provider({ ...base, key: 'too-fast', rateLimit: { requests: 0, perMs: 1000 } })
 class NoRequestsProvider {}
 
+@Injectable()
+@Provider({ ...base, key: 'deaf', capabilities: ['webhooks'] })
+class WebhooksWithoutVerifierProvider {}
+
 function boot(...providers: (new () => object)[]) {
   return startServiceModule({ imports: [DiscoveryModule], providers: [ProviderRegistry, ...providers] });
 }
@@ -64,6 +68,12 @@ describe('ProviderRegistry', () => {
   it('stops the boot when a config schema does not compile', async () => {
     await expect(boot(BrokenSchemaProvider)).rejects.toThrow(
       'BrokenSchemaProvider: its configSchema does not compile',
+    );
+  });
+
+  it('stops the boot when a provider claims the webhooks capability without verifyWebhook()', async () => {
+    await expect(boot(WebhooksWithoutVerifierProvider)).rejects.toThrow(
+      'WebhooksWithoutVerifierProvider: a provider has the webhooks capability if and only if it has verifyWebhook()',
     );
   });
 });

@@ -62,7 +62,10 @@ export class ProviderRegistry implements OnModuleInit {
         );
         continue;
       }
+      const instance = wrapper.instance as ConnectionProvider;
       const own = metadataProblems(metadata).map((problem) => `${source}: ${problem}`);
+      if (metadata.capabilities.includes('webhooks') !== (typeof instance.verifyWebhook === 'function'))
+        own.push(`${source}: a provider has the webhooks capability if and only if it has verifyWebhook()`);
       let validate: ValidateFunction | undefined;
       try {
         validate = ajv.compile(metadata.configSchema);
@@ -74,7 +77,6 @@ export class ProviderRegistry implements OnModuleInit {
         continue;
       }
       const check = validate;
-      const instance = wrapper.instance as ConnectionProvider;
       this.providers.set(metadata.key, {
         metadata,
         instance,

@@ -14,3 +14,17 @@ export type {
 } from './provider.decorator.js';
 export { CREDENTIAL_TYPES } from './credentials.js';
 export type { CredentialType } from './credentials.js';
+export {
+  assertFresh,
+  hmac,
+  readPayload,
+  sameSignature,
+  WebhookRefused,
+  WebhookUnreadable,
+} from './webhooks/webhook-verification.js';
+export type {
+  HmacAlgorithm,
+  InboundWebhook,
+  VerifiedWebhook,
+  WebhookVerifyContext,
+} from './webhooks/webhook-verification.js';

@@ -4,8 +4,19 @@ import type { Metric } from 'prom-client';
 import { MetricsRegistry } from '../../common/metrics-registry.js';
 import { ConnectionStore } from './connection.store.js';
 
+/** How an inbound webhook ended. */
+export type WebhookResult =
+  | 'accepted'
+  | 'duplicate'
+  | 'ignored'
+  | 'refused'
+  | 'unreadable'
+  | 'paused'
+  | 'rate_limited'
+  | 'rejected_event';
+
 /**
- * Partner calls made by this process (count by outcome code, duration), and the cluster's
+ * Partner calls made by this process (count by outcome code, duration), inbound webhooks by result, and the cluster's
  * connections by provider and state, read at scrape time.
  */
 @Injectable()
@@ -23,6 +34,12 @@ export class ProvidersMetrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [],
   });
+  private readonly webhooks = new Counter({
+    name: 'junction_webhooks_received_total',
+    help: 'Inbound webhooks received by this process, by provider and result (accepted, duplicate, ignored, refused, unreadable, paused, rate_limited, rejected_event)',
+    labelNames: ['provider', 'result'],
+    registers: [],
+  });
   private readonly connections = new Gauge({
     name: 'junction_connections',
     help: 'Connections by provider and state',
@@ -34,7 +51,7 @@ export class ProvidersMetrics {
     metrics: MetricsRegistry,
     private readonly store: ConnectionStore,
   ) {
-    const own: Metric[] = [this.calls, this.durations, this.connections];
+    const own: Metric[] = [this.calls, this.durations, this.webhooks, this.connections];
     for (const metric of own) metrics.registry.registerMetric(metric);
     metrics.onScrape(() => this.refresh());
   }
@@ -42,6 +59,10 @@ export class ProvidersMetrics {
   callFinished(provider: string, code: string, seconds: number): void {
     this.calls.inc({ provider, code });
     this.durations.observe({ provider }, seconds);
+  }
+
+  webhookReceived(provider: string, result: WebhookResult): void {
+    this.webhooks.inc({ provider, result });
   }
 
   private async refresh(): Promise<void> {

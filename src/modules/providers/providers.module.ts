@@ -9,6 +9,8 @@ import { Connection } from './connection.entity.js';
 import { ConnectionStore } from './connection.store.js';
 import { ConnectionsController } from './connections.controller.js';
 import { ConnectionsService } from './connections.service.js';
+import { GithubProvider } from './github/github.provider.js';
+import { HmacProvider } from './hmac/hmac.provider.js';
 import { HttpActionHandler } from './http/http-action.handler.js';
 import { HttpPollHandler } from './http/http-poll.handler.js';
 import { HttpProvider } from './http/http.provider.js';
@@ -22,6 +24,10 @@ import { ProvidersMetrics } from './providers.metrics.js';
 import { ProvidersService } from './providers.service.js';
 import { RateBudgets } from './rate-budgets.service.js';
 import { ResealHandler } from './reseal.handler.js';
+import { StandardWebhooksProvider } from './standard-webhooks/standard-webhooks.provider.js';
+import { StripeProvider } from './stripe/stripe.provider.js';
+import { InboundWebhooksController } from './webhooks/inbound-webhooks.controller.js';
+import { InboundWebhooksService } from './webhooks/inbound-webhooks.service.js';
 
 /** Providers (found at boot) and connections: accounts' instances of them, with sealed credentials. */
 @Module({
@@ -32,7 +38,7 @@ import { ResealHandler } from './reseal.handler.js';
     EventsModule,
     SchedulesModule,
   ],
-  controllers: [ProvidersController, ConnectionsController],
+  controllers: [ProvidersController, ConnectionsController, InboundWebhooksController],
   providers: [
     ConnectionStore,
     PollCursorStore,
@@ -48,6 +54,11 @@ import { ResealHandler } from './reseal.handler.js';
     HttpProvider,
     HttpActionHandler,
     HttpPollHandler,
+    InboundWebhooksService,
+    GithubProvider,
+    StandardWebhooksProvider,
+    StripeProvider,
+    HmacProvider,
   ],
   exports: [ProvidersService, ConnectionsService, PartnerCallsService, PartnerHttpClient],
 })

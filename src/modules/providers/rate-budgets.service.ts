@@ -74,6 +74,23 @@ export class RateBudgets implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Counts one inbound webhook against the connection's inbound limit (a counter per fixed window,
+   * shared across processes with Redis): 0 when it may go in, else the ms until it may.
+   */
+  async takeInbound(connection: Pick<Connection, 'id'>, limit: RateLimit): Promise<number> {
+    const id = `inbound:${limit.requests}/${limit.perMs}`;
+    let limiter = this.limiters.get(id);
+    if (!limiter) {
+      const options = { points: limit.requests, duration: windowSeconds(limit), keyPrefix: `${this.keyPrefix}:${id}` };
+      limiter = this.redisUrl
+        ? new RateLimiterRedis({ ...options, storeClient: this.redisClient(this.redisUrl) })
+        : new RateLimiterMemory(options);
+      this.limiters.set(id, limiter);
+    }
+    return takeSlot(limiter, connection.id);
+  }
+
   /** Closed after the workers have drained (beforeApplicationShutdown), since their jobs still take from budgets. */
   async onApplicationShutdown(): Promise<void> {
     const redis = this.redis;

@@ -8,6 +8,7 @@ import {
   IsUUID,
   Matches,
   MaxLength,
+  MinLength,
 } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
 import { CONNECTION_STATES } from '../connection.entity.js';
@@ -91,4 +92,17 @@ export class ConnectionQueryDto extends PageQueryDto {
   @IsOptional()
   @IsIn(CONNECTION_STATES)
   state?: ConnectionState;
+}
+
+export class RotateWebhookSecretDto {
+  @ApiPropertyOptional({
+    example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    description:
+      'The secret the sender gave (Stripe and some Standard Webhooks senders make their own); a random one when absent',
+  })
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  @MaxLength(200)
+  secret?: string;
 }

@@ -52,6 +52,14 @@ export class ConnectionDto {
   @ApiProperty({ type: CredentialsSummaryDto })
   credentials!: CredentialsSummaryDto;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'https://junction.example.com/webhooks/019abc12-3def-7456-89ab-cdef01234567',
+    description: 'Where the partner sends its webhooks, for a provider that receives them (JUNCTION_PUBLIC_URL + /webhooks/{id})',
+  })
+  webhookUrl!: string | null;
+
   @ApiProperty({ enum: CONNECTION_STATES, example: 'active' })
   state!: ConnectionState;
 
@@ -69,6 +77,31 @@ export class ConnectionDto {
 }
 
 export class ConnectionPageDto extends PageDto(ConnectionDto) {}
+
+export class CreatedConnectionDto extends ConnectionDto {
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    description:
+      'For a provider that receives webhooks: the secret the partner signs them with, shown this once (rotate it to see a new one)',
+  })
+  webhookSecret!: string | null;
+}
+
+export class WebhookSecretDto {
+  @ApiProperty({ example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', description: 'Shown this once' })
+  webhookSecret!: string;
+
+  @ApiProperty({ example: 'https://junction.example.com/webhooks/019abc12-3def-7456-89ab-cdef01234567' })
+  webhookUrl!: string;
+
+  @ApiProperty({
+    example: '2026-12-07T10:00:00.000Z',
+    description: 'Until when deliveries signed with the previous secret are still accepted',
+  })
+  previousValidUntil!: Date | null;
+}
 
 export class CheckOutcomeDto {
   @ApiProperty({ example: true })
@@ -89,7 +122,8 @@ export class CheckOutcomeDto {
   durationMs!: number;
 }
 
-export function toConnectionDto(connection: Connection): ConnectionDto {
+/** The connection as the API shows it; `publicUrl` is where partners reach this installation. */
+export function toConnectionDto(connection: Connection, publicUrl: string): ConnectionDto {
   return {
     id: connection.id,
     accountId: connection.accountId,
@@ -101,12 +135,25 @@ export function toConnectionDto(connection: Connection): ConnectionDto {
       set: connection.credentialsSealed !== null,
       hint: connection.credentialsHint,
     },
+    webhookUrl: connection.webhookSecretSealed === null ? null : webhookUrlOf(connection.id, publicUrl),
     state: connection.state,
     lastError: connection.lastError,
     lastUsedAt: connection.lastUsedAt,
     createdAt: connection.createdAt,
     updatedAt: connection.updatedAt,
   };
+}
+
+export function toWebhookSecretDto(connection: Connection, secret: string, publicUrl: string): WebhookSecretDto {
+  return {
+    webhookSecret: secret,
+    webhookUrl: webhookUrlOf(connection.id, publicUrl),
+    previousValidUntil: connection.webhookPreviousUntil,
+  };
+}
+
+function webhookUrlOf(id: string, publicUrl: string): string {
+  return `${publicUrl}/webhooks/${id}`;
 }
 
 export function toCheckOutcomeDto(outcome: CheckOutcome): CheckOutcomeDto {

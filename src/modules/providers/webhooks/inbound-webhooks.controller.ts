@@ -1,0 +1,73 @@
+import { Controller, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Public } from '../../../common/auth/roles.js';
+import { ErrorBodyDto } from '../../../common/errors/error-body.dto.js';
+import { InboundWebhooksService } from './inbound-webhooks.service.js';
+
+class ReceivedWebhookDto {
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    format: 'uuid',
+    description: 'The stored event; null when ignored',
+  })
+  eventId!: string | null;
+
+  @ApiProperty({
+    example: false,
+    description: 'True when this delivery id was received before: nothing new is stored',
+  })
+  duplicate!: boolean;
+
+  @ApiProperty({
+    required: false,
+    example: 'ping',
+    description: 'Why a verified message was not stored (a ping)',
+  })
+  ignored?: string;
+}
+
+const error = (status: number, description: string) => ({ status, description, type: ErrorBodyDto });
+
+/** Where partners push: public, trusting only the signature the connection's provider verifies. */
+@ApiTags('webhooks')
+@Public()
+@Controller('webhooks')
+export class InboundWebhooksController {
+  constructor(private readonly webhooks: InboundWebhooksService) {}
+
+  @Post(':connectionId')
+  @ApiOperation({
+    summary:
+      'Receive a signed webhook for a connection (no API key: the signature is checked on the raw body)',
+  })
+  @ApiResponse({ status: 202, description: 'Verified and stored as an event', type: ReceivedWebhookDto })
+  @ApiOkResponse({
+    description: 'A redelivery (duplicate: true), or a ping (ignored)',
+    type: ReceivedWebhookDto,
+  })
+  @ApiResponse(error(400, 'The body is not JSON or a form (WEBHOOK_BODY_UNREADABLE)'))
+  @ApiResponse(error(401, 'The signature is missing, wrong or stale (WEBHOOK_SIGNATURE_INVALID)'))
+  @ApiResponse(error(404, 'No connection of that id receives webhooks (WEBHOOK_NOT_FOUND)'))
+  @ApiResponse(error(409, 'The connection is paused (WEBHOOK_CONNECTION_PAUSED)'))
+  @ApiResponse(error(413, 'The body is over BODY_LIMIT'))
+  @ApiResponse(error(429, 'Over the connection’s inbound limit; see Retry-After (WEBHOOK_RATE_LIMITED)'))
+  async receive(
+    @Param('connectionId', ParseUUIDPipe) connectionId: string,
+    @Req() request: FastifyRequest & { rawBody?: Buffer },
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ReceivedWebhookDto> {
+    const headers: Record<string, string | undefined> = {};
+    for (const [name, value] of Object.entries(request.headers)) {
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const { status, ...body } = await this.webhooks.receive(connectionId, {
+      headers,
+      rawBody: request.rawBody ?? Buffer.alloc(0),
+      contentType: (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase(),
+    });
+    void reply.status(status);
+    return body;
+  }
+}

@@ -1,0 +1,16 @@
+import { renderText } from '../../../common/template.js';
+import type { InboundWebhook } from './webhook-verification.js';
+
+/** The part of a webhook provider's config schema every one of them has: its inbound limit. */
+export const INBOUND_RATE_LIMIT_SCHEMA = {
+  type: 'object',
+  required: ['requests', 'perMs'],
+  additionalProperties: false,
+  description: 'Webhooks this connection takes in; 100 per 1000 ms unless set',
+  properties: { requests: { type: 'integer', minimum: 1 }, perMs: { type: 'integer', minimum: 1 } },
+};
+
+/** An event name from a `{{body.x}}` / `{{headers.x-y}}` template, lowercase. */
+export function eventNameFrom(template: string, request: InboundWebhook, body: unknown): string {
+  return (renderText(template, { body, headers: request.headers }) ?? '').toLowerCase();
+}

@@ -1,0 +1,335 @@
+import { jest } from '@jest/globals';
+import { createHmac, randomUUID } from 'node:crypto';
+import { sign as githubSign } from '@octokit/webhooks-methods';
+import { Webhook } from 'standardwebhooks';
+import { Clock } from '../src/common/clock.js';
+import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
+import type { TestApp } from './support/test-app.js';
+import { TestJobsModule } from './support/test-jobs.module.js';
+
+const admin = bearer(ADMIN_KEY);
+
+interface Created {
+  id: string;
+  webhookUrl: string;
+  webhookSecret: string;
+}
+
+interface EventBody {
+  id: string;
+  name: string;
+  source: string;
+  idempotencyKey: string;
+  data: Record<string, unknown>;
+}
+
+/** Partners push signed webhooks; only a valid signature on the exact bytes is trusted. */
+describe('inbound webhooks', () => {
+  let t: TestApp;
+  let serial = 0;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: { JUNCTION_PUBLIC_URL: 'https://junction.example.com/' },
+      features: [TestJobsModule],
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  async function connect(provider: string, config: Record<string, unknown> = {}): Promise<Created> {
+    const created = await t
+      .http()
+      .post('/connections')
+      .set(admin)
+      .send({ provider, name: `${provider}-${++serial}`, config, credentials: { type: 'none' } })
+      .expect(201);
+    return created.body as Created;
+  }
+
+  const deliver = (id: string, body: string | Buffer, headers: Record<string, string>) =>
+    t
+      .http()
+      .post(`/webhooks/${id}`)
+      .set({ 'content-type': 'application/json', ...headers })
+      .send(body);
+
+  async function eventsOf(connectionId: string): Promise<EventBody[]> {
+    const source = encodeURIComponent(`connection:${connectionId}`);
+    return (await t.http().get(`/events?source=${source}&limit=200`).set(admin).expect(200)).body
+      .items as EventBody[];
+  }
+
+  const githubHeaders = async (secret: string, body: string, event: string, delivery = randomUUID()) => ({
+    'x-github-event': event,
+    'x-github-delivery': delivery,
+    'x-hub-signature-256': await githubSign(secret, body),
+  });
+
+  describe('github', () => {
+    it('shows the secret once and the webhook URL, and never the secret again', async () => {
+      const created = await connect('github');
+      expect(created.webhookSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      expect(created.webhookUrl).toBe(`https://junction.example.com/webhooks/${created.id}`);
+      const shown = await t.http().get(`/connections/${created.id}`).set(admin).expect(200);
+      expect(shown.body.webhookUrl).toBe(created.webhookUrl);
+      expect(JSON.stringify(shown.body)).not.toContain(created.webhookSecret);
+      const listed = await t.http().get('/connections?provider=github').set(admin).expect(200);
+      expect(JSON.stringify(listed.body)).not.toContain(created.webhookSecret);
+    });
+
+    it('stores a signed delivery as a routed event, once, and answers a redelivery as a duplicate', async () => {
+      const { id, webhookSecret } = await connect('github');
+      await t
+        .http()
+        .post('/routes')
+        .set(admin)
+        .send({ name: `github ${id}`, eventPattern: 'github.pull_request.*', jobType: 'test.echo' })
+        .expect(201);
+      const body = JSON.stringify({ action: 'opened', number: 7, pull_request: { title: 'Add poll' } });
+      const headers = await githubHeaders(webhookSecret, body, 'pull_request');
+      const accepted = await deliver(id, body, headers).expect(202);
+      expect(accepted.body).toEqual({ eventId: expect.any(String), duplicate: false });
+      const event = (await t.http().get(`/events/${accepted.body.eventId}`).set(admin).expect(200)).body;
+      expect(event).toMatchObject({
+        name: 'github.pull_request.opened',
+        source: `connection:${id}`,
+        idempotencyKey: headers['x-github-delivery'],
+        data: { action: 'opened', number: 7 },
+      });
+      expect(event.jobs).toEqual([expect.objectContaining({ type: 'test.echo' })]);
+
+      const again = await deliver(id, body, headers).expect(200);
+      expect(again.body).toEqual({ eventId: accepted.body.eventId, duplicate: true });
+      expect(await eventsOf(id)).toHaveLength(1);
+    });
+
+    it('names a push github.push, answers a ping 200 without storing it, and reads the form-encoded option', async () => {
+      const { id, webhookSecret } = await connect('github');
+      const push = JSON.stringify({ ref: 'refs/heads/main', after: 'abc123' });
+      await deliver(id, push, await githubHeaders(webhookSecret, push, 'push')).expect(202);
+      const ping = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
+      const pinged = await deliver(id, ping, await githubHeaders(webhookSecret, ping, 'ping')).expect(200);
+      expect(pinged.body).toEqual({ eventId: null, duplicate: false, ignored: 'ping' });
+      const form = `payload=${encodeURIComponent(JSON.stringify({ action: 'created', issue: { number: 3 } }))}`;
+      await deliver(id, form, {
+        ...(await githubHeaders(webhookSecret, form, 'issues')),
+        'content-type': 'application/x-www-form-urlencoded',
+      }).expect(202);
+      const events = await eventsOf(id);
+      expect(events.map((e) => e.name).sort()).toEqual(['github.issues.created', 'github.push']);
+      expect(events.find((e) => e.name === 'github.issues.created')!.data).toEqual({
+        action: 'created',
+        issue: { number: 3 },
+      });
+    });
+
+    it('refuses a changed byte, a wrong secret and a missing signature with 401, storing nothing', async () => {
+      const { id, webhookSecret } = await connect('github');
+      const body = JSON.stringify({ ref: 'refs/heads/main', after: 'abc123' });
+      const headers = await githubHeaders(webhookSecret, body, 'push');
+      const changed = await deliver(id, body.replace('abc123', 'abc124'), headers).expect(401);
+      expect(changed.body).toMatchObject({ statusCode: 401, error: 'WEBHOOK_SIGNATURE_INVALID' });
+      await deliver(id, body, await githubHeaders('whsec_not-the-secret', body, 'push')).expect(401);
+      await deliver(id, body, { ...headers, 'x-hub-signature-256': '' }).expect(401);
+      expect(await eventsOf(id)).toEqual([]);
+      const metrics = (await t.http().get('/metrics').set(admin).expect(200)).text;
+      expect(metrics).toMatch(
+        /junction_webhooks_received_total\{provider="github",result="refused"\} ([3-9]|\d\d+)/,
+      );
+    });
+
+    it('accepts the previous secret for 24 hours after a rotation, then only the new one', async () => {
+      const { id, webhookSecret: old } = await connect('github');
+      const rotated = await t.http().post(`/connections/${id}/webhook-secret`).set(admin).expect(200);
+      const fresh = rotated.body.webhookSecret as string;
+      expect(fresh).not.toBe(old);
+      const push = (n: number) => JSON.stringify({ ref: 'refs/heads/main', after: `sha${n}` });
+      await deliver(id, push(1), await githubHeaders(old, push(1), 'push')).expect(202);
+      await deliver(id, push(2), await githubHeaders(fresh, push(2), 'push')).expect(202);
+      const clock = t.app.get(Clock);
+      const later = Date.now() + 24 * 60 * 60 * 1000 + 60_000;
+      jest.spyOn(clock, 'now').mockImplementation(() => new Date(later));
+      await deliver(id, push(3), await githubHeaders(old, push(3), 'push')).expect(401);
+      await deliver(id, push(4), await githubHeaders(fresh, push(4), 'push')).expect(202);
+    });
+
+    it('answers 409 for a paused connection and 413 over the body limit, storing nothing', async () => {
+      const { id, webhookSecret } = await connect('github');
+      const big = JSON.stringify({ ref: 'x'.repeat(1024 * 1024 + 10) });
+      await deliver(id, big, await githubHeaders(webhookSecret, big, 'push')).expect(413);
+      await t.http().post(`/connections/${id}/pause`).set(admin).expect(200);
+      const body = JSON.stringify({ ref: 'refs/heads/main' });
+      const paused = await deliver(id, body, await githubHeaders(webhookSecret, body, 'push')).expect(409);
+      expect(paused.body.error).toBe('WEBHOOK_CONNECTION_PAUSED');
+      expect(await eventsOf(id)).toEqual([]);
+    });
+
+    it('limits each connection’s inbound rate with 429 and Retry-After', async () => {
+      const { id, webhookSecret } = await connect('github', {
+        inboundRateLimit: { requests: 2, perMs: 60_000 },
+      });
+      const body = JSON.stringify({ ref: 'refs/heads/main' });
+      for (let n = 0; n < 2; n++)
+        await deliver(id, body, await githubHeaders(webhookSecret, body, 'push')).expect(202);
+      const limited = await deliver(id, body, await githubHeaders(webhookSecret, body, 'push')).expect(429);
+      expect(limited.body.error).toBe('WEBHOOK_RATE_LIMITED');
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    });
+
+    it('is 404 for a connection that receives no webhooks, and rotation is refused for it', async () => {
+      const http = await t
+        .http()
+        .post('/connections')
+        .set(admin)
+        .send({
+          provider: 'http',
+          name: `rest-${++serial}`,
+          config: { baseUrl: 'http://127.0.0.1:9' },
+          credentials: { type: 'none' },
+        })
+        .expect(201);
+      expect(http.body).toMatchObject({ webhookUrl: null, webhookSecret: null });
+      await deliver(http.body.id, '{}', {}).expect(404);
+      await deliver(randomUUID(), '{}', {}).expect(404);
+      const refused = await t
+        .http()
+        .post(`/connections/${http.body.id}/webhook-secret`)
+        .set(admin)
+        .expect(409);
+      expect(refused.body.error).toBe('NO_WEBHOOKS');
+    });
+  });
+
+  describe('standard-webhooks', () => {
+    it('accepts deliveries signed by the standardwebhooks package, with several signatures during a rotation', async () => {
+      const { id, webhookSecret } = await connect('standard-webhooks');
+      const body = JSON.stringify({
+        type: 'invoice.paid',
+        timestamp: new Date().toISOString(),
+        data: { id: 'in_1' },
+      });
+      const messageId = `msg_${randomUUID()}`;
+      const now = new Date();
+      const signature = new Webhook(webhookSecret).sign(messageId, now, body);
+      const otherKey = new Webhook(
+        'whsec_' + Buffer.from('another key of thirty-two bytes!').toString('base64'),
+      );
+      const headers = {
+        'webhook-id': messageId,
+        'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+        'webhook-signature': `${otherKey.sign(messageId, now, body)} ${signature}`,
+      };
+      const accepted = await deliver(id, body, headers).expect(202);
+      const event = (await t.http().get(`/events/${accepted.body.eventId}`).set(admin).expect(200)).body;
+      expect(event).toMatchObject({
+        name: 'invoice.paid',
+        idempotencyKey: messageId,
+        data: { data: { id: 'in_1' } },
+      });
+      await deliver(id, body, headers).expect(200);
+    });
+
+    it('refuses a stale timestamp, a changed byte and a missing header', async () => {
+      const { id, webhookSecret } = await connect('standard-webhooks');
+      const body = JSON.stringify({ type: 'invoice.paid', data: {} });
+      const signer = new Webhook(webhookSecret);
+      const stale = new Date(Date.now() - 6 * 60 * 1000);
+      const staleHeaders = {
+        'webhook-id': 'msg_stale',
+        'webhook-timestamp': String(Math.floor(stale.getTime() / 1000)),
+        'webhook-signature': signer.sign('msg_stale', stale, body),
+      };
+      await deliver(id, body, staleHeaders).expect(401);
+      const now = new Date();
+      const headers = {
+        'webhook-id': 'msg_now',
+        'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+        'webhook-signature': signer.sign('msg_now', now, body),
+      };
+      await deliver(id, body.replace('paid', 'paiD'), headers).expect(401);
+      await deliver(id, body, { ...headers, 'webhook-timestamp': '' }).expect(401);
+      expect(await eventsOf(id)).toEqual([]);
+    });
+  });
+
+  describe('stripe', () => {
+    const stripeHeader = (secret: string, body: string, at = Math.floor(Date.now() / 1000)) =>
+      `t=${at},v1=${createHmac('sha256', secret).update(`${at}.${body}`).digest('hex')},v0=ignored`;
+
+    it('verifies Stripe-Signature with the secret Stripe gave, names the event stripe.<type>, and refuses stale ones', async () => {
+      const { id } = await connect('stripe');
+      const given = 'whsec_stripe_made_this_secret_0123456789';
+      const rotated = await t
+        .http()
+        .post(`/connections/${id}/webhook-secret`)
+        .set(admin)
+        .send({ secret: given })
+        .expect(200);
+      expect(rotated.body.webhookSecret).toBe(given);
+      const body = JSON.stringify({
+        id: 'evt_1',
+        type: 'payment_intent.succeeded',
+        data: { object: { id: 'pi_1' } },
+      });
+      const accepted = await deliver(id, body, { 'stripe-signature': stripeHeader(given, body) }).expect(202);
+      const event = (await t.http().get(`/events/${accepted.body.eventId}`).set(admin).expect(200)).body;
+      expect(event).toMatchObject({ name: 'stripe.payment_intent.succeeded', idempotencyKey: 'evt_1' });
+      const staleAt = Math.floor(Date.now() / 1000) - 301;
+      await deliver(id, body, { 'stripe-signature': stripeHeader(given, body, staleAt) }).expect(401);
+      await deliver(id, body, { 'stripe-signature': stripeHeader('whsec_wrong', body) }).expect(401);
+    });
+  });
+
+  describe('hmac', () => {
+    it('verifies a configured header, algorithm, encoding and prefix, and names the event from a template', async () => {
+      const { id, webhookSecret } = await connect('hmac', {
+        header: 'X-Shop-Signature',
+        algorithm: 'sha512',
+        encoding: 'base64',
+        prefix: 'sha512=',
+        timestampHeader: 'X-Shop-Timestamp',
+        eventName: 'shop.{{headers.x-shop-topic}}',
+        deliveryIdHeader: 'X-Shop-Delivery',
+      });
+      const body = JSON.stringify({ id: 991, total: '12.50' });
+      const at = String(Math.floor(Date.now() / 1000));
+      const signature = `sha512=${createHmac('sha512', webhookSecret).update(`${at}.${body}`).digest('base64')}`;
+      const headers = {
+        'x-shop-signature': signature,
+        'x-shop-timestamp': at,
+        'x-shop-topic': 'orders-create',
+        'x-shop-delivery': 'dlv-991',
+      };
+      const accepted = await deliver(id, body, headers).expect(202);
+      const event = (await t.http().get(`/events/${accepted.body.eventId}`).set(admin).expect(200)).body;
+      expect(event).toMatchObject({
+        name: 'shop.orders-create',
+        idempotencyKey: 'dlv-991',
+        data: { id: 991 },
+      });
+      await deliver(id, body, {
+        ...headers,
+        'x-shop-signature': signature.replace('sha512=', 'sha256='),
+      }).expect(401);
+    });
+
+    it('refuses a config whose event name template reads outside body and headers', async () => {
+      const refused = await t
+        .http()
+        .post('/connections')
+        .set(admin)
+        .send({
+          provider: 'hmac',
+          name: 'bad hmac',
+          config: { header: 'X-Sig', eventName: 'shop.{{input.topic}}' },
+          credentials: { type: 'none' },
+        })
+        .expect(422);
+      expect(refused.body.details).toEqual([expect.objectContaining({ path: '/config/eventName' })]);
+    });
+  });
+});
