@@ -16,62 +16,24 @@
  *   npm run bench:ingest
  */
 import 'reflect-metadata';
-import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Injectable, Module } from '@nestjs/common';
-import autocannon from 'autocannon';
-import type { Instance, Options, Result } from 'autocannon';
-import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config/load-config.js';
-import { JobHandler } from '../src/modules/jobs/jobs.contract.js';
+import type { Options, Result } from 'autocannon';
+import {
+  ADMIN_KEY,
+  autocannonRun,
+  medianRound,
+  NOOP_JOB_TYPE,
+  serveApp,
+  startAppProcess,
+} from './support/app-process.js';
 
 const CONNECTIONS = 20;
 const WARMUP_S = 3;
 const ROUNDS = 3;
 const ROUND_S = 5;
-const ADMIN_KEY = 'jk_bench-admin-key-0123456789abcdefghijklmnop';
-const SECRET_KEY = '22'.repeat(32);
-
-@Injectable()
-class BenchHandlers {
-  @JobHandler('bench.noop')
-  noop(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-@Module({ providers: [BenchHandlers] })
-class BenchModule {}
-
-/** The child: boots the app on a free port and tells the parent which. */
-async function serve(dir: string, roles: string): Promise<void> {
-  const config = loadConfig({
-    DATABASE_URL: `sqlite:${path.join(dir, 'junction.sqlite')}`,
-    JUNCTION_SECRET_KEY: SECRET_KEY,
-    JUNCTION_ADMIN_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'warn',
-    JUNCTION_ROLES: roles,
-  });
-  const app = await createApp(config, [BenchModule]);
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address() as { port: number };
-  process.send!({ port: address.port });
-  process.on('message', (message) => {
-    if (message === 'stop') void app.close().then(() => process.exit(0));
-  });
-}
-
-function run(options: Options): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const instance: Instance = autocannon(options, (error, result) =>
-      error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result),
-    );
-    instance.on('error', reject);
-  });
-}
 
 let sequence = 0;
 const eventBody = () =>
@@ -94,17 +56,11 @@ async function measure(base: string, kind: 'health' | 'events', seconds: number)
           headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
           requests: [{ setupRequest: (request) => ({ ...request, body: eventBody() }) }],
         };
-  const result = await run(options);
+  const result = await autocannonRun(options);
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${kind}: ${result.non2xx} non-2xx answers and ${result.errors} errors`);
   }
   return result;
-}
-
-/** The round with the median rate, and the range of rates over all rounds. */
-function summarize(results: Result[]): { median: Result; perSecond: number[] } {
-  const sorted = [...results].sort((a, b) => a['2xx'] - b['2xx']);
-  return { median: sorted[Math.floor(sorted.length / 2)], perSecond: sorted.map((r) => r['2xx'] / ROUND_S) };
 }
 
 /** The stored events and jobs, as the API counts them. */
@@ -143,21 +99,14 @@ async function settledCounts(
 
 async function bench(roles: string, label: string): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-bench-ingest-'));
-  const child = fork(fileURLToPath(import.meta.url), ['serve', dir, roles], {
-    execArgv: process.env.BENCH_CHILD_ARGS ? process.env.BENCH_CHILD_ARGS.split(' ') : [],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const app = await startAppProcess(fileURLToPath(import.meta.url), dir, roles);
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      child.once('message', (message) => resolve((message as { port: number }).port));
-      child.once('exit', (code) => reject(new Error(`the app exited with ${code} before listening`)));
-    });
-    const base = `http://127.0.0.1:${port}`;
+    const { base } = app;
     const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
     const created = await fetch(`${base}/routes`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ name: 'bench', eventPattern: 'bench.*', jobType: 'bench.noop' }),
+      body: JSON.stringify({ name: 'bench', eventPattern: 'bench.*', jobType: NOOP_JOB_TYPE }),
     });
     if (created.status !== 201) throw new Error(`creating the route answered ${created.status}`);
 
@@ -177,8 +126,8 @@ async function bench(roles: string, label: string): Promise<void> {
       throw new Error(`stored ${stored.events} events and ${stored.jobs} jobs for about ${accepted} posted`);
     }
 
-    const events = summarize(eventRounds);
-    const health = summarize(healthRounds);
+    const events = medianRound(eventRounds, ROUND_S);
+    const health = medianRound(healthRounds, ROUND_S);
     const perSecond = events.median['2xx'] / ROUND_S;
     const healthPerSecond = health.median['2xx'] / ROUND_S;
     const range = (rates: number[]) => `${Math.round(rates[0])}-${Math.round(rates[rates.length - 1])}`;
@@ -192,10 +141,7 @@ async function bench(roles: string, label: string): Promise<void> {
         `${stored.events} events and ${stored.jobs} jobs stored]`,
     );
   } finally {
-    if (child.connected) {
-      child.send('stop');
-      await new Promise((resolve) => child.once('exit', resolve));
-    }
+    await app.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -206,7 +152,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === 'serve') {
-  serve(process.argv[3], process.argv[4]).catch((error: unknown) => {
+  serveApp(process.argv[3], process.argv[4]).catch((error: unknown) => {
     console.error(error);
     process.exit(1);
   });
