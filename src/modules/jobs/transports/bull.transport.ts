@@ -81,7 +81,11 @@ export class BullTransport extends JobTransport {
         concurrency,
         Math.ceil((2 * (CLAIM_AHEAD + 1) * concurrency) / MAX_JOBS_PER_DELIVERY),
       );
-      void this.queue(name).process(deliveries, (delivery) => this.deliver(name, delivery.data));
+      // The promise settles only when the queue closes; it rejects when Redis cannot be reached,
+      // which the queue's error listener already reports.
+      this.queue(name)
+        .process(deliveries, (delivery) => this.deliver(name, delivery.data))
+        .catch((error: unknown) => this.logger.warn(`Bull queue ${name} stopped: ${String(error)}`));
     }
     this.reconciler = setInterval(() => {
       this.reconciling = this.reconcile().then(
