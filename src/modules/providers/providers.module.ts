@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from '../accounts/accounts.module.js';
 import { EventsModule } from '../events/events.module.js';
 import { SchedulesModule } from '../schedules/schedules.module.js';
+import { ConnectionChanges } from './connection-changes.service.js';
 import { ConnectionSchedules } from './connection-schedules.service.js';
 import { Connection } from './connection.entity.js';
 import { ConnectionStore } from './connection.store.js';
@@ -37,6 +38,7 @@ import { ResealHandler } from './reseal.handler.js';
     ConnectionStore,
     PollCursorStore,
     ConnectionSchedules,
+    ConnectionChanges,
     ProviderRegistry,
     ProvidersService,
     ConnectionsService,
