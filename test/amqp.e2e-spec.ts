@@ -7,6 +7,15 @@ import { waitFor } from './support/wait-for.js';
 const admin = bearer(ADMIN_KEY);
 const PASSWORD = 'amqp-broker-password-5e6f7a8bWXYZ';
 const COUNT = 1000;
+const onPostgres = process.env.DATABASE_URL?.startsWith('postgres') === true;
+
+interface JobBody {
+  id: string;
+  status: string;
+  attempt: number;
+  result: unknown;
+  lastError: { code: string; message: string } | null;
+}
 
 interface EventBody {
   id: string;
@@ -87,6 +96,19 @@ describe('the amqp provider', () => {
     const body = await ready();
     return (body.info?.[`amqp:${name}`] ?? body.error?.[`amqp:${name}`]) as { status: string } | undefined;
   };
+
+  const job = async (id: string) =>
+    (await t.http().get(`/jobs/${id}`).set(admin).expect(200)).body as JobBody;
+  const publishJob = async (payload: Record<string, unknown>): Promise<string> =>
+    (await t.http().post('/jobs').set(admin).send({ type: 'amqp.publish', payload }).expect(201)).body
+      .id as string;
+  const finished = (id: string) =>
+    waitFor(
+      () => job(id),
+      (found) => ['succeeded', 'dead'].includes(found.status),
+      20_000,
+      100,
+    );
 
   it('publishes 1,000 routed events, each once, with the event as a persistent JSON message', async () => {
     const exchange = await broker.exchange('events');
@@ -317,4 +339,167 @@ describe('the amqp provider', () => {
       .expect(422);
     expect(answer.body.details).toEqual([expect.objectContaining({ path: '/config/url' })]);
   });
+  it('retries a publish the broker nacks, and succeeds once the broker takes it', async () => {
+    const exchange = await broker.exchange('nacking');
+    // A queue that holds nothing and refuses what it cannot hold: RabbitMQ nacks what is routed to it.
+    const full = await broker.queue('full', { maxLength: 0, overflow: 'reject-publish' });
+    await broker.channel.bindQueue(full, exchange, '#');
+    const { id } = await connect({});
+    const jobId = await publishJob({
+      connectionId: id,
+      exchange,
+      routingKey: 'parcel.sent',
+      message: { n: 1 },
+    });
+
+    const failed = await waitFor(
+      () => job(jobId),
+      (found) => found.lastError !== null,
+      10_000,
+      50,
+    );
+    expect(failed.lastError).toMatchObject({ code: 'TEMPORARY', message: expect.stringContaining('nack') });
+    expect(failed.status).not.toBe('succeeded');
+    const sink = await broker.queue('after-nack');
+    await broker.channel.bindQueue(sink, exchange, '#');
+    await broker.channel.unbindQueue(full, exchange, '#');
+
+    const done = await finished(jobId);
+    expect(done.status).toBe('succeeded');
+    // The first retry may have come before the queue was unbound: it was nacked again.
+    expect(done.attempt).toBeGreaterThanOrEqual(2);
+    expect(done.result).toMatchObject({ exchange, routingKey: 'parcel.sent', messageId: expect.any(String) });
+    const message = await broker.channel.get(sink, { noAck: true });
+    expect(message && JSON.parse(message.content.toString())).toEqual({ n: 1 });
+    expect(await broker.channel.get(sink, { noAck: true })).toBe(false);
+  });
+
+  it('fails a publish to a missing exchange NOT_FOUND, and one for a paused connection PERMANENT', async () => {
+    const { id } = await connect({});
+    const missing = await finished(
+      await publishJob({ connectionId: id, exchange: broker.name('missing'), message: { n: 1 } }),
+    );
+    expect(missing).toMatchObject({ status: 'dead', attempt: 1, lastError: { code: 'NOT_FOUND' } });
+    expect(missing.lastError?.message).toContain(broker.name('missing'));
+
+    await t.http().post(`/connections/${id}/pause`).set(admin).expect(200);
+    const paused = await finished(await publishJob({ connectionId: id, exchange: '', message: { n: 2 } }));
+    expect(paused).toMatchObject({ status: 'dead', attempt: 1, lastError: { code: 'PERMANENT' } });
+    expect(paused.lastError?.message).toContain('paused');
+  });
+
+  it('refuses an amqp.publish whose connection is missing or not an amqp one, and stores no job', async () => {
+    const http = await t
+      .http()
+      .post('/connections')
+      .set(admin)
+      .send({
+        provider: 'http',
+        name: `rest-${broker.suffix}`,
+        config: { baseUrl: 'http://127.0.0.1:9' },
+        credentials: { type: 'none' },
+      })
+      .expect(201);
+    const refused = await t
+      .http()
+      .post('/jobs')
+      .set(admin)
+      .send({ type: 'amqp.publish', payload: { connectionId: http.body.id, exchange: '' } })
+      .expect(422);
+    expect(refused.body).toMatchObject({
+      error: 'PAYLOAD_REFUSED',
+      details: [
+        {
+          field: 'payload.connectionId',
+          problems: [`connection rest-${broker.suffix} is a http connection, not an amqp one`],
+        },
+      ],
+    });
+  });
+
+  it('comes back after its queue is deleted and declared again', async () => {
+    const inbox = await broker.queue('redeclared');
+    const { id, name } = await connect({ consume: { queue: inbox, eventName: 'parcel.lost' } });
+    await waitFor(
+      () => consumerState(name),
+      (state) => state?.status === 'up',
+      10_000,
+    );
+
+    await broker.channel.deleteQueue(inbox);
+    await waitFor(
+      () => consumerState(name),
+      (state) => state?.status === 'down',
+      5000,
+      20,
+    );
+    await broker.channel.assertQueue(inbox, { durable: false });
+    await waitFor(
+      () => consumerState(name),
+      (state) => state?.status === 'up',
+      15_000,
+    );
+
+    broker.channel.sendToQueue(inbox, Buffer.from('{"parcel":"found"}'), { messageId: 'found-1' });
+    await waitFor(
+      () => eventsFrom(`connection:${id}`),
+      (events) => events.length === 1,
+      10_000,
+      100,
+    );
+  }, 30_000);
+
+  it('marks a consumer the broker refuses bad_authentication, announces it and stops consuming', async () => {
+    const inbox = await broker.queue('refused');
+    const created = await t
+      .http()
+      .post('/connections')
+      .set(admin)
+      .send({
+        provider: 'amqp',
+        name: `refused-${broker.suffix}`,
+        config: { url: BROKER_URL, consume: { queue: inbox } },
+        credentials: { type: 'basic', username, password: `${PASSWORD}-not` },
+      })
+      .expect(201);
+    const id = created.body.id as string;
+    const marked = await waitFor(
+      async () => (await t.http().get(`/connections/${id}`).set(admin).expect(200)).body as { state: string },
+      (connection) => connection.state === 'bad_authentication',
+      10_000,
+      100,
+    );
+    expect(marked).toMatchObject({ lastError: { code: 'AUTH' } });
+    expect(await consumerState(`refused-${broker.suffix}`)).toBeUndefined();
+    const problems = await t.http().get('/events?name=connection.problem').set(admin).expect(200);
+    expect(
+      (problems.body.items as { data: { connectionId: string } }[]).filter((e) => e.data.connectionId === id),
+    ).toHaveLength(1);
+  });
+
+  (onPostgres ? it : it.skip)(
+    'starts and stops consumers in another worker process within seconds',
+    async () => {
+      const worker = await startTestApp({ database: t.database, env: { JUNCTION_ROLES: 'worker,api' } });
+      try {
+        const inbox = await broker.queue('elsewhere');
+        const { id, name } = await connect({ consume: { queue: inbox, eventName: 'parcel.elsewhere' } });
+        const stateThere = async () => {
+          const body = (await worker.http().get('/health/ready')).body as {
+            info?: Record<string, { status: string }>;
+            error?: Record<string, { status: string }>;
+          };
+          return body.info?.[`amqp:${name}`] ?? body.error?.[`amqp:${name}`];
+        };
+        await waitFor(stateThere, (state) => state?.status === 'up', 10_000, 100);
+        expect((await broker.channel.checkQueue(inbox)).consumerCount).toBe(2);
+        await t.http().post(`/connections/${id}/pause`).set(admin).expect(200);
+        await waitFor(stateThere, (state) => state === undefined, 10_000, 100);
+        expect((await broker.channel.checkQueue(inbox)).consumerCount).toBe(0);
+      } finally {
+        await worker.close();
+      }
+    },
+    30_000,
+  );
 });

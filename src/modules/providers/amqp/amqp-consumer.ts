@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Channel, ConsumeMessage } from 'amqplib';
+import type { ProviderError } from '../http/provider-error.js';
 import { classifyAmqpError } from './amqp-broker.js';
 import type { AmqpConsume } from './amqp-broker.js';
 import type { AmqpLink } from './amqp-link.js';
@@ -37,6 +38,8 @@ export class AmqpConsumer {
     /** The connection's link as it is now (a new one after its URL or credentials changed). */
     private readonly link: () => AmqpLink,
     private readonly handle: (message: ConsumeMessage) => Promise<MessageVerdict>,
+    /** The broker refused the credentials: the connection is marked, which stops this consumer. */
+    private readonly refused: (error: ProviderError) => void,
   ) {}
 
   start(): void {
@@ -87,11 +90,10 @@ export class AmqpConsumer {
         `consuming ${this.consume.queue} for connection ${this.connection.name} on ${link.target.display}`,
       );
     } catch (error) {
-      this.lastError = classifyAmqpError(
-        error,
-        `queue "${this.consume.queue}" on ${link.target.display}`,
-      ).message;
+      const failure = classifyAmqpError(error, `queue "${this.consume.queue}" on ${link.target.display}`);
+      this.lastError = failure.message;
       this.state = 'down';
+      if (failure.code === 'AUTH') this.refused(failure);
       await channel?.close().catch(() => undefined);
       this.retryLater();
     }

@@ -11,6 +11,7 @@ import { ConnectionChanges } from '../connection-changes.service.js';
 import type { Connection } from '../connection.entity.js';
 import { ConnectionStore } from '../connection.store.js';
 import { ConnectionsService } from '../connections.service.js';
+import { PartnerCallsService } from '../partner-calls.service.js';
 import type { AmqpConfig, AmqpConsume } from './amqp-broker.js';
 import { AmqpConsumer } from './amqp-consumer.js';
 import type { MessageVerdict } from './amqp-consumer.js';
@@ -50,6 +51,7 @@ export class AmqpConsumers implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly metrics: AmqpMetrics,
     private readonly changes: ConnectionChanges,
     private readonly readiness: ReadinessChecks,
+    private readonly calls: PartnerCallsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -124,6 +126,12 @@ export class AmqpConsumers implements OnApplicationBootstrap, OnModuleDestroy {
       consume,
       () => this.links.linkFor(opened, connection.name),
       (message) => this.toEvent(connection, consume, message),
+      (error) =>
+        void this.calls
+          .refused(connection, error)
+          .catch((failure: unknown) =>
+            this.logger.warn(`connection ${connection.name} not marked: ${String(failure)}`),
+          ),
     );
     this.consumers.set(connection.id, { fingerprint, consumer });
     consumer.start();
