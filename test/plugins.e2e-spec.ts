@@ -168,7 +168,7 @@ describe('plug-ins', () => {
       expect({ health, stderr: junction.stderr() }).toEqual({ health: 200, stderr: '' });
 
       const providers = (await api.get('/providers').set(admin).expect(200)).body as { key: string }[];
-      expect(providers.map((provider) => provider.key)).toEqual(['echo-partner', 'http']);
+      expect(providers.map((provider) => provider.key)).toEqual(['amqp', 'echo-partner', 'http']);
 
       const connection = (
         await api
