@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, Options } from 'amqplib';
+import { DEFERRED_CODE } from '../../jobs/jobs.contract.js';
 import { ProviderError } from '../http/provider-error.js';
 import { classifyAmqpError, CONNECT_TIMEOUT_MS } from './amqp-broker.js';
 
@@ -25,7 +26,7 @@ export interface LinkTarget {
  * One broker connection for one Junction connection in this process, with one confirm channel for
  * publishing, both opened on first use and reused. When the broker drops them (a restart, an
  * error), the next use opens them again, but not before the backoff since the last failure has
- * passed: until then uses fail at once, TEMPORARY. Consumers open channels of their own on it and
+ * passed: until then uses fail at once, DEFERRED until then (a job spends no attempt on them). Consumers open channels of their own on it and
  * hear of its loss through `onLost`.
  */
 export class AmqpLink {
@@ -66,9 +67,11 @@ export class AmqpLink {
     if (this.opening) return this.opening;
     const wait = this.waitBeforeConnect();
     if (wait > 0) {
+      // Not tried, so no attempt of the job is spent: it comes back when the link may try again.
       throw new ProviderError(
-        'TEMPORARY',
+        DEFERRED_CODE,
         `${this.target.display}: the broker could not be reached; trying again in ${Math.ceil(wait / 1000)} s`,
+        { retryAfterMs: wait },
       );
     }
     this.opening = this.open().finally(() => (this.opening = null));

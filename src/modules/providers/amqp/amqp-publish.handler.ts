@@ -3,7 +3,7 @@ import { Clock } from '../../../common/clock.js';
 import { IsOptional, IsString, IsUUID, isUUID, MaxLength } from 'class-validator';
 import type { ConfirmChannel } from 'amqplib';
 import { EventsService } from '../../events/events.service.js';
-import { JobHandler, JobPayloadCheck } from '../../jobs/jobs.contract.js';
+import { DEFERRED_CODE, JobHandler, JobPayloadCheck } from '../../jobs/jobs.contract.js';
 import type { JobContext, JobPayloadProblem } from '../../jobs/jobs.contract.js';
 import { ConnectionStore } from '../connection.store.js';
 import { ProviderError } from '../http/provider-error.js';
@@ -85,7 +85,9 @@ export class AmqpPublishHandler {
 
   @JobHandler(AMQP_PUBLISH_JOB_TYPE, {
     queue: 'partners',
-    maxAttempts: 10,
+    // A broker away for long enough spends these slowly: while the link waits out its backoff,
+    // a job is deferred without spending an attempt; only real tries count.
+    maxAttempts: 20,
     backoff: { baseMs: 1000, factor: 2, maxMs: 300_000 },
     timeoutMs: 60_000,
     payload: AmqpPublishPayload,
@@ -132,9 +134,13 @@ export class AmqpPublishHandler {
         timestamp: Math.floor((event ? Date.parse(event.occurredAt) : this.clock.now().getTime()) / 1000),
       });
     } catch (error) {
-      this.metrics.publish(connection.name, 'failed');
-      if (ctx.signal.aborted) throw error;
+      if (ctx.signal.aborted) {
+        this.metrics.publish(connection.name, 'failed');
+        throw error;
+      }
       const failure = classifyAmqpError(error, `publish to exchange "${exchange}" on ${link.target.display}`);
+      // DEFERRED: the link is waiting out its backoff and nothing was sent.
+      if (failure.code !== DEFERRED_CODE) this.metrics.publish(connection.name, 'failed');
       if (failure.code === 'AUTH') await this.calls.refused(connection, failure);
       throw failure;
     }
