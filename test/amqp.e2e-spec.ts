@@ -325,6 +325,24 @@ describe('the amqp provider', () => {
     for (const answer of answers) expect(answer.text).not.toContain(PASSWORD);
   });
 
+  it('describes itself for a form: its config schema and credential types', async () => {
+    const provider = await t.http().get('/providers/amqp').set(admin).expect(200);
+    expect(provider.body).toMatchObject({
+      key: 'amqp',
+      credentialTypes: ['basic', 'none'],
+      configSchema: {
+        type: 'object',
+        required: ['url'],
+        properties: {
+          url: { type: 'string', pattern: '^amqps?://' },
+          exchange: { type: 'string' },
+          consume: { type: 'object', required: ['queue'], properties: { prefetch: { default: 50 } } },
+          rateLimit: { type: 'object' },
+        },
+      },
+    });
+  });
+
   it('refuses a broker URL that carries a password', async () => {
     const answer = await t
       .http()
