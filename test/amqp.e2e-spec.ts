@@ -168,7 +168,7 @@ describe('the amqp provider', () => {
     );
   }, 120_000);
 
-  it('turns 1,000 queued messages into 1,000 events, stores a redelivered one once, and dead-letters poison', async () => {
+  it('turns 1,000 queued messages into 1,000 events, stores a redelivered one once, and dead-letters poison and refused ones', async () => {
     const dlx = await broker.exchange('dlx', 'fanout');
     const dead = await broker.queue('dead');
     await broker.channel.bindQueue(dead, dlx, '');
@@ -181,6 +181,12 @@ describe('the amqp provider', () => {
     );
 
     const type = `bus${broker.suffix}.parcel.scanned`;
+    await t
+      .http()
+      .put(`/event-types/${type}`)
+      .set(admin)
+      .send({ description: 'A parcel scanned', schema: { type: 'object', required: ['parcel'] } })
+      .expect(200);
     for (let i = 0; i < COUNT; i++) {
       broker.channel.sendToQueue(inbox, Buffer.from(JSON.stringify({ parcel: i })), {
         messageId: `parcel-${i}`,
@@ -194,6 +200,8 @@ describe('the amqp provider', () => {
       type,
     });
     broker.channel.sendToQueue(inbox, Buffer.from('this is { not JSON'), { messageId: 'poison-1', type });
+    // JSON, but not what the event type's schema asks for: the events module refuses it.
+    broker.channel.sendToQueue(inbox, Buffer.from('{"box":1}'), { messageId: 'refused-1', type });
 
     const source = `connection:${id}`;
     await waitFor(
@@ -202,13 +210,18 @@ describe('the amqp provider', () => {
       90_000,
       500,
     );
-    const poisoned = await waitFor(
-      () => broker.channel.get(dead, { noAck: true }),
-      (message) => message !== false,
+    const deadLettered: string[] = [];
+    await waitFor(
+      async () => {
+        const message = await broker.channel.get(dead, { noAck: true });
+        if (message) deadLettered.push(message.properties.messageId as string);
+        return deadLettered.length;
+      },
+      (count) => count >= 2,
       10_000,
-      200,
+      100,
     );
-    expect(poisoned && poisoned.properties.messageId).toBe('poison-1');
+    expect(deadLettered.sort()).toEqual(['poison-1', 'refused-1']);
     await waitFor(
       async () => (await t.http().get('/metrics').set(admin)).text,
       (text) =>
@@ -298,6 +311,40 @@ describe('the amqp provider', () => {
       (state) => state === undefined,
       2000,
       20,
+    );
+  });
+
+  it('moves to another queue when its config changes, at once', async () => {
+    const first = await broker.queue('first');
+    const second = await broker.queue('second');
+    const { id, name } = await connect({ consume: { queue: first, eventName: 'parcel.moved' } });
+    await waitFor(
+      () => consumerState(name),
+      (state) => state?.status === 'up',
+      10_000,
+    );
+
+    await t
+      .http()
+      .patch(`/connections/${id}`)
+      .set(admin)
+      .send({ config: { url: BROKER_URL, consume: { queue: second, eventName: 'parcel.moved' } } })
+      .expect(200);
+    await waitFor(
+      async () => [
+        (await broker.channel.checkQueue(first)).consumerCount,
+        (await broker.channel.checkQueue(second)).consumerCount,
+      ],
+      ([onFirst, onSecond]) => onFirst === 0 && onSecond === 1,
+      2000,
+      20,
+    );
+    broker.channel.sendToQueue(second, Buffer.from('{"parcel":"moved"}'), { messageId: 'moved-1' });
+    await waitFor(
+      () => eventsFrom(`connection:${id}`),
+      (events) => events.length === 1,
+      10_000,
+      100,
     );
   });
 
