@@ -535,7 +535,13 @@ describe('the amqp provider', () => {
       100,
     );
     expect(marked).toMatchObject({ lastError: { code: 'AUTH' } });
-    expect(await consumerState(`refused-${broker.suffix}`)).toBeUndefined();
+    // Stopped once the change committed; the answer above may come a moment before that.
+    await waitFor(
+      () => consumerState(`refused-${broker.suffix}`),
+      (state) => state === undefined,
+      2000,
+      20,
+    );
     const problems = await t.http().get('/events?name=connection.problem').set(admin).expect(200);
     expect(
       (problems.body.items as { data: { connectionId: string } }[]).filter((e) => e.data.connectionId === id),

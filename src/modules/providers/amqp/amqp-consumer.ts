@@ -28,6 +28,7 @@ export class AmqpConsumer {
   private channel: Channel | null = null;
   private consumerTag: string | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
+  private attaching: Promise<void> | null = null;
   private failures = 0;
   private stopped = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -43,13 +44,15 @@ export class AmqpConsumer {
   ) {}
 
   start(): void {
-    void this.attach();
+    this.attachNow();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    // An attach under way finishes first, so its channel is not left consuming after the stop.
+    await this.attaching;
     const channel = this.channel;
     this.channel = null;
     if (!channel) return;
@@ -62,6 +65,17 @@ export class AmqpConsumer {
     ]);
     clearTimeout(timer);
     await channel.close().catch(() => undefined);
+  }
+
+  private attachNow(): void {
+    this.attaching = this.attach()
+      .catch((error: unknown) => {
+        // attach handles the broker's failures itself; this is anything else (its link could not be made).
+        this.lastError = error instanceof Error ? error.message : String(error);
+        this.state = 'down';
+        this.retryLater();
+      })
+      .finally(() => (this.attaching = null));
   }
 
   private async attach(): Promise<void> {
@@ -81,6 +95,10 @@ export class AmqpConsumer {
       const { consumerTag } = await opened.consume(this.consume.queue, (message) =>
         this.received(opened, message),
       );
+      if (this.stopped) {
+        await opened.close().catch(() => undefined);
+        return;
+      }
       this.channel = opened;
       this.consumerTag = consumerTag;
       this.state = 'up';
@@ -118,7 +136,7 @@ export class AmqpConsumer {
     );
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      void this.attach();
+      this.attachNow();
     }, delay);
     this.retryTimer.unref();
   }
