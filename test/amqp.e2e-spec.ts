@@ -8,6 +8,8 @@ const admin = bearer(ADMIN_KEY);
 const PASSWORD = 'amqp-broker-password-5e6f7a8bWXYZ';
 const COUNT = 1000;
 const onPostgres = process.env.DATABASE_URL?.startsWith('postgres') === true;
+/** Restarting the machine's shared broker disturbs anything else using it: only on request. */
+const mayRestartBroker = process.env.AMQP_RESTART_TEST === '1';
 
 interface JobBody {
   id: string;
@@ -572,5 +574,57 @@ describe('the amqp provider', () => {
       }
     },
     30_000,
+  );
+  (mayRestartBroker ? it : it.skip)(
+    'consumes and publishes again by itself after the broker restarts, losing nothing published meanwhile',
+    async () => {
+      const exchange = await broker.exchange('restart', 'topic', true);
+      const inbox = await broker.queue('restart-in', { durable: true });
+      await broker.channel.bindQueue(inbox, exchange, '#');
+      const { id, name } = await connect({
+        exchange,
+        consume: { queue: inbox, eventName: 'parcel.restarted' },
+      });
+      await waitFor(
+        () => consumerState(name),
+        (state) => state?.status === 'up',
+        10_000,
+      );
+
+      let jobId = '';
+      await broker.restart(async () => {
+        await waitFor(
+          () => consumerState(name),
+          (state) => state?.status === 'down',
+          5000,
+          20,
+        );
+        jobId = await publishJob({ connectionId: id, routingKey: 'parcel', message: { during: 'outage' } });
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        expect((await job(jobId)).status).not.toBe('succeeded');
+      });
+
+      await waitFor(
+        () => consumerState(name),
+        (state) => state?.status === 'up',
+        60_000,
+        200,
+      );
+      // Its retries wait out their backoff; the link's own waits spend no attempt.
+      await waitFor(
+        () => job(jobId),
+        (found) => found.status === 'succeeded',
+        60_000,
+        200,
+      );
+      const [event] = await waitFor(
+        () => eventsFrom(`connection:${id}`),
+        (events) => events.length === 1,
+        20_000,
+        200,
+      );
+      expect(event).toMatchObject({ name: 'parcel.restarted', data: { during: 'outage' } });
+    },
+    120_000,
   );
 });

@@ -21,8 +21,8 @@ export class TestBroker {
   private readonly users: string[] = [];
 
   private constructor(
-    private readonly model: ChannelModel,
-    readonly channel: Channel,
+    private model: ChannelModel,
+    public channel: Channel,
   ) {}
 
   static async open(): Promise<TestBroker> {
@@ -34,9 +34,9 @@ export class TestBroker {
     return `junction-test.${kind}.${this.suffix}`;
   }
 
-  async exchange(kind: string, type: 'topic' | 'fanout' = 'topic'): Promise<string> {
+  async exchange(kind: string, type: 'topic' | 'fanout' = 'topic', durable = false): Promise<string> {
     const name = this.name(kind);
-    await this.channel.assertExchange(name, type, { durable: false });
+    await this.channel.assertExchange(name, type, { durable });
     this.exchanges.push(name);
     return name;
   }
@@ -69,6 +69,22 @@ export class TestBroker {
     const mine = stdout.split('\n').filter((line) => line.includes(marker));
     for (const line of mine) await rabbitmqctl('close_connection', line.split('\t')[0], 'closed by the test');
     return mine.length;
+  }
+
+  /**
+   * Stops and starts the broker's application (every connection drops; non-durable queues and
+   * exchanges go), then opens the test's own connection again. The broker is shared by the
+   * machine: only tests that ask for it (AMQP_RESTART_TEST=1) do this.
+   */
+  async restart(whileDown: () => Promise<void>): Promise<void> {
+    await rabbitmqctl('stop_app');
+    try {
+      await whileDown();
+    } finally {
+      await rabbitmqctl('start_app');
+    }
+    this.model = await amqp.connect(BROKER_URL);
+    this.channel = await this.model.createChannel();
   }
 
   async close(): Promise<void> {
