@@ -169,6 +169,7 @@ describe('plug-ins', () => {
 
       const providers = (await api.get('/providers').set(admin).expect(200)).body as { key: string }[];
       expect(providers.map((provider) => provider.key)).toEqual([
+        'amqp',
         'echo-partner',
         'github',
         'hmac',

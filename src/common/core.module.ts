@@ -6,8 +6,12 @@ import { Clock } from './clock.js';
 import { Console } from './console.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { MetricsRegistry } from './metrics-registry.js';
+import { ReadinessChecks } from './readiness.js';
 
-/** What every module may inject: the configuration, the clock, the metrics registry and the secret box. */
+/**
+ * What every module may inject: the configuration, the clock, the metrics registry, the readiness
+ * checks and the secret box.
+ */
 @Global()
 @Module({})
 export class CoreModule {
@@ -19,6 +23,7 @@ export class CoreModule {
         Clock,
         Console,
         MetricsRegistry,
+        ReadinessChecks,
         {
           provide: SecretBox,
           useFactory: () => {
@@ -32,7 +37,7 @@ export class CoreModule {
           },
         },
       ],
-      exports: [AppConfig, Clock, Console, MetricsRegistry, SecretBox],
+      exports: [AppConfig, Clock, Console, MetricsRegistry, ReadinessChecks, SecretBox],
     };
   }
 }

@@ -7,3 +7,4 @@ export const RETENTION_JOB_TYPE = 'junction.retention';
 /** Whether a string is an event name (`order.created`), for modules that let people choose one. */
 export { isEventName } from './event-name.js';
 export type { EventInput } from './event-input.js';
+export type { EventView } from './event-view.js';

@@ -37,6 +37,6 @@ import { RoutesService } from './routes.service.js';
     EventReplayHandler,
     RetentionHandler,
   ],
-  exports: [EventIntakeService],
+  exports: [EventIntakeService, EventsService],
 })
 export class EventsModule {}

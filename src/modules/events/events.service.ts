@@ -3,6 +3,8 @@ import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import type { JobSummary } from '../jobs/jobs.contract.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { eventPattern } from './event-name.js';
+import { eventView } from './event-view.js';
+import type { EventView } from './event-view.js';
 import type { Event } from './event.entity.js';
 import { eventNotFound } from './event.error.js';
 import { EventStore } from './event.store.js';
@@ -29,6 +31,12 @@ export class EventsService {
     const event = await this.store.findById(id);
     if (!event) throw eventNotFound(id);
     return { event, jobs: await this.jobs.ofEvents([id]) };
+  }
+
+  /** The event as routes and jobs see it (no jobs read); null when there is none, or no longer. */
+  async view(id: string): Promise<EventView | null> {
+    const event = await this.store.findById(id);
+    return event ? eventView(event) : null;
   }
 
   async list(filter: EventFilter, page: PageQueryDto): Promise<Page<Event>> {

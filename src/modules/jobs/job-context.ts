@@ -8,6 +8,8 @@ export interface JobContext<Payload = unknown> {
   maxAttempts: number;
   /** Pass it to the partner so work repeated after a crash is not done twice. */
   idempotencyKey: string | null;
+  /** The event whose route started the job; null for a job enqueued otherwise. */
+  eventId: string | null;
   /** Aborts on timeout, on cancel, and when this worker lost the job's lease. */
   signal: AbortSignal;
   /** Records progress, such as a percentage. */

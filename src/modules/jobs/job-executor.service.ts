@@ -129,6 +129,7 @@ export class JobExecutor {
       attempt: job.attempt,
       maxAttempts: job.maxAttempts,
       idempotencyKey: job.idempotencyKey,
+      eventId: job.eventId,
       signal,
       progress: (value) => this.ledger.setProgress(job, value),
       log: (message) => this.ledger.appendLog(job, String(message).slice(0, 10_000)),

@@ -91,7 +91,8 @@ export class PartnerCallsService {
     }
   }
 
-  private async refused(connection: Connection, error: ProviderError): Promise<void> {
+  /** Marks the connection refused by its partner and announces `connection.problem`, once. */
+  async refused(connection: Connection, error: ProviderError): Promise<void> {
     const at = this.clock.now();
     const problem = { code: error.code, message: error.message, at: at.toISOString() };
     await this.serializer.transaction(async (manager) => {

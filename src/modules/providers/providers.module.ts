@@ -4,6 +4,12 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from '../accounts/accounts.module.js';
 import { EventsModule } from '../events/events.module.js';
 import { SchedulesModule } from '../schedules/schedules.module.js';
+import { AmqpConsumers } from './amqp/amqp-consumers.service.js';
+import { AmqpLinks } from './amqp/amqp-links.service.js';
+import { AmqpPublishHandler } from './amqp/amqp-publish.handler.js';
+import { AmqpMetrics } from './amqp/amqp.metrics.js';
+import { AmqpProvider } from './amqp/amqp.provider.js';
+import { ConnectionChanges } from './connection-changes.service.js';
 import { ConnectionSchedules } from './connection-schedules.service.js';
 import { Connection } from './connection.entity.js';
 import { ConnectionStore } from './connection.store.js';
@@ -43,6 +49,7 @@ import { InboundWebhooksService } from './webhooks/inbound-webhooks.service.js';
     ConnectionStore,
     PollCursorStore,
     ConnectionSchedules,
+    ConnectionChanges,
     ProviderRegistry,
     ProvidersService,
     ConnectionsService,
@@ -59,6 +66,11 @@ import { InboundWebhooksService } from './webhooks/inbound-webhooks.service.js';
     StandardWebhooksProvider,
     StripeProvider,
     HmacProvider,
+    AmqpProvider,
+    AmqpLinks,
+    AmqpMetrics,
+    AmqpPublishHandler,
+    AmqpConsumers,
   ],
   exports: [ProvidersService, ConnectionsService, PartnerCallsService, PartnerHttpClient],
 })

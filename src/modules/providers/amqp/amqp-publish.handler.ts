@@ -1,0 +1,196 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../../../common/clock.js';
+import { IsOptional, IsString, IsUUID, isUUID, MaxLength } from 'class-validator';
+import type { ConfirmChannel } from 'amqplib';
+import { EventsService } from '../../events/events.service.js';
+import { DEFERRED_CODE, JobHandler, JobPayloadCheck } from '../../jobs/jobs.contract.js';
+import type { JobContext, JobPayloadProblem } from '../../jobs/jobs.contract.js';
+import { ConnectionStore } from '../connection.store.js';
+import { ProviderError } from '../http/provider-error.js';
+import { PartnerCallsService } from '../partner-calls.service.js';
+import { RateBudgets } from '../rate-budgets.service.js';
+import { classifyAmqpError } from './amqp-broker.js';
+import type { AmqpConfig } from './amqp-broker.js';
+import { AmqpLinks } from './amqp-links.service.js';
+import { AmqpMetrics } from './amqp.metrics.js';
+import { AMQP_PROVIDER_KEY } from './amqp.provider.js';
+
+export const AMQP_PUBLISH_JOB_TYPE = 'amqp.publish';
+
+export class AmqpPublishPayload {
+  @IsUUID()
+  connectionId!: string;
+
+  /** The exchange; the connection's `exchange` when absent. `""` is the broker's default exchange. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  exchange?: string;
+
+  /** The event's name when absent. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  routingKey?: string;
+
+  /** The message body (sent as JSON); the whole event that started the job when absent. */
+  @IsOptional()
+  message?: unknown;
+}
+
+export interface AmqpPublishResult {
+  exchange: string;
+  routingKey: string;
+  messageId: string;
+  bytes: number;
+}
+
+/**
+ * `amqp.publish`: sends one message to an `amqp` connection's broker on the link's confirm
+ * channel, and succeeds only when the broker confirms it, so nothing is lost between Junction and
+ * the broker. A nack, a closed channel or a broker out of reach fails the attempt TEMPORARY and it
+ * is retried; the message keeps its `messageId` (the event's id) on every try, so a consumer can
+ * drop a copy sent twice. A route sends events to the bus with no code:
+ * `{ "jobType": "amqp.publish", "payloadTemplate": { "connectionId": "<id>", "exchange": "orders" } }`.
+ */
+@Injectable()
+export class AmqpPublishHandler {
+  constructor(
+    private readonly calls: PartnerCallsService,
+    private readonly connections: ConnectionStore,
+    private readonly events: EventsService,
+    private readonly links: AmqpLinks,
+    private readonly budgets: RateBudgets,
+    private readonly metrics: AmqpMetrics,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Refuses, before any job runs, a connection that does not exist or is not an amqp one. */
+  @JobPayloadCheck(AMQP_PUBLISH_JOB_TYPE)
+  async checkPayload(payload: unknown): Promise<JobPayloadProblem[]> {
+    const { connectionId } = (payload ?? {}) as { connectionId?: unknown };
+    if (typeof connectionId !== 'string') return [];
+    const connection = isUUID(connectionId) ? await this.connections.find(connectionId) : null;
+    if (!connection) return [{ path: 'connectionId', message: `no connection has the id ${connectionId}` }];
+    if (connection.provider !== AMQP_PROVIDER_KEY) {
+      return [
+        {
+          path: 'connectionId',
+          message: `connection ${connection.name} is a ${connection.provider} connection, not an ${AMQP_PROVIDER_KEY} one`,
+        },
+      ];
+    }
+    return [];
+  }
+
+  @JobHandler(AMQP_PUBLISH_JOB_TYPE, {
+    queue: 'partners',
+    // A broker away for long enough spends these slowly: while the link waits out its backoff,
+    // a job is deferred without spending an attempt; only real tries count.
+    maxAttempts: 20,
+    backoff: { baseMs: 1000, factor: 2, maxMs: 300_000 },
+    timeoutMs: 60_000,
+    payload: AmqpPublishPayload,
+  })
+  async publish(ctx: JobContext<AmqpPublishPayload>): Promise<AmqpPublishResult> {
+    const payload = readPayload(ctx.payload);
+    const { connection, opened } = await this.calls.usable(payload.connectionId);
+    if (connection.provider !== AMQP_PROVIDER_KEY)
+      throw new ProviderError('PERMANENT', `connection ${connection.name} is not an amqp connection`);
+    const config = opened.config as unknown as AmqpConfig;
+    const exchange = payload.exchange ?? config.exchange;
+    if (exchange === undefined) {
+      throw new ProviderError(
+        'PERMANENT',
+        `the payload names no exchange and connection ${connection.name} has no default one`,
+      );
+    }
+    const needsEvent = payload.message === undefined || payload.routingKey === undefined;
+    const event = needsEvent && ctx.eventId ? await this.events.view(ctx.eventId) : null;
+    const body = payload.message !== undefined ? payload.message : event;
+    if (body === null || body === undefined) {
+      throw new ProviderError(
+        'PERMANENT',
+        ctx.eventId
+          ? `event ${ctx.eventId} is gone (retention?), and the payload has no message`
+          : 'the payload has no message, and no event started the job',
+      );
+    }
+    const routingKey = payload.routingKey ?? event?.name ?? '';
+    const messageId = event?.id ?? ctx.eventId ?? ctx.idempotencyKey ?? ctx.jobId;
+    const content = Buffer.from(JSON.stringify(body));
+
+    // Every use of a connection shares its budget: a connection with a config.rateLimit limits
+    // its publishes too (amqp declares no default, a broker takes what it is sent).
+    await this.budgets.take(connection, undefined);
+    const link = this.links.linkFor(opened, connection.name);
+    const started = performance.now();
+    try {
+      await link.assertExchangeExists(exchange);
+      const channel = await link.confirmChannel();
+      await confirmed(channel, ctx.signal, exchange, routingKey, content, {
+        messageId,
+        type: event?.name,
+        timestamp: Math.floor((event ? Date.parse(event.occurredAt) : this.clock.now().getTime()) / 1000),
+      });
+    } catch (error) {
+      if (ctx.signal.aborted) {
+        this.metrics.publish(connection.name, 'failed');
+        throw error;
+      }
+      const failure = classifyAmqpError(error, `publish to exchange "${exchange}" on ${link.target.display}`);
+      // DEFERRED: the link is waiting out its backoff and nothing was sent.
+      if (failure.code !== DEFERRED_CODE) this.metrics.publish(connection.name, 'failed');
+      if (failure.code === 'AUTH') await this.calls.refused(connection, failure);
+      throw failure;
+    }
+    this.metrics.publish(connection.name, 'confirmed');
+    await ctx.log(
+      `published ${messageId} to exchange "${exchange}" with routing key "${routingKey}" on ${link.target.display} -> confirmed in ${Math.round(performance.now() - started)} ms`,
+    );
+    return { exchange, routingKey, messageId, bytes: content.length };
+  }
+}
+
+/** Publishes persistent JSON and resolves when the broker confirms it; a nack or a closed channel rejects. */
+function confirmed(
+  channel: ConfirmChannel,
+  signal: AbortSignal,
+  exchange: string,
+  routingKey: string,
+  content: Buffer,
+  properties: { messageId: string; type?: string; timestamp: number },
+): Promise<void> {
+  signal.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const settle = (error: unknown) => {
+      signal.removeEventListener('abort', onAbort);
+      if (error) reject(error instanceof Error ? error : new Error('the broker did not confirm the message'));
+      else resolve();
+    };
+    try {
+      channel.publish(
+        exchange,
+        routingKey,
+        content,
+        { ...properties, persistent: true, contentType: 'application/json', appId: 'junction' },
+        (error: unknown) => settle(error),
+      );
+    } catch (error) {
+      settle(error);
+    }
+  });
+}
+
+function readPayload(payload: unknown): AmqpPublishPayload {
+  const read = (payload ?? {}) as Partial<AmqpPublishPayload>;
+  if (typeof read.connectionId !== 'string')
+    throw new ProviderError('PERMANENT', 'an amqp.publish payload needs a connectionId');
+  for (const field of ['exchange', 'routingKey'] as const) {
+    if (read[field] !== undefined && typeof read[field] !== 'string')
+      throw new ProviderError('PERMANENT', `an amqp.publish payload's ${field} must be text`);
+  }
+  return read as AmqpPublishPayload;
+}

@@ -1,0 +1,630 @@
+import type { ConsumeMessage } from 'amqplib';
+import { BROKER_URL, TestBroker } from './support/rabbit.js';
+import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
+import type { TestApp } from './support/test-app.js';
+import { waitFor } from './support/wait-for.js';
+
+const admin = bearer(ADMIN_KEY);
+const PASSWORD = 'amqp-broker-password-5e6f7a8bWXYZ';
+const COUNT = 1000;
+const onPostgres = process.env.DATABASE_URL?.startsWith('postgres') === true;
+/** Restarting the machine's shared broker disturbs anything else using it: only on request. */
+const mayRestartBroker = process.env.AMQP_RESTART_TEST === '1';
+
+interface JobBody {
+  id: string;
+  status: string;
+  attempt: number;
+  result: unknown;
+  lastError: { code: string; message: string } | null;
+}
+
+interface EventBody {
+  id: string;
+  name: string;
+  source: string;
+  data: Record<string, unknown>;
+  idempotencyKey: string | null;
+}
+
+/** The AMQP bus against the real RabbitMQ: events out through amqp.publish, messages in through a consumer. */
+describe('the amqp provider', () => {
+  let t: TestApp;
+  let broker: TestBroker;
+  let username: string;
+  let serial = 0;
+
+  beforeAll(async () => {
+    broker = await TestBroker.open();
+    username = await broker.user(PASSWORD);
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await broker?.close();
+  });
+
+  async function connect(
+    config: Record<string, unknown>,
+  ): Promise<{ id: string; name: string; body: unknown }> {
+    const name = `bus${++serial}-${broker.suffix}`;
+    const created = await t
+      .http()
+      .post('/connections')
+      .set(admin)
+      .send({
+        provider: 'amqp',
+        name,
+        config: { url: BROKER_URL, ...config },
+        credentials: { type: 'basic', username, password: PASSWORD },
+      })
+      .expect(201);
+    return { id: created.body.id as string, name, body: created.body };
+  }
+
+  async function postEvents(events: { name: string; source: string; data: unknown }[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (let start = 0; start < events.length; start += 500) {
+      const answer = await t
+        .http()
+        .post('/events/batch')
+        .set(admin)
+        .send({ events: events.slice(start, start + 500) })
+        .expect(200);
+      ids.push(...(answer.body.items as { eventId: string }[]).map((item) => item.eventId));
+    }
+    return ids;
+  }
+
+  async function eventsFrom(source: string): Promise<EventBody[]> {
+    const all: EventBody[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: Record<string, string> = { source, limit: '200', ...(cursor ? { cursor } : {}) };
+      const page = await t.http().get('/events').query(query).set(admin).expect(200);
+      all.push(...(page.body.items as EventBody[]));
+      cursor = page.body.nextCursor as string | null;
+    } while (cursor);
+    return all;
+  }
+
+  const ready = async () =>
+    (await t.http().get('/health/ready')).body as {
+      status: string;
+      info?: Record<string, unknown>;
+      error?: Record<string, unknown>;
+    };
+  const consumerState = async (name: string) => {
+    const body = await ready();
+    return (body.info?.[`amqp:${name}`] ?? body.error?.[`amqp:${name}`]) as { status: string } | undefined;
+  };
+
+  const job = async (id: string) =>
+    (await t.http().get(`/jobs/${id}`).set(admin).expect(200)).body as JobBody;
+  const publishJob = async (payload: Record<string, unknown>): Promise<string> =>
+    (await t.http().post('/jobs').set(admin).send({ type: 'amqp.publish', payload }).expect(201)).body
+      .id as string;
+  const finished = (id: string) =>
+    waitFor(
+      () => job(id),
+      (found) => ['succeeded', 'dead'].includes(found.status),
+      20_000,
+      100,
+    );
+
+  it('publishes 1,000 routed events, each once, with the event as a persistent JSON message', async () => {
+    const exchange = await broker.exchange('events');
+    const sink = await broker.queue('sink');
+    await broker.channel.bindQueue(sink, exchange, '#');
+    const received: ConsumeMessage[] = [];
+    await broker.channel.consume(sink, (message) => message && received.push(message), { noAck: true });
+
+    const { id } = await connect({ exchange });
+    const eventName = `bus${broker.suffix}.order.created`;
+    await t
+      .http()
+      .post('/routes')
+      .set(admin)
+      .send({
+        name: `to the bus ${broker.suffix}`,
+        eventPattern: eventName,
+        jobType: 'amqp.publish',
+        payloadTemplate: { connectionId: id },
+      })
+      .expect(201);
+
+    const ids = await postEvents(
+      Array.from({ length: COUNT }, (_, i) => ({ name: eventName, source: 'shop', data: { order: i } })),
+    );
+    await waitFor(
+      () => Promise.resolve(received.length),
+      (count) => count >= COUNT,
+      90_000,
+      200,
+    );
+    // Anything sent twice would have arrived by now too.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(received).toHaveLength(COUNT);
+    const byId = new Map(received.map((message) => [message.properties.messageId as string, message]));
+    expect(byId.size).toBe(COUNT);
+    expect([...byId.keys()].sort()).toEqual([...ids].sort());
+
+    const first = byId.get(ids[0])!;
+    expect(first.fields.routingKey).toBe(eventName);
+    expect(first.properties).toMatchObject({
+      contentType: 'application/json',
+      deliveryMode: 2,
+      type: eventName,
+    });
+    expect(JSON.parse(first.content.toString())).toMatchObject({
+      id: ids[0],
+      name: eventName,
+      source: 'shop',
+      data: { order: 0 },
+    });
+    const metrics = await t.http().get('/metrics').set(admin).expect(200);
+    expect(metrics.text).toMatch(
+      new RegExp(
+        `junction_amqp_messages_published_total\\{connection="bus\\d+-${broker.suffix}",outcome="confirmed"\\} ${COUNT}`,
+      ),
+    );
+  }, 120_000);
+
+  it('turns 1,000 queued messages into 1,000 events, stores a redelivered one once, and dead-letters poison and refused ones', async () => {
+    const dlx = await broker.exchange('dlx', 'fanout');
+    const dead = await broker.queue('dead');
+    await broker.channel.bindQueue(dead, dlx, '');
+    const inbox = await broker.queue('inbox', { deadLetterExchange: dlx });
+    const { id, name } = await connect({ consume: { queue: inbox } });
+    await waitFor(
+      () => consumerState(name),
+      (state) => state?.status === 'up',
+      10_000,
+    );
+
+    const type = `bus${broker.suffix}.parcel.scanned`;
+    await t
+      .http()
+      .put(`/event-types/${type}`)
+      .set(admin)
+      .send({ description: 'A parcel scanned', schema: { type: 'object', required: ['parcel'] } })
+      .expect(200);
+    for (let i = 0; i < COUNT; i++) {
+      broker.channel.sendToQueue(inbox, Buffer.from(JSON.stringify({ parcel: i })), {
+        messageId: `parcel-${i}`,
+        type,
+        contentType: 'application/json',
+      });
+    }
+    // The same message again, as a broker redelivers it or a sender retries it.
+    broker.channel.sendToQueue(inbox, Buffer.from(JSON.stringify({ parcel: 0 })), {
+      messageId: 'parcel-0',
+      type,
+    });
+    broker.channel.sendToQueue(inbox, Buffer.from('this is { not JSON'), { messageId: 'poison-1', type });
+    // JSON, but not what the event type's schema asks for: the events module refuses it.
+    broker.channel.sendToQueue(inbox, Buffer.from('{"box":1}'), { messageId: 'refused-1', type });
+
+    const source = `connection:${id}`;
+    await waitFor(
+      () => eventsFrom(source).then((events) => events.length),
+      (count) => count >= COUNT,
+      90_000,
+      500,
+    );
+    const deadLettered: string[] = [];
+    await waitFor(
+      async () => {
+        const message = await broker.channel.get(dead, { noAck: true });
+        if (message) deadLettered.push(message.properties.messageId as string);
+        return deadLettered.length;
+      },
+      (count) => count >= 2,
+      10_000,
+      100,
+    );
+    expect(deadLettered.sort()).toEqual(['poison-1', 'refused-1']);
+    await waitFor(
+      async () => (await t.http().get('/metrics').set(admin)).text,
+      (text) =>
+        new RegExp(
+          `junction_amqp_messages_consumed_total\\{connection="${name}",outcome="duplicate"\\} 1`,
+        ).test(text),
+      10_000,
+      200,
+    );
+
+    const events = await eventsFrom(source);
+    expect(events).toHaveLength(COUNT);
+    expect(new Set(events.map((event) => event.idempotencyKey)).size).toBe(COUNT);
+    const parcel7 = events.find((event) => event.idempotencyKey === 'parcel-7');
+    expect(parcel7).toMatchObject({ name: type, source, data: { parcel: 7 } });
+    expect((await broker.channel.checkQueue(inbox)).messageCount).toBe(0);
+  }, 120_000);
+
+  it('comes back by itself after the broker closes its connection, and goes on consuming', async () => {
+    const inbox = await broker.queue('again');
+    const { id, name } = await connect({ consume: { queue: inbox, eventName: 'parcel.returned' } });
+    await waitFor(
+      () => consumerState(name),
+      (state) => state?.status === 'up',
+      10_000,
+    );
+
+    expect(await broker.closeConnections(id)).toBeGreaterThan(0);
+    await waitFor(
+      () => consumerState(name),
+      (state) => state?.status === 'down',
+      5000,
+      20,
+    );
+    expect((await t.http().get('/health/ready')).status).toBe(503);
+    await waitFor(
+      () => consumerState(name),
+      (state) => state?.status === 'up',
+      15_000,
+    );
+
+    broker.channel.sendToQueue(inbox, Buffer.from('{"parcel":"after"}'), { messageId: 'after-1' });
+    const [event] = await waitFor(
+      () => eventsFrom(`connection:${id}`),
+      (events) => events.length === 1,
+      10_000,
+      200,
+    );
+    expect(event).toMatchObject({
+      name: 'parcel.returned',
+      data: { parcel: 'after' },
+      idempotencyKey: 'after-1',
+    });
+  }, 60_000);
+
+  it('stops consuming at once when paused, starts again when resumed, and keeps readiness for a paused one', async () => {
+    const inbox = await broker.queue('paused');
+    const { id, name } = await connect({ consume: { queue: inbox, eventName: 'parcel.held' } });
+    await waitFor(
+      () => consumerState(name),
+      (state) => state?.status === 'up',
+      10_000,
+    );
+
+    await t.http().post(`/connections/${id}/pause`).set(admin).expect(200);
+    await waitFor(
+      () => consumerState(name),
+      (state) => state === undefined,
+      2000,
+      20,
+    );
+    expect((await broker.channel.checkQueue(inbox)).consumerCount).toBe(0);
+    broker.channel.sendToQueue(inbox, Buffer.from('{"held":true}'), { messageId: 'held-1' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await eventsFrom(`connection:${id}`)).toHaveLength(0);
+
+    await t.http().post(`/connections/${id}/resume`).set(admin).expect(200);
+    await waitFor(
+      () => eventsFrom(`connection:${id}`),
+      (events) => events.length === 1,
+      10_000,
+      100,
+    );
+    await t.http().delete(`/connections/${id}`).set(admin).expect(204);
+    await waitFor(
+      () => consumerState(name),
+      (state) => state === undefined,
+      2000,
+      20,
+    );
+  });
+
+  it('moves to another queue when its config changes, at once', async () => {
+    const first = await broker.queue('first');
+    const second = await broker.queue('second');
+    const { id, name } = await connect({ consume: { queue: first, eventName: 'parcel.moved' } });
+    await waitFor(
+      () => consumerState(name),
+      (state) => state?.status === 'up',
+      10_000,
+    );
+
+    await t
+      .http()
+      .patch(`/connections/${id}`)
+      .set(admin)
+      .send({ config: { url: BROKER_URL, consume: { queue: second, eventName: 'parcel.moved' } } })
+      .expect(200);
+    await waitFor(
+      async () => [
+        (await broker.channel.checkQueue(first)).consumerCount,
+        (await broker.channel.checkQueue(second)).consumerCount,
+      ],
+      ([onFirst, onSecond]) => onFirst === 0 && onSecond === 1,
+      2000,
+      20,
+    );
+    broker.channel.sendToQueue(second, Buffer.from('{"parcel":"moved"}'), { messageId: 'moved-1' });
+    await waitFor(
+      () => eventsFrom(`connection:${id}`),
+      (events) => events.length === 1,
+      10_000,
+      100,
+    );
+  });
+
+  it('tests a connection, and shows its password in no answer', async () => {
+    const { id, body } = await connect({});
+    expect(JSON.stringify(body)).not.toContain(PASSWORD);
+    const works = await t.http().post(`/connections/${id}/test`).set(admin).expect(200);
+    expect(works.body).toMatchObject({ ok: true });
+
+    await t
+      .http()
+      .put(`/connections/${id}/credentials`)
+      .set(admin)
+      .send({ credentials: { type: 'basic', username, password: `${PASSWORD}-wrong` } })
+      .expect(200);
+    const refused = await t.http().post(`/connections/${id}/test`).set(admin).expect(200);
+    expect(refused.body).toMatchObject({ ok: false, code: 'AUTH' });
+
+    const answers = [
+      refused,
+      await t.http().get(`/connections/${id}`).set(admin).expect(200),
+      await t.http().get('/connections?provider=amqp').set(admin).expect(200),
+      await t.http().get('/providers/amqp').set(admin).expect(200),
+    ];
+    for (const answer of answers) expect(answer.text).not.toContain(PASSWORD);
+  });
+
+  it('describes itself for a form: its config schema and credential types', async () => {
+    const provider = await t.http().get('/providers/amqp').set(admin).expect(200);
+    expect(provider.body).toMatchObject({
+      key: 'amqp',
+      credentialTypes: ['basic', 'none'],
+      configSchema: {
+        type: 'object',
+        required: ['url'],
+        properties: {
+          url: { type: 'string', pattern: '^amqps?://' },
+          exchange: { type: 'string' },
+          consume: { type: 'object', required: ['queue'], properties: { prefetch: { default: 50 } } },
+          rateLimit: { type: 'object' },
+        },
+      },
+    });
+  });
+
+  it('refuses a broker URL that carries a password', async () => {
+    const answer = await t
+      .http()
+      .post('/connections')
+      .set(admin)
+      .send({
+        provider: 'amqp',
+        name: `inline-${broker.suffix}`,
+        config: { url: `amqp://${username}:${PASSWORD}@127.0.0.1:5672/` },
+        credentials: { type: 'none' },
+      })
+      .expect(422);
+    expect(answer.body.details).toEqual([expect.objectContaining({ path: '/config/url' })]);
+  });
+  it('retries a publish the broker nacks, and succeeds once the broker takes it', async () => {
+    const exchange = await broker.exchange('nacking');
+    // A queue that holds nothing and refuses what it cannot hold: RabbitMQ nacks what is routed to it.
+    const full = await broker.queue('full', { maxLength: 0, overflow: 'reject-publish' });
+    await broker.channel.bindQueue(full, exchange, '#');
+    const { id } = await connect({});
+    const jobId = await publishJob({
+      connectionId: id,
+      exchange,
+      routingKey: 'parcel.sent',
+      message: { n: 1 },
+    });
+
+    const failed = await waitFor(
+      () => job(jobId),
+      (found) => found.lastError !== null,
+      10_000,
+      50,
+    );
+    expect(failed.lastError).toMatchObject({ code: 'TEMPORARY', message: expect.stringContaining('nack') });
+    expect(failed.status).not.toBe('succeeded');
+    const sink = await broker.queue('after-nack');
+    await broker.channel.bindQueue(sink, exchange, '#');
+    await broker.channel.unbindQueue(full, exchange, '#');
+
+    const done = await finished(jobId);
+    expect(done.status).toBe('succeeded');
+    // The first retry may have come before the queue was unbound: it was nacked again.
+    expect(done.attempt).toBeGreaterThanOrEqual(2);
+    expect(done.result).toMatchObject({ exchange, routingKey: 'parcel.sent', messageId: expect.any(String) });
+    const message = await broker.channel.get(sink, { noAck: true });
+    expect(message && JSON.parse(message.content.toString())).toEqual({ n: 1 });
+    expect(await broker.channel.get(sink, { noAck: true })).toBe(false);
+  });
+
+  it('fails a publish to a missing exchange NOT_FOUND, and one for a paused connection PERMANENT', async () => {
+    const { id } = await connect({});
+    const missing = await finished(
+      await publishJob({ connectionId: id, exchange: broker.name('missing'), message: { n: 1 } }),
+    );
+    expect(missing).toMatchObject({ status: 'dead', attempt: 1, lastError: { code: 'NOT_FOUND' } });
+    expect(missing.lastError?.message).toContain(broker.name('missing'));
+
+    await t.http().post(`/connections/${id}/pause`).set(admin).expect(200);
+    const paused = await finished(await publishJob({ connectionId: id, exchange: '', message: { n: 2 } }));
+    expect(paused).toMatchObject({ status: 'dead', attempt: 1, lastError: { code: 'PERMANENT' } });
+    expect(paused.lastError?.message).toContain('paused');
+  });
+
+  it('refuses an amqp.publish whose connection is missing or not an amqp one, and stores no job', async () => {
+    const http = await t
+      .http()
+      .post('/connections')
+      .set(admin)
+      .send({
+        provider: 'http',
+        name: `rest-${broker.suffix}`,
+        config: { baseUrl: 'http://127.0.0.1:9' },
+        credentials: { type: 'none' },
+      })
+      .expect(201);
+    const refused = await t
+      .http()
+      .post('/jobs')
+      .set(admin)
+      .send({ type: 'amqp.publish', payload: { connectionId: http.body.id, exchange: '' } })
+      .expect(422);
+    expect(refused.body).toMatchObject({
+      error: 'PAYLOAD_REFUSED',
+      details: [
+        {
+          field: 'payload.connectionId',
+          problems: [`connection rest-${broker.suffix} is a http connection, not an amqp one`],
+        },
+      ],
+    });
+  });
+
+  it('comes back after its queue is deleted and declared again', async () => {
+    const inbox = await broker.queue('redeclared');
+    const { id, name } = await connect({ consume: { queue: inbox, eventName: 'parcel.lost' } });
+    await waitFor(
+      () => consumerState(name),
+      (state) => state?.status === 'up',
+      10_000,
+    );
+
+    await broker.channel.deleteQueue(inbox);
+    await waitFor(
+      () => consumerState(name),
+      (state) => state?.status === 'down',
+      5000,
+      20,
+    );
+    await broker.channel.assertQueue(inbox, { durable: false });
+    await waitFor(
+      () => consumerState(name),
+      (state) => state?.status === 'up',
+      15_000,
+    );
+
+    broker.channel.sendToQueue(inbox, Buffer.from('{"parcel":"found"}'), { messageId: 'found-1' });
+    await waitFor(
+      () => eventsFrom(`connection:${id}`),
+      (events) => events.length === 1,
+      10_000,
+      100,
+    );
+  }, 30_000);
+
+  it('marks a consumer the broker refuses bad_authentication, announces it and stops consuming', async () => {
+    const inbox = await broker.queue('refused');
+    const created = await t
+      .http()
+      .post('/connections')
+      .set(admin)
+      .send({
+        provider: 'amqp',
+        name: `refused-${broker.suffix}`,
+        config: { url: BROKER_URL, consume: { queue: inbox } },
+        credentials: { type: 'basic', username, password: `${PASSWORD}-not` },
+      })
+      .expect(201);
+    const id = created.body.id as string;
+    const marked = await waitFor(
+      async () => (await t.http().get(`/connections/${id}`).set(admin).expect(200)).body as { state: string },
+      (connection) => connection.state === 'bad_authentication',
+      10_000,
+      100,
+    );
+    expect(marked).toMatchObject({ lastError: { code: 'AUTH' } });
+    // Stopped once the change committed; the answer above may come a moment before that.
+    await waitFor(
+      () => consumerState(`refused-${broker.suffix}`),
+      (state) => state === undefined,
+      2000,
+      20,
+    );
+    const problems = await t.http().get('/events?name=connection.problem').set(admin).expect(200);
+    expect(
+      (problems.body.items as { data: { connectionId: string } }[]).filter((e) => e.data.connectionId === id),
+    ).toHaveLength(1);
+  });
+
+  (onPostgres ? it : it.skip)(
+    'starts and stops consumers in another worker process within seconds',
+    async () => {
+      const worker = await startTestApp({ database: t.database, env: { JUNCTION_ROLES: 'worker,api' } });
+      try {
+        const inbox = await broker.queue('elsewhere');
+        const { id, name } = await connect({ consume: { queue: inbox, eventName: 'parcel.elsewhere' } });
+        const stateThere = async () => {
+          const body = (await worker.http().get('/health/ready')).body as {
+            info?: Record<string, { status: string }>;
+            error?: Record<string, { status: string }>;
+          };
+          return body.info?.[`amqp:${name}`] ?? body.error?.[`amqp:${name}`];
+        };
+        await waitFor(stateThere, (state) => state?.status === 'up', 10_000, 100);
+        expect((await broker.channel.checkQueue(inbox)).consumerCount).toBe(2);
+        await t.http().post(`/connections/${id}/pause`).set(admin).expect(200);
+        await waitFor(stateThere, (state) => state === undefined, 10_000, 100);
+        expect((await broker.channel.checkQueue(inbox)).consumerCount).toBe(0);
+      } finally {
+        await worker.close();
+      }
+    },
+    30_000,
+  );
+  (mayRestartBroker ? it : it.skip)(
+    'consumes and publishes again by itself after the broker restarts, losing nothing published meanwhile',
+    async () => {
+      const exchange = await broker.exchange('restart', 'topic', true);
+      const inbox = await broker.queue('restart-in', { durable: true });
+      await broker.channel.bindQueue(inbox, exchange, '#');
+      const { id, name } = await connect({
+        exchange,
+        consume: { queue: inbox, eventName: 'parcel.restarted' },
+      });
+      await waitFor(
+        () => consumerState(name),
+        (state) => state?.status === 'up',
+        10_000,
+      );
+
+      let jobId = '';
+      await broker.restart(async () => {
+        await waitFor(
+          () => consumerState(name),
+          (state) => state?.status === 'down',
+          5000,
+          20,
+        );
+        jobId = await publishJob({ connectionId: id, routingKey: 'parcel', message: { during: 'outage' } });
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        expect((await job(jobId)).status).not.toBe('succeeded');
+      });
+
+      await waitFor(
+        () => consumerState(name),
+        (state) => state?.status === 'up',
+        60_000,
+        200,
+      );
+      // Its retries wait out their backoff; the link's own waits spend no attempt.
+      await waitFor(
+        () => job(jobId),
+        (found) => found.status === 'succeeded',
+        60_000,
+        200,
+      );
+      const [event] = await waitFor(
+        () => eventsFrom(`connection:${id}`),
+        (events) => events.length === 1,
+        20_000,
+        200,
+      );
+      expect(event).toMatchObject({ name: 'parcel.restarted', data: { during: 'outage' } });
+    },
+    120_000,
+  );
+});
