@@ -77,7 +77,8 @@ export class JobLedger {
   ) {
     this.workerId = owner.workerId;
     this.claims = new Batcher((group) => this.claimGroup(group));
-    this.outcomes = new Batcher((group) => this.recordGroup(group));
+    // Gathered: completions of partner calls arrive a few at a time, each as its own I/O event.
+    this.outcomes = new Batcher((group) => this.recordGroup(group), { gather: true });
     this.logs = new Batcher(async (groups) => {
       await this.runStore.appendLogs(groups.flat());
       return groups.map(() => undefined);
