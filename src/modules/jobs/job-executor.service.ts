@@ -91,6 +91,12 @@ export class JobExecutor {
     this.running.set(job.id, { job, controller: new AbortController() });
   }
 
+  /** Forgets a job reserved here that was handed back before it started. */
+  unreserve(id: string): void {
+    this.running.delete(id);
+    if (this.running.size === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
+  }
+
   /**
    * Runs one attempt to its end; returns the retry to dispatch, if one was scheduled.
    * `handlerSettled` is called as soon as the handler is done, before the outcome is written, so

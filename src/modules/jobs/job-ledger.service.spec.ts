@@ -216,4 +216,17 @@ describe('JobLedger', () => {
     expect(recorded.recorded).toBe(false);
     expect((await jobs.get(job.id)).logs.map((l) => l.message)).toEqual(['called the partner']);
   });
+
+  it('hands back a claimed job that never started as if it had not been claimed', async () => {
+    const job = await jobs.enqueue('test.echo', 'claimed ahead');
+    const running = await claim(job.id);
+
+    const back = await ledger.unclaim([running]);
+
+    expect(back).toEqual([expect.objectContaining({ id: job.id, attempt: 0 })]);
+    const { job: after, attempts } = await jobs.get(job.id);
+    expect(after).toMatchObject({ status: 'queued', attempt: 0, startedAt: null, leaseOwner: null });
+    expect(attempts).toEqual([]);
+    expect(await claim(job.id)).toMatchObject({ status: 'running', attempt: 1 });
+  });
 });

@@ -220,6 +220,14 @@ export class JobLedger {
     return this.leaseStore.release(ids);
   }
 
+  /**
+   * Shutdown: hands back jobs this worker claimed but never started, as if never claimed (their
+   * attempt is taken back), so they keep their attempts and any worker may take them at once.
+   */
+  unclaim(jobs: Job[]): Promise<Dispatch[]> {
+    return this.leaseStore.unclaim(jobs);
+  }
+
   /** Writes progress while this worker holds the job. */
   setProgress(job: Job, value: number): Promise<void> {
     return this.runStore.setProgress(job, value);
