@@ -87,6 +87,50 @@ describe(`worker shutdown (${transport})`, () => {
 });
 
 const bullOnly = process.env.REDIS_URL ? describe : describe.skip;
+const embeddedOnly = process.env.REDIS_URL ? describe.skip : describe;
+
+embeddedOnly('worker shutdown with jobs claimed ahead (the embedded queue)', () => {
+  it('hands back the jobs it claimed but never started, unclaimed, so another worker runs them at once', async () => {
+    const database = await TestDatabase.create();
+    const env = { JUNCTION_WORKER_CONCURRENCY: '2', JUNCTION_JOB_SHUTDOWN_GRACE_MS: '200' };
+    try {
+      const first = await startTestApp({ database, features: [TestJobsModule], env });
+      const jobs = await first.app
+        .get(JobsService)
+        .enqueueMany(Array.from({ length: 20 }, () => ({ type: 'test.sleep', payload: { ms: 300 } })));
+      const counts = async (t: TestApp) =>
+        (await t.app.get(JobsService).queueStats()).find((q) => q.queue === 'sleepy')?.counts;
+      // 2 run and more are claimed ahead, all shown as running.
+      await waitFor(
+        async () => (await counts(first))?.running ?? 0,
+        (running) => running > 2,
+      );
+      await first.close();
+
+      const second = await startTestApp({ database, features: [TestJobsModule], env });
+      try {
+        // Within seconds: none of them waits out the first worker's leases (30 s).
+        await waitFor(
+          async () => (await counts(second))?.succeeded ?? 0,
+          (n) => n === jobs.length,
+          8000,
+        );
+        const attempts = await Promise.all(jobs.map(async (job) => (await getJob(second, job.id)).attempts));
+        // Only jobs that had started were interrupted; the ones handed back kept their attempt.
+        const interrupted = attempts.flat().filter((a) => a.outcome === 'interrupted');
+        expect(interrupted.length).toBeLessThanOrEqual(2);
+        for (const list of attempts) {
+          expect(list.map((a) => a.attempt)).toEqual(list.map((_, i) => i + 1));
+          expect(list.at(-1)?.outcome).toBe('succeeded');
+        }
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+});
 
 bullOnly('worker shutdown with a Bull job of many ids', () => {
   it('hands the ids it has not claimed back to Redis, so another worker runs them without waiting for the reconciler', async () => {

@@ -14,7 +14,10 @@ export interface JobContext<Payload = unknown> {
   signal: AbortSignal;
   /** Records progress, such as a percentage. */
   progress(value: number): Promise<void>;
-  /** Adds a line to the job's log. */
+  /**
+   * Adds a line to the job's log. The line is written with the attempt's outcome, in the same
+   * transaction (or within a second, while the attempt still runs); it resolves at once.
+   */
   log(message: string): Promise<void>;
   /**
    * Runs `work` once per job: its result is stored, and a retried job gets the stored result back

@@ -1,10 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from '../../common/clock.js';
+import { newId } from '../../common/ids.js';
 import type { JobContext } from './job-context.js';
 import { describeFailure, JobFailure } from './job-failure.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import { JobLedger } from './job-ledger.service.js';
 import type { Dispatch } from './job-dispatch.js';
 import type { AttemptResult, Recorded } from './job-ledger.service.js';
+import type { JobLogLine } from './job-run.store.js';
 import type { Job } from './job.entity.js';
 import { JobsMetrics } from './jobs.metrics.js';
 
@@ -25,6 +28,41 @@ interface RunningAttempt {
 }
 
 /**
+ * An attempt's log lines are kept here and written with its outcome, in the same transaction, so
+ * logging costs no write of its own. A line kept this long is written sooner, so a long attempt's
+ * log can be followed while it runs.
+ */
+const LOG_FLUSH_MS = 1000;
+
+/** The log lines of one attempt that are not written yet. */
+class AttemptLog {
+  private lines: JobLogLine[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly job: Job,
+    private readonly clock: Clock,
+    private readonly flush: (lines: JobLogLine[]) => void,
+  ) {}
+
+  add(message: string): void {
+    const at = this.clock.now();
+    this.lines.push({ id: newId(), jobId: this.job.id, attempt: this.job.attempt, message, at });
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.flush(this.take());
+    }, LOG_FLUSH_MS).unref();
+  }
+
+  /** The lines not written yet, which the caller now writes. */
+  take(): JobLogLine[] {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    return this.lines.splice(0);
+  }
+}
+
+/**
  * Runs claimed jobs: builds the handler's context, enforces the timeout, and records the outcome
  * in the ledger. Both transports hand it the jobs they claimed.
  */
@@ -38,6 +76,7 @@ export class JobExecutor {
     private readonly registry: JobHandlerRegistry,
     private readonly ledger: JobLedger,
     private readonly metrics: JobsMetrics,
+    private readonly clock: Clock,
   ) {}
 
   runningIds(): string[] {
@@ -50,6 +89,12 @@ export class JobExecutor {
    */
   reserve(job: Job): void {
     this.running.set(job.id, { job, controller: new AbortController() });
+  }
+
+  /** Forgets a job reserved here that was handed back before it started. */
+  unreserve(id: string): void {
+    this.running.delete(id);
+    if (this.running.size === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
   }
 
   /**
@@ -71,13 +116,14 @@ export class JobExecutor {
             job.timeoutMs,
           );
     const startedAt = performance.now();
+    const log = new AttemptLog(job, this.clock, (lines) => void this.writeLogs(job, lines));
     let result: AttemptResult | null;
     try {
       const handler = this.registry.find(job.type);
       if (!handler)
         throw new JobFailure('UNKNOWN_JOB_TYPE', `no handler for job type "${job.type}" in this build`);
       const value = await untilAborted(
-        handler.invoke(this.context(job, controller.signal)),
+        handler.invoke(this.context(job, controller.signal, log)),
         controller.signal,
       );
       result = { kind: 'succeeded', result: serializeResult(value) };
@@ -90,11 +136,15 @@ export class JobExecutor {
     }
     const seconds = (performance.now() - startedAt) / 1000;
     handlerSettled();
+    // Lines logged after this (by work the handler left running) are written on their own.
+    const lines = log.take();
     let recorded: Recorded | null = null;
     try {
-      if (result) recorded = await this.ledger.record(job, result);
+      if (result) recorded = await this.ledger.record(job, result, lines);
+      else await this.writeLogs(job, lines);
     } catch (error) {
       this.logger.error(`could not record the outcome of job ${job.id}: ${String(error)}`);
+      if (result) await this.writeLogs(job, lines);
     } finally {
       this.running.delete(job.id);
       if (this.running.size === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
@@ -120,7 +170,16 @@ export class JobExecutor {
     return finished;
   }
 
-  private context(job: Job, signal: AbortSignal): JobContext {
+  /** Writes log lines ahead of (or without) the outcome; a failure to is reported, not thrown. */
+  private async writeLogs(job: Job, lines: JobLogLine[]): Promise<void> {
+    try {
+      await this.ledger.appendLogs(lines);
+    } catch (error) {
+      this.logger.warn(`could not write ${lines.length} log line(s) of job ${job.id}: ${String(error)}`);
+    }
+  }
+
+  private context(job: Job, signal: AbortSignal, log: AttemptLog): JobContext {
     let steps: Promise<Map<string, unknown>> | undefined;
     return {
       jobId: job.id,
@@ -132,7 +191,10 @@ export class JobExecutor {
       eventId: job.eventId,
       signal,
       progress: (value) => this.ledger.setProgress(job, value),
-      log: (message) => this.ledger.appendLog(job, String(message).slice(0, 10_000)),
+      log: (message) => {
+        log.add(String(message).slice(0, 10_000));
+        return Promise.resolve();
+      },
       step: async <T>(name: string, work: () => Promise<T>): Promise<T> => {
         steps ??= this.ledger.completedSteps(job.id);
         const done = await steps;

@@ -5,6 +5,7 @@ import { rawSql } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { Clock } from '../../common/clock.js';
 import type { Dispatch } from './job-dispatch.js';
+import type { Job } from './job.entity.js';
 import type { JobErrorSummary } from './jobs.contract.js';
 import { dispatchFromRow } from './job.store.js';
 import { LedgerTransactions } from './ledger-transactions.store.js';
@@ -136,6 +137,34 @@ export class JobLeaseStore {
         released.push(dispatchFromRow(rows[0]));
       }
       return released;
+    });
+  }
+
+  /**
+   * Undoes claims of jobs that never started: each goes back to waiting with the attempt number it
+   * had before, and the claim's attempt row is deleted, as if it had never been claimed.
+   */
+  unclaim(jobs: Job[]): Promise<Dispatch[]> {
+    if (jobs.length === 0) return Promise.resolve([]);
+    return this.serializer.transaction(async (manager) => {
+      const unclaimed: Dispatch[] = [];
+      for (const job of jobs) {
+        const { rows } = await rawSql<Record<string, unknown>>(
+          manager,
+          `UPDATE job SET status = 'queued', attempt = attempt - 1, lease_owner = NULL, lease_expires_at = NULL,
+             started_at = CASE WHEN attempt = 1 THEN NULL ELSE started_at END
+           WHERE id = ? AND status = 'running' AND lease_owner = ? AND attempt = ?
+           RETURNING id, queue, priority, run_at, attempt, concurrency_key`,
+          [job.id, this.owner.workerId, job.attempt],
+        );
+        if (rows.length === 0) continue;
+        await rawSql(manager, `DELETE FROM job_attempt WHERE job_id = ? AND attempt = ?`, [
+          job.id,
+          job.attempt,
+        ]);
+        unclaimed.push(dispatchFromRow(rows[0]));
+      }
+      return unclaimed;
     });
   }
 }

@@ -1,10 +1,12 @@
 import { startServiceModule } from '../../../test/support/service-module.js';
 import type { ServiceModule } from '../../../test/support/service-module.js';
 import { TestJobsModule } from '../../../test/support/test-jobs.module.js';
+import { newId } from '../../common/ids.js';
 import { describeFailure, JobFailure } from './job-failure.js';
 import { JobLedger } from './job-ledger.service.js';
 import type { AttemptResult } from './job-ledger.service.js';
 import type { Job } from './job.entity.js';
+import type { JobLogLine } from './job-run.store.js';
 import { JobsModule } from './jobs.module.js';
 import { JobsService } from './jobs.service.js';
 
@@ -171,5 +173,60 @@ describe('JobLedger', () => {
 
     expect(retried).toMatchObject({ status: 'queued', attempt: 1, maxAttempts: 2, finishedAt: null });
     expect(await claim(job.id)).toMatchObject({ status: 'running', attempt: 2 });
+  });
+
+  /** A log line of this attempt, as the executor keeps it until the outcome. */
+  function line(job: Job, message: string): JobLogLine {
+    return { id: newId(), jobId: job.id, attempt: job.attempt, message, at: new Date() };
+  }
+
+  it('writes log lines with the outcomes they arrive with, successes and failures in one group', async () => {
+    const [a, b, c] = await jobs.enqueueMany([
+      { type: 'test.echo', payload: 'a' },
+      { type: 'test.echo', payload: 'b' },
+      { type: 'test.always-fails', payload: null },
+    ]);
+    const [ra, rb, rc] = [await claim(a.id), await claim(b.id), await claim(c.id)];
+
+    await Promise.all([
+      ledger.record(ra, { kind: 'succeeded', result: '"a"' }, [line(ra, 'a one'), line(ra, 'a two')]),
+      ledger.record(rb, { kind: 'succeeded', result: '"b"' }, [line(rb, 'b one')]),
+      ledger.record(rc, temporary, [line(rc, 'c one')]),
+    ]);
+
+    const logsOf = async (id: string) => (await jobs.get(id)).logs.map((l) => [l.attempt, l.message]);
+    expect(await logsOf(a.id)).toEqual([
+      [1, 'a one'],
+      [1, 'a two'],
+    ]);
+    expect(await logsOf(b.id)).toEqual([[1, 'b one']]);
+    expect(await logsOf(c.id)).toEqual([[1, 'c one']]);
+    expect((await jobs.get(a.id)).job.status).toBe('succeeded');
+  });
+
+  it('writes the log lines of an attempt whose outcome is not recorded, since the job was cancelled', async () => {
+    const job = await jobs.enqueue('test.echo', 'cancelled while logging');
+    const running = await claim(job.id);
+    await jobs.cancel(job.id);
+
+    const recorded = await ledger.record(running, { kind: 'succeeded', result: '"too late"' }, [
+      line(running, 'called the partner'),
+    ]);
+
+    expect(recorded.recorded).toBe(false);
+    expect((await jobs.get(job.id)).logs.map((l) => l.message)).toEqual(['called the partner']);
+  });
+
+  it('hands back a claimed job that never started as if it had not been claimed', async () => {
+    const job = await jobs.enqueue('test.echo', 'claimed ahead');
+    const running = await claim(job.id);
+
+    const back = await ledger.unclaim([running]);
+
+    expect(back).toEqual([expect.objectContaining({ id: job.id, attempt: 0 })]);
+    const { job: after, attempts } = await jobs.get(job.id);
+    expect(after).toMatchObject({ status: 'queued', attempt: 0, startedAt: null, leaseOwner: null });
+    expect(attempts).toEqual([]);
+    expect(await claim(job.id)).toMatchObject({ status: 'running', attempt: 1 });
   });
 });

@@ -12,6 +12,7 @@ import type { FinalStatus, FinishedJob } from './job-outcome-hooks.service.js';
 import { JobOutcomeStore } from './job-outcome.store.js';
 import type { Success } from './job-outcome.store.js';
 import { JobRunStore } from './job-run.store.js';
+import type { JobLogLine } from './job-run.store.js';
 import type { Job } from './job.entity.js';
 import type { JobStatus } from './jobs.contract.js';
 import { LedgerTransactions, retryOnDeadlock } from './ledger-transactions.store.js';
@@ -40,6 +41,8 @@ export type ClaimMiss = { kind: 'gone' } | { kind: 'not-yet'; retry: Dispatch };
 interface Outcome {
   job: Job;
   result: AttemptResult;
+  /** The attempt's log lines not written yet: they commit with the outcome. */
+  logs: JobLogLine[];
 }
 
 const GONE: ClaimMiss = { kind: 'gone' };
@@ -60,6 +63,7 @@ export class JobLedger {
   readonly workerId: string;
   private readonly claims: Batcher<{ id: string; keyed: boolean }, Job | ClaimMiss>;
   private readonly outcomes: Batcher<Outcome, Recorded>;
+  private readonly logs: Batcher<JobLogLine[], undefined>;
 
   constructor(
     private readonly claimStore: JobClaimStore,
@@ -73,7 +77,12 @@ export class JobLedger {
   ) {
     this.workerId = owner.workerId;
     this.claims = new Batcher((group) => this.claimGroup(group));
-    this.outcomes = new Batcher((group) => this.recordGroup(group));
+    // Gathered: completions of partner calls arrive a few at a time, each as its own I/O event.
+    this.outcomes = new Batcher((group) => this.recordGroup(group), { gather: true });
+    this.logs = new Batcher(async (groups) => {
+      await this.runStore.appendLogs(groups.flat());
+      return groups.map(() => undefined);
+    });
   }
 
   /** Claims up to `limit` due jobs of a queue in priority order, in one statement. */
@@ -110,21 +119,24 @@ export class JobLedger {
   }
 
   /**
-   * Records how an attempt ended. Outcomes that arrive together are written in one transaction
-   * (on SQLite every transaction waits its turn, so fewer, larger ones go faster).
+   * Records how an attempt ended, with the attempt's log lines not yet written (those are written
+   * even when the outcome is not, as they would have been alone). Outcomes that arrive together
+   * are written in one transaction (on SQLite every transaction waits its turn, so fewer, larger
+   * ones go faster).
    */
-  record(job: Job, result: AttemptResult): Promise<Recorded> {
-    return this.outcomes.submit({ job, result });
+  record(job: Job, result: AttemptResult, logs: JobLogLine[] = []): Promise<Recorded> {
+    return this.outcomes.submit({ job, result, logs });
   }
 
   private recordGroup(group: Outcome[]): Promise<Recorded[]> {
     // In id order, as lease renewal locks them, so the two cannot deadlock on PostgreSQL.
     const sorted = [...group].sort((a, b) => (a.job.id < b.job.id ? -1 : 1));
     const allSucceeded = group.every((item) => item.result.kind === 'succeeded');
+    const logs = group.flatMap((item) => item.logs);
     if (this.outcomeStore.canSucceedAlone && allSucceeded && !this.hooks.wants('succeeded')) {
       // The common case is one statement, a transaction of its own.
       return retryOnDeadlock(async () => {
-        const done = await this.outcomeStore.succeedAlone(successesOf(sorted), this.clock.now());
+        const done = await this.outcomeStore.succeedAlone(successesOf(sorted), logs, this.clock.now());
         return group.map((item) => (done.has(item.job.id) ? SUCCEEDED : NOT_RECORDED));
       });
     }
@@ -132,6 +144,7 @@ export class JobLedger {
       this.transactions.run(
         async (manager, now) => {
           const out = new Map<Outcome, Recorded>();
+          await this.runStore.insertLogs(manager, logs);
           const successes = sorted.filter((item) => item.result.kind === 'succeeded');
           if (successes.length > 1) {
             const done = await this.outcomeStore.succeedMany(manager, successesOf(successes), now);
@@ -207,13 +220,26 @@ export class JobLedger {
     return this.leaseStore.release(ids);
   }
 
+  /**
+   * Shutdown: hands back jobs this worker claimed but never started, as if never claimed (their
+   * attempt is taken back), so they keep their attempts and any worker may take them at once.
+   */
+  unclaim(jobs: Job[]): Promise<Dispatch[]> {
+    return this.leaseStore.unclaim(jobs);
+  }
+
   /** Writes progress while this worker holds the job. */
   setProgress(job: Job, value: number): Promise<void> {
     return this.runStore.setProgress(job, value);
   }
 
-  appendLog(job: Job, message: string): Promise<void> {
-    return this.runStore.appendLog(job, message);
+  /**
+   * Writes log lines ahead of their attempt's outcome (a long attempt's, or one whose outcome is
+   * not recorded). Lines that arrive together are written in one transaction.
+   */
+  appendLogs(lines: JobLogLine[]): Promise<void> {
+    if (lines.length === 0) return Promise.resolve();
+    return this.logs.submit(lines).then(() => undefined);
   }
 
   /** The results of the steps a job completed in earlier attempts, by name. */

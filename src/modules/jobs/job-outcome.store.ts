@@ -6,6 +6,8 @@ import { AppConfig } from '../../config/app-config.js';
 import { inChunks, rawSql } from '../../database/raw-sql.js';
 import type { FailureVerdict } from './job-failure.js';
 import type { Job } from './job.entity.js';
+import { LOG_ROWS_FROM_ARRAYS, logArrays } from './job-run.store.js';
+import type { JobLogLine } from './job-run.store.js';
 import type { JobErrorSummary } from './jobs.contract.js';
 import { durabilityCondition } from './ledger-transactions.store.js';
 import type { StatementOptions } from './ledger-transactions.store.js';
@@ -43,9 +45,18 @@ export class JobOutcomeStore {
     this.canSucceedAlone = config.database.kind === 'postgres';
   }
 
-  /** PostgreSQL only: records successes in one statement that is its own, relaxed, transaction. */
-  succeedAlone(successes: Success[], now: Date): Promise<Set<string>> {
-    return this.succeedInOneStatement(this.dataSource.manager, successes, now, { durability: 'relaxed' });
+  /**
+   * PostgreSQL only: records successes, and writes their attempts' log lines, in one statement that
+   * is its own, relaxed, transaction.
+   */
+  succeedAlone(successes: Success[], logs: JobLogLine[], now: Date): Promise<Set<string>> {
+    return this.succeedInOneStatement(
+      this.dataSource.manager,
+      successes,
+      now,
+      { durability: 'relaxed' },
+      logs,
+    );
   }
 
   /** Records many successes at once; returns the ids of the jobs this worker still held. */
@@ -116,7 +127,13 @@ export class JobOutcomeStore {
     successes: Success[],
     now: Date,
     options: StatementOptions = {},
+    logs: JobLogLine[] = [],
   ): Promise<Set<string>> {
+    // The log lines go in whether or not the lease still held, as they would have alone.
+    const logged =
+      logs.length > 0
+        ? `, logged AS (INSERT INTO job_log (id, job_id, attempt, message, at) ${LOG_ROWS_FROM_ARRAYS})`
+        : '';
     const { rows } = await rawSql<{ id: string }>(
       manager,
       `WITH done AS (
@@ -128,7 +145,7 @@ export class JobOutcomeStore {
        ), finished AS (
          UPDATE job_attempt SET outcome = 'succeeded', finished_at = ?
          FROM done WHERE job_attempt.job_id = done.id AND job_attempt.attempt = done.attempt
-       )
+       )${logged}
        SELECT id FROM done`,
       [
         now,
@@ -137,6 +154,7 @@ export class JobOutcomeStore {
         successes.map((item) => item.result),
         this.owner.workerId,
         now,
+        ...(logs.length > 0 ? logArrays(logs) : []),
       ],
     );
     return new Set(rows.map((r) => String(r.id)));

@@ -5,8 +5,10 @@ import type { EntityManager } from 'typeorm';
 import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { isUniqueViolation } from '../../database/db-errors.js';
+import { rawSql, readTimestamp, sqlText } from '../../database/raw-sql.js';
 import { Connection } from './connection.entity.js';
 import type { ConnectionProblem, ConnectionState } from './connection.entity.js';
+import type { CredentialType } from './credentials.js';
 
 export interface ConnectionFilter {
   provider?: string;
@@ -29,8 +31,13 @@ export class ConnectionStore {
     }
   }
 
-  find(id: string, manager: EntityManager = this.dataSource.manager): Promise<Connection | null> {
-    return manager.findOneBy(Connection, { id });
+  /**
+   * Plain SQL: every partner call reads its connection (its state may have changed), and TypeORM's
+   * query building cost more than the read.
+   */
+  async find(id: string, manager: EntityManager = this.dataSource.manager): Promise<Connection | null> {
+    const { rows } = await rawSql(manager, `SELECT * FROM "connection" WHERE id = ?`, [id]);
+    return rows.length === 0 ? null : connectionFromRow(rows[0]);
   }
 
   page(filter: ConnectionFilter, page: PageQueryDto): Promise<Page<Connection>> {
@@ -90,4 +97,23 @@ export class ConnectionStore {
     const result = await manager.update(Connection, { id, [column]: expected }, { [column]: sealed });
     return result.affected === 1;
   }
+}
+
+function connectionFromRow(row: Record<string, unknown>): Connection {
+  const json = (value: unknown) => (value === null ? null : (JSON.parse(sqlText(value)) as unknown));
+  return Object.assign(new Connection(), {
+    id: String(row.id),
+    accountId: String(row.account_id),
+    provider: sqlText(row.provider),
+    name: sqlText(row.name),
+    config: json(row.config) as Record<string, unknown>,
+    credentialType: sqlText(row.credential_type) as CredentialType,
+    credentialsSealed: row.credentials_sealed === null ? null : sqlText(row.credentials_sealed),
+    credentialsHint: row.credentials_hint === null ? null : sqlText(row.credentials_hint),
+    state: sqlText(row.state) as ConnectionState,
+    lastError: json(row.last_error) as ConnectionProblem | null,
+    lastUsedAt: readTimestamp(row.last_used_at),
+    createdAt: readTimestamp(row.created_at)!,
+    updatedAt: readTimestamp(row.updated_at)!,
+  });
 }

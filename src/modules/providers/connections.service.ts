@@ -59,6 +59,8 @@ const SEALED_COLUMNS = ['credentialsSealed', 'webhookSecretSealed', 'webhookPrev
 const CHECK_TIMEOUT_MS = 30_000;
 /** After a rotation the previous webhook secret is accepted this long, while the sender switches. */
 export const PREVIOUS_WEBHOOK_SECRET_MS = 24 * 60 * 60 * 1000;
+/** Sealed credentials kept opened at most; when full the cache starts again empty. */
+const OPENED_CACHE_SIZE = 1000;
 
 /**
  * Connections: an account's instances of providers. Config is checked against the provider's
@@ -68,6 +70,9 @@ export const PREVIOUS_WEBHOOK_SECRET_MS = 24 * 60 * 60 * 1000;
  */
 @Injectable()
 export class ConnectionsService {
+  /** Opened credential fields by their sealed text; see `opened`. */
+  private readonly openedCache = new Map<string, Record<string, string>>();
+
   constructor(
     private readonly store: ConnectionStore,
     private readonly registry: ProviderRegistry,
@@ -239,11 +244,25 @@ export class ConnectionsService {
 
   /** The connection with its credentials opened, for its provider's calls. */
   open(connection: Connection): ProviderConnection {
-    const fields = connection.credentialsSealed
-      ? (JSON.parse(this.box.open(connection.credentialsSealed)) as Record<string, string>)
-      : {};
+    const sealed = connection.credentialsSealed;
+    const fields = sealed ? this.opened(sealed) : {};
     const credentials: OpenedCredentials = { ...fields, type: connection.credentialType };
     return { id: connection.id, provider: connection.provider, config: connection.config, credentials };
+  }
+
+  /**
+   * The fields of sealed credentials. Every partner call opens its connection's, so the last few
+   * opened are kept (by their sealed text, which new credentials or a new key replace) rather than
+   * decrypted for each call.
+   */
+  private opened(sealed: string): Record<string, string> {
+    let fields = this.openedCache.get(sealed);
+    if (!fields) {
+      fields = JSON.parse(this.box.open(sealed)) as Record<string, string>;
+      if (this.openedCache.size >= OPENED_CACHE_SIZE) this.openedCache.clear();
+      this.openedCache.set(sealed, fields);
+    }
+    return fields;
   }
 
   /**
