@@ -5,6 +5,7 @@ import { Reservations1764198000000 } from './1764198000000-reservations.js';
 import { Connections1764284400000 } from './1764284400000-connections.js';
 import { AttemptDeferred1764370800000 } from './1764370800000-attempt-deferred.js';
 import { PollCursors1764457200000 } from './1764457200000-poll-cursors.js';
+import { Webhooks1764630000000 } from './1764630000000-webhooks.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   Connections1764284400000,
   AttemptDeferred1764370800000,
   PollCursors1764457200000,
+  Webhooks1764630000000,
 ];

@@ -14,3 +14,8 @@ export type {
 } from './provider.decorator.js';
 export { CREDENTIAL_TYPES } from './credentials.js';
 export type { CredentialType } from './credentials.js';
+/** The partner HTTP client (the module exports it), for modules that call out, such as outbound webhooks. */
+export { PartnerHttpClient } from './http/partner-http.client.js';
+export type { PartnerRequest, PartnerResponse } from './http/partner-http.client.js';
+export { ProviderError } from './http/provider-error.js';
+export type { ProviderErrorCode } from './http/provider-error.js';
