@@ -275,6 +275,27 @@ describe(`outbound webhooks (${mode})`, () => {
     ]);
   });
 
+  it('keeps to the endpoint rate limit, deliveries over it waiting without spending attempts', async () => {
+    const hook = await endpoint('/limited', {
+      eventPatterns: ['limited.*'],
+      rateLimit: { requests: 1, perMs: 1000 },
+    });
+
+    for (let n = 1; n <= 3; n++) await post('limited.thing', { n });
+    const received = await arrived('/limited', 3);
+    const done = await settled(hook.id, 3);
+
+    const at = received.map((r) => r.at.getTime()).sort((a, b) => a - b);
+    expect(at[1] - at[0]).toBeGreaterThanOrEqual(900);
+    expect(at[2] - at[1]).toBeGreaterThanOrEqual(900);
+    expect(done.map((d) => [d.status, d.attemptCount])).toEqual([
+      ['succeeded', 1],
+      ['succeeded', 1],
+      ['succeeded', 1],
+    ]);
+    expect(await getEndpoint(hook.id)).toMatchObject({ rateLimit: { requests: 1, perMs: 1000 } });
+  });
+
   it('signs with both secrets for 24 hours after a rotation', async () => {
     const hook = await endpoint('/rotated');
     const rotated = await rotate(hook.id);

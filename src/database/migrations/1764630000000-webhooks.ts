@@ -18,6 +18,7 @@ export class Webhooks1764630000000 implements MigrationInterface {
         "event_patterns" text NOT NULL,
         "filter" text,
         "headers_sealed" text,
+        "rate_limit" text,
         "ordered" boolean NOT NULL DEFAULT ${t.false},
         "enabled" boolean NOT NULL,
         "disabled_reason" text,

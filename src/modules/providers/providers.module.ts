@@ -49,6 +49,6 @@ import { ResealHandler } from './reseal.handler.js';
     HttpActionHandler,
     HttpPollHandler,
   ],
-  exports: [ProvidersService, ConnectionsService, PartnerCallsService, PartnerHttpClient],
+  exports: [ProvidersService, ConnectionsService, PartnerCallsService, PartnerHttpClient, RateBudgets],
 })
 export class ProvidersModule {}

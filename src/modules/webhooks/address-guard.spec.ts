@@ -44,9 +44,7 @@ describe('publicOnlyAgent', () => {
 
   /** A resolver that answers 127.0.0.1 for every name, as a hostile DNS server would. */
   const hostileDns: LookupFunction = (_hostname, options, callback) =>
-    options.all
-      ? callback(null, [{ address: '127.0.0.1', family: 4 }])
-      : callback(null, '127.0.0.1', 4);
+    options.all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4);
 
   it('refuses an address written in the URL before connecting', async () => {
     const agent = publicOnlyAgent();

@@ -6,6 +6,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventIntakeService } from '../events/event-intake.service.js';
 import { JobFailure, JobHandler } from '../jobs/jobs.contract.js';
+import { RateBudgets } from '../providers/rate-budgets.service.js';
 import type { JobContext } from '../jobs/jobs.contract.js';
 import { retryDelayMs } from './retry-schedule.js';
 import { WEBHOOK_DELIVER_JOB_TYPE, WEBHOOK_ENDPOINT_DISABLED_EVENT } from './webhooks.contract.js';
@@ -52,6 +53,7 @@ export class WebhookDeliveryHandler {
     private readonly endpoints: WebhookEndpointsService,
     private readonly sender: WebhookSender,
     private readonly fanOut: WebhookFanOut,
+    private readonly budgets: RateBudgets,
     private readonly intake: EventIntakeService,
     private readonly metrics: WebhooksMetrics,
     private readonly serializer: WriteSerializer,
@@ -81,6 +83,13 @@ export class WebhookDeliveryHandler {
       throw JobFailure.permanent(`endpoint ${endpoint.id} is disabled`);
     }
     if (endpoint.ordered) await this.waitForEarlier(endpoint, delivery);
+    // Over the endpoint's own limit, the job is put back (DEFERRED) without spending an attempt.
+    if (endpoint.rateLimit) {
+      await this.budgets.take(
+        { id: `webhook:${endpoint.id}`, name: `webhook endpoint ${endpoint.id}`, config: {} },
+        endpoint.rateLimit,
+      );
+    }
 
     const { secrets, headers } = this.endpoints.opened(endpoint);
     const startedAt = this.clock.now();

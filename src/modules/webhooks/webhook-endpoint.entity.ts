@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { RateLimit } from '../providers/providers.contract.js';
 
 /** A team's service that receives Junction's events, signed with the endpoint's secret. */
 @Entity('webhook_endpoint')
@@ -22,6 +23,10 @@ export class WebhookEndpoint {
   /** Sent with every delivery; their values may be credentials, so they are sealed like the secret. */
   @Column({ name: 'headers_sealed', type: 'text', nullable: true })
   headersSealed!: string | null;
+
+  /** At most this many requests per `perMs` to the endpoint, across processes; null: no limit. */
+  @Column({ name: 'rate_limit', type: 'simple-json', nullable: true })
+  rateLimit!: RateLimit | null;
 
   /** Deliveries run one at a time, in event order. */
   @Column({ type: Boolean })

@@ -6,6 +6,7 @@ import { newId } from '../../common/ids.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { compileEventPattern } from '../events/events.contract.js';
+import type { RateLimit } from '../providers/providers.contract.js';
 import { WebhookEndpoint } from './webhook-endpoint.entity.js';
 import { WebhookEndpointStore } from './webhook-endpoint.store.js';
 import { WebhookError } from './webhook.error.js';
@@ -23,6 +24,7 @@ export interface EndpointSpec {
   filter: Record<string, unknown> | null;
   description: string | null;
   headers: Record<string, string>;
+  rateLimit: RateLimit | null;
   ordered: boolean;
   enabled: boolean;
 }
@@ -80,6 +82,7 @@ export class WebhookEndpointsService {
       eventPatterns: spec.eventPatterns,
       filter: spec.filter,
       headersSealed: this.sealHeaders(spec.headers),
+      rateLimit: spec.rateLimit,
       ordered: spec.ordered,
       enabled: spec.enabled,
       disabledReason: null,
@@ -105,6 +108,7 @@ export class WebhookEndpointsService {
         eventPatterns: spec.eventPatterns,
         filter: spec.filter,
         headersSealed: changes.headers === undefined ? found.headersSealed : this.sealHeaders(spec.headers),
+        rateLimit: spec.rateLimit,
         ordered: spec.ordered,
         enabled: spec.enabled,
         // Enabled again by a person: the outage that disabled it starts over.
@@ -209,6 +213,7 @@ export class WebhookEndpointsService {
       headers: row.headersSealed
         ? (JSON.parse(this.box.open(row.headersSealed)) as Record<string, string>)
         : {},
+      rateLimit: row.rateLimit,
       ordered: row.ordered,
       enabled: row.enabled,
     };

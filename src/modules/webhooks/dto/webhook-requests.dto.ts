@@ -1,19 +1,38 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
   IsIn,
+  IsInt,
   IsObject,
   IsOptional,
   IsString,
+  Max,
   MaxLength,
+  Min,
+  ValidateNested,
 } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
 import { IsoTime } from '../../../common/validation/iso-time.decorator.js';
 import { DELIVERY_STATUSES } from '../webhook-delivery.entity.js';
 import type { DeliveryStatus } from '../webhook-delivery.entity.js';
 import type { EndpointSpec } from '../webhook-endpoints.service.js';
+
+export class WebhookRateLimitDto {
+  @ApiProperty({ example: 10, minimum: 1 })
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  requests!: number;
+
+  @ApiProperty({ example: 1000, minimum: 1, description: 'Rounded up to whole seconds' })
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  perMs!: number;
+}
 
 export class CreateWebhookEndpointDto {
   @ApiProperty({ example: 'https://orders.example.com/junction-hook', description: 'http or https' })
@@ -54,6 +73,17 @@ export class CreateWebhookEndpointDto {
   headers?: Record<string, string>;
 
   @ApiPropertyOptional({
+    type: WebhookRateLimitDto,
+    nullable: true,
+    description:
+      'At most this many requests per perMs to this endpoint, across processes; a delivery over it waits without spending an attempt',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => WebhookRateLimitDto)
+  rateLimit?: WebhookRateLimitDto | null;
+
+  @ApiPropertyOptional({
     example: false,
     default: false,
     description: 'Deliveries run one at a time, in event order; a failing one holds back the rest',
@@ -77,6 +107,7 @@ export function toEndpointSpec(body: CreateWebhookEndpointDto): EndpointSpec {
     filter: body.filter ?? null,
     description: body.description ?? null,
     headers: body.headers ?? {},
+    rateLimit: body.rateLimit ? { requests: body.rateLimit.requests, perMs: body.rateLimit.perMs } : null,
     ordered: body.ordered ?? false,
     enabled: body.enabled ?? true,
   };
@@ -89,6 +120,10 @@ export function toEndpointChanges(body: UpdateWebhookEndpointDto): Partial<Endpo
   if (body.filter !== undefined) changes.filter = body.filter;
   if (body.description !== undefined) changes.description = body.description;
   if (body.headers !== undefined) changes.headers = body.headers;
+  if (body.rateLimit !== undefined)
+    changes.rateLimit = body.rateLimit
+      ? { requests: body.rateLimit.requests, perMs: body.rateLimit.perMs }
+      : null;
   if (body.ordered !== undefined) changes.ordered = body.ordered;
   if (body.enabled !== undefined) changes.enabled = body.enabled;
   return changes;

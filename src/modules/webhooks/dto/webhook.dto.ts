@@ -28,6 +28,9 @@ export class WebhookEndpointDto {
   })
   headerNames!: string[];
 
+  @ApiProperty({ type: Object, nullable: true, example: { requests: 10, perMs: 1000 } })
+  rateLimit!: { requests: number; perMs: number } | null;
+
   @ApiProperty({ example: false })
   ordered!: boolean;
 
@@ -171,6 +174,7 @@ export function toEndpointDto(record: EndpointRecord): WebhookEndpointDto {
     filter: record.filter,
     description: record.description,
     headerNames: record.headerNames,
+    rateLimit: record.rateLimit,
     ordered: record.ordered,
     enabled: record.enabled,
     disabledReason: record.disabledReason,
