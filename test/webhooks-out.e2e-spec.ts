@@ -1,10 +1,15 @@
 import { jest } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
 import { Clock } from '../src/common/clock.js';
 import { WebhookReceiver } from './fakes/webhook-receiver.js';
 import type { ReceivedDelivery } from './fakes/webhook-receiver.js';
 import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
+import { freePort } from './support/free-port.js';
+import { TestDatabase } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
 
 const mode = process.env.DATABASE_URL?.startsWith('postgres') ? 'PostgreSQL + Redis' : 'SQLite';
@@ -275,6 +280,25 @@ describe(`outbound webhooks (${mode})`, () => {
     ]);
   });
 
+  it('keeps the attempt of a delivery whose job is cancelled mid-request, and fails the delivery', async () => {
+    const hook = await endpoint('/slow', { eventPatterns: ['slow.*'] });
+    receiver.answer('/slow', { status: 200, delayMs: 5000 });
+    const eventId = await post('slow.thing');
+    await arrived('/slow', 1);
+    const event = (await t.http().get(`/events/${eventId}`).set(admin).expect(200)).body as {
+      jobs: { id: string }[];
+    };
+
+    await t.http().post(`/jobs/${event.jobs[0].id}/cancel`).set(admin).expect(200);
+    const [failed] = await settled(hook.id, 1);
+
+    expect(failed).toMatchObject({ status: 'failed', attemptCount: 1 });
+    expect((await delivery(failed.id)).attempts[0]).toMatchObject({
+      statusCode: null,
+      error: expect.stringMatching(/^stopped: /) as string,
+    });
+  });
+
   it('keeps to the endpoint rate limit, deliveries over it waiting without spending attempts', async () => {
     const hook = await endpoint('/limited', {
       eventPatterns: ['limited.*'],
@@ -335,6 +359,8 @@ describe(`outbound webhooks (${mode})`, () => {
 
   it('shows secrets and header values only through the secret routes', async () => {
     const hook = await endpoint('/quiet', { headers: { authorization: 'Bearer quiet-token-9a8b7c6d' } });
+    // The receiver fails once, echoing the header back.
+    receiver.answer('/quiet', { status: 401, body: '{"error":"unknown token Bearer quiet-token-9a8b7c6d"}' });
     await post('order.created');
     const [done] = await settled(hook.id, 1);
     const jobs = (
@@ -468,6 +494,89 @@ describe(`outbound webhooks to private addresses (${mode})`, () => {
     }
     expect(receiver.received('/ip')).toHaveLength(0);
     expect(receiver.received('/name')).toHaveLength(0);
+  });
+});
+
+describe(`outbound webhooks in the logs (${mode})`, () => {
+  const TOKEN = 'receiver-log-token-5e4d3c2b1a';
+  let database: TestDatabase;
+  let receiver: WebhookReceiver;
+  let output = '';
+  let stop: () => Promise<unknown>;
+  let api: () => ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    database = await TestDatabase.create();
+    receiver = await WebhookReceiver.start();
+    const port = await freePort();
+    const child = spawn(process.execPath, [path.resolve('dist/src/main.js')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...database.env({
+          JUNCTION_ADMIN_KEY: ADMIN_KEY,
+          LOG_LEVEL: 'trace',
+          JUNCTION_WEBHOOK_ALLOW_PRIVATE: 'true',
+          JUNCTION_WEBHOOK_RETRY_SCHEDULE: '0,200ms',
+        }),
+        PORT: String(port),
+      },
+    });
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    stop = () => {
+      child.kill('SIGTERM');
+      return exited;
+    };
+    const base = request(`http://127.0.0.1:${port}`);
+    api = () => base;
+    await waitFor(
+      () =>
+        fetch(`http://127.0.0.1:${port}/health`).then(
+          (r) => r.status,
+          () => 0,
+        ),
+      (status) => status === 200,
+      30_000,
+    );
+  });
+  afterAll(async () => {
+    await stop();
+    await receiver.close();
+    await database.drop();
+  });
+
+  it('writes no signing secret or header value into any log line', async () => {
+    const created = (
+      await api()
+        .post('/webhook-endpoints')
+        .set(admin)
+        .send({
+          url: `${receiver.url}/logged`,
+          eventPatterns: ['order.*'],
+          headers: { authorization: `Bearer ${TOKEN}` },
+        })
+        .expect(201)
+    ).body as { id: string; secret: string };
+    receiver.expectSecret('/logged', created.secret);
+    // The receiver fails once, echoing the token back in its error body.
+    receiver.answer('/logged', { status: 500, body: JSON.stringify({ error: `bad token Bearer ${TOKEN}` }) });
+    const rotated = (
+      await api().post(`/webhook-endpoints/${created.id}/rotate-secret`).set(admin).expect(200)
+    ).body as { secret: string };
+    await api().get(`/webhook-endpoints/${created.id}/secret`).set(admin).expect(200);
+    await api().post('/events').set(admin).send({ name: 'order.created', source: 'shop' }).expect(202);
+    await waitFor(
+      () => Promise.resolve(receiver.received('/logged')),
+      (received) => received.length === 2,
+    );
+    await stop();
+
+    expect(output.length).toBeGreaterThan(1000);
+    expect(output).toContain('/webhook-endpoints');
+    expect(output).toContain('/secret');
+    expect(receiver.received('/logged').every((r) => r.verified)).toBe(true);
+    for (const secret of [created.secret, rotated.secret, TOKEN]) expect(output).not.toContain(secret);
   });
 });
 

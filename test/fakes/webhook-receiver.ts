@@ -24,6 +24,8 @@ export interface ReceiverAnswer {
   status: number;
   retryAfter?: number;
   body?: string;
+  /** Answers only after this long. */
+  delayMs?: number;
 }
 
 interface PathState {
@@ -56,6 +58,7 @@ export class WebhookReceiver {
         at: new Date(),
       });
       const answer = state.answers.shift() ?? state.fallback;
+      if (answer.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
       if (answer.retryAfter !== undefined) void reply.header('retry-after', String(answer.retryAfter));
       return reply
         .code(answer.status)

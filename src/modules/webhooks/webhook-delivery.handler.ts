@@ -61,6 +61,7 @@ export class WebhookDeliveryHandler {
     private readonly config: AppConfig,
   ) {}
 
+  // concurrencyLimit 1: an ordered endpoint's jobs share a concurrency key, so one runs at a time.
   @JobHandler(WEBHOOK_DELIVER_JOB_TYPE, { queue: 'webhooks', timeoutMs: 30_000, concurrencyLimit: 1 })
   async deliver(ctx: JobContext<DeliverPayload>): Promise<DeliverResult> {
     const delivery = await this.deliveries.find(ctx.payload.deliveryId);
@@ -93,15 +94,21 @@ export class WebhookDeliveryHandler {
 
     const { secrets, headers } = this.endpoints.opened(endpoint);
     const startedAt = this.clock.now();
-    const outcome = await this.sender.send({
-      url: endpoint.url,
-      headers,
-      secrets,
-      messageId: delivery.eventId,
-      body: delivery.body,
-      signal: ctx.signal,
-      log: (line) => ctx.log(line),
-    });
+    let outcome: SendOutcome;
+    try {
+      outcome = await this.sender.send({
+        url: endpoint.url,
+        headers,
+        secrets,
+        messageId: delivery.eventId,
+        body: delivery.body,
+        signal: ctx.signal,
+        log: (line) => ctx.log(line),
+      });
+    } catch (error) {
+      if (ctx.signal.aborted) await this.recordStopped(ctx, delivery, startedAt);
+      throw error;
+    }
     const verdict = await this.serializer.transaction((manager) =>
       this.record(manager, ctx, endpoint, delivery, outcome, startedAt),
     );
@@ -135,6 +142,46 @@ export class WebhookDeliveryHandler {
       `waits for the earlier delivery ${earlier.id} to the same ordered endpoint`,
       waitMs,
     );
+  }
+
+  /**
+   * The job was stopped mid-request (its timeout, a cancel, a lost lease): the attempt is kept, and
+   * the delivery stays pending only while the engine may run it again, so an ordered endpoint is
+   * not held back by a delivery no job will finish.
+   */
+  private async recordStopped(
+    ctx: JobContext<DeliverPayload>,
+    delivery: WebhookDelivery,
+    startedAt: Date,
+  ): Promise<void> {
+    const reason: unknown = ctx.signal.reason;
+    const code =
+      typeof reason === 'object' && reason !== null ? (reason as { code?: unknown }).code : undefined;
+    const message = reason instanceof Error ? reason.message : String(reason);
+    const over = code === 'CANCELLED' || ctx.attempt >= ctx.maxAttempts;
+    const now = this.clock.now();
+    await this.serializer.transaction(async (manager) => {
+      await this.deliveries.addAttempt(
+        manager,
+        Object.assign(new WebhookAttempt(), {
+          id: newId(),
+          deliveryId: delivery.id,
+          attempt: delivery.attempts + 1,
+          statusCode: null,
+          durationMs: now.getTime() - startedAt.getTime(),
+          response: null,
+          error: `stopped: ${message}`,
+          startedAt,
+        } satisfies WebhookAttempt),
+      );
+      await this.deliveries.update(manager, delivery.id, {
+        status: over ? 'failed' : 'pending',
+        attempts: delivery.attempts + 1,
+        nextAttemptAt: over ? null : now,
+        lastError: `stopped: ${message}`,
+        updatedAt: now,
+      });
+    });
   }
 
   /** Keeps the attempt and moves the delivery and its endpoint on, in one transaction. */

@@ -63,6 +63,7 @@ export class WebhookSender implements OnModuleDestroy {
     const timestamp = Math.floor(this.clock.now().getTime() / 1000);
     const startedAt = performance.now();
     const elapsed = () => Math.round(performance.now() - startedAt);
+    const secrets = [...Object.values(request.headers), ...request.secrets];
     try {
       const response = await this.http.request({
         method: 'POST',
@@ -77,7 +78,7 @@ export class WebhookSender implements OnModuleDestroy {
         body: request.body,
         timeoutMs: DELIVERY_TIMEOUT_MS,
         dispatcher: this.agent,
-        secrets: [...Object.values(request.headers), ...request.secrets],
+        secrets,
         signal: request.signal,
         log: request.log,
       });
@@ -91,7 +92,7 @@ export class WebhookSender implements OnModuleDestroy {
         ok: true,
         statusCode: response.status,
         durationMs: response.durationMs,
-        response: excerpt(text),
+        response: excerpt(text, secrets),
         error: null,
         code: null,
         retryAfterMs: null,
@@ -115,7 +116,7 @@ export class WebhookSender implements OnModuleDestroy {
         ok: false,
         statusCode: error.status ?? null,
         durationMs: elapsed(),
-        response: excerpt(error.responseText ?? null),
+        response: excerpt(error.responseText ?? null, secrets),
         error: error.message,
         code: error.code,
         retryAfterMs: error.retryAfterMs ?? null,
@@ -124,8 +125,11 @@ export class WebhookSender implements OnModuleDestroy {
   }
 }
 
-function excerpt(text: string | null): string | null {
-  if (text === null || text.length === 0) return null;
+/** The first 1 KB, with the endpoint's secrets masked in case the receiver echoes a header back. */
+function excerpt(raw: string | null, secrets: readonly string[]): string | null {
+  if (raw === null || raw.length === 0) return null;
+  let text = raw;
+  for (const secret of secrets) if (secret.length > 0) text = text.replaceAll(secret, '***');
   const bytes = Buffer.from(text, 'utf8');
   return bytes.length <= RESPONSE_EXCERPT_BYTES
     ? text
