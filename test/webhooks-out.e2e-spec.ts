@@ -126,6 +126,11 @@ describe(`outbound webhooks (${mode})`, () => {
     ]);
     // The invoice matched no pattern.
     expect(receiver.received('/signed')).toHaveLength(1);
+    const metrics = (await t.http().get('/metrics').set(admin).expect(200)).text;
+    expect(metrics).toContain(
+      `junction_webhook_deliveries_total{endpoint="${hook.id}",outcome="succeeded"} 1`,
+    );
+    expect(metrics).toContain(`junction_webhook_delivery_duration_seconds_count{endpoint="${hook.id}"} 1`);
   });
 
   it('sends only the events its filter matches', async () => {
@@ -167,7 +172,8 @@ describe(`outbound webhooks (${mode})`, () => {
   });
 
   it('disables an endpoint that answers 410 Gone at once, and emits webhook.endpoint.disabled', async () => {
-    const hook = await endpoint('/gone');
+    // It listens for webhook.* too, yet is not sent the event of its own disabling.
+    const hook = await endpoint('/gone', { eventPatterns: ['order.*', 'webhook.*'] });
     receiver.answerAlways('/gone', { status: 410 });
 
     await post('order.created');

@@ -10,7 +10,7 @@ import { compileEventPattern } from '../events/events.contract.js';
 import type { EventSubscriber, PublishedEvent } from '../events/events.contract.js';
 import { EventSubscribers } from '../events/event-subscribers.service.js';
 import type { EnqueueRequest } from '../jobs/jobs.service.js';
-import { WEBHOOK_DELIVER_JOB_TYPE } from './webhooks.contract.js';
+import { WEBHOOK_DELIVER_JOB_TYPE, WEBHOOK_ENDPOINT_DISABLED_EVENT } from './webhooks.contract.js';
 import { WebhookDelivery } from './webhook-delivery.entity.js';
 import { WebhookDeliveryStore } from './webhook-delivery.store.js';
 import { WebhookEndpointStore } from './webhook-endpoint.store.js';
@@ -69,6 +69,10 @@ export class WebhookFanOut implements EventSubscriber, OnModuleInit {
       for (const endpoint of endpoints) {
         if (!endpoint.patterns.some((pattern) => pattern.test(event.name)) || !this.passes(endpoint, event))
           continue;
+        // An endpoint's own disabling is stored in the transaction that disables it, before this
+        // cache knows: it is not sent to the endpoint it tells of.
+        if (event.name === WEBHOOK_ENDPOINT_DISABLED_EVENT && disabledEndpointOf(event) === endpoint.id)
+          continue;
         const delivery = newDelivery(endpoint.id, event, now);
         rows.push(delivery);
         requests.push(deliverRequest(delivery, endpoint.ordered, this.config.webhooks.retryScheduleMs));
@@ -97,6 +101,13 @@ export class WebhookFanOut implements EventSubscriber, OnModuleInit {
       filter: row.filter ? (sift(row.filter) as (event: PublishedEvent) => boolean) : null,
     }));
   }
+}
+
+function disabledEndpointOf(event: PublishedEvent): unknown {
+  const data = event.data;
+  return typeof data === 'object' && data !== null
+    ? (data as { endpointId?: unknown }).endpointId
+    : undefined;
 }
 
 /** Compiles a filter, throwing sift's message for one that is not a query. */
