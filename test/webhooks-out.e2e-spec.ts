@@ -503,6 +503,64 @@ describe(`outbound webhooks to private addresses (${mode})`, () => {
   });
 });
 
+describe(`outbound webhook secrets across a key rotation (${mode})`, () => {
+  const OLD_KEY = 'a1'.repeat(32);
+  const NEW_KEY = 'b2'.repeat(32);
+
+  it('seals endpoint secrets and headers again with the new key, so they open once the previous key is gone', async () => {
+    const database = await TestDatabase.create();
+    try {
+      const before = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: OLD_KEY } });
+      const created = (
+        await before
+          .http()
+          .post('/webhook-endpoints')
+          .set(admin)
+          .send({
+            url: 'https://hooks.example.com/in',
+            eventPatterns: ['order.*'],
+            headers: { authorization: 'Bearer rotated-key-token' },
+          })
+          .expect(201)
+      ).body as { id: string; secret: string };
+      await before.close();
+
+      const rotating = await startTestApp({
+        database,
+        env: { JUNCTION_SECRET_KEY: NEW_KEY, JUNCTION_SECRET_KEY_PREVIOUS: OLD_KEY },
+      });
+      const job = await waitFor(
+        async () =>
+          (
+            (await rotating.http().get('/jobs?type=webhooks.reseal').set(admin).expect(200)).body as {
+              items: { status: string; result: unknown }[];
+            }
+          ).items[0],
+        (found) => found?.status === 'succeeded',
+      );
+      expect(job.result).toEqual({ resealed: 1, current: 0 });
+      await rotating.close();
+
+      const after = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: NEW_KEY } });
+      try {
+        const secret = (
+          await after.http().get(`/webhook-endpoints/${created.id}/secret`).set(admin).expect(200)
+        ).body as { secret: string };
+        expect(secret.secret).toBe(created.secret);
+        const shown = (await after.http().get(`/webhook-endpoints/${created.id}`).set(admin).expect(200))
+          .body as {
+          headerNames: string[];
+        };
+        expect(shown.headerNames).toEqual(['authorization']);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
 describe(`outbound webhooks in the logs (${mode})`, () => {
   const TOKEN = 'receiver-log-token-5e4d3c2b1a';
   let database: TestDatabase;

@@ -34,6 +34,24 @@ export class WebhookEndpointStore {
     return Boolean(affected);
   }
 
+  /**
+   * Replaces the sealed secrets and headers with the same values sealed again, unless they
+   * changed meanwhile (a rotation); whether it replaced them.
+   */
+  async replaceSealed(
+    manager: EntityManager,
+    id: string,
+    was: Pick<WebhookEndpoint, 'secretsSealed' | 'headersSealed'>,
+    now: Pick<WebhookEndpoint, 'secretsSealed' | 'headersSealed'>,
+  ): Promise<boolean> {
+    const { affected } = await manager.update(
+      WebhookEndpoint,
+      { id, secretsSealed: was.secretsSealed, headersSealed: was.headersSealed ?? IsNull() },
+      { secretsSealed: now.secretsSealed, headersSealed: now.headersSealed },
+    );
+    return affected === 1;
+  }
+
   /** Notes a failure: the first since the last success starts the clock. Answers when the failing began. */
   async markFailing(manager: EntityManager, id: string, at: Date): Promise<Date> {
     await manager.update(WebhookEndpoint, { id, failingSince: IsNull() }, { failingSince: at });

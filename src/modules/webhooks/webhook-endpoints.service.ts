@@ -161,6 +161,41 @@ export class WebhookEndpointsService {
     return this.describeSecrets(secrets);
   }
 
+  /**
+   * Key rotation: seals every endpoint's secrets and headers again with the current key, so
+   * `JUNCTION_SECRET_KEY_PREVIOUS` can go. Counts those sealed again and those already current.
+   */
+  async resealAll(onPage?: (done: number) => Promise<void>): Promise<{ resealed: number; current: number }> {
+    const counts = { resealed: 0, current: 0 };
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.page({ limit: 200, cursor });
+      for (const row of page.items) {
+        const was = { secretsSealed: row.secretsSealed, headersSealed: row.headersSealed };
+        const current = [was.secretsSealed, was.headersSealed].every(
+          (sealed) => sealed === null || this.box.sealedWithCurrentKey(sealed),
+        );
+        if (current) {
+          counts.current++;
+          continue;
+        }
+        const now = {
+          secretsSealed: this.box.seal(this.box.open(was.secretsSealed)),
+          headersSealed: was.headersSealed === null ? null : this.box.seal(this.box.open(was.headersSealed)),
+        };
+        // Changed meanwhile (rotated, edited): sealed with the current key by that change.
+        const replaced = await this.serializer.transaction((m) =>
+          this.store.replaceSealed(m, row.id, was, now),
+        );
+        if (replaced) counts.resealed++;
+        else counts.current++;
+      }
+      cursor = page.nextCursor ?? undefined;
+      await onPage?.(counts.resealed + counts.current);
+    } while (cursor);
+    return counts;
+  }
+
   /** The secrets that sign a request made now, and the endpoint's headers, opened. */
   opened(endpoint: WebhookEndpoint): { secrets: string[]; headers: Record<string, string> } {
     return {

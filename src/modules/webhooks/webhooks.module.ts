@@ -13,6 +13,7 @@ import { WebhookEndpointStore } from './webhook-endpoint.store.js';
 import { WebhookEndpointsController } from './webhook-endpoints.controller.js';
 import { WebhookEndpointsService } from './webhook-endpoints.service.js';
 import { WebhookFanOut } from './webhook-fan-out.service.js';
+import { WebhookResealHandler } from './webhook-reseal.handler.js';
 import { WebhookSender } from './webhook-sender.service.js';
 import { WebhooksMetrics } from './webhooks.metrics.js';
 
@@ -32,6 +33,7 @@ import { WebhooksMetrics } from './webhooks.metrics.js';
     WebhookDeliveriesService,
     WebhookSender,
     WebhookDeliveryHandler,
+    WebhookResealHandler,
     WebhooksMetrics,
   ],
 })
