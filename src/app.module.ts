@@ -14,6 +14,7 @@ import { PlannerModule } from './modules/planner/planner.module.js';
 import { ProvidersModule } from './modules/providers/providers.module.js';
 import { ReservationsModule } from './modules/reservations/reservations.module.js';
 import { SchedulesModule } from './modules/schedules/schedules.module.js';
+import { WebhooksModule } from './modules/webhooks/webhooks.module.js';
 
 @Module({})
 export class AppModule {
@@ -42,6 +43,7 @@ export class AppModule {
         ReservationsModule,
         PlannerModule,
         ProvidersModule,
+        WebhooksModule,
         ...features,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

@@ -215,6 +215,17 @@ describe('HTTP conventions', () => {
         'POST /connections/{id}/webhook-secret',
         'PUT /connections/{id}/credentials',
         'POST /webhooks/{connectionId}',
+        'POST /webhook-endpoints',
+        'GET /webhook-endpoints',
+        'GET /webhook-endpoints/{id}',
+        'PATCH /webhook-endpoints/{id}',
+        'DELETE /webhook-endpoints/{id}',
+        'GET /webhook-endpoints/{id}/secret',
+        'POST /webhook-endpoints/{id}/rotate-secret',
+        'GET /webhook-endpoints/{id}/deliveries',
+        'POST /webhook-endpoints/{id}/recover',
+        'GET /webhook-deliveries/{id}',
+        'POST /webhook-deliveries/{id}/resend',
       ].sort(),
     );
     expect(doc.components.securitySchemes).toMatchObject({

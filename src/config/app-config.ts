@@ -50,6 +50,19 @@ export interface ReservationsSettings {
   executorMs: number;
 }
 
+/** How outbound webhooks are delivered (see the webhooks module). */
+export interface WebhooksSettings {
+  /**
+   * The wait before each attempt of a delivery, the first included (0: at once); its length is the
+   * number of attempts. Each wait but a zero one gets ±20 % jitter.
+   */
+  retryScheduleMs: readonly number[];
+  /** An endpoint that has failed this long without one success is disabled. */
+  disableAfterMs: number;
+  /** Deliveries to loopback, private, link-local and metadata addresses are refused unless this is set. */
+  allowPrivate: boolean;
+}
+
 /**
  * A plug-in named in `JUNCTION_PLUGINS`: a file (its path resolved against the working directory
  * at boot) or a package name, imported from Junction's own installation.
@@ -79,6 +92,7 @@ export class AppConfig {
     readonly reservations: ReservationsSettings,
     /** `JUNCTION_PLUGINS`, in the order given; imported at boot by `loadPlugins`. */
     readonly plugins: readonly PluginSpec[],
+    readonly webhooks: WebhooksSettings,
     /** `JUNCTION_PUBLIC_URL`: where partners reach this installation, for the webhook URLs it shows. */
     readonly publicUrl: string,
   ) {}

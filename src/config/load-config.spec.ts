@@ -152,4 +152,44 @@ describe('loadConfig', () => {
       expect(configErrorFor({ JUNCTION_PLUGINS: raw }).message).toContain('JUNCTION_PLUGINS: expected');
     });
   });
+
+  describe('webhooks', () => {
+    it('retries on the Standard Webhooks schedule and disables after 5 days by default', () => {
+      const { webhooks } = loadConfig({});
+
+      expect(webhooks.retryScheduleMs).toEqual([
+        0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+      ]);
+      expect(webhooks.disableAfterMs).toBe(5 * 86_400_000);
+      expect(webhooks.allowPrivate).toBe(false);
+    });
+
+    it('reads a schedule of durations, a duration and a flag when they are set', () => {
+      const { webhooks } = loadConfig({
+        JUNCTION_WEBHOOK_RETRY_SCHEDULE: '0, 500ms, 2s, 1m',
+        JUNCTION_WEBHOOK_DISABLE_AFTER: '2d',
+        JUNCTION_WEBHOOK_ALLOW_PRIVATE: 'true',
+      });
+
+      expect(webhooks).toEqual({
+        retryScheduleMs: [0, 500, 2000, 60_000],
+        disableAfterMs: 172_800_000,
+        allowPrivate: true,
+      });
+    });
+
+    it('names each bad webhook variable when they do not parse', () => {
+      const error = configErrorFor({
+        JUNCTION_WEBHOOK_RETRY_SCHEDULE: '0,soon',
+        JUNCTION_WEBHOOK_DISABLE_AFTER: '5 days',
+        JUNCTION_WEBHOOK_ALLOW_PRIVATE: 'yes',
+      });
+
+      expect(error.problems.map((p) => p.split(':')[0])).toEqual([
+        'JUNCTION_WEBHOOK_RETRY_SCHEDULE',
+        'JUNCTION_WEBHOOK_DISABLE_AFTER',
+        'JUNCTION_WEBHOOK_ALLOW_PRIVATE',
+      ]);
+    });
+  });
 });

@@ -73,6 +73,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const plugins = check('JUNCTION_PLUGINS', parsePlugins, []);
   const publicUrl = check('JUNCTION_PUBLIC_URL', parsePublicUrl, `http://localhost:${port}`);
 
+  const webhooks = {
+    retryScheduleMs: check(
+      'JUNCTION_WEBHOOK_RETRY_SCHEDULE',
+      parseRetrySchedule,
+      DEFAULT_WEBHOOK_RETRY_SCHEDULE,
+    ),
+    disableAfterMs: check('JUNCTION_WEBHOOK_DISABLE_AFTER', parseDuration, 5 * DAY_MS),
+    allowPrivate: check('JUNCTION_WEBHOOK_ALLOW_PRIVATE', parseBoolean, false),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir =
     database.kind === 'sqlite' ? path.dirname(path.resolve(database.path)) : path.resolve('data');
@@ -91,8 +101,43 @@ export function loadConfig(env: Env = process.env): AppConfig {
     events,
     reservations,
     plugins,
+    webhooks,
     publicUrl,
   );
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DAY_MS = DURATION_UNITS.d;
+/** Standard Webhooks' usual schedule: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h. */
+const DEFAULT_WEBHOOK_RETRY_SCHEDULE = [
+  0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+];
+
+/** `500ms`, `5s`, `5m`, `2h`, `5d`, or a number of milliseconds. */
+function parseDuration(raw: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(raw);
+  const value = match ? Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms'] : NaN;
+  if (!Number.isSafeInteger(value) || value > 365 * DAY_MS) {
+    throw new Error('a duration such as 500ms, 5s, 5m, 2h or 5d (at most 365d)');
+  }
+  return value;
+}
+
+function parseRetrySchedule(raw: string): number[] {
+  const expected = 'a comma-separated list of 1 to 50 durations, one per attempt, such as "0,5s,5m,30m,2h"';
+  const steps = raw.split(',').map((step) => step.trim());
+  if (steps.length > 50) throw new Error(expected);
+  try {
+    return steps.map(parseDuration);
+  } catch {
+    throw new Error(expected);
+  }
+}
+
+function parseBoolean(raw: string): boolean {
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new Error('true or false');
 }
 
 function sqlite(file: string): DatabaseConfig {

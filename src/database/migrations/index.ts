@@ -6,6 +6,7 @@ import { Connections1764284400000 } from './1764284400000-connections.js';
 import { AttemptDeferred1764370800000 } from './1764370800000-attempt-deferred.js';
 import { PollCursors1764457200000 } from './1764457200000-poll-cursors.js';
 import { WebhookSecrets1764543600000 } from './1764543600000-webhook-secrets.js';
+import { Webhooks1764630000000 } from './1764630000000-webhooks.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   AttemptDeferred1764370800000,
   PollCursors1764457200000,
   WebhookSecrets1764543600000,
+  Webhooks1764630000000,
 ];

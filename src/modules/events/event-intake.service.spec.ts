@@ -5,6 +5,7 @@ import type { ServiceModule } from '../../../test/support/service-module.js';
 import { PageQueryDto } from '../../common/pagination/pagination.js';
 import { JobsModule } from '../jobs/jobs.module.js';
 import { EventIntakeService } from './event-intake.service.js';
+import { EventSubscribers } from './event-subscribers.service.js';
 import { EventTypesService } from './event-types.service.js';
 import { EventType } from './event-type.entity.js';
 import { EventTypeStore } from './event-type.store.js';
@@ -42,6 +43,7 @@ describe('EventIntakeService', () => {
           EventTypeStore,
           RouteStore,
           EventIntakeService,
+          EventSubscribers,
           EventsService,
           EventTypesService,
           RoutesService,

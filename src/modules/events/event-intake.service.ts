@@ -13,7 +13,8 @@ import { readEventInput } from './event-input.js';
 import type { EventInput } from './event-input.js';
 import { assertEventName } from './event-name.js';
 import { EventTypesService } from './event-types.service.js';
-import { eventView } from './event-view.js';
+import { EventSubscribers } from './event-subscribers.service.js';
+import { eventView, publishedEvent } from './event-view.js';
 import { Event } from './event.entity.js';
 import { EventError } from './event.error.js';
 import { EventStore } from './event.store.js';
@@ -59,6 +60,7 @@ export class EventIntakeService {
     private readonly jobs: JobsService,
     private readonly routes: RoutesService,
     private readonly types: EventTypesService,
+    private readonly subscribers: EventSubscribers,
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     private readonly config: AppConfig,
@@ -189,7 +191,7 @@ export class EventIntakeService {
 
   /**
    * Stores events and their jobs in the caller's transaction: one look-up of idempotency keys, one
-   * INSERT of the events and one of the jobs, however many there are.
+   * INSERT of the events and one of the jobs (routes' and subscribers'), however many there are.
    */
   private async storeAll(manager: EntityManager, items: Pending[]): Promise<Ingested[]> {
     const keys = items.flatMap(({ input }) =>
@@ -224,6 +226,14 @@ export class EventIntakeService {
         requests.push(request);
         owners.push(result);
       }
+    }
+    const stored = new Map(results.filter((r) => !r.duplicate).map((r) => [r.event.id, r]));
+    const published = added.map(({ event }) => publishedEvent(event));
+    for (const request of await this.subscribers.collect(manager, published)) {
+      const owner = stored.get(request.options?.eventId ?? '');
+      if (!owner) throw new Error(`a subscriber's ${request.type} job names no event stored here`);
+      requests.push(request);
+      owners.push(owner);
     }
     if (requests.length > 0) {
       const jobs = await this.jobs.enqueueMany(requests, manager);

@@ -37,3 +37,16 @@ export function eventView(event: Event): EventView {
     causationDepth: event.causationDepth,
   };
 }
+
+/**
+ * An event as the API shows it (`GET /events/{id}`), times as ISO strings: what subscribers of
+ * stored events receive, and what an outbound webhook carries.
+ */
+export interface PublishedEvent extends EventView {
+  postedBy: string | null;
+  causedByJob: string | null;
+}
+
+export function publishedEvent(event: Event): PublishedEvent {
+  return { ...eventView(event), postedBy: event.postedBy, causedByJob: event.causedByJob };
+}

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventIntakeService } from './event-intake.service.js';
+import { EventSubscribers } from './event-subscribers.service.js';
 import { EventReplayHandler } from './event-replay.handler.js';
 import { EventReplayService } from './event-replay.service.js';
 import { EventRetentionService } from './event-retention.service.js';
@@ -28,6 +29,7 @@ import { RoutesService } from './routes.service.js';
     EventTypeStore,
     RouteStore,
     EventIntakeService,
+    EventSubscribers,
     EventReplayService,
     EventRetentionService,
     EventsService,
@@ -37,6 +39,6 @@ import { RoutesService } from './routes.service.js';
     EventReplayHandler,
     RetentionHandler,
   ],
-  exports: [EventIntakeService, EventsService],
+  exports: [EventIntakeService, EventsService, EventSubscribers],
 })
 export class EventsModule {}

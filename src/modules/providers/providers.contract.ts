@@ -28,3 +28,8 @@ export type {
   VerifiedWebhook,
   WebhookVerifyContext,
 } from './webhooks/webhook-verification.js';
+/** The partner HTTP client (the module exports it), for modules that call out, such as outbound webhooks. */
+export { PartnerHttpClient } from './http/partner-http.client.js';
+export type { PartnerRequest, PartnerResponse } from './http/partner-http.client.js';
+export { ProviderError } from './http/provider-error.js';
+export type { ProviderErrorCode } from './http/provider-error.js';

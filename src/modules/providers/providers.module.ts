@@ -72,6 +72,6 @@ import { InboundWebhooksService } from './webhooks/inbound-webhooks.service.js';
     AmqpPublishHandler,
     AmqpConsumers,
   ],
-  exports: [ProvidersService, ConnectionsService, PartnerCallsService, PartnerHttpClient],
+  exports: [ProvidersService, ConnectionsService, PartnerCallsService, PartnerHttpClient, RateBudgets],
 })
 export class ProvidersModule {}

@@ -29,6 +29,11 @@ export interface PartnerRequest {
   secrets?: readonly string[];
   /** Receives the call's one log line, such as the job context's `log`; else the app log gets it. */
   log?: (line: string) => void | Promise<void>;
+  /**
+   * Connects through this instead of the client's own pool, such as an agent that refuses private
+   * addresses (outbound webhooks).
+   */
+  dispatcher?: Dispatcher;
 }
 
 export interface PartnerResponse {
@@ -79,7 +84,7 @@ export class PartnerHttpClient implements OnModuleDestroy {
       const password = moveUserinfoToHeader(url, headers);
       if (password) secrets.push(password);
       shownUrl = maskUrl(url, secrets);
-      const response = await this.agent.request({
+      const response = await (options.dispatcher ?? this.agent).request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method,
@@ -108,6 +113,7 @@ export class PartnerHttpClient implements OnModuleDestroy {
         throw new ProviderError(verdict.code, excerpt ? `${answered}: ${excerpt}` : answered, {
           status,
           retryAfterMs: verdict.retryAfterMs,
+          responseText: bytes.toString('utf8'),
         });
       }
       const { bytes, truncated } = await readCapped(response.body, maxBytes);

@@ -14,6 +14,11 @@ export interface ProviderErrorDetails {
   /** The partner's HTTP status, when it answered at all. */
   status?: number;
   retryAfterMs?: number;
+  /**
+   * The start of an error response's body (4 KB), as received: for callers that keep it (webhook
+   * attempts). Never put in the message, which may be logged.
+   */
+  responseText?: string;
   cause?: unknown;
 }
 
@@ -24,6 +29,7 @@ export interface ProviderErrorDetails {
 export class ProviderError extends Error {
   readonly status?: number;
   readonly retryAfterMs?: number;
+  readonly responseText?: string;
 
   constructor(
     readonly code: ProviderErrorCode,
@@ -34,6 +40,7 @@ export class ProviderError extends Error {
     this.name = 'ProviderError';
     if (details.status !== undefined) this.status = details.status;
     if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    if (details.responseText !== undefined) this.responseText = details.responseText;
   }
 }
 

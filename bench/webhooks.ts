@@ -1,0 +1,205 @@
+/**
+ * Outbound webhooks through the whole engine: events stored in batches, each fanned out to one
+ * endpoint, signed and delivered by the worker to a local receiver (test/fakes/webhook-receiver.ts,
+ * in a process of its own), from the first event stored to the last delivery marked succeeded.
+ * Beside it, in the same run, the baseline: raw undici POSTs of bodies of the same size to the
+ * same receiver, 20 in flight at once (the worker's default concurrency), with keep-alive.
+ *
+ * Conditions: 5,000 events on SQLite with the embedded queue, ingested with
+ * `EventIntakeService.ingestBatch` in batches of 500 while the worker runs; one endpoint matching
+ * them all; private addresses allowed (the receiver is on 127.0.0.1); the app boots without HTTP.
+ *
+ *   npm run bench:webhooks
+ */
+import 'reflect-metadata';
+import { fork } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NestFactory } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { Agent } from 'undici';
+import { WebhookReceiver } from '../test/fakes/webhook-receiver.js';
+import { AppModule } from '../src/app.module.js';
+import { loadConfig } from '../src/config/load-config.js';
+import { EventIntakeService } from '../src/modules/events/event-intake.service.js';
+import { WebhookEndpointsService } from '../src/modules/webhooks/webhook-endpoints.service.js';
+import { inbound } from './webhooks-inbound.js';
+
+const TOTAL = 5_000;
+const BATCH = 500;
+/** JUNCTION_WORKER_CONCURRENCY's default, and the raw baseline's requests in flight. */
+const CONCURRENCY = 20;
+const POLL_MS = 100;
+const STALL_MS = 60_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The receiver in a child process, so it does not share the event loop it is measured against. */
+async function startReceiverProcess(): Promise<{
+  url: string;
+  received: (path: string) => Promise<number>;
+  stop: () => void;
+}> {
+  const child = fork(fileURLToPath(import.meta.url), ['receiver'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (message) => resolve((message as { url: string }).url));
+    child.once('exit', (code) => reject(new Error(`the receiver exited with ${code}`)));
+  });
+  return {
+    url,
+    /** How many distinct webhook-ids (or raw requests) reached `path`. */
+    received: (at) =>
+      new Promise((resolve) => {
+        child.once('message', (message) => resolve(message as number));
+        child.send(at);
+      }),
+    stop: () => child.kill(),
+  };
+}
+
+async function serveReceiver(): Promise<void> {
+  const receiver = await WebhookReceiver.start();
+  process.on('message', (at) => {
+    const received = receiver.received(String(at));
+    process.send!(new Set(received.map((r) => String(r.headers['webhook-id'] ?? r.body))).size);
+  });
+  process.send!({ url: receiver.url });
+}
+
+function bodyOf(n: number): string {
+  return JSON.stringify({
+    type: 'order.created',
+    timestamp: new Date().toISOString(),
+    data: {
+      id: `raw-${n}`,
+      name: 'order.created',
+      source: 'bench',
+      data: { orderId: `R-${n}`, lines: [{ sku: 'X-1', qty: 2 }] },
+    },
+  });
+}
+
+/** Raw undici: the same POSTs, `CONCURRENCY` in flight, keep-alive. */
+async function raw(url: string): Promise<number> {
+  const agent = new Agent();
+  const origin = new URL(url).origin;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < TOTAL) {
+        const n = next++;
+        const response = await agent.request({
+          origin,
+          path: '/raw',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'webhook-id': `raw-${n}` },
+          body: bodyOf(n),
+        });
+        await response.body.dump();
+        if (response.statusCode !== 200) throw new Error(`raw POST answered ${response.statusCode}`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await agent.close();
+  return TOTAL / seconds;
+}
+
+async function throughJunction(url: string, receiver: Awaited<ReturnType<typeof startReceiverProcess>>) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-bench-webhooks-'));
+  const config = loadConfig({
+    DATABASE_URL: `sqlite:${path.join(dir, 'junction.sqlite')}`,
+    JUNCTION_SECRET_KEY: '44'.repeat(32),
+    JUNCTION_ADMIN_KEY: 'jk_bench-admin-key-0123456789abcdefghijklmnop',
+    JUNCTION_WEBHOOK_ALLOW_PRIVATE: 'true',
+    LOG_LEVEL: 'warn',
+  });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+    logger: ['error', 'warn'],
+  });
+  try {
+    const dataSource = app.get(DataSource);
+    await app.get(WebhookEndpointsService).create({
+      url: `${url}/junction`,
+      eventPatterns: ['order.*'],
+      filter: null,
+      description: 'bench',
+      headers: {},
+      rateLimit: null,
+      ordered: false,
+      enabled: true,
+    });
+    const intake = app.get(EventIntakeService);
+    const started = Date.now();
+    for (let sent = 0; sent < TOTAL; sent += BATCH) {
+      const results = await intake.ingestBatch(
+        Array.from({ length: BATCH }, (_, i) => ({
+          name: 'order.created',
+          source: 'bench',
+          data: { orderId: `J-${sent + i}`, lines: [{ sku: 'X-1', qty: 2 }] },
+        })),
+        null,
+      );
+      if (results.some((r) => !r.ok)) throw new Error('an event was refused');
+    }
+    let succeeded = 0;
+    let movedAt = Date.now();
+    while (succeeded < TOTAL) {
+      await sleep(POLL_MS);
+      const [row] = await dataSource.query<{ n: number; failed: number }[]>(
+        `SELECT (SELECT count(*) FROM webhook_delivery WHERE status = 'succeeded') AS n,
+                (SELECT count(*) FROM webhook_delivery WHERE status = 'failed') AS failed`,
+      );
+      if (Number(row.failed) > 0) throw new Error(`${row.failed} deliveries failed`);
+      if (Number(row.n) !== succeeded) movedAt = Date.now();
+      succeeded = Number(row.n);
+      if (Date.now() - movedAt > STALL_MS) throw new Error(`stuck at ${succeeded} of ${TOTAL} deliveries`);
+    }
+    const [{ last }] = await dataSource.query<{ last: string }[]>(
+      `SELECT max(updated_at) AS last FROM webhook_delivery WHERE status = 'succeeded'`,
+    );
+    const seconds = (new Date(`${last.replace(' ', 'T')}Z`).getTime() - started) / 1000;
+    const received = await receiver.received('/junction');
+    if (received !== TOTAL) throw new Error(`the receiver got ${received} of ${TOTAL} deliveries`);
+    return TOTAL / seconds;
+  } finally {
+    await app.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(await inbound());
+  const receiver = await startReceiverProcess();
+  try {
+    const rawPerSecond = await raw(receiver.url);
+    const junction = await throughJunction(receiver.url, receiver);
+    console.log(
+      `webhooks out via Junction: ${Math.round(junction)} deliveries/s ` +
+        `(raw undici to the same receiver: ${Math.round(rawPerSecond)} requests/s, ratio ${(junction / rawPerSecond).toFixed(2)})`,
+    );
+    console.log(
+      `conditions: node ${process.version}, ${os.cpus().length} cores, ${TOTAL} events ingested in batches of ${BATCH}, ` +
+        `one endpoint, SQLite with the embedded queue, default concurrency ${CONCURRENCY}, receiver in its own process`,
+    );
+  } finally {
+    receiver.stop();
+  }
+}
+
+if (process.argv[2] === 'receiver') {
+  serveReceiver().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+} else {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

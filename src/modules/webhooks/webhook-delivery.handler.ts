@@ -1,0 +1,273 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { Clock } from '../../common/clock.js';
+import { newId } from '../../common/ids.js';
+import { AppConfig } from '../../config/app-config.js';
+import { WriteSerializer } from '../../database/write-serializer.js';
+import { EventIntakeService } from '../events/event-intake.service.js';
+import { JobFailure, JobHandler } from '../jobs/jobs.contract.js';
+import { RateBudgets } from '../providers/rate-budgets.service.js';
+import type { JobContext } from '../jobs/jobs.contract.js';
+import { retryDelayMs } from './retry-schedule.js';
+import { WEBHOOK_DELIVER_JOB_TYPE, WEBHOOK_ENDPOINT_DISABLED_EVENT } from './webhooks.contract.js';
+import { WebhooksMetrics } from './webhooks.metrics.js';
+import type { AttemptOutcome } from './webhooks.metrics.js';
+import { WebhookAttempt } from './webhook-attempt.entity.js';
+import type { WebhookDelivery } from './webhook-delivery.entity.js';
+import { WebhookDeliveryStore } from './webhook-delivery.store.js';
+import type { WebhookEndpoint } from './webhook-endpoint.entity.js';
+import { WebhookEndpointStore } from './webhook-endpoint.store.js';
+import { WebhookEndpointsService } from './webhook-endpoints.service.js';
+import { WebhookFanOut } from './webhook-fan-out.service.js';
+import type { DeliverPayload } from './webhook-fan-out.service.js';
+import { WebhookSender } from './webhook-sender.service.js';
+import type { SendOutcome } from './webhook-sender.service.js';
+
+/** The smallest wait of an ordered delivery behind an earlier one, so it does not spin. */
+const ORDER_WAIT_MS = 1000;
+
+/** What the job records as its result when it succeeds. */
+export interface DeliverResult {
+  deliveryId: string;
+  statusCode: number | null;
+  /** Why nothing was sent, when nothing was. */
+  skipped?: string;
+}
+
+/** How an attempt ends the delivery, if it does. */
+type Verdict =
+  { kind: 'succeeded' } | { kind: 'retry'; waitMs: number } | { kind: 'failed'; disable: string | null };
+
+/**
+ * Runs one attempt of a delivery: signs and sends it, keeps the attempt, and decides what comes
+ * next. 2xx succeeds; 410 disables the endpoint; 429 and 503 wait their Retry-After; everything
+ * else waits the next step of the retry schedule, which the job engine follows because the
+ * failure carries it as `retryAfterMs`. An endpoint failing for `JUNCTION_WEBHOOK_DISABLE_AFTER`
+ * without one success is disabled, and `webhook.endpoint.disabled` emitted.
+ */
+@Injectable()
+export class WebhookDeliveryHandler {
+  constructor(
+    private readonly deliveries: WebhookDeliveryStore,
+    private readonly endpointStore: WebhookEndpointStore,
+    private readonly endpoints: WebhookEndpointsService,
+    private readonly sender: WebhookSender,
+    private readonly fanOut: WebhookFanOut,
+    private readonly budgets: RateBudgets,
+    private readonly intake: EventIntakeService,
+    private readonly metrics: WebhooksMetrics,
+    private readonly serializer: WriteSerializer,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  // concurrencyLimit 1: an ordered endpoint's jobs share a concurrency key, so one runs at a time.
+  @JobHandler(WEBHOOK_DELIVER_JOB_TYPE, { queue: 'webhooks', timeoutMs: 30_000, concurrencyLimit: 1 })
+  async deliver(ctx: JobContext<DeliverPayload>): Promise<DeliverResult> {
+    const delivery = await this.deliveries.find(ctx.payload.deliveryId);
+    // Deleted with its endpoint, or finished by another job (a resend): nothing to do.
+    if (!delivery)
+      return { deliveryId: ctx.payload.deliveryId, statusCode: null, skipped: 'no such delivery' };
+    if (delivery.status !== 'pending')
+      return { deliveryId: delivery.id, statusCode: null, skipped: `the delivery is ${delivery.status}` };
+    const endpoint = await this.endpointStore.find(delivery.endpointId);
+    if (!endpoint) return { deliveryId: delivery.id, statusCode: null, skipped: 'no such endpoint' };
+    if (!endpoint.enabled) {
+      await this.serializer.transaction((m) =>
+        this.deliveries.update(m, delivery.id, {
+          status: 'failed',
+          nextAttemptAt: null,
+          lastError: 'the endpoint is disabled',
+          updatedAt: this.clock.now(),
+        }),
+      );
+      throw JobFailure.permanent(`endpoint ${endpoint.id} is disabled`);
+    }
+    if (endpoint.ordered) await this.waitForEarlier(endpoint, delivery);
+    // Over the endpoint's own limit, the job is put back (DEFERRED) without spending an attempt.
+    if (endpoint.rateLimit) {
+      await this.budgets.take(
+        { id: `webhook:${endpoint.id}`, name: `webhook endpoint ${endpoint.id}`, config: {} },
+        endpoint.rateLimit,
+      );
+    }
+
+    const { secrets, headers } = this.endpoints.opened(endpoint);
+    const startedAt = this.clock.now();
+    let outcome: SendOutcome;
+    try {
+      outcome = await this.sender.send({
+        url: endpoint.url,
+        headers,
+        secrets,
+        messageId: delivery.eventId,
+        body: delivery.body,
+        signal: ctx.signal,
+        log: (line) => ctx.log(line),
+      });
+    } catch (error) {
+      if (ctx.signal.aborted) await this.recordStopped(ctx, delivery, startedAt);
+      throw error;
+    }
+    const verdict = await this.serializer.transaction((manager) =>
+      this.record(manager, ctx, endpoint, delivery, outcome, startedAt),
+    );
+    this.metrics.attempted(endpoint.id, metricOutcome(verdict, outcome), outcome.durationMs);
+    switch (verdict.kind) {
+      case 'succeeded':
+        return { deliveryId: delivery.id, statusCode: outcome.statusCode };
+      case 'retry':
+        // Not a PERMANENT code: the engine retries after exactly this wait.
+        throw new JobFailure(
+          outcome.code === 'RATE_LIMITED' ? 'RATE_LIMITED' : 'DELIVERY_FAILED',
+          outcome.error!,
+          verdict.waitMs,
+        );
+      case 'failed':
+        throw JobFailure.permanent(verdict.disable ?? outcome.error!);
+    }
+  }
+
+  /**
+   * An ordered endpoint's deliveries go in event order: one made after a delivery still pending
+   * (waiting for its retry) waits too, without spending an attempt. The concurrency key keeps two
+   * from running at once; this keeps a later one from overtaking an earlier one that failed.
+   */
+  private async waitForEarlier(endpoint: WebhookEndpoint, delivery: WebhookDelivery): Promise<void> {
+    const earlier = await this.deliveries.earlierPending(endpoint.id, delivery.id);
+    if (!earlier) return;
+    const due = earlier.nextAttemptAt?.getTime() ?? 0;
+    const waitMs = Math.max(ORDER_WAIT_MS, due - this.clock.now().getTime());
+    throw JobFailure.deferred(
+      `waits for the earlier delivery ${earlier.id} to the same ordered endpoint`,
+      waitMs,
+    );
+  }
+
+  /**
+   * The job was stopped mid-request (its timeout, a cancel, a lost lease): the attempt is kept, and
+   * the delivery stays pending only while the engine may run it again, so an ordered endpoint is
+   * not held back by a delivery no job will finish.
+   */
+  private async recordStopped(
+    ctx: JobContext<DeliverPayload>,
+    delivery: WebhookDelivery,
+    startedAt: Date,
+  ): Promise<void> {
+    const reason: unknown = ctx.signal.reason;
+    const code =
+      typeof reason === 'object' && reason !== null ? (reason as { code?: unknown }).code : undefined;
+    const message = reason instanceof Error ? reason.message : String(reason);
+    const over = code === 'CANCELLED' || ctx.attempt >= ctx.maxAttempts;
+    const now = this.clock.now();
+    await this.serializer.transaction(async (manager) => {
+      await this.deliveries.addAttempt(
+        manager,
+        Object.assign(new WebhookAttempt(), {
+          id: newId(),
+          deliveryId: delivery.id,
+          attempt: delivery.attempts + 1,
+          statusCode: null,
+          durationMs: now.getTime() - startedAt.getTime(),
+          response: null,
+          error: `stopped: ${message}`,
+          startedAt,
+        } satisfies WebhookAttempt),
+      );
+      await this.deliveries.update(manager, delivery.id, {
+        status: over ? 'failed' : 'pending',
+        attempts: delivery.attempts + 1,
+        nextAttemptAt: over ? null : now,
+        lastError: `stopped: ${message}`,
+        updatedAt: now,
+      });
+    });
+  }
+
+  /** Keeps the attempt and moves the delivery and its endpoint on, in one transaction. */
+  private async record(
+    manager: EntityManager,
+    ctx: JobContext<DeliverPayload>,
+    endpoint: WebhookEndpoint,
+    delivery: WebhookDelivery,
+    outcome: SendOutcome,
+    startedAt: Date,
+  ): Promise<Verdict> {
+    const now = this.clock.now();
+    const attempt = Object.assign(new WebhookAttempt(), {
+      id: newId(),
+      deliveryId: delivery.id,
+      attempt: delivery.attempts + 1,
+      statusCode: outcome.statusCode,
+      durationMs: outcome.durationMs,
+      response: outcome.response,
+      error: outcome.error,
+      startedAt,
+    } satisfies WebhookAttempt);
+    await this.deliveries.addAttempt(manager, attempt);
+    const verdict = outcome.ok
+      ? ({ kind: 'succeeded' } as const)
+      : await this.judgeFailure(manager, ctx, endpoint, outcome, now);
+    await this.deliveries.update(manager, delivery.id, {
+      status: verdict.kind === 'succeeded' ? 'succeeded' : verdict.kind === 'retry' ? 'pending' : 'failed',
+      attempts: attempt.attempt,
+      nextAttemptAt: verdict.kind === 'retry' ? new Date(now.getTime() + verdict.waitMs) : null,
+      lastError: outcome.error,
+      updatedAt: now,
+    });
+    if (outcome.ok) await this.endpointStore.markSucceeded(manager, endpoint.id);
+    return verdict;
+  }
+
+  private async judgeFailure(
+    manager: EntityManager,
+    ctx: JobContext<DeliverPayload>,
+    endpoint: WebhookEndpoint,
+    outcome: SendOutcome,
+    now: Date,
+  ): Promise<Verdict> {
+    // A refused address is our rule, not the endpoint failing: it does not count towards disabling.
+    if (outcome.code === 'REFUSED') return { kind: 'failed', disable: null };
+    if (outcome.statusCode === 410) {
+      const reason = `${endpoint.url} answered 410 Gone`;
+      await this.disable(manager, endpoint, reason, now);
+      return { kind: 'failed', disable: reason };
+    }
+    const failingSince = await this.endpointStore.markFailing(manager, endpoint.id, now);
+    const disableAfterMs = this.config.webhooks.disableAfterMs;
+    if (now.getTime() - failingSince.getTime() >= disableAfterMs) {
+      const reason = `failing without a success since ${failingSince.toISOString()}`;
+      await this.disable(manager, endpoint, reason, now);
+      return { kind: 'failed', disable: reason };
+    }
+    if (ctx.attempt >= ctx.maxAttempts) return { kind: 'failed', disable: null };
+    const waitMs =
+      outcome.code === 'RATE_LIMITED' && outcome.retryAfterMs !== null
+        ? outcome.retryAfterMs
+        : retryDelayMs(this.config.webhooks.retryScheduleMs, ctx.attempt + 1);
+    return waitMs === null ? { kind: 'failed', disable: null } : { kind: 'retry', waitMs };
+  }
+
+  private async disable(
+    manager: EntityManager,
+    endpoint: WebhookEndpoint,
+    reason: string,
+    at: Date,
+  ): Promise<void> {
+    if (!(await this.endpointStore.disable(manager, endpoint.id, reason, at))) return;
+    this.serializer.afterCommit(manager, () => this.fanOut.invalidate());
+    const url = new URL(endpoint.url);
+    await this.intake.emitOwn(manager, [
+      {
+        name: WEBHOOK_ENDPOINT_DISABLED_EVENT,
+        // The URL without its query, which may carry a token.
+        data: { endpointId: endpoint.id, url: `${url.origin}${url.pathname}`, reason },
+      },
+    ]);
+  }
+}
+
+function metricOutcome(verdict: Verdict, outcome: SendOutcome): AttemptOutcome {
+  if (outcome.code === 'REFUSED') return 'refused';
+  return verdict.kind === 'retry' ? 'retrying' : verdict.kind;
+}

@@ -1,0 +1,334 @@
+import { Injectable } from '@nestjs/common';
+import { isUUID } from 'class-validator';
+import { Clock } from '../../common/clock.js';
+import { SecretBox } from '../../common/crypto/secret-box.js';
+import { newId } from '../../common/ids.js';
+import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
+import { WriteSerializer } from '../../database/write-serializer.js';
+import { compileEventPattern } from '../events/events.contract.js';
+import type { RateLimit } from '../providers/providers.contract.js';
+import { WebhookEndpoint } from './webhook-endpoint.entity.js';
+import { WebhookEndpointStore } from './webhook-endpoint.store.js';
+import { WebhookError } from './webhook.error.js';
+import { checkFilter, WebhookFanOut } from './webhook-fan-out.service.js';
+import { newSigningSecret, validSecrets } from './webhook-signature.js';
+import type { SigningSecret } from './webhook-signature.js';
+
+/** How long a rotated-out secret keeps signing beside the new one. */
+export const PREVIOUS_SECRET_MS = 24 * 3_600_000;
+
+/** What an endpoint is made of, as an admin gives it. */
+export interface EndpointSpec {
+  url: string;
+  eventPatterns: string[];
+  filter: Record<string, unknown> | null;
+  description: string | null;
+  headers: Record<string, string>;
+  rateLimit: RateLimit | null;
+  ordered: boolean;
+  enabled: boolean;
+}
+
+/** An endpoint as the API shows it: no secret, and header names without their values. */
+export interface EndpointRecord extends Omit<EndpointSpec, 'headers'> {
+  id: string;
+  headerNames: string[];
+  disabledReason: string | null;
+  failingSince: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface EndpointSecrets {
+  secret: string;
+  /** The previous secret while it still signs. */
+  previous: { secret: string; expiresAt: string } | null;
+}
+
+/** Headers Junction sets itself: an endpoint's own headers may not replace them. */
+const RESERVED_HEADERS = new Set([
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'content-type',
+  'content-length',
+  'host',
+  'transfer-encoding',
+  'connection',
+]);
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]{1,100}$/i;
+const MAX_HEADERS = 20;
+
+/** Webhook endpoints: their settings, their sealed secrets and headers. */
+@Injectable()
+export class WebhookEndpointsService {
+  constructor(
+    private readonly store: WebhookEndpointStore,
+    private readonly fanOut: WebhookFanOut,
+    private readonly box: SecretBox,
+    private readonly serializer: WriteSerializer,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Creates an endpoint; the answer carries its secret, shown again only by `secrets`. */
+  async create(spec: EndpointSpec): Promise<{ endpoint: EndpointRecord; secret: string }> {
+    this.check(spec);
+    const now = this.clock.now();
+    const secret = newSigningSecret();
+    const row = Object.assign(new WebhookEndpoint(), {
+      id: newId(),
+      url: spec.url,
+      description: spec.description,
+      eventPatterns: spec.eventPatterns,
+      filter: spec.filter,
+      headersSealed: this.sealHeaders(spec.headers),
+      rateLimit: spec.rateLimit,
+      ordered: spec.ordered,
+      enabled: spec.enabled,
+      disabledReason: null,
+      secretsSealed: this.sealSecrets([{ secret }]),
+      failingSince: null,
+      createdAt: now,
+      updatedAt: now,
+    } satisfies WebhookEndpoint);
+    await this.serializer.transaction((manager) => this.store.save(manager, row));
+    this.fanOut.invalidate();
+    return { endpoint: this.toRecord(row), secret };
+  }
+
+  async update(id: string, changes: Partial<EndpointSpec>): Promise<EndpointRecord> {
+    const row = await this.serializer.transaction(async (manager) => {
+      const found = await this.mustFind(id, manager);
+      const spec = { ...this.specOf(found), ...changes };
+      this.check(spec);
+      const reenabled = spec.enabled && !found.enabled;
+      Object.assign(found, {
+        url: spec.url,
+        description: spec.description,
+        eventPatterns: spec.eventPatterns,
+        filter: spec.filter,
+        headersSealed: changes.headers === undefined ? found.headersSealed : this.sealHeaders(spec.headers),
+        rateLimit: spec.rateLimit,
+        ordered: spec.ordered,
+        enabled: spec.enabled,
+        // Enabled again by a person: the outage that disabled it starts over.
+        disabledReason: spec.enabled ? null : found.disabledReason,
+        failingSince: reenabled ? null : found.failingSince,
+        updatedAt: this.clock.now(),
+      });
+      await this.store.save(manager, found);
+      return found;
+    });
+    this.fanOut.invalidate();
+    return this.toRecord(row);
+  }
+
+  async remove(id: string): Promise<void> {
+    const deleted = isUUID(id) && (await this.serializer.transaction((m) => this.store.delete(m, id)));
+    if (!deleted) throw notFound(id);
+    this.fanOut.invalidate();
+  }
+
+  async get(id: string): Promise<EndpointRecord> {
+    return this.toRecord(await this.mustFind(id));
+  }
+
+  async list(page: PageQueryDto): Promise<Page<EndpointRecord>> {
+    const found = await this.store.page(page);
+    return { items: found.items.map((row) => this.toRecord(row)), nextCursor: found.nextCursor };
+  }
+
+  async secrets(id: string): Promise<EndpointSecrets> {
+    const secrets = this.openSecrets(await this.mustFind(id));
+    return this.describeSecrets(secrets);
+  }
+
+  /** A new secret signs from now on; the current one keeps signing beside it for 24 hours. */
+  async rotateSecret(id: string): Promise<EndpointSecrets> {
+    const secrets = await this.serializer.transaction(async (manager) => {
+      const row = await this.mustFind(id, manager);
+      const now = this.clock.now();
+      const current = this.openSecrets(row).find((s) => s.expiresAt === undefined)!;
+      const next: SigningSecret[] = [
+        { secret: newSigningSecret() },
+        { secret: current.secret, expiresAt: new Date(now.getTime() + PREVIOUS_SECRET_MS).toISOString() },
+      ];
+      row.secretsSealed = this.sealSecrets(next);
+      row.updatedAt = now;
+      await this.store.save(manager, row);
+      return next;
+    });
+    return this.describeSecrets(secrets);
+  }
+
+  /**
+   * Key rotation: seals every endpoint's secrets and headers again with the current key, so
+   * `JUNCTION_SECRET_KEY_PREVIOUS` can go. Counts those sealed again and those already current.
+   */
+  async resealAll(onPage?: (done: number) => Promise<void>): Promise<{ resealed: number; current: number }> {
+    const counts = { resealed: 0, current: 0 };
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.page({ limit: 200, cursor });
+      for (const row of page.items) {
+        const was = { secretsSealed: row.secretsSealed, headersSealed: row.headersSealed };
+        const current = [was.secretsSealed, was.headersSealed].every(
+          (sealed) => sealed === null || this.box.sealedWithCurrentKey(sealed),
+        );
+        if (current) {
+          counts.current++;
+          continue;
+        }
+        const now = {
+          secretsSealed: this.box.seal(this.box.open(was.secretsSealed)),
+          headersSealed: was.headersSealed === null ? null : this.box.seal(this.box.open(was.headersSealed)),
+        };
+        // Changed meanwhile (rotated, edited): sealed with the current key by that change.
+        const replaced = await this.serializer.transaction((m) =>
+          this.store.replaceSealed(m, row.id, was, now),
+        );
+        if (replaced) counts.resealed++;
+        else counts.current++;
+      }
+      cursor = page.nextCursor ?? undefined;
+      await onPage?.(counts.resealed + counts.current);
+    } while (cursor);
+    return counts;
+  }
+
+  /** The secrets that sign a request made now, and the endpoint's headers, opened. */
+  opened(endpoint: WebhookEndpoint): { secrets: string[]; headers: Record<string, string> } {
+    return {
+      secrets: validSecrets(this.openSecrets(endpoint), this.clock.now()),
+      headers: endpoint.headersSealed
+        ? (JSON.parse(this.box.open(endpoint.headersSealed)) as Record<string, string>)
+        : {},
+    };
+  }
+
+  private describeSecrets(secrets: SigningSecret[]): EndpointSecrets {
+    const now = this.clock.now();
+    const current = secrets.find((s) => s.expiresAt === undefined)!;
+    const previous = secrets.find(
+      (s) => s.expiresAt !== undefined && Date.parse(s.expiresAt) > now.getTime(),
+    );
+    return {
+      secret: current.secret,
+      previous: previous ? { secret: previous.secret, expiresAt: previous.expiresAt! } : null,
+    };
+  }
+
+  private openSecrets(row: WebhookEndpoint): SigningSecret[] {
+    return JSON.parse(this.box.open(row.secretsSealed)) as SigningSecret[];
+  }
+
+  private sealSecrets(secrets: SigningSecret[]): string {
+    return this.box.seal(JSON.stringify(secrets));
+  }
+
+  private sealHeaders(headers: Record<string, string>): string | null {
+    return Object.keys(headers).length === 0 ? null : this.box.seal(JSON.stringify(headers));
+  }
+
+  private async mustFind(
+    id: string,
+    manager?: Parameters<WebhookEndpointStore['find']>[1],
+  ): Promise<WebhookEndpoint> {
+    const row = isUUID(id) ? await this.store.find(id, manager) : null;
+    if (!row) throw notFound(id);
+    return row;
+  }
+
+  private specOf(row: WebhookEndpoint): EndpointSpec {
+    return {
+      url: row.url,
+      eventPatterns: row.eventPatterns,
+      filter: row.filter,
+      description: row.description,
+      headers: row.headersSealed
+        ? (JSON.parse(this.box.open(row.headersSealed)) as Record<string, string>)
+        : {},
+      rateLimit: row.rateLimit,
+      ordered: row.ordered,
+      enabled: row.enabled,
+    };
+  }
+
+  private toRecord(row: WebhookEndpoint): EndpointRecord {
+    const { headers, ...spec } = this.specOf(row);
+    return {
+      id: row.id,
+      ...spec,
+      headerNames: Object.keys(headers),
+      disabledReason: row.disabledReason,
+      failingSince: row.failingSince,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    };
+  }
+
+  /** Refuses an endpoint that could not work, naming each field that is wrong. */
+  private check(spec: EndpointSpec): void {
+    const problems: { field: string; problems: string[] }[] = [];
+    const add = (field: string, found: string[]) => {
+      if (found.length > 0) problems.push({ field, problems: found });
+    };
+    add('url', urlProblems(spec.url));
+    add(
+      'eventPatterns',
+      spec.eventPatterns.length === 0
+        ? ['at least one pattern, such as "order.*"']
+        : spec.eventPatterns.flatMap((p) =>
+            compileEventPattern(p)
+              ? []
+              : [`"${p}" is not a pattern: dot-separated names, * for one segment, ** for one or more`],
+          ),
+    );
+    if (spec.filter !== null) {
+      try {
+        checkFilter(spec.filter);
+      } catch (error) {
+        add('filter', [(error as Error).message]);
+      }
+    }
+    add('headers', headerProblems(spec.headers));
+    if (problems.length > 0) {
+      throw new WebhookError(
+        'INVALID_ENDPOINT',
+        `the endpoint cannot work: ${problems.map((p) => p.field).join(', ')} ${problems.length === 1 ? 'is' : 'are'} wrong`,
+        problems,
+      );
+    }
+  }
+}
+
+function urlProblems(raw: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return ['not a URL'];
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return [`only http and https, not ${url.protocol}`];
+  if (url.username || url.password) return ['credentials belong in headers, not in the URL'];
+  return [];
+}
+
+function headerProblems(headers: Record<string, string>): string[] {
+  const entries = Object.entries(headers);
+  const problems: string[] = [];
+  if (entries.length > MAX_HEADERS) problems.push(`at most ${MAX_HEADERS} headers`);
+  for (const [name, value] of entries) {
+    if (!HEADER_NAME.test(name)) problems.push(`"${name}" is not a header name`);
+    else if (RESERVED_HEADERS.has(name.toLowerCase())) problems.push(`${name} is set by Junction`);
+    // eslint-disable-next-line no-control-regex
+    if (typeof value !== 'string' || /[\u0000-\u001f\u007f]/.test(value) || value.length > 4000)
+      problems.push(`the value of ${name} must be text on one line, at most 4000 characters`);
+  }
+  return problems;
+}
+
+function notFound(id: string): WebhookError {
+  return new WebhookError('ENDPOINT_NOT_FOUND', `no webhook endpoint ${id}`);
+}

@@ -1,0 +1,155 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { OnModuleInit } from '@nestjs/common';
+import siftModule from 'sift';
+import type { EntityManager } from 'typeorm';
+import { Clock } from '../../common/clock.js';
+import { ExpiringCache } from '../../common/expiring-cache.js';
+import { newId } from '../../common/ids.js';
+import { AppConfig } from '../../config/app-config.js';
+import { compileEventPattern } from '../events/events.contract.js';
+import type { EventSubscriber, PublishedEvent } from '../events/events.contract.js';
+import { EventSubscribers } from '../events/event-subscribers.service.js';
+import type { EnqueueRequest } from '../jobs/jobs.service.js';
+import { WEBHOOK_DELIVER_JOB_TYPE, WEBHOOK_ENDPOINT_DISABLED_EVENT } from './webhooks.contract.js';
+import { WebhookDelivery } from './webhook-delivery.entity.js';
+import { WebhookDeliveryStore } from './webhook-delivery.store.js';
+import { WebhookEndpointStore } from './webhook-endpoint.store.js';
+
+// sift is CommonJS: the types see its default import as the module, at run time it is the function.
+const sift = siftModule as unknown as typeof siftModule.default;
+
+interface CompiledEndpoint {
+  id: string;
+  ordered: boolean;
+  patterns: RegExp[];
+  filter: ((event: PublishedEvent) => boolean) | null;
+}
+
+/** The job payload of one delivery attempt: the delivery row holds the rest. */
+export interface DeliverPayload {
+  deliveryId: string;
+}
+
+/**
+ * Makes one delivery (a row and a `webhooks.deliver` job) per event and matching enabled
+ * endpoint, in the transaction that stores the event. Endpoints are compiled once and kept for
+ * `events.cacheMs` like routes, so an installation without endpoints pays one array check per event.
+ */
+@Injectable()
+export class WebhookFanOut implements EventSubscriber, OnModuleInit {
+  private readonly logger = new Logger('Webhooks');
+  private readonly compiled: ExpiringCache<CompiledEndpoint[]>;
+
+  constructor(
+    private readonly subscribers: EventSubscribers,
+    private readonly endpoints: WebhookEndpointStore,
+    private readonly deliveries: WebhookDeliveryStore,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {
+    this.compiled = new ExpiringCache(() => this.load(), config.events.cacheMs);
+  }
+
+  onModuleInit(): void {
+    this.subscribers.register(this);
+  }
+
+  /** A change made through this process applies to the next event. */
+  invalidate(): void {
+    this.compiled.invalidate();
+  }
+
+  async onStored(manager: EntityManager, events: PublishedEvent[]): Promise<EnqueueRequest[]> {
+    const endpoints = await this.compiled.get();
+    if (endpoints.length === 0) return [];
+    const now = this.clock.now();
+    const rows: WebhookDelivery[] = [];
+    const requests: EnqueueRequest[] = [];
+    for (const event of events) {
+      for (const endpoint of endpoints) {
+        if (!endpoint.patterns.some((pattern) => pattern.test(event.name)) || !this.passes(endpoint, event))
+          continue;
+        // An endpoint's own disabling is stored in the transaction that disables it, before this
+        // cache knows: it is not sent to the endpoint it tells of.
+        if (event.name === WEBHOOK_ENDPOINT_DISABLED_EVENT && disabledEndpointOf(event) === endpoint.id)
+          continue;
+        const delivery = newDelivery(endpoint.id, event, now);
+        rows.push(delivery);
+        requests.push(deliverRequest(delivery, endpoint.ordered, this.config.webhooks.retryScheduleMs));
+      }
+    }
+    await this.deliveries.insert(manager, rows);
+    return requests;
+  }
+
+  private passes(endpoint: CompiledEndpoint, event: PublishedEvent): boolean {
+    if (!endpoint.filter) return true;
+    try {
+      return endpoint.filter(event);
+    } catch (error) {
+      this.logger.warn(`endpoint ${endpoint.id}: the filter failed on event ${event.id}: ${String(error)}`);
+      return false;
+    }
+  }
+
+  private async load(): Promise<CompiledEndpoint[]> {
+    return (await this.endpoints.listEnabled()).map((row) => ({
+      id: row.id,
+      ordered: row.ordered,
+      // Patterns were checked when the endpoint was saved.
+      patterns: row.eventPatterns.flatMap((p) => compileEventPattern(p) ?? []),
+      filter: row.filter ? (sift(row.filter) as (event: PublishedEvent) => boolean) : null,
+    }));
+  }
+}
+
+function disabledEndpointOf(event: PublishedEvent): unknown {
+  const data = event.data;
+  return typeof data === 'object' && data !== null
+    ? (data as { endpointId?: unknown }).endpointId
+    : undefined;
+}
+
+/** Compiles a filter, throwing sift's message for one that is not a query. */
+export function checkFilter(filter: Record<string, unknown>): void {
+  sift(filter);
+}
+
+/**
+ * The job of one delivery. Attempts follow the retry schedule (one per entry; a resend gets one).
+ * An ordered endpoint's jobs share a concurrency key, so one runs at a time.
+ */
+export function deliverRequest(
+  delivery: WebhookDelivery,
+  ordered: boolean,
+  schedule: readonly number[],
+  resend = false,
+): EnqueueRequest {
+  const payload: DeliverPayload = { deliveryId: delivery.id };
+  return {
+    type: WEBHOOK_DELIVER_JOB_TYPE,
+    payload,
+    options: {
+      eventId: delivery.eventId,
+      delayMs: resend ? 0 : schedule[0],
+      maxAttempts: resend ? 1 : schedule.length,
+      concurrencyKey: ordered ? `webhook:${delivery.endpointId}` : undefined,
+    },
+  };
+}
+
+function newDelivery(endpointId: string, event: PublishedEvent, now: Date): WebhookDelivery {
+  const delivery = new WebhookDelivery();
+  delivery.id = newId();
+  delivery.endpointId = endpointId;
+  delivery.eventId = event.id;
+  delivery.eventName = event.name;
+  delivery.body = JSON.stringify({ type: event.name, timestamp: event.occurredAt, data: event });
+  delivery.status = 'pending';
+  delivery.attempts = 0;
+  delivery.nextAttemptAt = now;
+  delivery.lastError = null;
+  delivery.createdAt = now;
+  delivery.updatedAt = now;
+  return delivery;
+}

@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import type { OnApplicationBootstrap } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config.js';
+import { EnqueuesJobs, JobHandler } from '../jobs/jobs.contract.js';
+import type { JobContext } from '../jobs/jobs.contract.js';
+import { JobsService } from '../jobs/jobs.service.js';
+import { WEBHOOK_RESEAL_JOB_TYPE } from './webhooks.contract.js';
+import { WebhookEndpointsService } from './webhook-endpoints.service.js';
+
+/**
+ * Key rotation, as connections have it: while `JUNCTION_SECRET_KEY_PREVIOUS` is set, every boot
+ * makes sure one `webhooks.reseal` job exists for that previous key, which seals every endpoint's
+ * signing secrets and headers again with the current key.
+ */
+@Injectable()
+@EnqueuesJobs(WEBHOOK_RESEAL_JOB_TYPE)
+export class WebhookResealHandler implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Webhooks');
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly jobs: JobsService,
+    private readonly endpoints: WebhookEndpointsService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const previous = this.config.previousSecretKey;
+    if (!previous) return;
+    const fingerprint = createHash('sha256').update(previous).digest('hex').slice(0, 16);
+    const job = await this.jobs.enqueue(
+      WEBHOOK_RESEAL_JOB_TYPE,
+      {},
+      { idempotencyKey: `${WEBHOOK_RESEAL_JOB_TYPE}:${fingerprint}` },
+    );
+    this.logger.log(
+      `JUNCTION_SECRET_KEY_PREVIOUS is set: job ${job.id} seals webhook secrets with the current key`,
+    );
+  }
+
+  @JobHandler(WEBHOOK_RESEAL_JOB_TYPE, { maxAttempts: 10 })
+  async reseal(ctx: JobContext<Record<string, never>>): Promise<{ resealed: number; current: number }> {
+    const counts = await this.endpoints.resealAll(async (seen) => ctx.progress(seen));
+    await ctx.log(
+      `sealed ${counts.resealed} endpoints' secrets again; ${counts.current} were sealed with the current key`,
+    );
+    return counts;
+  }
+}

@@ -1,0 +1,137 @@
+import { Injectable } from '@nestjs/common';
+import type { OnModuleDestroy } from '@nestjs/common';
+import { Agent } from 'undici';
+import { Clock } from '../../common/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { PartnerHttpClient, ProviderError } from '../providers/providers.contract.js';
+import type { ProviderErrorCode } from '../providers/providers.contract.js';
+import { addressRefusalIn, publicOnlyAgent } from './address-guard.js';
+import { signatureHeader } from './webhook-signature.js';
+
+/** Standard Webhooks' receivers should answer quickly; a slower one is a failed attempt. */
+export const DELIVERY_TIMEOUT_MS = 15_000;
+/** How much of a response an attempt keeps. */
+export const RESPONSE_EXCERPT_BYTES = 1024;
+
+export interface SignedRequest {
+  url: string;
+  /** The endpoint's own headers. */
+  headers: Record<string, string>;
+  /** Every secret that signs now. */
+  secrets: string[];
+  /** `webhook-id`: the event's id, the same on every attempt. */
+  messageId: string;
+  body: string;
+  signal?: AbortSignal;
+  log?: (line: string) => Promise<void>;
+}
+
+/** What one request came to. `code` says how to go on when it failed. */
+export interface SendOutcome {
+  ok: boolean;
+  statusCode: number | null;
+  durationMs: number;
+  /** The first 1 KB of the response body. */
+  response: string | null;
+  error: string | null;
+  /** `REFUSED`: the address is private and may not be reached. */
+  code: ProviderErrorCode | 'REFUSED' | null;
+  retryAfterMs: number | null;
+}
+
+/**
+ * Sends one signed delivery through the partner HTTP client (so it is classified and logged
+ * without secrets), over an agent that refuses private addresses unless they are allowed.
+ */
+@Injectable()
+export class WebhookSender implements OnModuleDestroy {
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly http: PartnerHttpClient,
+    private readonly clock: Clock,
+    config: AppConfig,
+  ) {
+    this.agent = config.webhooks.allowPrivate ? new Agent() : publicOnlyAgent();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.agent.close();
+  }
+
+  async send(request: SignedRequest): Promise<SendOutcome> {
+    const timestamp = Math.floor(this.clock.now().getTime() / 1000);
+    const startedAt = performance.now();
+    const elapsed = () => Math.round(performance.now() - startedAt);
+    const secrets = [...Object.values(request.headers), ...request.secrets];
+    try {
+      const response = await this.http.request({
+        method: 'POST',
+        url: request.url,
+        headers: {
+          ...request.headers,
+          'content-type': 'application/json',
+          'webhook-id': request.messageId,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signatureHeader(request.secrets, request.messageId, timestamp, request.body),
+        },
+        body: request.body,
+        timeoutMs: DELIVERY_TIMEOUT_MS,
+        dispatcher: this.agent,
+        secrets,
+        signal: request.signal,
+        log: request.log,
+      });
+      const text =
+        response.body === null
+          ? null
+          : typeof response.body === 'string'
+            ? response.body
+            : JSON.stringify(response.body);
+      return {
+        ok: true,
+        statusCode: response.status,
+        durationMs: response.durationMs,
+        response: excerpt(text, secrets),
+        error: null,
+        code: null,
+        retryAfterMs: null,
+      };
+    } catch (error) {
+      if (request.signal?.aborted) throw error;
+      const refused = addressRefusalIn(error);
+      if (refused) {
+        return {
+          ok: false,
+          statusCode: null,
+          durationMs: elapsed(),
+          response: null,
+          error: refused.message,
+          code: 'REFUSED',
+          retryAfterMs: null,
+        };
+      }
+      if (!(error instanceof ProviderError)) throw error;
+      return {
+        ok: false,
+        statusCode: error.status ?? null,
+        durationMs: elapsed(),
+        response: excerpt(error.responseText ?? null, secrets),
+        error: error.message,
+        code: error.code,
+        retryAfterMs: error.retryAfterMs ?? null,
+      };
+    }
+  }
+}
+
+/** The first 1 KB, with the endpoint's secrets masked in case the receiver echoes a header back. */
+function excerpt(raw: string | null, secrets: readonly string[]): string | null {
+  if (raw === null || raw.length === 0) return null;
+  let text = raw;
+  for (const secret of secrets) if (secret.length > 0) text = text.replaceAll(secret, '***');
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.length <= RESPONSE_EXCERPT_BYTES
+    ? text
+    : bytes.subarray(0, RESPONSE_EXCERPT_BYTES).toString('utf8');
+}
