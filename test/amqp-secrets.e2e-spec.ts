@@ -1,13 +1,10 @@
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
-import request from 'supertest';
 import { BROKER_URL, TestBroker } from './support/rabbit.js';
-import { freePort } from './support/free-port.js';
 import { ADMIN_KEY, bearer } from './support/test-app.js';
+import { startJunctionProcess } from './support/junction-process.js';
+import type { JunctionProcess } from './support/junction-process.js';
 import { TestDatabase } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
 
-const MAIN = path.resolve('dist/src/main.js');
 const admin = bearer(ADMIN_KEY);
 const PASSWORD = 'amqp-log-password-9a8b7c6dEFGH';
 
@@ -19,42 +16,18 @@ const PASSWORD = 'amqp-log-password-9a8b7c6dEFGH';
 describe('amqp secrets in logs', () => {
   let database: TestDatabase;
   let broker: TestBroker;
-  let output = '';
-  let stop: () => Promise<unknown>;
-  let api: () => ReturnType<typeof request>;
+  let junction: JunctionProcess;
+  const api = () => junction.api();
 
   beforeAll(async () => {
     database = await TestDatabase.create();
     broker = await TestBroker.open();
-    const port = await freePort();
-    const child = spawn(process.execPath, [MAIN], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...database.env({ JUNCTION_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'trace' }),
-        PORT: String(port),
-      },
-    });
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    stop = () => {
-      child.kill('SIGTERM');
-      return exited;
-    };
-    const base = request(`http://127.0.0.1:${port}`);
-    api = () => base;
-    await waitFor(
-      () =>
-        fetch(`http://127.0.0.1:${port}/health`).then(
-          (r) => r.status,
-          () => 0,
-        ),
-      (status) => status === 200,
-      30_000,
+    junction = await startJunctionProcess(
+      database.env({ JUNCTION_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'trace' }),
     );
   });
   afterAll(async () => {
-    await stop();
+    await junction.stop();
     await broker.close();
     await database.drop();
   });
@@ -112,12 +85,12 @@ describe('amqp secrets in logs', () => {
       (connection) => connection.state === 'bad_authentication',
       20_000,
     );
-    await stop();
+    await junction.stop();
 
-    expect(output.length).toBeGreaterThan(1000);
-    expect(output).toContain('"/connections"');
-    expect(output).toContain('was lost; reconnecting');
+    expect(junction.output().length).toBeGreaterThan(1000);
+    expect(junction.output()).toContain('"/connections"');
+    expect(junction.output()).toContain('was lost; reconnecting');
     const plain = Buffer.from(`\u0000${username}\u0000${PASSWORD}`).toString('base64');
-    for (const secret of [PASSWORD, plain]) expect(output).not.toContain(secret);
+    for (const secret of [PASSWORD, plain]) expect(junction.output()).not.toContain(secret);
   }, 60_000);
 });

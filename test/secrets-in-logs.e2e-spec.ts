@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
-import request from 'supertest';
+import { createHmac } from 'node:crypto';
 import { startFakePartner } from './fakes/partner.js';
 import type { FakePartner } from './fakes/partner.js';
 import { ADMIN_KEY, bearer } from './support/test-app.js';
+import { startJunctionProcess } from './support/junction-process.js';
+import type { JunctionProcess } from './support/junction-process.js';
 import { TestDatabase } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
-import { freePort } from './support/free-port.js';
 
-const MAIN = path.resolve('dist/src/main.js');
 const admin = bearer(ADMIN_KEY);
 const TOKEN = 'log-secret-token-4b1d9e0cLMNO';
 const WRONG = 'log-wrong-token-8e7f6a5bPQRS';
@@ -21,42 +19,18 @@ const PASSWORD = 'log-basic-password-2c3d4e5f';
 describe('secrets in logs', () => {
   let database: TestDatabase;
   let partner: FakePartner;
-  let output = '';
-  let stop: () => Promise<unknown>;
-  let api: () => ReturnType<typeof request>;
+  let junction: JunctionProcess;
+  const api = () => junction.api();
 
   beforeAll(async () => {
     database = await TestDatabase.create();
     partner = await startFakePartner({ token: TOKEN });
-    const port = await freePort();
-    const child = spawn(process.execPath, [MAIN], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...database.env({ JUNCTION_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'trace' }),
-        PORT: String(port),
-      },
-    });
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    stop = () => {
-      child.kill('SIGTERM');
-      return exited;
-    };
-    const base = request(`http://127.0.0.1:${port}`);
-    api = () => base;
-    await waitFor(
-      () =>
-        fetch(`http://127.0.0.1:${port}/health`).then(
-          (r) => r.status,
-          () => 0,
-        ),
-      (status) => status === 200,
-      30_000,
+    junction = await startJunctionProcess(
+      database.env({ JUNCTION_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'trace' }),
     );
   });
   afterAll(async () => {
-    await stop();
+    await junction.stop();
     await partner.close();
     await database.drop();
   });
@@ -113,12 +87,40 @@ describe('secrets in logs', () => {
       ),
     );
     expect(finished.map((job) => job.status)).toEqual(['succeeded', 'dead', 'dead']);
-    await stop();
 
-    expect(output.length).toBeGreaterThan(1000);
-    expect(output).toContain('"/connections"');
+    // A webhook secret: shown at creation and rotation, used to verify, logged nowhere.
+    const github = (
+      await api()
+        .post('/connections')
+        .set(admin)
+        .send({ provider: 'github', name: 'hooks', config: {}, credentials: { type: 'none' } })
+        .expect(201)
+    ).body as { id: string; webhookSecret: string };
+    const rotated = (await api().post(`/connections/${github.id}/webhook-secret`).set(admin).expect(200))
+      .body as { webhookSecret: string };
+    const push = JSON.stringify({ ref: 'refs/heads/main' });
+    for (const [secret, status] of [
+      [rotated.webhookSecret, 202],
+      ['whsec_wrong', 401],
+    ] as const) {
+      await api()
+        .post(`/webhooks/${github.id}`)
+        .set({
+          'content-type': 'application/json',
+          'x-github-event': 'push',
+          'x-github-delivery': `d-${status}`,
+          'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(push).digest('hex')}`,
+        })
+        .send(push)
+        .expect(status);
+    }
+    await junction.stop();
+
+    expect(junction.output().length).toBeGreaterThan(1000);
+    expect(junction.output()).toContain('"/connections"');
     const basicHeader = Buffer.from(`shop:${PASSWORD}`).toString('base64');
-    for (const secret of [TOKEN, WRONG, PASSWORD, basicHeader]) expect(output).not.toContain(secret);
+    for (const secret of [TOKEN, WRONG, PASSWORD, basicHeader, github.webhookSecret, rotated.webhookSecret])
+      expect(junction.output()).not.toContain(secret);
     expect(partner.requests.some((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
   });
 });

@@ -1,14 +1,12 @@
 import { jest } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
-import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
 import { Clock } from '../src/common/clock.js';
 import { WebhookReceiver } from './fakes/webhook-receiver.js';
 import type { ReceivedDelivery } from './fakes/webhook-receiver.js';
 import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
-import { freePort } from './support/free-port.js';
+import { startJunctionProcess } from './support/junction-process.js';
+import type { JunctionProcess } from './support/junction-process.js';
 import { TestDatabase } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -565,47 +563,23 @@ describe(`outbound webhooks in the logs (${mode})`, () => {
   const TOKEN = 'receiver-log-token-5e4d3c2b1a';
   let database: TestDatabase;
   let receiver: WebhookReceiver;
-  let output = '';
-  let stop: () => Promise<unknown>;
-  let api: () => ReturnType<typeof request>;
+  let junction: JunctionProcess;
+  const api = () => junction.api();
 
   beforeAll(async () => {
     database = await TestDatabase.create();
     receiver = await WebhookReceiver.start();
-    const port = await freePort();
-    const child = spawn(process.execPath, [path.resolve('dist/src/main.js')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...database.env({
-          JUNCTION_ADMIN_KEY: ADMIN_KEY,
-          LOG_LEVEL: 'trace',
-          JUNCTION_WEBHOOK_ALLOW_PRIVATE: 'true',
-          JUNCTION_WEBHOOK_RETRY_SCHEDULE: '0,200ms',
-        }),
-        PORT: String(port),
-      },
-    });
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    stop = () => {
-      child.kill('SIGTERM');
-      return exited;
-    };
-    const base = request(`http://127.0.0.1:${port}`);
-    api = () => base;
-    await waitFor(
-      () =>
-        fetch(`http://127.0.0.1:${port}/health`).then(
-          (r) => r.status,
-          () => 0,
-        ),
-      (status) => status === 200,
-      30_000,
+    junction = await startJunctionProcess(
+      database.env({
+        JUNCTION_ADMIN_KEY: ADMIN_KEY,
+        LOG_LEVEL: 'trace',
+        JUNCTION_WEBHOOK_ALLOW_PRIVATE: 'true',
+        JUNCTION_WEBHOOK_RETRY_SCHEDULE: '0,200ms',
+      }),
     );
   });
   afterAll(async () => {
-    await stop();
+    await junction.stop();
     await receiver.close();
     await database.drop();
   });
@@ -634,13 +608,14 @@ describe(`outbound webhooks in the logs (${mode})`, () => {
       () => Promise.resolve(receiver.received('/logged')),
       (received) => received.length === 2,
     );
-    await stop();
+    await junction.stop();
 
-    expect(output.length).toBeGreaterThan(1000);
-    expect(output).toContain('/webhook-endpoints');
-    expect(output).toContain('/secret');
+    expect(junction.output().length).toBeGreaterThan(1000);
+    expect(junction.output()).toContain('/webhook-endpoints');
+    expect(junction.output()).toContain('/secret');
     expect(receiver.received('/logged').every((r) => r.verified)).toBe(true);
-    for (const secret of [created.secret, rotated.secret, TOKEN]) expect(output).not.toContain(secret);
+    for (const secret of [created.secret, rotated.secret, TOKEN])
+      expect(junction.output()).not.toContain(secret);
   });
 });
 

@@ -101,6 +101,7 @@ export class ConnectionStore {
 
 function connectionFromRow(row: Record<string, unknown>): Connection {
   const json = (value: unknown) => (value === null ? null : (JSON.parse(sqlText(value)) as unknown));
+  const text = (value: unknown) => (value === null ? null : sqlText(value));
   return Object.assign(new Connection(), {
     id: String(row.id),
     accountId: String(row.account_id),
@@ -108,12 +109,15 @@ function connectionFromRow(row: Record<string, unknown>): Connection {
     name: sqlText(row.name),
     config: json(row.config) as Record<string, unknown>,
     credentialType: sqlText(row.credential_type) as CredentialType,
-    credentialsSealed: row.credentials_sealed === null ? null : sqlText(row.credentials_sealed),
-    credentialsHint: row.credentials_hint === null ? null : sqlText(row.credentials_hint),
+    credentialsSealed: text(row.credentials_sealed),
+    credentialsHint: text(row.credentials_hint),
+    webhookSecretSealed: text(row.webhook_secret_sealed),
+    webhookPreviousSecretSealed: text(row.webhook_previous_secret_sealed),
+    webhookPreviousUntil: readTimestamp(row.webhook_previous_until),
     state: sqlText(row.state) as ConnectionState,
     lastError: json(row.last_error) as ConnectionProblem | null,
     lastUsedAt: readTimestamp(row.last_used_at),
     createdAt: readTimestamp(row.created_at)!,
     updatedAt: readTimestamp(row.updated_at)!,
-  });
+  } satisfies Connection);
 }
