@@ -13,30 +13,27 @@
  *   npm run bench:partner
  */
 import 'reflect-metadata';
-import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
-import { Agent } from 'undici';
 import { startFakePartner } from '../test/fakes/partner.js';
 import { AppModule } from '../src/app.module.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { ConnectionsService } from '../src/modules/providers/connections.service.js';
 import { JobsService } from '../src/modules/jobs/jobs.service.js';
+import { rawPosts, startPeerProcess, untilDone } from './support/baseline.js';
+import type { PeerProcess } from './support/baseline.js';
 
 const TOTAL = 20_000;
 const BATCH = 500;
 /** JUNCTION_WORKER_CONCURRENCY's default, and the raw baseline's requests in flight. */
 const CONCURRENCY = 20;
 const TOKEN = 'bench-partner-token-0123456789';
-const POLL_MS = 100;
-const STALL_MS = 60_000;
 
 const clockMs = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function percentiles(values: number[]): { p50: number; p99: number } {
   const sorted = [...values].sort((a, b) => a - b);
@@ -45,35 +42,10 @@ function percentiles(values: number[]): { p50: number; p99: number } {
   return { p50: Math.round(at(0.5)), p99: Math.round(at(0.99)) };
 }
 
-/** The fake partner in a child process, so it does not share the event loop it is measured against. */
-async function startPartnerProcess(): Promise<{
-  url: string;
-  received: () => Promise<Map<string, number>>;
-  stop: () => void;
-}> {
-  const child = fork(fileURLToPath(import.meta.url), ['fake'], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('message', (message) => resolve((message as { url: string }).url));
-    child.once('exit', (code) => reject(new Error(`the fake partner exited with ${code}`)));
-  });
-  return {
-    url,
-    /** When the partner received each order, by idempotency key. */
-    received: () =>
-      new Promise((resolve) => {
-        child.once('message', (message) => resolve(new Map(message as [string, number][])));
-        child.send('received');
-      }),
-    stop: () => child.kill(),
-  };
-}
-
 async function servePartner(): Promise<void> {
   const partner = await startFakePartner({ token: TOKEN });
-  process.on('message', (message) => {
-    if (message !== 'received') return;
+  // Asked anything, it answers when it received each order, by idempotency key.
+  process.on('message', () => {
     const times = partner.requests
       .filter((r) => r.method === 'POST')
       .map((r) => [String(r.headers['idempotency-key']), r.at.getTime()] as const);
@@ -82,38 +54,26 @@ async function servePartner(): Promise<void> {
   process.send!({ url: partner.url });
 }
 
-/** Raw undici: the same POSTs, `CONCURRENCY` in flight, keep-alive. */
-async function raw(url: string): Promise<number> {
-  const agent = new Agent();
-  const origin = new URL(url).origin;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < TOTAL) {
-        const n = next++;
-        const response = await agent.request({
-          origin,
-          path: '/orders',
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${TOKEN}`,
-            'content-type': 'application/json',
-            'idempotency-key': `raw-${n}`,
-          },
-          body: JSON.stringify({ reference: `R-${n}`, lines: [{ sku: 'X-1', qty: 2 }] }),
-        });
-        await response.body.dump();
-        if (response.statusCode !== 201) throw new Error(`raw POST answered ${response.statusCode}`);
-      }
+/** Raw undici: the same POSTs to the same fake. */
+function raw(url: string): Promise<number> {
+  return rawPosts({
+    url,
+    path: '/orders',
+    total: TOTAL,
+    concurrency: CONCURRENCY,
+    status: 201,
+    request: (n) => ({
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        'content-type': 'application/json',
+        'idempotency-key': `raw-${n}`,
+      },
+      body: JSON.stringify({ reference: `R-${n}`, lines: [{ sku: 'X-1', qty: 2 }] }),
     }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  await agent.close();
-  return TOTAL / seconds;
+  });
 }
 
-async function throughJunction(url: string, partner: Awaited<ReturnType<typeof startPartnerProcess>>) {
+async function throughJunction(url: string, partner: PeerProcess) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-bench-partner-'));
   const config = loadConfig({
     DATABASE_URL: `sqlite:${path.join(dir, 'junction.sqlite')}`,
@@ -164,25 +124,23 @@ async function throughJunction(url: string, partner: Awaited<ReturnType<typeof s
       );
       for (const job of batch) enqueuedAt.set(job.id, t);
     }
-    let succeeded = 0;
-    let movedAt = Date.now();
-    while (succeeded < TOTAL) {
-      await sleep(POLL_MS);
-      // Index-only counts (status, finished_at): a scan of the job rows would stall the worker.
-      const [row] = await dataSource.query<{ n: number; dead: number }[]>(
-        `SELECT (SELECT count(*) FROM job WHERE status = 'succeeded') AS n,
-                (SELECT count(*) FROM job WHERE status = 'dead') AS dead`,
-      );
-      if (Number(row.dead) > 0) throw new Error(`${row.dead} http.action jobs are dead`);
-      if (Number(row.n) !== succeeded) movedAt = Date.now();
-      succeeded = Number(row.n);
-      if (Date.now() - movedAt > STALL_MS) throw new Error(`stuck at ${succeeded} of ${TOTAL} jobs`);
-    }
+    // Index-only counts (status, finished_at): a scan of the job rows would stall the worker.
+    await untilDone(
+      async () => {
+        const [row] = await dataSource.query<{ n: number; dead: number }[]>(
+          `SELECT (SELECT count(*) FROM job WHERE status = 'succeeded') AS n,
+                  (SELECT count(*) FROM job WHERE status = 'dead') AS dead`,
+        );
+        return { done: Number(row.n), failed: Number(row.dead) };
+      },
+      TOTAL,
+      'http.action jobs',
+    );
     const [{ last }] = await dataSource.query<{ last: string }[]>(
       `SELECT max(finished_at) AS last FROM job WHERE status = 'succeeded'`,
     );
     const seconds = (new Date(`${last.replace(' ', 'T')}Z`).getTime() - started) / 1000;
-    const received = await partner.received();
+    const received = new Map(await partner.ask<[string, number][]>('received'));
     const latencies = [...enqueuedAt].flatMap(([id, t]) => {
       const at = received.get(id);
       return at === undefined ? [] : [at - t];
@@ -197,7 +155,7 @@ async function throughJunction(url: string, partner: Awaited<ReturnType<typeof s
 }
 
 async function main(): Promise<void> {
-  const partner = await startPartnerProcess();
+  const partner = await startPeerProcess(fileURLToPath(import.meta.url), 'fake');
   try {
     const rawPerSecond = await raw(partner.url);
     const junction = await throughJunction(partner.url, partner);

@@ -12,54 +12,25 @@
  *   npm run bench:webhooks
  */
 import 'reflect-metadata';
-import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
-import { Agent } from 'undici';
 import { WebhookReceiver } from '../test/fakes/webhook-receiver.js';
 import { AppModule } from '../src/app.module.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { EventIntakeService } from '../src/modules/events/event-intake.service.js';
 import { WebhookEndpointsService } from '../src/modules/webhooks/webhook-endpoints.service.js';
+import { rawPosts, startPeerProcess, untilDone } from './support/baseline.js';
+import type { PeerProcess } from './support/baseline.js';
 import { inbound } from './webhooks-inbound.js';
 
 const TOTAL = 5_000;
 const BATCH = 500;
 /** JUNCTION_WORKER_CONCURRENCY's default, and the raw baseline's requests in flight. */
 const CONCURRENCY = 20;
-const POLL_MS = 100;
-const STALL_MS = 60_000;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** The receiver in a child process, so it does not share the event loop it is measured against. */
-async function startReceiverProcess(): Promise<{
-  url: string;
-  received: (path: string) => Promise<number>;
-  stop: () => void;
-}> {
-  const child = fork(fileURLToPath(import.meta.url), ['receiver'], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('message', (message) => resolve((message as { url: string }).url));
-    child.once('exit', (code) => reject(new Error(`the receiver exited with ${code}`)));
-  });
-  return {
-    url,
-    /** How many distinct webhook-ids (or raw requests) reached `path`. */
-    received: (at) =>
-      new Promise((resolve) => {
-        child.once('message', (message) => resolve(message as number));
-        child.send(at);
-      }),
-    stop: () => child.kill(),
-  };
-}
 
 async function serveReceiver(): Promise<void> {
   const receiver = await WebhookReceiver.start();
@@ -83,34 +54,22 @@ function bodyOf(n: number): string {
   });
 }
 
-/** Raw undici: the same POSTs, `CONCURRENCY` in flight, keep-alive. */
-async function raw(url: string): Promise<number> {
-  const agent = new Agent();
-  const origin = new URL(url).origin;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < TOTAL) {
-        const n = next++;
-        const response = await agent.request({
-          origin,
-          path: '/raw',
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'webhook-id': `raw-${n}` },
-          body: bodyOf(n),
-        });
-        await response.body.dump();
-        if (response.statusCode !== 200) throw new Error(`raw POST answered ${response.statusCode}`);
-      }
+/** Raw undici: the same POSTs to the same receiver. */
+function raw(url: string): Promise<number> {
+  return rawPosts({
+    url,
+    path: '/raw',
+    total: TOTAL,
+    concurrency: CONCURRENCY,
+    status: 200,
+    request: (n) => ({
+      headers: { 'content-type': 'application/json', 'webhook-id': `raw-${n}` },
+      body: bodyOf(n),
     }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  await agent.close();
-  return TOTAL / seconds;
+  });
 }
 
-async function throughJunction(url: string, receiver: Awaited<ReturnType<typeof startReceiverProcess>>) {
+async function throughJunction(url: string, receiver: PeerProcess) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-bench-webhooks-'));
   const config = loadConfig({
     DATABASE_URL: `sqlite:${path.join(dir, 'junction.sqlite')}`,
@@ -147,24 +106,22 @@ async function throughJunction(url: string, receiver: Awaited<ReturnType<typeof 
       );
       if (results.some((r) => !r.ok)) throw new Error('an event was refused');
     }
-    let succeeded = 0;
-    let movedAt = Date.now();
-    while (succeeded < TOTAL) {
-      await sleep(POLL_MS);
-      const [row] = await dataSource.query<{ n: number; failed: number }[]>(
-        `SELECT (SELECT count(*) FROM webhook_delivery WHERE status = 'succeeded') AS n,
-                (SELECT count(*) FROM webhook_delivery WHERE status = 'failed') AS failed`,
-      );
-      if (Number(row.failed) > 0) throw new Error(`${row.failed} deliveries failed`);
-      if (Number(row.n) !== succeeded) movedAt = Date.now();
-      succeeded = Number(row.n);
-      if (Date.now() - movedAt > STALL_MS) throw new Error(`stuck at ${succeeded} of ${TOTAL} deliveries`);
-    }
+    await untilDone(
+      async () => {
+        const [row] = await dataSource.query<{ n: number; failed: number }[]>(
+          `SELECT (SELECT count(*) FROM webhook_delivery WHERE status = 'succeeded') AS n,
+                  (SELECT count(*) FROM webhook_delivery WHERE status = 'failed') AS failed`,
+        );
+        return { done: Number(row.n), failed: Number(row.failed) };
+      },
+      TOTAL,
+      'deliveries',
+    );
     const [{ last }] = await dataSource.query<{ last: string }[]>(
       `SELECT max(updated_at) AS last FROM webhook_delivery WHERE status = 'succeeded'`,
     );
     const seconds = (new Date(`${last.replace(' ', 'T')}Z`).getTime() - started) / 1000;
-    const received = await receiver.received('/junction');
+    const received = await receiver.ask<number>('/junction');
     if (received !== TOTAL) throw new Error(`the receiver got ${received} of ${TOTAL} deliveries`);
     return TOTAL / seconds;
   } finally {
@@ -175,7 +132,7 @@ async function throughJunction(url: string, receiver: Awaited<ReturnType<typeof 
 
 async function main(): Promise<void> {
   console.log(await inbound());
-  const receiver = await startReceiverProcess();
+  const receiver = await startPeerProcess(fileURLToPath(import.meta.url), 'receiver');
   try {
     const rawPerSecond = await raw(receiver.url);
     const junction = await throughJunction(receiver.url, receiver);

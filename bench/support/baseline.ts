@@ -1,0 +1,90 @@
+/**
+ * What the benchmarks that call a peer share: the peer (a fake partner, a webhook receiver) in a
+ * child process of its own, the raw undici baseline against it, and the wait until Junction has
+ * finished the work.
+ */
+import { fork } from 'node:child_process';
+import { Agent } from 'undici';
+
+export interface PeerProcess {
+  url: string;
+  /** Sends `question` to the peer and resolves with its answer. */
+  ask: <T>(question: unknown) => Promise<T>;
+  stop: () => void;
+}
+
+/**
+ * Forks `script` with `role` as its argument; the child serves the peer, sends `{ url }` once it
+ * listens, and answers each later message with one of its own. A process of its own, so the peer
+ * does not share the event loop it is measured against.
+ */
+export async function startPeerProcess(script: string, role: string): Promise<PeerProcess> {
+  const child = fork(script, [role], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (message) => resolve((message as { url: string }).url));
+    child.once('exit', (code) => reject(new Error(`the ${role} exited with ${code}`)));
+  });
+  return {
+    url,
+    ask: <T>(question: unknown) =>
+      new Promise<T>((resolve) => {
+        child.once('message', (message) => resolve(message as T));
+        child.send(question as object);
+      }),
+    stop: () => child.kill(),
+  };
+}
+
+/**
+ * Raw undici with keep-alive: `total` POSTs to `url` + `path`, `concurrency` in flight, each
+ * answered `status`. Answers requests per second.
+ */
+export async function rawPosts(options: {
+  url: string;
+  path: string;
+  total: number;
+  concurrency: number;
+  status: number;
+  request: (n: number) => { headers: Record<string, string>; body: string };
+}): Promise<number> {
+  const agent = new Agent();
+  const origin = new URL(options.url).origin;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (next < options.total) {
+        const { headers, body } = options.request(next++);
+        const response = await agent.request({ origin, path: options.path, method: 'POST', headers, body });
+        await response.body.dump();
+        if (response.statusCode !== options.status)
+          throw new Error(`raw POST answered ${response.statusCode}`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await agent.close();
+  return options.total / seconds;
+}
+
+/**
+ * Polls `count` every `pollMs` until `done` reaches `total`; fails when `failed` is above 0 or
+ * nothing moved for `stallMs`. Counts should be index-only, so polling does not stall the worker.
+ */
+export async function untilDone(
+  count: () => Promise<{ done: number; failed: number }>,
+  total: number,
+  what: string,
+  { pollMs = 100, stallMs = 60_000 } = {},
+): Promise<void> {
+  let done = 0;
+  let movedAt = Date.now();
+  while (done < total) {
+    await new Promise<void>((resolve) => setTimeout(resolve, pollMs));
+    const counts = await count();
+    if (counts.failed > 0) throw new Error(`${counts.failed} ${what} failed`);
+    if (counts.done !== done) movedAt = Date.now();
+    done = counts.done;
+    if (Date.now() - movedAt > stallMs) throw new Error(`stuck at ${done} of ${total} ${what}`);
+  }
+}
