@@ -204,25 +204,20 @@ export class SchedulesService implements OnModuleInit {
   async ensureRetentionSchedule(): Promise<void> {
     const cron = this.config.events.retentionCron;
     const now = this.clock.now();
-    const created = await this.store.insertUnlessNamed(
-      Object.assign(new Schedule(), {
-        id: newId(now.getTime()),
+    const retention = this.fresh(
+      {
         name: RETENTION_SCHEDULE_NAME,
         cron,
         timezone: 'UTC',
         jobType: RETENTION_JOB_TYPE,
-        payload: {},
-        enabled: true,
         overlap: 'skip',
         catchUp: 'once',
-        builtIn: true,
-        lastFiredAt: null,
-        nextFireAt: new CronSlots(cron, 'UTC').nextAfter(now),
-        lastJobId: null,
-        createdAt: now,
-        updatedAt: now,
-      }),
+      },
+      now,
     );
+    retention.builtIn = true;
+    retention.nextFireAt = new CronSlots(cron, 'UTC').nextAfter(now);
+    const created = await this.store.insertUnlessNamed(retention);
     if (created) this.logger.log(`created the built-in schedule ${RETENTION_SCHEDULE_NAME} (${cron} UTC)`);
     await this.serializer.transaction(async (manager) => {
       const schedule = await this.store.getByName(manager, RETENTION_SCHEDULE_NAME);

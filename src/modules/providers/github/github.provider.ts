@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Provider } from '../provider.decorator.js';
 import type { ConnectionProvider } from '../provider.decorator.js';
-import { INBOUND_RATE_LIMIT_SCHEMA } from '../webhooks/webhook-config.js';
+import { INBOUND_ONLY_CONFIG_SCHEMA } from '../webhooks/webhook-config.js';
 import {
   hmac,
   readPayload,
@@ -26,11 +26,7 @@ import type {
   key: 'github',
   title: 'GitHub webhooks',
   kinds: ['source-code'],
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { inboundRateLimit: INBOUND_RATE_LIMIT_SCHEMA },
-  },
+  configSchema: INBOUND_ONLY_CONFIG_SCHEMA,
   credentialTypes: ['none'],
   capabilities: ['webhooks'],
 })

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { SchemaViolation } from '../../../common/json-schema.js';
-import { templateProblems } from '../../../common/template.js';
 import { Provider } from '../provider.decorator.js';
 import type { ConnectionProvider } from '../provider.decorator.js';
-import { eventNameFrom, INBOUND_RATE_LIMIT_SCHEMA } from '../webhooks/webhook-config.js';
+import { eventNameFrom, eventNameProblems, INBOUND_RATE_LIMIT_SCHEMA } from '../webhooks/webhook-config.js';
 import {
   assertFresh,
   hmac,
@@ -63,10 +62,7 @@ const HEADER_NAME = { type: 'string', pattern: '^[A-Za-z0-9-]{1,100}$' };
 })
 export class HmacProvider implements ConnectionProvider {
   validate(config: Record<string, unknown>): SchemaViolation[] {
-    return templateProblems(config.eventName, ['body', 'headers']).map((message) => ({
-      path: '/config/eventName',
-      message,
-    }));
+    return eventNameProblems(config);
   }
 
   verifyWebhook(request: InboundWebhook, context: WebhookVerifyContext): VerifiedWebhook {

@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { SchemaViolation } from '../../../common/json-schema.js';
-import { templateProblems } from '../../../common/template.js';
 import { Provider } from '../provider.decorator.js';
 import type { ConnectionProvider } from '../provider.decorator.js';
-import { eventNameFrom, INBOUND_RATE_LIMIT_SCHEMA } from '../webhooks/webhook-config.js';
+import { eventNameFrom, eventNameProblems, INBOUND_RATE_LIMIT_SCHEMA } from '../webhooks/webhook-config.js';
 import {
   assertFresh,
   hmac,
   readPayload,
-  sameSignature,
+  anySignatureMatches,
   WebhookRefused,
 } from '../webhooks/webhook-verification.js';
 import type {
@@ -50,10 +49,7 @@ const TOLERANCE_SECONDS = 5 * 60;
 })
 export class StandardWebhooksProvider implements ConnectionProvider {
   validate(config: Record<string, unknown>): SchemaViolation[] {
-    return templateProblems(config.eventName, ['body', 'headers']).map((message) => ({
-      path: '/config/eventName',
-      message,
-    }));
+    return eventNameProblems(config);
   }
 
   verifyWebhook(request: InboundWebhook, { secrets, config, now }: WebhookVerifyContext): VerifiedWebhook {
@@ -69,7 +65,7 @@ export class StandardWebhooksProvider implements ConnectionProvider {
       .filter((signature) => signature.startsWith('v1,'))
       .map((signature) => signature.slice(3));
     const expected = secrets.map((secret) => hmac('sha256', keyOf(secret), content, 'base64'));
-    if (!given.some((signature) => expected.some((valid) => sameSignature(signature, valid))))
+    if (!anySignatureMatches(given, expected))
       throw new WebhookRefused('no webhook-signature matches the body');
     const payload = readPayload(request);
     const template = typeof config.eventName === 'string' ? config.eventName : '{{body.type}}';

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Provider } from '../provider.decorator.js';
 import type { ConnectionProvider } from '../provider.decorator.js';
-import { INBOUND_RATE_LIMIT_SCHEMA } from '../webhooks/webhook-config.js';
+import { INBOUND_ONLY_CONFIG_SCHEMA } from '../webhooks/webhook-config.js';
 import {
   assertFresh,
   hmac,
   readPayload,
-  sameSignature,
+  anySignatureMatches,
   WebhookRefused,
 } from '../webhooks/webhook-verification.js';
 import type {
@@ -29,11 +29,7 @@ const TOLERANCE_SECONDS = 5 * 60;
   key: 'stripe',
   title: 'Stripe webhooks',
   kinds: ['payments'],
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { inboundRateLimit: INBOUND_RATE_LIMIT_SCHEMA },
-  },
+  configSchema: INBOUND_ONLY_CONFIG_SCHEMA,
   credentialTypes: ['none'],
   capabilities: ['webhooks'],
 })
@@ -49,7 +45,7 @@ export class StripeProvider implements ConnectionProvider {
     assertFresh(timestamp, now, TOLERANCE_SECONDS);
     const content = Buffer.concat([Buffer.from(`${timestamp}.`), request.rawBody]);
     const expected = secrets.map((secret) => hmac('sha256', secret, content, 'hex'));
-    if (!given.some((signature) => expected.some((valid) => sameSignature(signature, valid))))
+    if (!anySignatureMatches(given, expected))
       throw new WebhookRefused('no v1 signature in Stripe-Signature matches the body');
     const payload = readPayload(request) as { id?: unknown; type?: unknown } | null;
     const type = typeof payload?.type === 'string' ? payload.type.toLowerCase() : 'unknown';

@@ -59,6 +59,11 @@ export function sameSignature(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Whether any signature the sender gave is one of those the secrets give. */
+export function anySignatureMatches(given: string[], expected: string[]): boolean {
+  return given.some((signature) => expected.some((valid) => sameSignature(signature, valid)));
+}
+
 /** Refuses a timestamp (seconds since 1970) further than `toleranceSeconds` from now, either way. */
 export function assertFresh(timestamp: string | undefined, now: Date, toleranceSeconds: number): number {
   if (timestamp === undefined || !/^\d{1,12}$/.test(timestamp.trim())) {
