@@ -98,6 +98,12 @@ describe('the amqp provider', () => {
     const body = await ready();
     return (body.info?.[`amqp:${name}`] ?? body.error?.[`amqp:${name}`]) as { status: string } | undefined;
   };
+  const consumerReaches = (name: string, status: string, ms: number) =>
+    waitFor(
+      () => consumerState(name),
+      (state) => state?.status === status,
+      ms,
+    );
 
   const job = async (id: string) =>
     (await t.http().get(`/jobs/${id}`).set(admin).expect(200)).body as JobBody;
@@ -176,11 +182,7 @@ describe('the amqp provider', () => {
     await broker.channel.bindQueue(dead, dlx, '');
     const inbox = await broker.queue('inbox', { deadLetterExchange: dlx });
     const { id, name } = await connect({ consume: { queue: inbox } });
-    await waitFor(
-      () => consumerState(name),
-      (state) => state?.status === 'up',
-      10_000,
-    );
+    await consumerReaches(name, 'up', 10_000);
 
     const type = `bus${broker.suffix}.parcel.scanned`;
     await t
@@ -245,11 +247,7 @@ describe('the amqp provider', () => {
   it('comes back by itself after the broker closes its connection, and goes on consuming', async () => {
     const inbox = await broker.queue('again');
     const { id, name } = await connect({ consume: { queue: inbox, eventName: 'parcel.returned' } });
-    await waitFor(
-      () => consumerState(name),
-      (state) => state?.status === 'up',
-      10_000,
-    );
+    await consumerReaches(name, 'up', 10_000);
 
     expect(await broker.closeConnections(id)).toBeGreaterThan(0);
     await waitFor(
@@ -259,11 +257,7 @@ describe('the amqp provider', () => {
       20,
     );
     expect((await t.http().get('/health/ready')).status).toBe(503);
-    await waitFor(
-      () => consumerState(name),
-      (state) => state?.status === 'up',
-      15_000,
-    );
+    await consumerReaches(name, 'up', 15_000);
 
     broker.channel.sendToQueue(inbox, Buffer.from('{"parcel":"after"}'), { messageId: 'after-1' });
     const [event] = await waitFor(
@@ -282,11 +276,7 @@ describe('the amqp provider', () => {
   it('stops consuming at once when paused, starts again when resumed, and keeps readiness for a paused one', async () => {
     const inbox = await broker.queue('paused');
     const { id, name } = await connect({ consume: { queue: inbox, eventName: 'parcel.held' } });
-    await waitFor(
-      () => consumerState(name),
-      (state) => state?.status === 'up',
-      10_000,
-    );
+    await consumerReaches(name, 'up', 10_000);
 
     await t.http().post(`/connections/${id}/pause`).set(admin).expect(200);
     await waitFor(
@@ -320,11 +310,7 @@ describe('the amqp provider', () => {
     const first = await broker.queue('first');
     const second = await broker.queue('second');
     const { id, name } = await connect({ consume: { queue: first, eventName: 'parcel.moved' } });
-    await waitFor(
-      () => consumerState(name),
-      (state) => state?.status === 'up',
-      10_000,
-    );
+    await consumerReaches(name, 'up', 10_000);
 
     await t
       .http()
@@ -487,11 +473,7 @@ describe('the amqp provider', () => {
   it('comes back after its queue is deleted and declared again', async () => {
     const inbox = await broker.queue('redeclared');
     const { id, name } = await connect({ consume: { queue: inbox, eventName: 'parcel.lost' } });
-    await waitFor(
-      () => consumerState(name),
-      (state) => state?.status === 'up',
-      10_000,
-    );
+    await consumerReaches(name, 'up', 10_000);
 
     await broker.channel.deleteQueue(inbox);
     await waitFor(
@@ -501,11 +483,7 @@ describe('the amqp provider', () => {
       20,
     );
     await broker.channel.assertQueue(inbox, { durable: false });
-    await waitFor(
-      () => consumerState(name),
-      (state) => state?.status === 'up',
-      15_000,
-    );
+    await consumerReaches(name, 'up', 15_000);
 
     broker.channel.sendToQueue(inbox, Buffer.from('{"parcel":"found"}'), { messageId: 'found-1' });
     await waitFor(
@@ -585,11 +563,7 @@ describe('the amqp provider', () => {
         exchange,
         consume: { queue: inbox, eventName: 'parcel.restarted' },
       });
-      await waitFor(
-        () => consumerState(name),
-        (state) => state?.status === 'up',
-        10_000,
-      );
+      await consumerReaches(name, 'up', 10_000);
 
       let jobId = '';
       await broker.restart(async () => {
