@@ -29,6 +29,18 @@ export async function rawSql<Row = Record<string, unknown>>(
   }
 }
 
+/**
+ * `column` in a WHERE term that no index may serve, for statements that find their rows by id.
+ * SQLite plans without statistics and guesses that an equality on an indexed column matches ten
+ * rows, so beside `id IN (...)` with ten or more ids it walks every row of that status through
+ * the status index (thousands of waiting jobs) instead of looking the ids up. A unary `+` takes
+ * the term out of index selection (sqlite.org/optoverview.html, "Disqualifying WHERE Clause
+ * Terms"). PostgreSQL keeps statistics, needs no hint and has no unary `+` for text.
+ */
+export function notIndexed(column: string, postgres: boolean): string {
+  return postgres ? column : `+${column}`;
+}
+
 /** A timestamp read by raw SQL: a Date on PostgreSQL, UTC text on SQLite. */
 export function readTimestamp(value: unknown): Date | null {
   if (value === null || value === undefined) return null;

@@ -5,7 +5,7 @@ import type { EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
-import { rawSql, sqlPlaceholders } from '../../database/raw-sql.js';
+import { notIndexed, rawSql, sqlPlaceholders } from '../../database/raw-sql.js';
 import type { Dispatch } from './job-dispatch.js';
 import type { Job } from './job.entity.js';
 import { dispatchFromRow, jobFromRow } from './job.store.js';
@@ -124,7 +124,7 @@ export class JobClaimStore {
     const { rows } = await rawSql<Record<string, unknown>>(
       manager,
       `SELECT id, attempt, queue, priority, run_at, concurrency_key FROM job
-       WHERE status IN ('queued', 'failed') AND id IN (${sqlPlaceholders(missed.length)})`,
+       WHERE ${notIndexed('status', this.postgres)} IN ('queued', 'failed') AND id IN (${sqlPlaceholders(missed.length)})`,
       missed,
     );
     return rows.map(dispatchFromRow);
@@ -143,6 +143,8 @@ export class JobClaimStore {
     limit: number,
   ): Promise<Job[]> {
     const scanOrder = candidates.order === 'claim-order' ? 'ORDER BY priority DESC, run_at, id ' : '';
+    // A queue's claim walks the partial claim-order index, which needs the plain status term.
+    const status = candidates.order === 'as-given' ? notIndexed('status', this.postgres) : 'status';
     const skipLocked = this.postgres ? ' FOR UPDATE SKIP LOCKED' : '';
     return this.claimRows(
       manager,
@@ -153,7 +155,7 @@ export class JobClaimStore {
              ROW_NUMBER() OVER (PARTITION BY c.concurrency_key ORDER BY c.priority DESC, c.run_at, c.id) AS rn
            FROM (
              SELECT id, priority, run_at, concurrency_key, concurrency_limit FROM job
-             WHERE ${candidates.where} AND status IN ('queued', 'failed') AND run_at <= ?
+             WHERE ${candidates.where} AND ${status} IN ('queued', 'failed') AND run_at <= ?
              ${scanOrder}LIMIT ?${skipLocked}
            ) c
          ) w
@@ -178,7 +180,7 @@ export class JobClaimStore {
       manager,
       now,
       `id IN (${sqlPlaceholders(ids.length)}) AND concurrency_key IS NULL
-       AND status IN ('queued', 'failed') AND run_at <= ?${durabilityCondition(options)}`,
+       AND ${notIndexed('status', this.postgres)} IN ('queued', 'failed') AND run_at <= ?${durabilityCondition(options)}`,
       [...ids, now],
       ids.length,
     );
