@@ -4,7 +4,10 @@
  * success in the ledger, with each job's enqueue-to-response latency (p50, p99: from its batch's
  * enqueue to the partner's receipt of its order). Beside it, in the same run, the baseline: raw
  * undici POSTs of the same orders to the same fake, 20 in flight at once (the worker's default
- * concurrency), with keep-alive.
+ * concurrency), with keep-alive. Between them, the floor any handler can reach on this engine: the
+ * same jobs run by a bare handler that sends the raw POST itself (no connection, credentials,
+ * templates, rate budget, log line or metrics), so the report shows how much of the gap to raw
+ * is the engine's durable per-job work and how much is http.action's.
  *
  * Conditions: 20,000 jobs on SQLite with the embedded queue, enqueued with
  * `JobsService.enqueueMany` in batches of 500 while the worker runs; one `http` connection with a
@@ -17,12 +20,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Agent } from 'undici';
 import { DataSource } from 'typeorm';
 import { startFakePartner } from '../test/fakes/partner.js';
 import { AppModule } from '../src/app.module.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { ConnectionsService } from '../src/modules/providers/connections.service.js';
+import type { JobContext } from '../src/modules/jobs/job-context.js';
+import { JobHandler } from '../src/modules/jobs/job-handler.decorator.js';
 import { JobsService } from '../src/modules/jobs/jobs.service.js';
 import { rawPosts, startPeerProcess, untilDone } from './support/baseline.js';
 import type { PeerProcess } from './support/baseline.js';
@@ -32,6 +39,36 @@ const BATCH = 500;
 /** JUNCTION_WORKER_CONCURRENCY's default, and the raw baseline's requests in flight. */
 const CONCURRENCY = 20;
 const TOKEN = 'bench-partner-token-0123456789';
+
+const BARE_JOB_TYPE = 'bench.bare-post';
+
+/** The floor: the raw POST sent from a job, with nothing of http.action around it. */
+@Injectable()
+class BareHandler {
+  private readonly agent = new Agent();
+
+  @JobHandler(BARE_JOB_TYPE, { queue: 'partners' })
+  async post(ctx: JobContext<{ origin: string; orderId: string }>): Promise<{ status: number }> {
+    const response = await this.agent.request({
+      origin: ctx.payload.origin,
+      path: '/orders',
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        'content-type': 'application/json',
+        'idempotency-key': ctx.jobId,
+      },
+      body: JSON.stringify({ reference: ctx.payload.orderId, lines: [{ sku: 'X-1', qty: 2 }] }),
+      signal: ctx.signal,
+    });
+    await response.body.dump();
+    if (response.statusCode !== 201) throw new Error(`the fake answered ${response.statusCode}`);
+    return { status: response.statusCode };
+  }
+}
+
+@Module({ providers: [BareHandler] })
+class BareModule {}
 
 const clockMs = () => performance.timeOrigin + performance.now();
 
@@ -73,7 +110,8 @@ function raw(url: string): Promise<number> {
   });
 }
 
-async function throughJunction(url: string, partner: PeerProcess) {
+/** `bare`: the floor's handler instead of http.action. */
+async function throughJunction(url: string, partner: PeerProcess, bare: boolean) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-bench-partner-'));
   const config = loadConfig({
     DATABASE_URL: `sqlite:${path.join(dir, 'junction.sqlite')}`,
@@ -81,7 +119,7 @@ async function throughJunction(url: string, partner: PeerProcess) {
     JUNCTION_ADMIN_KEY: 'jk_bench-admin-key-0123456789abcdefghijklmnop',
     LOG_LEVEL: 'warn',
   });
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, [BareModule]), {
     logger: ['error', 'warn'],
   });
   try {
@@ -113,14 +151,18 @@ async function throughJunction(url: string, partner: PeerProcess) {
     for (let sent = 0; sent < TOTAL; sent += BATCH) {
       const t = clockMs();
       const batch = await jobs.enqueueMany(
-        Array.from({ length: BATCH }, (_, i) => ({
-          type: 'http.action',
-          payload: {
-            connectionId: connection.id,
-            action: 'send-order',
-            input: { orderId: `J-${sent + i}`, lines: [{ sku: 'X-1', qty: 2 }] },
-          },
-        })),
+        Array.from({ length: BATCH }, (_, i) =>
+          bare
+            ? { type: BARE_JOB_TYPE, payload: { origin: new URL(url).origin, orderId: `J-${sent + i}` } }
+            : {
+                type: 'http.action',
+                payload: {
+                  connectionId: connection.id,
+                  action: 'send-order',
+                  input: { orderId: `J-${sent + i}`, lines: [{ sku: 'X-1', qty: 2 }] },
+                },
+              },
+        ),
       );
       for (const job of batch) enqueuedAt.set(job.id, t);
     }
@@ -134,7 +176,7 @@ async function throughJunction(url: string, partner: PeerProcess) {
         return { done: Number(row.n), failed: Number(row.dead) };
       },
       TOTAL,
-      'http.action jobs',
+      `${bare ? BARE_JOB_TYPE : 'http.action'} jobs`,
     );
     const [{ last }] = await dataSource.query<{ last: string }[]>(
       `SELECT max(finished_at) AS last FROM job WHERE status = 'succeeded'`,
@@ -158,11 +200,14 @@ async function main(): Promise<void> {
   const partner = await startPeerProcess(fileURLToPath(import.meta.url), 'fake');
   try {
     const rawPerSecond = await raw(partner.url);
-    const junction = await throughJunction(partner.url, partner);
+    const floor = await throughJunction(partner.url, partner, true);
+    const junction = await throughJunction(partner.url, partner, false);
+    const ofRaw = (perSecond: number) => (perSecond / rawPerSecond).toFixed(2);
     console.log(
       `http.action via Junction: ${Math.round(junction.perSecond)} jobs/s, enqueue-to-partner p50 ${junction.p50} ms ` +
         `p99 ${junction.p99} ms (raw undici to the same fake: ${Math.round(rawPerSecond)} requests/s, ` +
-        `ratio ${(junction.perSecond / rawPerSecond).toFixed(2)})`,
+        `ratio ${ofRaw(junction.perSecond)}; the engine's floor, a bare handler sending the raw POST: ` +
+        `${Math.round(floor.perSecond)} jobs/s, ratio ${ofRaw(floor.perSecond)})`,
     );
     console.log(
       `conditions: node ${process.version}, ${os.cpus().length} cores, ${TOTAL} jobs enqueued in batches of ${BATCH}, ` +

@@ -69,13 +69,23 @@ function isCredentialName(rawName: string): boolean {
 function maskSecrets(text: string, secrets: readonly string[]): string {
   const forms = secrets
     .filter((secret) => secret.length > 0)
-    .flatMap((secret) => [
-      secret,
-      encodeURIComponent(secret),
-      new URLSearchParams({ s: secret }).toString().slice(2),
-    ])
+    .flatMap(formsOf)
     .sort((a, b) => b.length - a.length);
   let masked = text;
   for (const form of forms) masked = masked.replaceAll(form, MASK);
   return masked;
+}
+
+/** The forms of the secrets in use, kept: every call of a connection masks the same ones. */
+const knownForms = new Map<string, string[]>();
+const MAX_KNOWN_FORMS = 1000;
+
+function formsOf(secret: string): string[] {
+  let forms = knownForms.get(secret);
+  if (!forms) {
+    if (knownForms.size >= MAX_KNOWN_FORMS) knownForms.clear();
+    forms = [secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)];
+    knownForms.set(secret, forms);
+  }
+  return forms;
 }
