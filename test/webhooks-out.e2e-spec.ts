@@ -29,6 +29,7 @@ interface Delivery {
   eventId: string;
   status: string;
   attemptCount: number;
+  lastError: string | null;
   attempts: { attempt: number; statusCode: number | null; response: string | null; error: string | null }[];
 }
 
@@ -282,6 +283,33 @@ describe(`outbound webhooks (${mode})`, () => {
       events[1],
       events[2],
     ]);
+  });
+
+  it('does not hold an ordered endpoint back behind a delivery whose job was cancelled while it waited', async () => {
+    const hook = await endpoint('/held', { ordered: true, eventPatterns: ['queue.*'] });
+    // The first attempt is told to come back in a minute: the delivery stays pending, its job waits.
+    receiver.answer('/held', { status: 429, retryAfter: 60 });
+    const first = await post('queue.order', { n: 1 });
+    await arrived('/held', 1);
+    await waitFor(
+      () => deliveries(hook.id),
+      ([only]) => only?.attemptCount === 1,
+    );
+    const { jobs } = (await t.http().get(`/events/${first}`).set(admin).expect(200)).body as {
+      jobs: { id: string; type: string }[];
+    };
+    const job = jobs.find((j) => j.type === 'webhooks.deliver')!;
+    await t.http().post(`/jobs/${job.id}/cancel`).set(admin).expect(200);
+
+    const second = await post('queue.order', { n: 2 });
+    const received = await arrived('/held', 2);
+    const settledNow = await settled(hook.id, 2);
+    const [a, b] = [first, second].map((id) => settledNow.find((d) => d.eventId === id)!);
+
+    expect(received.map((r) => r.headers['webhook-id'])).toEqual([first, second]);
+    expect(a).toMatchObject({ eventId: first, status: 'failed' });
+    expect((await delivery(a.id)).lastError).toContain('cancelled');
+    expect(b).toMatchObject({ eventId: second, status: 'succeeded' });
   });
 
   it('keeps the attempt of a delivery whose job is cancelled mid-request, and fails the delivery', async () => {

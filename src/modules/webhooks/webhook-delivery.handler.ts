@@ -6,6 +6,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventIntakeService } from '../events/event-intake.service.js';
 import { JobFailure, JobHandler } from '../jobs/jobs.contract.js';
+import { JobsService } from '../jobs/jobs.service.js';
 import { RateBudgets } from '../providers/rate-budgets.service.js';
 import type { JobContext } from '../jobs/jobs.contract.js';
 import { retryDelayMs } from './retry-schedule.js';
@@ -59,6 +60,7 @@ export class WebhookDeliveryHandler {
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly jobs: JobsService,
   ) {}
 
   // concurrencyLimit 1: an ordered endpoint's jobs share a concurrency key, so one runs at a time.
@@ -134,13 +136,47 @@ export class WebhookDeliveryHandler {
    * from running at once; this keeps a later one from overtaking an earlier one that failed.
    */
   private async waitForEarlier(endpoint: WebhookEndpoint, delivery: WebhookDelivery): Promise<void> {
-    const earlier = await this.deliveries.earlierPending(endpoint.id, delivery.id);
-    if (!earlier) return;
-    const due = earlier.nextAttemptAt?.getTime() ?? 0;
-    const waitMs = Math.max(ORDER_WAIT_MS, due - this.clock.now().getTime());
-    throw JobFailure.deferred(
-      `waits for the earlier delivery ${earlier.id} to the same ordered endpoint`,
-      waitMs,
+    for (;;) {
+      const earlier = await this.deliveries.earlierPending(endpoint.id, delivery.id);
+      if (!earlier) return;
+      if (!(await this.hasLiveJob(earlier))) {
+        await this.failOrphan(earlier);
+        continue;
+      }
+      const due = earlier.nextAttemptAt?.getTime() ?? 0;
+      const waitMs = Math.max(ORDER_WAIT_MS, due - this.clock.now().getTime());
+      throw JobFailure.deferred(
+        `waits for the earlier delivery ${earlier.id} to the same ordered endpoint`,
+        waitMs,
+      );
+    }
+  }
+
+  /**
+   * Whether a job that may still deliver this one exists (queued, running or waiting to retry).
+   * A delivery's jobs are made in the same transaction as the delivery (or its resend), so one
+   * seen pending without such a job will never be sent: its job was cancelled before it ran.
+   */
+  private async hasLiveJob(delivery: WebhookDelivery): Promise<boolean> {
+    const jobs = await this.jobs.ofEvents([delivery.eventId]);
+    return jobs.some(
+      (job) =>
+        job.type === WEBHOOK_DELIVER_JOB_TYPE &&
+        (job.payload as Partial<DeliverPayload> | null)?.deliveryId === delivery.id &&
+        (job.status === 'queued' || job.status === 'running' || job.status === 'failed'),
+    );
+  }
+
+  /** Fails a pending delivery no job will send, so an ordered endpoint is not held back by it. */
+  private async failOrphan(delivery: WebhookDelivery): Promise<void> {
+    const now = this.clock.now();
+    await this.serializer.transaction((manager) =>
+      this.deliveries.update(manager, delivery.id, {
+        status: 'failed',
+        nextAttemptAt: null,
+        lastError: 'its job ended before sending it (cancelled); resend it to try again',
+        updatedAt: now,
+      }),
     );
   }
 
