@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { Batcher } from '../../common/batcher.js';
 import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -39,6 +40,15 @@ export interface DeliverResult {
 type Verdict =
   { kind: 'succeeded' } | { kind: 'retry'; waitMs: number } | { kind: 'failed'; disable: string | null };
 
+/** An attempt that reached the endpoint (or failed to), to be recorded. */
+interface Attempted {
+  ctx: JobContext<DeliverPayload>;
+  endpoint: WebhookEndpoint;
+  delivery: WebhookDelivery;
+  outcome: SendOutcome;
+  startedAt: Date;
+}
+
 /**
  * Runs one attempt of a delivery: signs and sends it, keeps the attempt, and decides what comes
  * next. 2xx succeeds; 410 disables the endpoint; 429 and 503 wait their Retry-After; everything
@@ -62,6 +72,17 @@ export class WebhookDeliveryHandler {
     private readonly config: AppConfig,
     private readonly jobs: JobsService,
   ) {}
+
+  /** Attempts that end together are recorded in one transaction: one commit for many deliveries. */
+  private readonly records = new Batcher<Attempted, Verdict>(
+    (group) =>
+      this.serializer.transaction(async (manager) => {
+        const verdicts: Verdict[] = [];
+        for (const attempted of group) verdicts.push(await this.record(manager, attempted));
+        return verdicts;
+      }),
+    { gather: true },
+  );
 
   // concurrencyLimit 1: an ordered endpoint's jobs share a concurrency key, so one runs at a time.
   @JobHandler(WEBHOOK_DELIVER_JOB_TYPE, { queue: 'webhooks', timeoutMs: 30_000, concurrencyLimit: 1 })
@@ -111,9 +132,7 @@ export class WebhookDeliveryHandler {
       if (ctx.signal.aborted) await this.recordStopped(ctx, delivery, startedAt);
       throw error;
     }
-    const verdict = await this.serializer.transaction((manager) =>
-      this.record(manager, ctx, endpoint, delivery, outcome, startedAt),
-    );
+    const verdict = await this.records.submit({ ctx, endpoint, delivery, outcome, startedAt });
     this.metrics.attempted(endpoint.id, metricOutcome(verdict, outcome), outcome.durationMs);
     switch (verdict.kind) {
       case 'succeeded':
@@ -223,11 +242,7 @@ export class WebhookDeliveryHandler {
   /** Keeps the attempt and moves the delivery and its endpoint on, in one transaction. */
   private async record(
     manager: EntityManager,
-    ctx: JobContext<DeliverPayload>,
-    endpoint: WebhookEndpoint,
-    delivery: WebhookDelivery,
-    outcome: SendOutcome,
-    startedAt: Date,
+    { ctx, endpoint, delivery, outcome, startedAt }: Attempted,
   ): Promise<Verdict> {
     const now = this.clock.now();
     const attempt = Object.assign(new WebhookAttempt(), {
@@ -244,7 +259,7 @@ export class WebhookDeliveryHandler {
     const verdict = outcome.ok
       ? ({ kind: 'succeeded' } as const)
       : await this.judgeFailure(manager, ctx, endpoint, outcome, now);
-    await this.deliveries.update(manager, delivery.id, {
+    await this.deliveries.settle(manager, delivery.id, {
       status: verdict.kind === 'succeeded' ? 'succeeded' : verdict.kind === 'retry' ? 'pending' : 'failed',
       attempts: attempt.attempt,
       nextAttemptAt: verdict.kind === 'retry' ? new Date(now.getTime() + verdict.waitMs) : null,

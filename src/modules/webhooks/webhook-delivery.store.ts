@@ -4,7 +4,7 @@ import { DataSource, In, LessThan, MoreThanOrEqual } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
-import { insertEntities } from '../../database/raw-sql.js';
+import { insertEntities, rawSql, readTimestamp, sqlText } from '../../database/raw-sql.js';
 import { WebhookAttempt } from './webhook-attempt.entity.js';
 import { WebhookDelivery } from './webhook-delivery.entity.js';
 import type { DeliveryStatus } from './webhook-delivery.entity.js';
@@ -18,8 +18,10 @@ export class WebhookDeliveryStore {
     return insertEntities(manager, WebhookDelivery, deliveries);
   }
 
-  find(id: string, manager: EntityManager = this.dataSource.manager): Promise<WebhookDelivery | null> {
-    return manager.findOneBy(WebhookDelivery, { id });
+  /** Plain SQL: every delivery attempt reads its delivery, and TypeORM's query building cost more than the read. */
+  async find(id: string, manager: EntityManager = this.dataSource.manager): Promise<WebhookDelivery | null> {
+    const { rows } = await rawSql(manager, `SELECT * FROM webhook_delivery WHERE id = ?`, [id]);
+    return rows.length === 0 ? null : deliveryFromRow(rows[0]);
   }
 
   page(
@@ -42,8 +44,36 @@ export class WebhookDeliveryStore {
     await manager.update(WebhookDelivery, { id }, changes);
   }
 
+  /** Where an attempt leaves its delivery; plain SQL, as every attempt writes it. */
+  async settle(
+    manager: EntityManager,
+    id: string,
+    to: Pick<WebhookDelivery, 'status' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'updatedAt'>,
+  ): Promise<void> {
+    await rawSql(
+      manager,
+      `UPDATE webhook_delivery SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?
+       WHERE id = ?`,
+      [to.status, to.attempts, to.nextAttemptAt, to.lastError, to.updatedAt, id],
+    );
+  }
+
   async addAttempt(manager: EntityManager, attempt: WebhookAttempt): Promise<void> {
-    await manager.insert(WebhookAttempt, attempt);
+    await rawSql(
+      manager,
+      `INSERT INTO webhook_attempt (id, delivery_id, attempt, status_code, duration_ms, response, error, started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        attempt.id,
+        attempt.deliveryId,
+        attempt.attempt,
+        attempt.statusCode,
+        attempt.durationMs,
+        attempt.response,
+        attempt.error,
+        attempt.startedAt,
+      ],
+    );
   }
 
   /** The first pending delivery to this endpoint made before `id`, which an ordered endpoint waits for. */
@@ -71,4 +101,21 @@ export class WebhookDeliveryStore {
       { status: 'pending', nextAttemptAt: at, updatedAt: at },
     );
   }
+}
+
+/** A delivery row read by raw SQL, converted as TypeORM would. */
+function deliveryFromRow(row: Record<string, unknown>): WebhookDelivery {
+  return Object.assign(new WebhookDelivery(), {
+    id: String(row.id),
+    endpointId: String(row.endpoint_id),
+    eventId: String(row.event_id),
+    eventName: sqlText(row.event_name),
+    body: sqlText(row.body),
+    status: sqlText(row.status) as DeliveryStatus,
+    attempts: Number(row.attempts),
+    nextAttemptAt: readTimestamp(row.next_attempt_at),
+    lastError: row.last_error === null ? null : sqlText(row.last_error),
+    createdAt: readTimestamp(row.created_at)!,
+    updatedAt: readTimestamp(row.updated_at)!,
+  } satisfies WebhookDelivery);
 }
