@@ -209,6 +209,8 @@ describe('HTTP conventions', () => {
         'GET /connections/{id}',
         'PATCH /connections/{id}',
         'POST /connections',
+        'POST /connections/oauth/start',
+        'GET /connections/oauth/callback',
         'POST /connections/{id}/pause',
         'POST /connections/{id}/resume',
         'POST /connections/{id}/test',
@@ -234,6 +236,7 @@ describe('HTTP conventions', () => {
     });
     expect(doc.paths['/health'].get.security).toEqual([]);
     expect(doc.paths['/webhooks/{connectionId}'].post.security).toEqual([]);
+    expect(doc.paths['/connections/oauth/callback'].get.security).toEqual([]);
     expect(doc.paths['/accounts'].post.requestBody.content['application/json'].schema.$ref).toBe(
       '#/components/schemas/CreateAccountDto',
     );

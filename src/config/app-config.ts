@@ -64,6 +64,18 @@ export interface WebhooksSettings {
 }
 
 /**
+ * An OAuth 2 client of Junction's at one provider, from `JUNCTION_OAUTH_<PROVIDER>_CLIENT_ID`,
+ * `_CLIENT_SECRET`, `_AUTHORIZATION_URL` and `_TOKEN_URL` (the provider key in capitals, dashes
+ * as underscores). Each value set overrides what the provider declares.
+ */
+export interface OAuthClientSettings {
+  clientId?: string;
+  clientSecret?: string;
+  authorizationUrl?: string;
+  tokenUrl?: string;
+}
+
+/**
  * A plug-in named in `JUNCTION_PLUGINS`: a file (its path resolved against the working directory
  * at boot) or a package name, imported from Junction's own installation.
  */
@@ -95,6 +107,8 @@ export class AppConfig {
     readonly webhooks: WebhooksSettings,
     /** `JUNCTION_PUBLIC_URL`: where partners reach this installation, for the webhook URLs it shows. */
     readonly publicUrl: string,
+    /** OAuth 2 clients by provider key. */
+    readonly oauthClients: Readonly<Record<string, OAuthClientSettings>> = {},
   ) {}
 
   hasRole(role: ProcessRole): boolean {

@@ -153,6 +153,31 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('OAuth clients', () => {
+    it('reads each provider’s client from JUNCTION_OAUTH_<PROVIDER>_*, dashes as underscores', () => {
+      const config = loadConfig({
+        JUNCTION_OAUTH_ACME_SHOP_CLIENT_ID: 'shop-client',
+        JUNCTION_OAUTH_ACME_SHOP_CLIENT_SECRET: 'shop-secret',
+        JUNCTION_OAUTH_ACME_SHOP_TOKEN_URL: 'https://id.acme.example/token',
+        JUNCTION_OAUTH_PHOTOS_CLIENT_ID: 'photos-client',
+      });
+      expect(config.oauthClients).toEqual({
+        'acme-shop': {
+          clientId: 'shop-client',
+          clientSecret: 'shop-secret',
+          tokenUrl: 'https://id.acme.example/token',
+        },
+        photos: { clientId: 'photos-client' },
+      });
+    });
+
+    it('refuses an endpoint that is not an http(s) URL, naming the variable', () => {
+      expect(configErrorFor({ JUNCTION_OAUTH_PHOTOS_AUTHORIZATION_URL: 'ftp://x' }).problems).toEqual([
+        expect.stringContaining('JUNCTION_OAUTH_PHOTOS_AUTHORIZATION_URL'),
+      ]);
+    });
+  });
+
   describe('webhooks', () => {
     it('retries on the Standard Webhooks schedule and disables after 5 days by default', () => {
       const { webhooks } = loadConfig({});

@@ -3,7 +3,7 @@ import { CronTime } from 'cron';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AppConfig, LOG_LEVELS, ROLES } from './app-config.js';
-import type { DatabaseConfig, LogLevel, PluginSpec, ProcessRole } from './app-config.js';
+import type { DatabaseConfig, LogLevel, OAuthClientSettings, PluginSpec, ProcessRole } from './app-config.js';
 
 export const DEFAULT_SQLITE_PATH = './data/junction.sqlite';
 const MIN_ADMIN_KEY_LENGTH = 32;
@@ -83,6 +83,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     allowPrivate: check('JUNCTION_WEBHOOK_ALLOW_PRIVATE', parseBoolean, false),
   };
 
+  const oauthClients: Record<string, OAuthClientSettings> = {};
+  for (const name of Object.keys(env).sort()) {
+    const match = OAUTH_VARIABLE.exec(name);
+    if (!match) continue;
+    const provider = match[1].toLowerCase().replace(/_/g, '-');
+    const field = OAUTH_FIELDS[match[2] as keyof typeof OAUTH_FIELDS];
+    const url = field === 'authorizationUrl' || field === 'tokenUrl';
+    const value = check(name, url ? parseHttpUrl : (raw) => raw, undefined);
+    if (value !== undefined) (oauthClients[provider] ??= {})[field] = value;
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir =
     database.kind === 'sqlite' ? path.dirname(path.resolve(database.path)) : path.resolve('data');
@@ -103,7 +114,27 @@ export function loadConfig(env: Env = process.env): AppConfig {
     plugins,
     webhooks,
     publicUrl,
+    oauthClients,
   );
+}
+
+const OAUTH_VARIABLE = /^JUNCTION_OAUTH_([A-Z0-9]+(?:_[A-Z0-9]+)*?)_(CLIENT_ID|CLIENT_SECRET|AUTHORIZATION_URL|TOKEN_URL)$/;
+const OAUTH_FIELDS = {
+  CLIENT_ID: 'clientId',
+  CLIENT_SECRET: 'clientSecret',
+  AUTHORIZATION_URL: 'authorizationUrl',
+  TOKEN_URL: 'tokenUrl',
+} as const;
+
+function parseHttpUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error('an http(s) URL');
+  }
+  if (!['http:', 'https:'].includes(url.protocol)) throw new Error('an http(s) URL');
+  return raw;
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

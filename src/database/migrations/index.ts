@@ -7,6 +7,7 @@ import { AttemptDeferred1764370800000 } from './1764370800000-attempt-deferred.j
 import { PollCursors1764457200000 } from './1764457200000-poll-cursors.js';
 import { WebhookSecrets1764543600000 } from './1764543600000-webhook-secrets.js';
 import { Webhooks1764630000000 } from './1764630000000-webhooks.js';
+import { OAuth1764716400000 } from './1764716400000-oauth.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   PollCursors1764457200000,
   WebhookSecrets1764543600000,
   Webhooks1764630000000,
+  OAuth1764716400000,
 ];

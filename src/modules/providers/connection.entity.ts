@@ -52,6 +52,14 @@ export class Connection {
   @Column({ name: 'webhook_previous_until', type: Date, nullable: true })
   webhookPreviousUntil!: Date | null;
 
+  /** While a process refreshes the OAuth token: others wait rather than spend the refresh token too. */
+  @Column({ name: 'refreshing_until', type: Date, nullable: true })
+  refreshingUntil!: Date | null;
+
+  /** The days (UTC, `YYYY-MM-DD`) the OAuth token refresh failed on since it last worked. */
+  @Column({ name: 'refresh_failures', type: 'simple-json', nullable: true })
+  refreshFailures!: string[] | null;
+
   @Column({ type: String, length: 24 })
   state!: ConnectionState;
 

@@ -8,6 +8,11 @@ const CONNECTION_ERROR_KINDS = {
   CONNECTION_NAME_TAKEN: 'conflict',
   NOT_YOUR_ACCOUNT: 'forbidden',
   NO_WEBHOOKS: 'conflict',
+  OAUTH_NOT_SUPPORTED: 'refused',
+  OAUTH_NOT_CONFIGURED: 'refused',
+  OAUTH_STATE_INVALID: 'invalid',
+  OAUTH_DENIED: 'invalid',
+  OAUTH_EXCHANGE_FAILED: 'refused',
 } as const satisfies Record<string, ErrorKind>;
 
 export type ConnectionErrorCode = keyof typeof CONNECTION_ERROR_KINDS;

@@ -40,6 +40,53 @@ export class ConnectionStore {
     return rows.length === 0 ? null : connectionFromRow(rows[0]);
   }
 
+  async findByName(manager: EntityManager, accountId: string, name: string): Promise<Connection | null> {
+    const { rows } = await rawSql(manager, `SELECT * FROM "connection" WHERE account_id = ? AND name = ?`, [
+      accountId,
+      name,
+    ]);
+    return rows.length === 0 ? null : connectionFromRow(rows[0]);
+  }
+
+  /**
+   * Takes the connection's refresh lease until `until`, if its credentials are still `sealed` and
+   * no other process holds the lease: whether this call took it. A compare-and-set, so of two
+   * processes refreshing at once one wins and the other waits for its tokens.
+   */
+  async leaseRefresh(id: string, sealed: string, now: Date, until: Date): Promise<boolean> {
+    const { affected } = await rawSql(
+      this.dataSource.manager,
+      `UPDATE "connection" SET refreshing_until = ?
+       WHERE id = ? AND credentials_sealed = ? AND (refreshing_until IS NULL OR refreshing_until < ?)`,
+      [until, id, sealed, now],
+    );
+    return affected === 1;
+  }
+
+  /** Stores refreshed tokens and gives the lease back; refresh failures are forgotten. */
+  async refreshed(manager: EntityManager, id: string, sealed: string | null, at: Date): Promise<void> {
+    await rawSql(
+      manager,
+      `UPDATE "connection" SET credentials_sealed = ?, refreshing_until = NULL, refresh_failures = NULL,
+         updated_at = ? WHERE id = ?`,
+      [sealed, at, id],
+    );
+  }
+
+  /** Gives the refresh lease back, nothing else changed. */
+  async releaseRefresh(manager: EntityManager, id: string): Promise<void> {
+    await rawSql(manager, `UPDATE "connection" SET refreshing_until = NULL WHERE id = ?`, [id]);
+  }
+
+  /** Gives the lease back after a failed refresh, with the days refresh has failed on. */
+  async refreshFailed(manager: EntityManager, id: string, days: string[]): Promise<void> {
+    await rawSql(
+      manager,
+      `UPDATE "connection" SET refreshing_until = NULL, refresh_failures = ? WHERE id = ?`,
+      [JSON.stringify(days), id],
+    );
+  }
+
   page(filter: ConnectionFilter, page: PageQueryDto): Promise<Page<Connection>> {
     const query = this.dataSource.manager.createQueryBuilder(Connection, 'connection');
     if (filter.provider !== undefined) query.andWhere('connection.provider = :provider', filter);
@@ -114,6 +161,8 @@ function connectionFromRow(row: Record<string, unknown>): Connection {
     webhookSecretSealed: text(row.webhook_secret_sealed),
     webhookPreviousSecretSealed: text(row.webhook_previous_secret_sealed),
     webhookPreviousUntil: readTimestamp(row.webhook_previous_until),
+    refreshingUntil: readTimestamp(row.refreshing_until),
+    refreshFailures: json(row.refresh_failures) as string[] | null,
     state: sqlText(row.state) as ConnectionState,
     lastError: json(row.last_error) as ConnectionProblem | null,
     lastUsedAt: readTimestamp(row.last_used_at),

@@ -27,6 +27,7 @@ import { mapPage } from '../../common/pagination/pagination.js';
 import { AppConfig } from '../../config/app-config.js';
 import type { Connection } from './connection.entity.js';
 import { ConnectionsService } from './connections.service.js';
+import { PartnerCallsService } from './partner-calls.service.js';
 import {
   ConnectionQueryDto,
   CreateConnectionDto,
@@ -65,6 +66,7 @@ const NOT_FOUND = {
 export class ConnectionsController {
   constructor(
     private readonly connections: ConnectionsService,
+    private readonly calls: PartnerCallsService,
     private readonly config: AppConfig,
   ) {}
 
@@ -98,10 +100,7 @@ export class ConnectionsController {
     @Query() query: ConnectionQueryDto,
   ): Promise<ConnectionPageDto> {
     const { provider, accountId, state, ...page } = query;
-    return mapPage(
-      await this.connections.list(caller, { provider, accountId, state }, page),
-      this.toDto,
-    );
+    return mapPage(await this.connections.list(caller, { provider, accountId, state }, page), this.toDto);
   }
 
   @Get(':id')
@@ -150,7 +149,7 @@ export class ConnectionsController {
     @CurrentPrincipal() caller: Principal,
     @Param('id', ParseUUIDPipe) id: string,
   ): Promise<CheckOutcomeDto> {
-    return toCheckOutcomeDto(await this.connections.test(caller, id));
+    return toCheckOutcomeDto(await this.connections.test(caller, id, (c) => this.calls.opened(c)));
   }
 
   @Post(':id/pause')
@@ -180,7 +179,8 @@ export class ConnectionsController {
   @Post(':id/webhook-secret')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Give the connection a new webhook secret, shown this once; the previous one verifies for 24 h more',
+    summary:
+      'Give the connection a new webhook secret, shown this once; the previous one verifies for 24 h more',
   })
   @ApiOkResponse({ type: WebhookSecretDto })
   @ApiResponse(NOT_FOUND)

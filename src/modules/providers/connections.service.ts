@@ -84,13 +84,7 @@ export class ConnectionsService {
   ) {}
 
   async create(caller: Principal, input: NewConnection): Promise<CreatedConnection> {
-    const accountId = input.accountId ?? caller.accountId;
-    if (!mayManageAll(caller) && accountId !== caller.accountId) {
-      throw new ConnectionError(
-        'NOT_YOUR_ACCOUNT',
-        "only an operator may create another account's connections",
-      );
-    }
+    const accountId = this.mayCreateFor(caller, input.accountId);
     const provider = this.provider(input.provider);
     const credentials = readOrRefuse(provider, input.config, input.credentials);
     await this.assertAccountExists(accountId);
@@ -106,6 +100,8 @@ export class ConnectionsService {
       webhookSecretSealed: webhookSecret === null ? null : this.box.seal(webhookSecret),
       webhookPreviousSecretSealed: null,
       webhookPreviousUntil: null,
+      refreshingUntil: null,
+      refreshFailures: null,
       state: 'active',
       lastError: null,
       lastUsedAt: null,
@@ -197,6 +193,90 @@ export class ConnectionsService {
     });
   }
 
+  /**
+   * The end of an OAuth authorisation: creates the account's connection of that name, or gives an
+   * existing one of the same provider the new tokens (re-authorisation), active again. `created`
+   * tells which.
+   */
+  async authorize(
+    grant: { accountId: string; provider: string; name: string; config: Record<string, unknown> },
+    tokens: Credentials,
+  ): Promise<{ connection: Connection; created: boolean }> {
+    const provider = this.provider(grant.provider);
+    const now = this.clock.now();
+    return this.serializer.transaction(async (manager) => {
+      const existing = await this.store.findByName(manager, grant.accountId, grant.name);
+      if (existing && existing.provider !== grant.provider) {
+        throw new ConnectionError(
+          'CONNECTION_NAME_TAKEN',
+          `the account has a ${existing.provider} connection named ${grant.name} already`,
+        );
+      }
+      if (existing) {
+        Object.assign(existing, this.sealed(tokens), {
+          state: 'active',
+          lastError: null,
+          refreshingUntil: null,
+          refreshFailures: null,
+          updatedAt: now,
+        } satisfies Partial<Connection>);
+        return { connection: await this.saveUnique(manager, existing), created: false };
+      }
+      const webhookSecret = provider.metadata.capabilities.includes('webhooks') ? newWebhookSecret() : null;
+      const connection = Object.assign(new Connection(), {
+        id: newId(now.getTime()),
+        accountId: grant.accountId,
+        provider: grant.provider,
+        name: grant.name,
+        config: grant.config,
+        ...this.sealed(tokens),
+        webhookSecretSealed: webhookSecret === null ? null : this.box.seal(webhookSecret),
+        webhookPreviousSecretSealed: null,
+        webhookPreviousUntil: null,
+        refreshingUntil: null,
+        refreshFailures: null,
+        state: 'active',
+        lastError: null,
+        lastUsedAt: null,
+        createdAt: now,
+        updatedAt: now,
+      } satisfies Connection);
+      return { connection: await this.saveUnique(manager, connection), created: true };
+    });
+  }
+
+  /**
+   * The account a new connection is for (`accountId`, else the caller's), once the caller may
+   * create connections for it and it exists.
+   */
+  async ownerFor(caller: Principal, accountId: string | undefined): Promise<string> {
+    const owner = this.mayCreateFor(caller, accountId);
+    await this.assertAccountExists(owner);
+    return owner;
+  }
+
+  private mayCreateFor(caller: Principal, accountId: string | undefined): string {
+    const owner = accountId ?? caller.accountId;
+    if (!mayManageAll(caller) && owner !== caller.accountId) {
+      throw new ConnectionError(
+        'NOT_YOUR_ACCOUNT',
+        "only an operator may create another account's connections",
+      );
+    }
+    return owner;
+  }
+
+  /** Seals credentials as every connection's are; for the OAuth flow's token refresh. */
+  seal(credentials: Credentials): string | null {
+    return this.sealed(credentials).credentialsSealed;
+  }
+
+  /** Checks config against a provider's schema; the problems, each naming its path under `/config`. */
+  checkConfig(providerKey: string, config: unknown): void {
+    const problems = this.provider(providerKey).validateConfig(config);
+    if (problems.length > 0) throw invalid(problems);
+  }
+
   /** A connection refused by its partner stays so: only new credentials make it usable again. */
   pause(caller: Principal, id: string): Promise<Connection> {
     return this.change(caller, id, (connection) => {
@@ -218,17 +298,26 @@ export class ConnectionsService {
     });
   }
 
-  /** Runs the provider's check against the partner; a failure is an answer, not an error. */
-  async test(caller: Principal, id: string): Promise<CheckOutcome> {
+  /**
+   * Runs the provider's check against the partner; a failure is an answer, not an error. `open`
+   * gives the connection's credentials ready for a call (an OAuth token refreshed if it expires).
+   */
+  async test(
+    caller: Principal,
+    id: string,
+    open: (connection: Connection) => Promise<ProviderConnection> = (connection) =>
+      Promise.resolve(this.open(connection)),
+  ): Promise<CheckOutcome> {
     const connection = await this.get(caller, id);
     const provider = this.provider(connection.provider);
-    const opened = this.open(connection);
-    const started = performance.now();
-    const durationMs = () => Math.round(performance.now() - started);
     if (!provider.instance.check) {
       return { ok: true, code: null, message: `${connection.provider} has no check to run`, durationMs: 0 };
     }
+    const started = performance.now();
+    const durationMs = () => Math.round(performance.now() - started);
+    let opened = this.open(connection);
     try {
+      opened = await open(connection);
       await provider.instance.check(opened, AbortSignal.timeout(CHECK_TIMEOUT_MS));
       return { ok: true, code: null, message: 'the connection works', durationMs: durationMs() };
     } catch (error) {

@@ -7,8 +7,12 @@ export const CREDENTIAL_FIELDS = {
   bearer: ['token'],
   basic: ['username', 'password'],
   hmac: ['secret'],
-  oauth2: [],
+  // Filled in by the OAuth flow (OAuthService), never by hand: expiresAt is an ISO time or ''.
+  oauth2: ['accessToken', 'refreshToken', 'expiresAt', 'tokenType', 'scope'],
 } as const satisfies Record<string, readonly string[]>;
+
+/** Credential fields that are not secret: never masked, since masking them would hide ordinary words. */
+const PUBLIC_FIELDS = new Set(['header', 'username', 'expiresAt', 'tokenType', 'scope']);
 
 export type CredentialType = keyof typeof CREDENTIAL_FIELDS;
 export const CREDENTIAL_TYPES = Object.keys(CREDENTIAL_FIELDS) as CredentialType[];
@@ -95,7 +99,7 @@ export function credentialHint({ type, fields }: Credentials): string | null {
 export function secretsOf(credentials: { type: CredentialType } & Record<string, string>): string[] {
   const { type, ...fields } = credentials;
   const values = Object.entries(fields)
-    .filter(([name]) => name !== 'header' && name !== 'username')
+    .filter(([name, value]) => !PUBLIC_FIELDS.has(name) && value !== '')
     .map(([, value]) => value);
   if (type === 'basic') values.push(Buffer.from(`${fields.username}:${fields.password}`).toString('base64'));
   return values;

@@ -9,6 +9,7 @@ import { secretsOf } from './credentials.js';
 import { PartnerHttpClient } from './http/partner-http.client.js';
 import type { PartnerRequest, PartnerResponse } from './http/partner-http.client.js';
 import { ProviderError } from './http/provider-error.js';
+import { OAuthService } from './oauth/oauth.service.js';
 import type { ProviderConnection } from './provider.decorator.js';
 import { ProvidersMetrics } from './providers.metrics.js';
 import { ProviderRegistry } from './provider.registry.js';
@@ -42,6 +43,7 @@ export class PartnerCallsService {
     private readonly metrics: ProvidersMetrics,
     private readonly budgets: RateBudgets,
     private readonly registry: ProviderRegistry,
+    private readonly oauth: OAuthService,
   ) {}
 
   /** The connection, opened, if it may be called now. */
@@ -56,7 +58,19 @@ export class PartnerCallsService {
         `connection ${connection.name} (${connection.id}) was refused by its partner; replace its credentials`,
       );
     }
-    return { connection, opened: this.connections.open(connection) };
+    return { connection, opened: await this.opened(connection) };
+  }
+
+  /** The connection with credentials ready for a call: an OAuth token about to expire is refreshed first. */
+  async opened(connection: Connection): Promise<ProviderConnection> {
+    if (connection.credentialType !== 'oauth2') return this.connections.open(connection);
+    try {
+      return await this.oauth.fresh(connection);
+    } catch (error) {
+      // Refresh failed on three separate days: the partner no longer accepts this connection.
+      if (error instanceof ProviderError && error.code === 'AUTH') await this.refused(connection, error);
+      throw error;
+    }
   }
 
   /**

@@ -1,7 +1,11 @@
 import { SetMetadata } from '@nestjs/common';
 import type { SchemaViolation } from '../../common/json-schema.js';
 import type { CredentialType } from './credentials.js';
-import type { InboundWebhook, VerifiedWebhook, WebhookVerifyContext } from './webhooks/webhook-verification.js';
+import type {
+  InboundWebhook,
+  VerifiedWebhook,
+  WebhookVerifyContext,
+} from './webhooks/webhook-verification.js';
 
 export const PROVIDER_METADATA = 'junction:provider';
 
@@ -33,6 +37,22 @@ export interface ProviderMetadata {
    * syncs); a connection's `config.rateLimit` overrides it. None: calls are not limited.
    */
   rateLimit?: RateLimit;
+  /**
+   * Where a provider that takes `oauth2` credentials sends people to authorise Junction, and
+   * exchanges and refreshes tokens (authorization code with PKCE). The client id and secret may be
+   * given here or, as installations usually do, by `JUNCTION_OAUTH_<PROVIDER>_CLIENT_ID` and
+   * `_CLIENT_SECRET`; those variables and `_AUTHORIZATION_URL` / `_TOKEN_URL` override these.
+   */
+  oauth2?: OAuth2Settings;
+}
+
+export interface OAuth2Settings {
+  authorizationUrl: string;
+  tokenUrl: string;
+  /** Asked for when the start request names none. */
+  scopes?: string[];
+  clientId?: string;
+  clientSecret?: string;
 }
 
 /** At most `requests` partner calls per `perMs` milliseconds; both whole numbers of 1 or more. */

@@ -122,5 +122,7 @@ function metadataProblems(metadata: ProviderMetadata): string[] {
       `its rateLimit must be { requests, perMs }, both whole numbers of 1 or more: ${JSON.stringify(metadata.rateLimit)}`,
     );
   }
+  if (metadata.credentialTypes.includes('oauth2') && !metadata.oauth2)
+    problems.push('it takes oauth2 credentials, so it must declare oauth2 { authorizationUrl, tokenUrl }');
   return problems;
 }

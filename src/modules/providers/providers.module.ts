@@ -21,6 +21,9 @@ import { HttpActionHandler } from './http/http-action.handler.js';
 import { HttpPollHandler } from './http/http-poll.handler.js';
 import { HttpProvider } from './http/http.provider.js';
 import { PartnerHttpClient } from './http/partner-http.client.js';
+import { OAuthStateStore } from './oauth/oauth-state.store.js';
+import { OAuthController } from './oauth/oauth.controller.js';
+import { OAuthService } from './oauth/oauth.service.js';
 import { PartnerCallsService } from './partner-calls.service.js';
 import { PollCursor } from './poll-cursor.entity.js';
 import { PollCursorStore } from './poll-cursor.store.js';
@@ -44,7 +47,7 @@ import { InboundWebhooksService } from './webhooks/inbound-webhooks.service.js';
     EventsModule,
     SchedulesModule,
   ],
-  controllers: [ProvidersController, ConnectionsController, InboundWebhooksController],
+  controllers: [ProvidersController, OAuthController, ConnectionsController, InboundWebhooksController],
   providers: [
     ConnectionStore,
     PollCursorStore,
@@ -55,6 +58,8 @@ import { InboundWebhooksService } from './webhooks/inbound-webhooks.service.js';
     ConnectionsService,
     ResealHandler,
     PartnerHttpClient,
+    OAuthStateStore,
+    OAuthService,
     PartnerCallsService,
     ProvidersMetrics,
     RateBudgets,

@@ -82,7 +82,11 @@ export class RateBudgets implements OnApplicationShutdown {
     const id = `inbound:${limit.requests}/${limit.perMs}`;
     let limiter = this.limiters.get(id);
     if (!limiter) {
-      const options = { points: limit.requests, duration: windowSeconds(limit), keyPrefix: `${this.keyPrefix}:${id}` };
+      const options = {
+        points: limit.requests,
+        duration: windowSeconds(limit),
+        keyPrefix: `${this.keyPrefix}:${id}`,
+      };
       limiter = this.redisUrl
         ? new RateLimiterRedis({ ...options, storeClient: this.redisClient(this.redisUrl) })
         : new RateLimiterMemory(options);

@@ -56,7 +56,8 @@ export class ConnectionDto {
     type: String,
     nullable: true,
     example: 'https://junction.example.com/webhooks/019abc12-3def-7456-89ab-cdef01234567',
-    description: 'Where the partner sends its webhooks, for a provider that receives them (JUNCTION_PUBLIC_URL + /webhooks/{id})',
+    description:
+      'Where the partner sends its webhooks, for a provider that receives them (JUNCTION_PUBLIC_URL + /webhooks/{id})',
   })
   webhookUrl!: string | null;
 
@@ -144,7 +145,11 @@ export function toConnectionDto(connection: Connection, publicUrl: string): Conn
   };
 }
 
-export function toWebhookSecretDto(connection: Connection, secret: string, publicUrl: string): WebhookSecretDto {
+export function toWebhookSecretDto(
+  connection: Connection,
+  secret: string,
+  publicUrl: string,
+): WebhookSecretDto {
   return {
     webhookSecret: secret,
     webhookUrl: webhookUrlOf(connection.id, publicUrl),

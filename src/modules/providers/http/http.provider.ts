@@ -227,9 +227,10 @@ export function authHeaders(credentials: OpenedCredentials): Record<string, stri
       return {
         authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`,
       };
+    case 'oauth2':
+      return { authorization: `Bearer ${credentials.accessToken}` };
     case 'none':
     case 'hmac':
-    case 'oauth2':
       return {};
   }
 }
