@@ -41,6 +41,9 @@ export type {
   ProviderCapability,
   ProviderConnection,
   ProviderMetadata,
+  OAuth2Settings,
+  SyncReadContext,
+  SyncRecord,
 } from './modules/providers/providers.contract.js';
 export { ProviderError } from './modules/providers/http/provider-error.js';
 export type { ProviderErrorCode, ProviderErrorDetails } from './modules/providers/http/provider-error.js';

@@ -44,7 +44,7 @@ describe('providers and connections', () => {
     expect(http).toMatchObject({
       title: 'Any REST partner',
       credentialTypes: ['none', 'api_key', 'bearer', 'basic'],
-      capabilities: ['actions', 'pollers'],
+      capabilities: ['actions', 'pollers', 'sync'],
       configSchema: { required: ['baseUrl'] },
     });
     await call('get', '/providers/http').expect(200);

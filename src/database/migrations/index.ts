@@ -8,6 +8,7 @@ import { PollCursors1764457200000 } from './1764457200000-poll-cursors.js';
 import { WebhookSecrets1764543600000 } from './1764543600000-webhook-secrets.js';
 import { Webhooks1764630000000 } from './1764630000000-webhooks.js';
 import { OAuth1764716400000 } from './1764716400000-oauth.js';
+import { Syncs1764802800000 } from './1764802800000-syncs.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   WebhookSecrets1764543600000,
   Webhooks1764630000000,
   OAuth1764716400000,
+  Syncs1764802800000,
 ];

@@ -40,6 +40,16 @@ export class ConnectionStore {
     return rows.length === 0 ? null : connectionFromRow(rows[0]);
   }
 
+  /** An account's connections, oldest first. */
+  async ofAccount(accountId: string): Promise<Connection[]> {
+    const { rows } = await rawSql(
+      this.dataSource.manager,
+      `SELECT * FROM "connection" WHERE account_id = ? ORDER BY id`,
+      [accountId],
+    );
+    return rows.map(connectionFromRow);
+  }
+
   async findByName(manager: EntityManager, accountId: string, name: string): Promise<Connection | null> {
     const { rows } = await rawSql(manager, `SELECT * FROM "connection" WHERE account_id = ? AND name = ?`, [
       accountId,

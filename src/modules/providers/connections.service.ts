@@ -166,6 +166,11 @@ export class ConnectionsService {
     return this.store.page(filter, page);
   }
 
+  /** The account's connections, for work done across all of them (syncs); no visibility check. */
+  ofAccount(accountId: string): Promise<Connection[]> {
+    return this.store.ofAccount(accountId);
+  }
+
   async get(caller: Principal, id: string): Promise<Connection> {
     return visibleTo(caller, await this.store.find(id), id);
   }

@@ -1,6 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 import type { SchemaViolation } from '../../common/json-schema.js';
 import type { CredentialType } from './credentials.js';
+import type { PartnerRequest, PartnerResponse } from './http/partner-http.client.js';
 import type {
   InboundWebhook,
   VerifiedWebhook,
@@ -96,6 +97,41 @@ export interface ConnectionProvider {
    * `WebhookRefused` when the signature is missing, wrong or stale.
    */
   verifyWebhook?(request: InboundWebhook, context: WebhookVerifyContext): VerifiedWebhook;
+  /** For a provider with the `sync` capability: the content types a connection can sync (`photos`, `orders`). */
+  syncTypes?(connection: { config: Record<string, unknown> }): string[];
+  /**
+   * Reads one content type page by page: each page's records go to `ctx.emit`, then
+   * `ctx.checkpoint(value)` stores them together with the point the next read resumes from, in
+   * one transaction. It starts from `ctx.cursor` (the last checkpoint; null for a full sync).
+   */
+  read?(ctx: SyncReadContext): Promise<void>;
+}
+
+/** One item of a synced content type, normalised by its provider. */
+export interface SyncRecord {
+  /** The partner's id of the item, unique within the connection and type. */
+  externalId: string;
+  data: unknown;
+  /** What status views show of it. */
+  title?: string | null;
+  filename?: string | null;
+  thumbnailUrl?: string | null;
+  size?: number | null;
+}
+
+/** What a provider's `read` gets: the connection, where to start, and where the records go. */
+export interface SyncReadContext {
+  connection: ProviderConnection;
+  type: string;
+  /** The checkpoint the read starts from; null on a full sync. */
+  cursor: string | null;
+  signal: AbortSignal;
+  /** A partner call for the connection, within its rate budget, logged to the run's job. */
+  request(request: PartnerRequest): Promise<PartnerResponse>;
+  /** Records read; stored at the next `checkpoint`, or when `read` returns. */
+  emit(records: SyncRecord[]): void;
+  /** Stores the records emitted so far with `value`, the point the next read resumes from. */
+  checkpoint(value: string | null): Promise<void>;
 }
 
 /** A job a connection runs on a clock: `key` names it among the connection's schedules. */

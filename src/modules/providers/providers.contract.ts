@@ -10,8 +10,12 @@ export type {
   ProviderCapability,
   ProviderConnection,
   ProviderMetadata,
+  OAuth2Settings,
   RateLimit,
+  SyncReadContext,
+  SyncRecord,
 } from './provider.decorator.js';
+export type { Connection, ConnectionState } from './connection.entity.js';
 export { CREDENTIAL_TYPES } from './credentials.js';
 export type { CredentialType } from './credentials.js';
 export {

@@ -1,4 +1,5 @@
-import { later, stableJson } from './http-poll.handler.js';
+import { stableJson } from '../../../common/stable-json.js';
+import { later } from './paging.js';
 
 describe('stableJson', () => {
   it('writes equal content equally whatever the order of its keys', () => {

@@ -14,7 +14,8 @@ import { PartnerCallsService } from '../partner-calls.service.js';
 import { PollCursorStore } from '../poll-cursor.store.js';
 import { authHeaders, HTTP_POLL_JOB_TYPE, HTTP_PROVIDER_KEY, joinUrl } from './http.provider.js';
 import type { HttpConfig, HttpPoller } from './http.provider.js';
-import type { QueryValue } from './partner-http.client.js';
+import { later, queryOf, tokenOf } from './paging.js';
+import { stableJson } from '../../../common/stable-json.js';
 import { ProviderError } from './provider-error.js';
 
 /** One poll follows the partner's next-page tokens this far; the next poll goes on from its cursor. */
@@ -129,16 +130,6 @@ export class HttpPollHandler {
   }
 }
 
-/** The rendered query without the parameters that came out empty, such as a cursor not yet known. */
-function queryOf(rendered: unknown): Record<string, QueryValue> {
-  const query: Record<string, QueryValue> = {};
-  for (const [name, value] of Object.entries(rendered as Record<string, unknown>)) {
-    if (value === null || value === undefined || value === '') continue;
-    query[name] = typeof value === 'object' ? JSON.stringify(value) : (value as QueryValue);
-  }
-  return query;
-}
-
 /** An item as an event; its key changes when its content does, and only then. */
 function eventOf(item: unknown, poller: string, config: HttpPoller, source: string): EventInput {
   const id = valueAt(item, config.id);
@@ -160,29 +151,6 @@ function cursorOf(item: unknown, poller: HttpPoller): string | null {
   return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
 }
 
-/** The later of two cursors: numbers by value, anything else (ISO times) as text. */
-export function later(a: string | null, b: string | null): string | null {
-  if (a === null || b === null) return a ?? b;
-  const [x, y] = [Number(a), Number(b)];
-  if (a.trim() !== '' && b.trim() !== '' && Number.isFinite(x) && Number.isFinite(y)) return y > x ? b : a;
-  return b > a ? b : a;
-}
-
-function tokenOf(value: unknown): string | null {
-  if (typeof value === 'number') return String(value);
-  return typeof value === 'string' && value !== '' ? value : null;
-}
-
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-/** JSON with object keys in order, so equal content hashes equally whatever order the partner sends. */
-export function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${stableJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { SchemaViolation } from '../../../common/json-schema.js';
-import { templateProblems } from '../../../common/template.js';
+import { renderTemplate, renderText, templateProblems, valueAt } from '../../../common/template.js';
 import { isEventName } from '../../events/events.contract.js';
 import { cronProblems } from '../../schedules/schedules.contract.js';
 import { secretsOf } from '../credentials.js';
@@ -12,8 +12,12 @@ import type {
   OpenedCredentials,
   ProviderConnection,
   RateLimit,
+  SyncReadContext,
+  SyncRecord,
 } from '../provider.decorator.js';
+import { later, queryOf, tokenOf } from './paging.js';
 import { PartnerHttpClient } from './partner-http.client.js';
+import { ProviderError } from './provider-error.js';
 
 export const HTTP_PROVIDER_KEY = 'http';
 export const HTTP_POLL_JOB_TYPE = 'http.poll';
@@ -54,6 +58,33 @@ export interface HttpPoller {
   nextPage?: { from: string; param: string };
 }
 
+/**
+ * A paged GET a sync reads one content type from (the stream's name is the type). Its strings are
+ * `{{cursor}}` templates, the cursor being the checkpoint the run started from; `cursorParam`
+ * sends it as that query parameter. Pages must come oldest first by `cursor`, so that a run killed
+ * midway resumes from the last page stored.
+ */
+export interface HttpStream {
+  /** Relative to baseUrl, starting with `/`. */
+  path: string;
+  query?: Record<string, unknown>;
+  headers?: Record<string, string>;
+  /** Where the list of items is in the answer; empty for the answer itself. */
+  items: string;
+  /** Each item's id (a dotted path inside the item). */
+  id: string;
+  /** The item field whose largest value is the checkpoint, such as `updatedAt`. */
+  cursor?: string;
+  /** The query parameter that carries the checkpoint, when the run has one. */
+  cursorParam?: string;
+  nextPage?: { from: string; param: string };
+  /** Item fields (dotted paths) that status views show. */
+  title?: string;
+  filename?: string;
+  thumbnailUrl?: string;
+  size?: string;
+}
+
 /** A connection's config for the `http` provider, as its schema allows it. */
 export interface HttpConfig {
   baseUrl: string;
@@ -65,6 +96,7 @@ export interface HttpConfig {
   rateLimit?: RateLimit;
   actions?: Record<string, HttpAction>;
   pollers?: Record<string, HttpPoller>;
+  streams?: Record<string, HttpStream>;
 }
 
 const ACTION_SCHEMA = {
@@ -109,6 +141,26 @@ const POLLER_SCHEMA = {
   },
 };
 
+const STREAM_SCHEMA = {
+  type: 'object',
+  required: ['path', 'items', 'id'],
+  additionalProperties: false,
+  properties: {
+    path: { type: 'string', pattern: '^/', maxLength: 2000 },
+    query: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+    headers: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 } },
+    items: { type: 'string', pattern: `^(${DOTTED_PATH.slice(1, -1)})?$`, maxLength: 200 },
+    id: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+    cursor: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+    cursorParam: { type: 'string', minLength: 1, maxLength: 100 },
+    nextPage: POLLER_SCHEMA.properties.nextPage,
+    title: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+    filename: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+    thumbnailUrl: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+    size: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+  },
+};
+
 const HTTP_CONFIG_SCHEMA = {
   type: 'object',
   required: ['baseUrl'],
@@ -143,6 +195,12 @@ const HTTP_CONFIG_SCHEMA = {
       propertyNames: { pattern: '^[A-Za-z0-9_.-]{1,100}$' },
       additionalProperties: POLLER_SCHEMA,
     },
+    streams: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z0-9]+([_-][a-z0-9]+)*$', maxLength: 100 },
+      additionalProperties: STREAM_SCHEMA,
+      description: 'Content types a sync reads, each a paged GET (the key is the type)',
+    },
   },
 };
 
@@ -156,7 +214,7 @@ const CREDENTIAL_TYPES: CredentialType[] = ['none', 'api_key', 'bearer', 'basic'
   kinds: ['rest'],
   configSchema: HTTP_CONFIG_SCHEMA,
   credentialTypes: CREDENTIAL_TYPES,
-  capabilities: ['actions', 'pollers'],
+  capabilities: ['actions', 'pollers', 'sync'],
   // A connection's config.rateLimit overrides it, for a partner that allows more or fewer.
   rateLimit: { requests: 10, perMs: 1000 },
 })
@@ -189,6 +247,51 @@ export class HttpProvider implements ConnectionProvider {
         ...cronProblems(poller.cron).map((message) => ({ path: `/config/pollers/${name}/cron`, message })),
       ]),
     ];
+  }
+
+  /** Its streams are the content types a sync of it reads. */
+  syncTypes(connection: { config: Record<string, unknown> }): string[] {
+    return Object.keys((connection.config as unknown as HttpConfig).streams ?? {});
+  }
+
+  /** Reads a stream page by page; each page is stored with the largest cursor read so far. */
+  async read(ctx: SyncReadContext): Promise<void> {
+    const config = ctx.connection.config as unknown as HttpConfig;
+    const stream = config.streams?.[ctx.type];
+    if (!stream) throw new ProviderError('PERMANENT', `the connection has no stream ${ctx.type}`);
+    const scope = { cursor: ctx.cursor };
+    const query = queryOf(stream.query === undefined ? {} : renderTemplate(stream.query, scope));
+    if (stream.cursorParam && ctx.cursor !== null) query[stream.cursorParam] = ctx.cursor;
+    const headers: Record<string, string> = { ...config.headers };
+    for (const [header, template] of Object.entries(stream.headers ?? {})) {
+      headers[header] = renderText(template, scope) ?? '';
+    }
+    Object.assign(headers, authHeaders(ctx.connection.credentials));
+    const url = joinUrl(config.baseUrl, renderText(stream.path, scope) ?? stream.path);
+    let cursor = ctx.cursor;
+    let pageToken: string | null = null;
+    do {
+      const response = await ctx.request({
+        method: 'GET',
+        url,
+        query: pageToken === null ? query : { ...query, [stream.nextPage!.param]: pageToken },
+        headers,
+        timeoutMs: config.timeoutMs,
+      });
+      const items = stream.items === '' ? response.body : valueAt(response.body, stream.items);
+      if (!Array.isArray(items)) {
+        throw new ProviderError(
+          'PERMANENT',
+          `the answer to stream ${ctx.type} has no list at ${stream.items === '' ? 'its top' : stream.items}`,
+        );
+      }
+      ctx.emit(items.map((item: unknown) => recordOf(item, ctx.type, stream)));
+      if (stream.cursor !== undefined) {
+        for (const item of items) cursor = later(cursor, fieldText(item, stream.cursor));
+      }
+      await ctx.checkpoint(cursor);
+      pageToken = stream.nextPage ? tokenOf(valueAt(response.body, stream.nextPage.from)) : null;
+    } while (pageToken !== null);
   }
 
   /** One schedule per poller, firing an `http.poll` job. */
@@ -238,4 +341,26 @@ export function authHeaders(credentials: OpenedCredentials): Record<string, stri
 /** `path` appended to `base`, with one slash between them. */
 export function joinUrl(base: string, path: string): string {
   return path === '' ? base : `${base.replace(/\/+$/, '')}${path}`;
+}
+
+/** An item of a stream as a record: its id, its content, and the fields status views show. */
+function recordOf(item: unknown, type: string, stream: HttpStream): SyncRecord {
+  const id = fieldText(item, stream.id);
+  if (id === null || id === '')
+    throw new ProviderError('PERMANENT', `an item of stream ${type} has no id at ${stream.id}`);
+  const size = stream.size === undefined ? null : Number(valueAt(item, stream.size));
+  return {
+    externalId: id,
+    data: item,
+    title: stream.title === undefined ? null : fieldText(item, stream.title),
+    filename: stream.filename === undefined ? null : fieldText(item, stream.filename),
+    thumbnailUrl: stream.thumbnailUrl === undefined ? null : fieldText(item, stream.thumbnailUrl),
+    size: size !== null && Number.isFinite(size) ? size : null,
+  };
+}
+
+/** A string or number field of an item, as text; null when absent or of another kind. */
+function fieldText(item: unknown, path: string): string | null {
+  const value = valueAt(item, path);
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
 }

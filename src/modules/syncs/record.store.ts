@@ -1,0 +1,250 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { CommonError } from '../../common/errors/domain-error.js';
+import { newId } from '../../common/ids.js';
+import type { Page } from '../../common/pagination/pagination.js';
+import { stableJson } from '../../common/stable-json.js';
+import { inChunks, rawSql, readTimestamp, sqlPlaceholders, sqlText } from '../../database/raw-sql.js';
+import type { SyncRecord } from '../providers/providers.contract.js';
+import type { PageCounts } from './sync.store.js';
+
+export const RECORD_ACTIONS = ['added', 'updated', 'deleted'] as const;
+export type RecordAction = (typeof RECORD_ACTIONS)[number];
+
+/** A synced item, stored once per connection, type and external id. */
+export interface StoredRecord {
+  id: string;
+  connectionId: string;
+  type: string;
+  externalId: string;
+  hash: string;
+  data: unknown;
+  title: string | null;
+  filename: string | null;
+  thumbnailUrl: string | null;
+  size: number | null;
+  firstSeenAt: Date;
+  lastModifiedAt: Date;
+  lastAction: RecordAction;
+  deletedAt: Date | null;
+}
+
+export interface RecordFilter {
+  connectionId: string;
+  type?: string;
+  changes?: RecordAction[];
+  modifiedAfter?: Date;
+}
+
+/** Rows per INSERT: 14 values each, well under SQLite's limit on parameters. */
+const INSERT_CHUNK = 200;
+/** Ids per lookup of what a page already holds. */
+const LOOKUP_CHUNK = 500;
+
+/** The records platform's table: what runs store, and the reads that page through it by modification. */
+@Injectable()
+export class RecordStore {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Stores one page: new items are added, items whose normalised data changed are updated (a
+   * deleted one seen again is back), the same item with the same hash changes nothing and only
+   * counts as seen.
+   */
+  async apply(
+    manager: EntityManager,
+    connectionId: string,
+    type: string,
+    records: SyncRecord[],
+    now: Date,
+  ): Promise<PageCounts> {
+    const latest = new Map<string, SyncRecord>();
+    for (const record of records) latest.set(record.externalId, record);
+    const held = await this.held(manager, connectionId, type, [...latest.keys()]);
+    const added: StoredRecord[] = [];
+    let updated = 0;
+    for (const record of latest.values()) {
+      const hash = hashOf(record.data);
+      const known = held.get(record.externalId);
+      if (known && known.hash === hash && !known.deleted) continue;
+      if (known) {
+        await rawSql(
+          manager,
+          `UPDATE record SET hash = ?, data = ?, title = ?, filename = ?, thumbnail_url = ?, size = ?,
+             last_modified_at = ?, last_action = 'updated', deleted_at = NULL
+           WHERE id = ?`,
+          [
+            hash,
+            JSON.stringify(record.data ?? null),
+            record.title ?? null,
+            record.filename ?? null,
+            record.thumbnailUrl ?? null,
+            record.size ?? null,
+            now,
+            known.id,
+          ],
+        );
+        updated++;
+      } else {
+        added.push({
+          id: newId(now.getTime()),
+          connectionId,
+          type,
+          externalId: record.externalId,
+          hash,
+          data: record.data ?? null,
+          title: record.title ?? null,
+          filename: record.filename ?? null,
+          thumbnailUrl: record.thumbnailUrl ?? null,
+          size: record.size ?? null,
+          firstSeenAt: now,
+          lastModifiedAt: now,
+          lastAction: 'added',
+          deletedAt: null,
+        });
+      }
+    }
+    for (const part of inChunks(added, INSERT_CHUNK)) {
+      await rawSql(
+        manager,
+        `INSERT INTO record (id, connection_id, type, external_id, hash, data, title, filename, thumbnail_url,
+           size, first_seen_at, last_modified_at, last_action, deleted_at)
+         VALUES ${part.map(() => `(${sqlPlaceholders(14)})`).join(', ')}`,
+        part.flatMap((r) => [
+          r.id,
+          r.connectionId,
+          r.type,
+          r.externalId,
+          r.hash,
+          JSON.stringify(r.data),
+          r.title,
+          r.filename,
+          r.thumbnailUrl,
+          r.size,
+          r.firstSeenAt,
+          r.lastModifiedAt,
+          r.lastAction,
+          r.deletedAt,
+        ]),
+      );
+    }
+    return { seen: latest.size, added: added.length, updated };
+  }
+
+  /** Records by modification, oldest first; the cursor (time and id of the last one) stays valid across syncs. */
+  async page(filter: RecordFilter, limit: number, cursor?: string): Promise<Page<StoredRecord>> {
+    const where = ['connection_id = ?'];
+    const params: unknown[] = [filter.connectionId];
+    if (filter.type !== undefined) {
+      where.push('type = ?');
+      params.push(filter.type);
+    }
+    if (filter.changes !== undefined && filter.changes.length > 0) {
+      where.push(`last_action IN (${sqlPlaceholders(filter.changes.length)})`);
+      params.push(...filter.changes);
+    }
+    if (filter.modifiedAfter !== undefined) {
+      where.push('last_modified_at > ?');
+      params.push(filter.modifiedAfter);
+    }
+    if (cursor !== undefined) {
+      const after = decodeCursor(cursor);
+      where.push('(last_modified_at > ? OR (last_modified_at = ? AND id > ?))');
+      params.push(after.at, after.at, after.id);
+    }
+    const { rows } = await rawSql(
+      this.dataSource.manager,
+      `SELECT * FROM record WHERE ${where.join(' AND ')} ORDER BY last_modified_at, id LIMIT ?`,
+      [...params, limit + 1],
+    );
+    const items = rows.slice(0, limit).map(recordFromRow);
+    const last = items.at(-1);
+    return {
+      items,
+      nextCursor: rows.length > limit && last ? encodeCursor(last.lastModifiedAt, last.id) : null,
+    };
+  }
+
+  async find(connectionId: string, externalId: string, type?: string): Promise<StoredRecord | null> {
+    const { rows } = await rawSql(
+      this.dataSource.manager,
+      `SELECT * FROM record WHERE connection_id = ? AND external_id = ?${type === undefined ? '' : ' AND type = ?'}
+       ORDER BY type LIMIT 1`,
+      type === undefined ? [connectionId, externalId] : [connectionId, externalId, type],
+    );
+    return rows.length === 0 ? null : recordFromRow(rows[0]);
+  }
+
+  /** What the table holds of these external ids: id, hash and whether it is marked deleted. */
+  private async held(
+    manager: EntityManager,
+    connectionId: string,
+    type: string,
+    externalIds: string[],
+  ): Promise<Map<string, { id: string; hash: string; deleted: boolean }>> {
+    const held = new Map<string, { id: string; hash: string; deleted: boolean }>();
+    for (const part of inChunks(externalIds, LOOKUP_CHUNK)) {
+      const { rows } = await rawSql(
+        manager,
+        `SELECT id, external_id, hash, deleted_at FROM record
+         WHERE connection_id = ? AND type = ? AND external_id IN (${sqlPlaceholders(part.length)})`,
+        [connectionId, type, ...part],
+      );
+      for (const row of rows) {
+        held.set(sqlText(row.external_id), {
+          id: String(row.id),
+          hash: sqlText(row.hash),
+          deleted: row.deleted_at !== null && row.deleted_at !== undefined,
+        });
+      }
+    }
+    return held;
+  }
+}
+
+/** The hash of an item's normalised data: its JSON with keys in order. */
+function hashOf(data: unknown): string {
+  return createHash('sha256').update(stableJson(data)).digest('hex');
+}
+
+function recordFromRow(row: Record<string, unknown>): StoredRecord {
+  const text = (value: unknown) => (value === null || value === undefined ? null : sqlText(value));
+  return {
+    id: String(row.id),
+    connectionId: String(row.connection_id),
+    type: sqlText(row.type),
+    externalId: sqlText(row.external_id),
+    hash: sqlText(row.hash),
+    data: JSON.parse(sqlText(row.data)) as unknown,
+    title: text(row.title),
+    filename: text(row.filename),
+    thumbnailUrl: text(row.thumbnail_url),
+    size: row.size === null || row.size === undefined ? null : Number(row.size),
+    firstSeenAt: readTimestamp(row.first_seen_at)!,
+    lastModifiedAt: readTimestamp(row.last_modified_at)!,
+    lastAction: sqlText(row.last_action) as RecordAction,
+    deletedAt: readTimestamp(row.deleted_at),
+  };
+}
+
+function encodeCursor(at: Date, id: string): string {
+  return Buffer.from(JSON.stringify({ at: at.toISOString(), id })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { at: Date; id: string } {
+  try {
+    const { at, id } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
+      at?: unknown;
+      id?: unknown;
+    };
+    const time = typeof at === 'string' ? new Date(at) : null;
+    if (time && !Number.isNaN(time.getTime()) && typeof id === 'string' && id.length > 0)
+      return { at: time, id };
+  } catch {
+    // reported below
+  }
+  throw new CommonError('INVALID_CURSOR', 'cursor is not one this API returned; start again without it');
+}

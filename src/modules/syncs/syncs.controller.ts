@@ -1,0 +1,315 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsDate, IsIn, IsOptional, IsUUID, Matches } from 'class-validator';
+import { CurrentPrincipal } from '../../common/auth/principal.js';
+import type { Principal } from '../../common/auth/principal.js';
+import { Roles } from '../../common/auth/roles.js';
+import { ApiStandardErrors, ErrorBodyDto } from '../../common/errors/error-body.dto.js';
+import { PageDto, PageQueryDto, mapPage } from '../../common/pagination/pagination.js';
+import { RECORD_ACTIONS } from './record.store.js';
+import type { RecordAction, StoredRecord } from './record.store.js';
+import { RUN_STATUSES } from './sync.store.js';
+import type { RunStatus, SyncRun } from './sync.store.js';
+import { SyncsService } from './syncs.service.js';
+import type { SyncStatus, SyncView } from './syncs.service.js';
+
+const TYPE_PATTERN = /^[a-z0-9]+([_-][a-z0-9]+)*$/;
+
+export class StartSyncDto {
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['019abc12-3def-7456-89ab-cdef01234567'],
+    description: 'Connections of the account; all its active ones when absent',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsUUID('all', { each: true })
+  connections?: string[];
+
+  @ApiPropertyOptional({ type: [String], example: ['photos'], description: 'Content types; all when absent' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @Matches(TYPE_PATTERN, { each: true, message: 'each type must be a content type name' })
+  types?: string[];
+}
+
+export class SyncErrorDto {
+  @ApiProperty({ example: 'TEMPORARY' })
+  code!: string;
+
+  @ApiProperty({ example: 'GET https://partner.example/photos answered 503' })
+  message!: string;
+}
+
+export class SyncRunDto {
+  @ApiProperty({ format: 'uuid', example: '019abc12-3def-7456-89ab-cdef01234567' })
+  id!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  syncId!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  connectionId!: string;
+
+  @ApiProperty({ example: 'photos' })
+  type!: string;
+
+  @ApiProperty({ enum: RUN_STATUSES, example: 'running', description: 'Read through the run’s job' })
+  status!: RunStatus;
+
+  @ApiProperty({ example: 500 })
+  itemsSeen!: number;
+
+  @ApiProperty({ example: 20 })
+  itemsAdded!: number;
+
+  @ApiProperty({ example: 3 })
+  itemsUpdated!: number;
+
+  @ApiProperty({ example: 0 })
+  itemsDeleted!: number;
+
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'Null: a full sync' })
+  checkpointBefore!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: '2026-12-01T10:00:00Z' })
+  checkpointAfter!: string | null;
+
+  @ApiProperty({ type: SyncErrorDto, nullable: true })
+  error!: SyncErrorDto | null;
+
+  @ApiProperty({ type: String, nullable: true, format: 'uuid', description: 'GET /jobs/{id} for its log' })
+  jobId!: string | null;
+
+  @ApiProperty({ example: '2026-12-06T10:00:00.000Z' })
+  createdAt!: Date;
+
+  @ApiProperty({ type: Date, nullable: true })
+  startedAt!: Date | null;
+
+  @ApiProperty({ type: Date, nullable: true })
+  finishedAt!: Date | null;
+}
+
+export class SyncDto {
+  @ApiProperty({ format: 'uuid', example: '019abc12-3def-7456-89ab-cdef01234567' })
+  id!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  accountId!: string;
+
+  @ApiProperty({
+    enum: ['running', 'succeeded', 'partially_failed', 'failed', 'cancelled'],
+    example: 'running',
+    description: 'Derived from the runs',
+  })
+  status!: SyncStatus;
+
+  @ApiProperty({ example: '2026-12-06T10:00:00.000Z' })
+  requestedAt!: Date;
+
+  @ApiProperty({ type: Date, nullable: true })
+  finishedAt!: Date | null;
+
+  @ApiProperty({ type: [SyncRunDto], description: 'One per connection and content type' })
+  runs!: SyncRunDto[];
+}
+
+export class RecordQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ example: 'photos' })
+  @IsOptional()
+  @Matches(TYPE_PATTERN, { message: 'type must be a content type name' })
+  type?: string;
+
+  @ApiPropertyOptional({
+    example: 'added,updated',
+    description: 'Only records whose last change was one of these',
+  })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',') : value))
+  @IsIn(RECORD_ACTIONS, { each: true })
+  changes?: RecordAction[];
+
+  @ApiPropertyOptional({ example: '2026-12-01T00:00:00Z', description: 'Only records changed after this' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  modifiedAfter?: Date;
+}
+
+export class RecordTypeQueryDto {
+  @ApiPropertyOptional({ example: 'photos' })
+  @IsOptional()
+  @Matches(TYPE_PATTERN, { message: 'type must be a content type name' })
+  type?: string;
+}
+
+export class RecordDto {
+  @ApiProperty({ format: 'uuid', example: '019abc12-3def-7456-89ab-cdef01234567' })
+  id!: string;
+
+  @ApiProperty({ example: 'photos' })
+  type!: string;
+
+  @ApiProperty({ example: 'p-1001', description: 'The partner’s id of the item' })
+  externalId!: string;
+
+  @ApiProperty({ example: { id: 'p-1001', title: 'Harbour at dawn' }, description: 'The item as read' })
+  data!: unknown;
+
+  @ApiProperty({ type: String, nullable: true, example: 'Harbour at dawn' })
+  title!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'harbour.jpg' })
+  filename!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'https://partner.example/thumbs/p-1001.jpg' })
+  thumbnailUrl!: string | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: 204800 })
+  size!: number | null;
+
+  @ApiProperty({ example: '2026-12-06T10:00:00.000Z' })
+  firstSeenAt!: Date;
+
+  @ApiProperty({ example: '2026-12-06T10:00:00.000Z' })
+  lastModifiedAt!: Date;
+
+  @ApiProperty({ enum: RECORD_ACTIONS, example: 'added' })
+  lastAction!: RecordAction;
+
+  @ApiProperty({ type: Date, nullable: true })
+  deletedAt!: Date | null;
+}
+
+export class RecordPageDto extends PageDto(RecordDto) {}
+
+const NOT_FOUND = (what: string) => ({ status: 404, description: what, type: ErrorBodyDto });
+
+/** Syncs of an account's connections, their runs, and the records they store. */
+@ApiTags('syncs')
+@ApiStandardErrors()
+@Controller()
+@Roles('viewer')
+export class SyncsController {
+  constructor(private readonly syncs: SyncsService) {}
+
+  @Post('accounts/:id/syncs')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Sync the account’s active connections (or the named ones): one run per connection and content type, answered at once',
+  })
+  @ApiAcceptedResponse({
+    type: SyncDto,
+    description: 'A pair already queued or running answers with that run',
+  })
+  @ApiResponse({
+    status: 403,
+    description: 'Another account, for a viewer (NOT_YOUR_ACCOUNT)',
+    type: ErrorBodyDto,
+  })
+  @ApiResponse(NOT_FOUND('No such account (ACCOUNT_NOT_FOUND)'))
+  @ApiResponse({
+    status: 422,
+    description: 'A named connection is not the account’s, not active or has nothing to sync (INVALID_SYNC)',
+    type: ErrorBodyDto,
+  })
+  async start(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) accountId: string,
+    @Body() body: StartSyncDto,
+  ): Promise<SyncDto> {
+    return toSyncDto(await this.syncs.start(caller, accountId, body));
+  }
+
+  @Get('syncs/:id')
+  @ApiOperation({ summary: 'A sync and its runs, with live counters' })
+  @ApiOkResponse({ type: SyncDto })
+  @ApiResponse(NOT_FOUND('No such sync, or another account’s (SYNC_NOT_FOUND)'))
+  async get(@CurrentPrincipal() caller: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<SyncDto> {
+    return toSyncDto(await this.syncs.get(caller, id));
+  }
+
+  @Get('sync-runs/:id')
+  @ApiOperation({ summary: 'One run: its status (read through its job), counters and checkpoints' })
+  @ApiOkResponse({ type: SyncRunDto })
+  @ApiResponse(NOT_FOUND('No such run, or another account’s (SYNC_RUN_NOT_FOUND)'))
+  async run(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<SyncRunDto> {
+    return toRunDto(await this.syncs.run(caller, id));
+  }
+
+  @Get('connections/:id/records')
+  @ApiOperation({
+    summary: 'The connection’s synced records, oldest change first; the cursor stays valid across syncs',
+  })
+  @ApiOkResponse({ type: RecordPageDto })
+  @ApiResponse(NOT_FOUND('No such connection, or another account’s (CONNECTION_NOT_FOUND)'))
+  async records(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) connectionId: string,
+    @Query() query: RecordQueryDto,
+  ): Promise<RecordPageDto> {
+    const { type, changes, modifiedAfter, limit, cursor } = query;
+    return mapPage(
+      await this.syncs.recordsOf(caller, { connectionId, type, changes, modifiedAfter }, limit, cursor),
+      toRecordDto,
+    );
+  }
+
+  @Get('connections/:id/records/:externalId')
+  @ApiOperation({ summary: 'One synced record by the partner’s id' })
+  @ApiOkResponse({ type: RecordDto })
+  @ApiResponse(NOT_FOUND('No such connection or record (CONNECTION_NOT_FOUND, RECORD_NOT_FOUND)'))
+  async record(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) connectionId: string,
+    @Param('externalId') externalId: string,
+    @Query() query: RecordTypeQueryDto,
+  ): Promise<RecordDto> {
+    return toRecordDto(await this.syncs.record(caller, connectionId, externalId, query.type));
+  }
+}
+
+function toSyncDto({ sync, status, finishedAt, runs }: SyncView): SyncDto {
+  const { id, accountId, requestedAt } = sync;
+  return { id, accountId, requestedAt, status, finishedAt, runs: runs.map(toRunDto) };
+}
+
+function toRunDto(run: SyncRun): SyncRunDto {
+  const { errorCode, errorMessage, ...rest } = run;
+  return { ...rest, error: errorCode ? { code: errorCode, message: errorMessage ?? '' } : null };
+}
+
+function toRecordDto(record: StoredRecord): RecordDto {
+  const { id, type, externalId, data, title, filename, thumbnailUrl, size } = record;
+  const { firstSeenAt, lastModifiedAt, lastAction, deletedAt } = record;
+  return {
+    id,
+    type,
+    externalId,
+    data,
+    title,
+    filename,
+    thumbnailUrl,
+    size,
+    firstSeenAt,
+    lastModifiedAt,
+    lastAction,
+    deletedAt,
+  };
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AccountsModule } from '../accounts/accounts.module.js';
+import { ProvidersModule } from '../providers/providers.module.js';
+import { RecordStore } from './record.store.js';
+import { SyncRunHandler } from './sync-run.handler.js';
+import { SyncStore } from './sync.store.js';
+import { SyncsController } from './syncs.controller.js';
+import { SyncsService } from './syncs.service.js';
+
+/** Syncs: an account's connections read into the records platform, one run per connection and content type. */
+@Module({
+  imports: [AccountsModule, ProvidersModule],
+  controllers: [SyncsController],
+  providers: [SyncStore, RecordStore, SyncsService, SyncRunHandler],
+})
+export class SyncsModule {}

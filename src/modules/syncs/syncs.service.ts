@@ -1,0 +1,301 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { Principal } from '../../common/auth/principal.js';
+import { roleAtLeast } from '../../common/auth/roles.js';
+import { Clock } from '../../common/clock.js';
+import { hasErrorCode } from '../../common/errors/domain-error.js';
+import { newId } from '../../common/ids.js';
+import type { Page } from '../../common/pagination/pagination.js';
+import { WriteSerializer } from '../../database/write-serializer.js';
+import { AccountsService } from '../accounts/accounts.service.js';
+import { JobsService } from '../jobs/jobs.service.js';
+import { ConnectionsService } from '../providers/connections.service.js';
+import type { Connection } from '../providers/providers.contract.js';
+import { ProvidersService } from '../providers/providers.service.js';
+import { RecordStore } from './record.store.js';
+import type { RecordFilter, StoredRecord } from './record.store.js';
+import { SyncError } from './sync.error.js';
+import { SyncStore } from './sync.store.js';
+import type { RunStatus, Sync, SyncRun } from './sync.store.js';
+
+export const SYNC_RUN_JOB_TYPE = 'syncs.run';
+/** A run's job tries this many times (a worker killed midway resumes from the last page stored). */
+export const SYNC_RUN_ATTEMPTS = 5;
+
+export type SyncStatus = 'running' | 'succeeded' | 'partially_failed' | 'failed' | 'cancelled';
+
+export interface SyncRequest {
+  /** Connection ids of the account; all its active connections when absent. */
+  connections?: string[];
+  /** Content types; every type of each connection when absent. */
+  types?: string[];
+}
+
+/** A sync with its runs, their status reconciled with their jobs, and the status derived from them. */
+export interface SyncView {
+  sync: Sync;
+  status: SyncStatus;
+  finishedAt: Date | null;
+  runs: SyncRun[];
+}
+
+/**
+ * The sync conductor: starts one run per (connection, content type) of an account, at most one
+ * queued or running per pair (a second request answers the running one), each run a job. A run's
+ * status is read through its job's state, so a run whose job died or was cancelled never shows as
+ * running.
+ */
+@Injectable()
+export class SyncsService {
+  constructor(
+    private readonly store: SyncStore,
+    private readonly records: RecordStore,
+    private readonly connections: ConnectionsService,
+    private readonly providers: ProvidersService,
+    private readonly accounts: AccountsService,
+    private readonly jobs: JobsService,
+    private readonly serializer: WriteSerializer,
+    private readonly clock: Clock,
+  ) {}
+
+  async start(caller: Principal, accountId: string, request: SyncRequest): Promise<SyncView> {
+    await this.assertMayAct(caller, accountId);
+    const pairs = this.pairs(await this.connections.ofAccount(accountId), request);
+    const now = this.clock.now();
+    const syncId = newId(now.getTime());
+    const checkpoints = await Promise.all(pairs.map(([c, type]) => this.store.checkpoint(c.id, type)));
+    const sync = await this.serializer.transaction(async (manager) => {
+      const created: Sync = { id: syncId, accountId, requestedAt: now, runIds: [] };
+      await this.store.insertSync(manager, created);
+      for (const [index, [connection, type]] of pairs.entries()) {
+        await this.settleIfEnded(manager, await this.store.activeRun(manager, connection.id, type));
+        const run = this.newRun(syncId, connection.id, type, checkpoints[index], now);
+        if (await this.store.insertRunUnlessActive(manager, run)) {
+          const [job] = await this.jobs.enqueueMany(
+            [
+              {
+                type: SYNC_RUN_JOB_TYPE,
+                payload: { runId: run.id },
+                options: { maxAttempts: SYNC_RUN_ATTEMPTS },
+              },
+            ],
+            manager,
+          );
+          await this.store.setJob(manager, run.id, job.id);
+          created.runIds.push(run.id);
+        } else {
+          // Already queued or running: that run answers for this request too.
+          created.runIds.push((await this.store.activeRun(manager, connection.id, type))!.id);
+        }
+      }
+      await this.store.setRuns(manager, created);
+      return created;
+    });
+    const runs = await this.reconciled(await this.store.runsById(sync.runIds));
+    return { sync, ...summary(runs), runs };
+  }
+
+  async get(caller: Principal, id: string): Promise<SyncView> {
+    const sync = await this.store.findSync(id);
+    if (!sync || !mayManage(caller, sync.accountId))
+      throw new SyncError('SYNC_NOT_FOUND', `no sync with id ${id}`);
+    const runs = await this.reconciled(await this.store.runsById(sync.runIds));
+    return { sync, ...summary(runs), runs };
+  }
+
+  async run(caller: Principal, id: string): Promise<SyncRun> {
+    const run = await this.store.findRun(id);
+    const owner = run ? await this.store.findSync(run.syncId) : null;
+    if (!run || !owner || !mayManage(caller, owner.accountId))
+      throw new SyncError('SYNC_RUN_NOT_FOUND', `no sync run with id ${id}`);
+    return (await this.reconciled([run]))[0];
+  }
+
+  /** The connection's records, by modification; the connection must be the caller's to see. */
+  async recordsOf(
+    caller: Principal,
+    filter: RecordFilter,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<StoredRecord>> {
+    await this.connections.get(caller, filter.connectionId);
+    return this.records.page(filter, limit, cursor);
+  }
+
+  async record(
+    caller: Principal,
+    connectionId: string,
+    externalId: string,
+    type?: string,
+  ): Promise<StoredRecord> {
+    await this.connections.get(caller, connectionId);
+    const record = await this.records.find(connectionId, externalId, type);
+    if (!record)
+      throw new SyncError('RECORD_NOT_FOUND', `connection ${connectionId} has no record ${externalId}`);
+    return record;
+  }
+
+  /** The (connection, type) pairs a request names, each checked; the problems otherwise. */
+  private pairs(all: Connection[], request: SyncRequest): [Connection, string][] {
+    const problems: { path: string; message: string }[] = [];
+    const named = request.connections !== undefined;
+    const chosen: Connection[] = [];
+    for (const [index, id] of (request.connections ?? []).entries()) {
+      const connection = all.find((c) => c.id === id);
+      if (!connection)
+        problems.push({ path: `/connections/${index}`, message: `the account has no connection ${id}` });
+      else if (connection.state !== 'active')
+        problems.push({
+          path: `/connections/${index}`,
+          message: `connection ${connection.name} is ${connection.state}`,
+        });
+      else chosen.push(connection);
+    }
+    if (!named) chosen.push(...all.filter((c) => c.state === 'active'));
+    const pairs: [Connection, string][] = [];
+    for (const connection of chosen) {
+      const provider = this.providers.get(connection.provider);
+      const types =
+        provider.metadata.capabilities.includes('sync') &&
+        provider.instance.read &&
+        provider.instance.syncTypes
+          ? provider.instance.syncTypes(connection)
+          : [];
+      if (types.length === 0 && named) {
+        problems.push({
+          path: `/connections/${request.connections!.indexOf(connection.id)}`,
+          message: `connection ${connection.name} has nothing to sync`,
+        });
+      }
+      for (const type of types)
+        if (!request.types || request.types.includes(type)) pairs.push([connection, type]);
+    }
+    if (problems.length === 0 && pairs.length === 0) {
+      problems.push({
+        path: request.types ? '/types' : '/connections',
+        message: 'nothing to sync: no connection has these types',
+      });
+    }
+    if (problems.length > 0) {
+      throw new SyncError(
+        'INVALID_SYNC',
+        problems.map((p) => `${p.path}: ${p.message}`).join('; '),
+        problems,
+      );
+    }
+    return pairs;
+  }
+
+  private newRun(
+    syncId: string,
+    connectionId: string,
+    type: string,
+    checkpoint: string | null,
+    now: Date,
+  ): SyncRun {
+    return {
+      id: newId(now.getTime()),
+      syncId,
+      connectionId,
+      type,
+      status: 'queued',
+      itemsSeen: 0,
+      itemsAdded: 0,
+      itemsUpdated: 0,
+      itemsDeleted: 0,
+      checkpointBefore: checkpoint,
+      checkpointAfter: null,
+      errorCode: null,
+      errorMessage: null,
+      jobId: null,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+    };
+  }
+
+  /** Runs as their jobs say they are: a run left running by a job that ended shows how the job ended. */
+  private async reconciled(runs: SyncRun[]): Promise<SyncRun[]> {
+    return Promise.all(runs.map(async (run) => ({ ...run, ...(await this.fromJob(run)) })));
+  }
+
+  /** Records the end of a run whose job ended without recording it (killed, cancelled), so a new run may start. */
+  private async settleIfEnded(manager: EntityManager, run: SyncRun | null): Promise<void> {
+    if (!run) return;
+    const ended = await this.fromJob(run);
+    if (ended.status === 'succeeded' || ended.status === 'failed' || ended.status === 'cancelled') {
+      await this.store.finish(
+        manager,
+        run.id,
+        ended.status,
+        ended.errorCode ? { code: ended.errorCode, message: ended.errorMessage ?? '' } : null,
+        ended.finishedAt ?? this.clock.now(),
+      );
+    }
+  }
+
+  private async fromJob(run: SyncRun): Promise<Partial<SyncRun> & { status: RunStatus }> {
+    if ((run.status !== 'queued' && run.status !== 'running') || !run.jobId) return { status: run.status };
+    let job;
+    try {
+      ({ job } = await this.jobs.get(run.jobId));
+    } catch (error) {
+      if (!hasErrorCode(error, 'JOB_NOT_FOUND')) throw error;
+      return { status: 'failed', errorCode: 'JOB_GONE', errorMessage: 'the run’s job no longer exists' };
+    }
+    switch (job.status) {
+      case 'dead':
+        return {
+          status: 'failed',
+          errorCode: job.lastError?.code ?? 'FAILED',
+          errorMessage: job.lastError?.message ?? 'the run’s job failed',
+          finishedAt: job.finishedAt,
+        };
+      case 'cancelled':
+        return { status: 'cancelled', finishedAt: job.finishedAt };
+      case 'succeeded':
+        return { status: 'succeeded', finishedAt: job.finishedAt };
+      case 'running':
+        return { status: 'running' };
+      case 'queued':
+      case 'failed':
+        // Waiting to start, or to try again after a failed attempt.
+        return { status: run.startedAt ? 'running' : 'queued' };
+    }
+  }
+
+  private async assertMayAct(caller: Principal, accountId: string): Promise<void> {
+    if (!mayManage(caller, accountId)) {
+      throw new SyncError('NOT_YOUR_ACCOUNT', 'only an operator may sync another account');
+    }
+    try {
+      await this.accounts.get(accountId);
+    } catch (error) {
+      if (hasErrorCode(error, 'ACCOUNT_NOT_FOUND'))
+        throw new SyncError('ACCOUNT_NOT_FOUND', `no account with id ${accountId}`);
+      throw error;
+    }
+  }
+}
+
+function mayManage(caller: Principal, accountId: string): boolean {
+  return caller.accountId === accountId || roleAtLeast(caller.role, 'operator');
+}
+
+/** A sync's status from its runs': running while any is; else all succeeded, all failed, or partly. */
+function summary(runs: SyncRun[]): { status: SyncStatus; finishedAt: Date | null } {
+  const statuses = runs.map((run) => run.status);
+  if (statuses.some((s) => s === 'queued' || s === 'running')) return { status: 'running', finishedAt: null };
+  const finishedAt = runs.reduce<Date | null>(
+    (latest, run) => (run.finishedAt && (!latest || run.finishedAt > latest) ? run.finishedAt : latest),
+    null,
+  );
+  const status: SyncStatus = statuses.every((s) => s === 'succeeded')
+    ? 'succeeded'
+    : statuses.every((s) => s === 'cancelled')
+      ? 'cancelled'
+      : statuses.every((s) => s === 'failed' || s === 'cancelled')
+        ? 'failed'
+        : 'partially_failed';
+  return { status, finishedAt };
+}

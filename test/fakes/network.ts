@@ -1,0 +1,83 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A photo as the fake network serves it. */
+export interface Photo {
+  id: string;
+  title: string;
+  /** ISO time; the network's own clock moves one second per change. */
+  updatedAt: string;
+  size: number;
+}
+
+/**
+ * A photo network with a paged REST API, as a sync reads it: `GET /photos?updated_since=&page=`
+ * answers `{ data: [...], next }` oldest change first, 10 a page (`next` is the page token, null
+ * on the last), only photos changed at or after `updated_since`; a bearer token is required.
+ * Switches: answer a status instead, or answer slowly.
+ */
+export class FakeNetwork {
+  readonly photos = new Map<string, Photo>();
+  readonly requests: { path: string; query: Record<string, string> }[] = [];
+  /** Each request waits this long before it is answered. */
+  delayMs = 0;
+  /** The next requests get these statuses instead of photos. */
+  readonly failures: number[] = [];
+  private tick = 0;
+
+  private constructor(
+    private readonly server: http.Server,
+    readonly token: string,
+    readonly pageSize: number,
+  ) {}
+
+  static async start(token: string, pageSize = 10): Promise<FakeNetwork> {
+    const server = http.createServer();
+    const network = new FakeNetwork(server, token, pageSize);
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => void network.answer(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return network;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Adds or changes a photo; its updatedAt moves past every earlier change. */
+  put(id: string, title: string, size = 1000): Photo {
+    const photo = {
+      id,
+      title,
+      size,
+      updatedAt: new Date(Date.UTC(2026, 0, 1) + ++this.tick * 1000).toISOString(),
+    };
+    this.photos.set(id, photo);
+    return photo;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url);
+    this.requests.push({ path: url.pathname, query: Object.fromEntries(url.searchParams) });
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.headers.authorization !== `Bearer ${this.token}`) return send(401, { error: 'unauthorized' });
+    const failure = this.failures.shift();
+    if (failure !== undefined) return send(failure, { error: `failing with ${failure}` });
+    if (url.pathname !== '/photos') return send(404, { error: 'not found' });
+    const since = url.searchParams.get('updated_since') ?? '';
+    const offset = Number(url.searchParams.get('page') ?? '0');
+    const changed = [...this.photos.values()]
+      .filter((photo) => photo.updatedAt >= since)
+      .sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0));
+    const page = changed.slice(offset, offset + this.pageSize);
+    const next = offset + this.pageSize < changed.length ? String(offset + this.pageSize) : null;
+    send(200, { data: page, next });
+  }
+}

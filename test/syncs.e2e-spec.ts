@@ -1,0 +1,241 @@
+import { FakeNetwork } from './fakes/network.js';
+import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
+import type { TestApp } from './support/test-app.js';
+import { waitFor } from './support/wait-for.js';
+
+const mode = process.env.DATABASE_URL?.startsWith('postgres') ? 'PostgreSQL + Redis' : 'SQLite';
+const admin = bearer(ADMIN_KEY);
+const TOKEN = 'network-token-0123456789abcdef';
+
+interface Run {
+  id: string;
+  connectionId: string;
+  type: string;
+  status: string;
+  itemsSeen: number;
+  itemsAdded: number;
+  itemsUpdated: number;
+  checkpointBefore: string | null;
+  checkpointAfter: string | null;
+  error: { code: string; message: string } | null;
+  jobId: string | null;
+}
+
+interface Sync {
+  id: string;
+  status: string;
+  runs: Run[];
+}
+
+interface RecordBody {
+  externalId: string;
+  title: string | null;
+  size: number | null;
+  lastAction: string;
+  data: { title: string };
+}
+
+describe(`syncs (${mode})`, () => {
+  let t: TestApp;
+  let network: FakeNetwork;
+  let accountId: string;
+  let connectionId: string;
+
+  beforeAll(async () => {
+    network = await FakeNetwork.start(TOKEN);
+    for (let n = 1; n <= 25; n++) network.put(`p-${n}`, `Photo ${n}`, n * 100);
+    t = await startTestApp();
+    accountId = ((await t.http().get('/accounts/me').set(admin).expect(200)).body as { id: string }).id;
+    connectionId = await connect('network');
+  });
+  afterAll(async () => {
+    await t.close();
+    await network.close();
+  });
+
+  /** An http connection whose `photos` stream is the fake network's paged photos. */
+  const connect = async (name: string, path = '/photos'): Promise<string> =>
+    (
+      (
+        await t
+          .http()
+          .post('/connections')
+          .set(admin)
+          .send({
+            provider: 'http',
+            name,
+            config: {
+              baseUrl: network.url,
+              rateLimit: { requests: 1000, perMs: 1000 },
+              streams: {
+                photos: {
+                  path,
+                  items: 'data',
+                  id: 'id',
+                  cursor: 'updatedAt',
+                  cursorParam: 'updated_since',
+                  nextPage: { from: 'next', param: 'page' },
+                  title: 'title',
+                  size: 'size',
+                },
+              },
+            },
+            credentials: { type: 'bearer', token: TOKEN },
+          })
+          .expect(201)
+      ).body as { id: string }
+    ).id;
+
+  const start = async (body: object = { connections: [connectionId] }): Promise<Sync> =>
+    (await t.http().post(`/accounts/${accountId}/syncs`).set(admin).send(body).expect(202)).body as Sync;
+  const settled = (id: string): Promise<Sync> =>
+    waitFor(
+      async () => (await t.http().get(`/syncs/${id}`).set(admin).expect(200)).body as Sync,
+      (sync) => sync.status !== 'running',
+    );
+  const syncNow = async (): Promise<Run> => (await settled((await start()).id)).runs[0];
+  const records = async (query: Record<string, string> = {}): Promise<RecordBody[]> => {
+    const all: RecordBody[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (
+        await t
+          .http()
+          .get(`/connections/${connectionId}/records`)
+          .query({ type: 'photos', limit: '10', ...query, ...(cursor ? { cursor } : {}) })
+          .set(admin)
+          .expect(200)
+      ).body as { items: RecordBody[]; nextCursor: string | null };
+      all.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return all;
+  };
+
+  it('stores every item on a first sync, and nothing new on a second over unchanged data', async () => {
+    const first = await syncNow();
+    expect(first).toMatchObject({
+      status: 'succeeded',
+      type: 'photos',
+      itemsSeen: 25,
+      itemsAdded: 25,
+      itemsUpdated: 0,
+      checkpointBefore: null,
+      checkpointAfter: network.photos.get('p-25')!.updatedAt,
+    });
+    const stored = await records();
+    expect(stored.map((r) => r.externalId).sort()).toEqual([...network.photos.keys()].sort());
+    expect(stored.find((r) => r.externalId === 'p-7')).toMatchObject({
+      title: 'Photo 7',
+      size: 700,
+      lastAction: 'added',
+    });
+
+    const before = network.requests.length;
+    const second = await syncNow();
+
+    expect(second).toMatchObject({ status: 'succeeded', itemsAdded: 0, itemsUpdated: 0 });
+    // It asked only for what changed since the checkpoint: the last photo, seen again.
+    expect(second.checkpointBefore).toBe(first.checkpointAfter);
+    expect(network.requests.slice(before).map((r) => r.query.updated_since)).toEqual([first.checkpointAfter]);
+    expect(second.itemsSeen).toBe(1);
+    expect(await records()).toHaveLength(25);
+  });
+
+  it('updates changed items and adds new ones', async () => {
+    network.put('p-3', 'Photo 3, cropped', 300);
+    network.put('p-9', 'Photo 9, renamed', 900);
+    network.put('p-26', 'Photo 26', 2600);
+
+    const run = await syncNow();
+
+    expect(run).toMatchObject({ status: 'succeeded', itemsAdded: 1, itemsUpdated: 2 });
+    const updated = await records({ changes: 'updated' });
+    expect(updated.map((r) => r.externalId).sort()).toEqual(['p-3', 'p-9']);
+    const one = (
+      await t
+        .http()
+        .get(`/connections/${connectionId}/records/p-9`)
+        .query({ type: 'photos' })
+        .set(admin)
+        .expect(200)
+    ).body as RecordBody;
+    expect(one).toMatchObject({
+      title: 'Photo 9, renamed',
+      lastAction: 'updated',
+      data: { title: 'Photo 9, renamed' },
+    });
+    await t.http().get(`/connections/${connectionId}/records/p-404`).set(admin).expect(404);
+  });
+
+  it('starts one run when two requests come at once, and answers both with it', async () => {
+    network.delayMs = 300;
+    try {
+      const [a, b] = await Promise.all([start(), start()]);
+      expect(a.runs[0].id).toBe(b.runs[0].id);
+      const [doneA, doneB] = [await settled(a.id), await settled(b.id)];
+      expect(doneA.runs.map((r) => r.id)).toEqual([a.runs[0].id]);
+      expect(doneB.runs.map((r) => r.id)).toEqual([a.runs[0].id]);
+      expect(doneB.status).toBe('succeeded');
+    } finally {
+      network.delayMs = 0;
+    }
+  });
+
+  it('shows a run whose job was cancelled as cancelled, and lets the next one start', async () => {
+    network.delayMs = 3000;
+    let sync: Sync;
+    try {
+      sync = await start();
+      const run = await waitFor(
+        async () => (await t.http().get(`/sync-runs/${sync.runs[0].id}`).set(admin).expect(200)).body as Run,
+        (r) => r.status === 'running',
+      );
+      await t.http().post(`/jobs/${run.jobId}/cancel`).set(admin).expect(200);
+    } finally {
+      network.delayMs = 0;
+    }
+
+    const cancelled = (await t.http().get(`/sync-runs/${sync.runs[0].id}`).set(admin).expect(200))
+      .body as Run;
+    expect(cancelled.status).toBe('cancelled');
+    expect((await settled(sync.id)).status).toBe('cancelled');
+    const next = await start();
+    expect(next.runs[0].id).not.toBe(sync.runs[0].id);
+    expect((await settled(next.id)).runs[0].status).toBe('succeeded');
+  });
+
+  it('ends a run failed, with the partner’s error, when retrying cannot help', async () => {
+    const broken = await connect('broken', '/nowhere');
+    const sync = await start({ connections: [broken] });
+    const done = await settled(sync.id);
+
+    expect(done.status).toBe('failed');
+    expect(done.runs[0]).toMatchObject({ status: 'failed', error: { code: 'NOT_FOUND' } });
+    expect(done.runs[0].error!.message).toContain('404');
+  });
+
+  it('refuses what cannot be synced with 422, and other accounts’ syncs and records', async () => {
+    const unknown = await t
+      .http()
+      .post(`/accounts/${accountId}/syncs`)
+      .set(admin)
+      .send({ connections: ['019abc12-3def-7456-89ab-cdef01234567'] })
+      .expect(422);
+    expect(unknown.body).toMatchObject({ error: 'INVALID_SYNC' });
+    await t
+      .http()
+      .post(`/accounts/${accountId}/syncs`)
+      .set(admin)
+      .send({ types: ['videos'] })
+      .expect(422);
+
+    const viewer = await keyWithRole(t, 'viewer');
+    await t.http().post(`/accounts/${accountId}/syncs`).set(viewer).send({}).expect(403);
+    const sync = await start();
+    await t.http().get(`/syncs/${sync.id}`).set(viewer).expect(404);
+    await t.http().get(`/sync-runs/${sync.runs[0].id}`).set(viewer).expect(404);
+    await t.http().get(`/connections/${connectionId}/records`).set(viewer).expect(404);
+    await settled(sync.id);
+  });
+});
