@@ -9,6 +9,7 @@ const TOKEN = 'network-token-0123456789abcdef';
 
 interface Run {
   id: string;
+  itemsDeleted: number;
   connectionId: string;
   type: string;
   status: string;
@@ -54,7 +55,7 @@ describe(`syncs (${mode})`, () => {
   });
 
   /** An http connection whose `photos` stream is the fake network's paged photos. */
-  const connect = async (name: string, path = '/photos'): Promise<string> =>
+  const connect = async (name: string, path = '/photos', baseUrl = network.url): Promise<string> =>
     (
       (
         await t
@@ -65,7 +66,7 @@ describe(`syncs (${mode})`, () => {
             provider: 'http',
             name,
             config: {
-              baseUrl: network.url,
+              baseUrl,
               rateLimit: { requests: 1000, perMs: 1000 },
               streams: {
                 photos: {
@@ -94,7 +95,11 @@ describe(`syncs (${mode})`, () => {
       (sync) => sync.status !== 'running',
     );
   const syncNow = async (): Promise<Run> => (await settled((await start()).id)).runs[0];
-  const records = async (query: Record<string, string> = {}): Promise<RecordBody[]> => {
+  const records = (query: Record<string, string> = {}) => recordsOf(connectionId, query);
+  const recordsOf = async (
+    connectionId: string,
+    query: Record<string, string> = {},
+  ): Promise<RecordBody[]> => {
     const all: RecordBody[] = [];
     let cursor: string | undefined;
     do {
@@ -213,6 +218,92 @@ describe(`syncs (${mode})`, () => {
     expect(done.status).toBe('failed');
     expect(done.runs[0]).toMatchObject({ status: 'failed', error: { code: 'NOT_FOUND' } });
     expect(done.runs[0].error!.message).toContain('404');
+  });
+
+  describe('deletions', () => {
+    let gallery: FakeNetwork;
+    let galleryId: string;
+
+    beforeAll(async () => {
+      gallery = await FakeNetwork.start(TOKEN, 5);
+      for (let n = 1; n <= 12; n++) gallery.put(`g-${n}`, `Gallery ${n}`);
+      galleryId = await connect('gallery', '/photos', gallery.url);
+    });
+    afterAll(() => gallery.close());
+
+    const restart = async (): Promise<Run> => {
+      const sync = (
+        await t.http().post(`/connections/${galleryId}/syncs/restart`).set(admin).send({}).expect(202)
+      ).body as Sync;
+      return (await settled(sync.id)).runs[0];
+    };
+    const live = async () =>
+      (await recordsOf(galleryId)).filter((r) => r.lastAction !== 'deleted').map((r) => r.externalId);
+
+    it('marks items gone only after a full sync that ended without error', async () => {
+      expect(await restart()).toMatchObject({ status: 'succeeded', itemsAdded: 12, checkpointBefore: null });
+      gallery.remove('g-2');
+      gallery.remove('g-5');
+
+      // An incremental sync cannot know what is gone.
+      const incremental = (await settled((await start({ connections: [galleryId] })).id)).runs[0];
+      expect(incremental).toMatchObject({ status: 'succeeded', itemsDeleted: 0 });
+      // A full sync that fails midway (page 2 of 2 answers 404) deletes nothing.
+      gallery.failures.push(0, 404);
+      expect(await restart()).toMatchObject({ status: 'failed', itemsDeleted: 0 });
+      expect(await live()).toHaveLength(12);
+
+      const full = await restart();
+
+      expect(full).toMatchObject({ status: 'succeeded', itemsDeleted: 2, itemsSeen: 10 });
+      const gone = (await recordsOf(galleryId, { changes: 'deleted' })).map((r) => r.externalId);
+      expect(gone.sort()).toEqual(['g-2', 'g-5']);
+      expect(await live()).toHaveLength(10);
+    });
+
+    it('deletes nothing and reports DELETE_BRAKE when a full sync would delete more than half', async () => {
+      for (const id of ['g-1', 'g-3', 'g-4', 'g-6', 'g-7', 'g-8']) gallery.remove(id);
+
+      const braked = await restart();
+
+      expect(braked).toMatchObject({ status: 'failed', itemsDeleted: 0, error: { code: 'DELETE_BRAKE' } });
+      expect(await live()).toHaveLength(10);
+    });
+
+    it('clears records and checkpoints, so the next sync stores everything again', async () => {
+      const cleared = await t
+        .http()
+        .post(`/connections/${galleryId}/syncs/clear`)
+        .set(admin)
+        .send({})
+        .expect(200);
+      expect(cleared.body).toEqual({ records: 12, checkpoints: 1 });
+      expect(await recordsOf(galleryId)).toHaveLength(0);
+
+      const again = (await settled((await start({ connections: [galleryId] })).id)).runs[0];
+      expect(again).toMatchObject({ status: 'succeeded', checkpointBefore: null, itemsAdded: 4 });
+    });
+  });
+
+  it('cancels a running run, which ends cancelled', async () => {
+    network.delayMs = 3000;
+    try {
+      const sync = await start();
+      await waitFor(
+        async () => (await t.http().get(`/sync-runs/${sync.runs[0].id}`).set(admin).expect(200)).body as Run,
+        (r) => r.status === 'running',
+      );
+      const cancelled = (await t.http().post(`/sync-runs/${sync.runs[0].id}/cancel`).set(admin).expect(200))
+        .body as Run;
+      expect(cancelled.status).toBe('cancelled');
+      await t.http().post(`/sync-runs/${sync.runs[0].id}/cancel`).set(admin).expect(409);
+      const job = (await t.http().get(`/jobs/${cancelled.jobId}`).set(admin).expect(200)).body as {
+        status: string;
+      };
+      expect(job.status).toBe('cancelled');
+    } finally {
+      network.delayMs = 0;
+    }
   });
 
   it('refuses what cannot be synced with 422, and other accounts’ syncs and records', async () => {

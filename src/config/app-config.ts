@@ -75,6 +75,14 @@ export interface OAuthClientSettings {
   tokenUrl?: string;
 }
 
+export interface SyncsSettings {
+  /**
+   * `JUNCTION_SYNC_DELETE_BRAKE`: a full sync that would mark more than this percentage of a
+   * type's records deleted deletes nothing and reports DELETE_BRAKE.
+   */
+  deleteBrakePercent: number;
+}
+
 /**
  * A plug-in named in `JUNCTION_PLUGINS`: a file (its path resolved against the working directory
  * at boot) or a package name, imported from Junction's own installation.
@@ -109,6 +117,7 @@ export class AppConfig {
     readonly publicUrl: string,
     /** OAuth 2 clients by provider key. */
     readonly oauthClients: Readonly<Record<string, OAuthClientSettings>> = {},
+    readonly syncs: SyncsSettings = { deleteBrakePercent: 50 },
   ) {}
 
   hasRole(role: ProcessRole): boolean {

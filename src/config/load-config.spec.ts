@@ -153,6 +153,16 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('JUNCTION_SYNC_DELETE_BRAKE', () => {
+    it('takes a percentage, with or without %, from 1 to 100', () => {
+      expect(loadConfig({}).syncs.deleteBrakePercent).toBe(50);
+      expect(loadConfig({ JUNCTION_SYNC_DELETE_BRAKE: '20%' }).syncs.deleteBrakePercent).toBe(20);
+      expect(configErrorFor({ JUNCTION_SYNC_DELETE_BRAKE: '150' }).problems).toEqual([
+        expect.stringContaining('JUNCTION_SYNC_DELETE_BRAKE'),
+      ]);
+    });
+  });
+
   describe('OAuth clients', () => {
     it('reads each provider’s client from JUNCTION_OAUTH_<PROVIDER>_*, dashes as underscores', () => {
       const config = loadConfig({

@@ -83,6 +83,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     allowPrivate: check('JUNCTION_WEBHOOK_ALLOW_PRIVATE', parseBoolean, false),
   };
 
+  const syncs = {
+    deleteBrakePercent: check('JUNCTION_SYNC_DELETE_BRAKE', parsePercent, 50),
+  };
+
   const oauthClients: Record<string, OAuthClientSettings> = {};
   for (const name of Object.keys(env).sort()) {
     const match = OAUTH_VARIABLE.exec(name);
@@ -115,7 +119,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     webhooks,
     publicUrl,
     oauthClients,
+    syncs,
   );
+}
+
+/** `50%` or `50`: a whole percentage from 1 to 100. */
+function parsePercent(raw: string): number {
+  const value = Number(raw.replace(/%$/, ''));
+  if (!Number.isInteger(value) || value < 1 || value > 100) throw new Error('a percentage from 1 to 100, such as 50%');
+  return value;
 }
 
 const OAUTH_VARIABLE = /^JUNCTION_OAUTH_([A-Z0-9]+(?:_[A-Z0-9]+)*?)_(CLIENT_ID|CLIENT_SECRET|AUTHORIZATION_URL|TOKEN_URL)$/;

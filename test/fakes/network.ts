@@ -21,7 +21,7 @@ export class FakeNetwork {
   readonly requests: { path: string; query: Record<string, string> }[] = [];
   /** Each request waits this long before it is answered. */
   delayMs = 0;
-  /** The next requests get these statuses instead of photos. */
+  /** The next requests get these statuses instead of photos; 0 answers that request normally. */
   readonly failures: number[] = [];
   private tick = 0;
 
@@ -55,21 +55,29 @@ export class FakeNetwork {
     return photo;
   }
 
+  /** The photo is gone from the network. */
+  remove(id: string): void {
+    this.photos.delete(id);
+  }
+
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Answers still waiting out a delay are dropped with their sockets.
+    this.server.closeAllConnections();
+    return closed;
   }
 
   private async answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
     this.requests.push({ path: url.pathname, query: Object.fromEntries(url.searchParams) });
-    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs).unref());
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
     if (req.headers.authorization !== `Bearer ${this.token}`) return send(401, { error: 'unauthorized' });
     const failure = this.failures.shift();
-    if (failure !== undefined) return send(failure, { error: `failing with ${failure}` });
+    if (failure) return send(failure, { error: `failing with ${failure}` });
     if (url.pathname !== '/photos') return send(404, { error: 'not found' });
     const since = url.searchParams.get('updated_since') ?? '';
     const offset = Number(url.searchParams.get('page') ?? '0');

@@ -69,7 +69,8 @@ export class Syncs1764802800000 implements MigrationInterface {
         "first_seen_at" ${t.timestamp} NOT NULL,
         "last_modified_at" ${t.timestamp} NOT NULL,
         "last_action" varchar(8) NOT NULL CHECK ("last_action" IN ('added', 'updated', 'deleted')),
-        "deleted_at" ${t.timestamp}
+        "deleted_at" ${t.timestamp},
+        "last_seen_run" ${t.uuid}
       )`);
     await queryRunner.query(
       `CREATE UNIQUE INDEX "UQ_record_item" ON "record" ("connection_id", "type", "external_id")`,

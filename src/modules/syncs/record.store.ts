@@ -60,6 +60,8 @@ export class RecordStore {
     type: string,
     records: SyncRecord[],
     now: Date,
+    /** A full sync's run: every record it sees is marked with it, for the sweep at its end. */
+    fullRun: string | null = null,
   ): Promise<PageCounts> {
     const latest = new Map<string, SyncRecord>();
     for (const record of records) latest.set(record.externalId, record);
@@ -131,7 +133,61 @@ export class RecordStore {
         ]),
       );
     }
+    if (fullRun !== null) {
+      for (const part of inChunks([...latest.keys()], LOOKUP_CHUNK)) {
+        await rawSql(
+          manager,
+          `UPDATE record SET last_seen_run = ?
+           WHERE connection_id = ? AND type = ? AND external_id IN (${sqlPlaceholders(part.length)})`,
+          [fullRun, connectionId, type, ...part],
+        );
+      }
+    }
     return { seen: latest.size, added: added.length, updated };
+  }
+
+  /**
+   * After a full sync that ended without error: marks deleted (soft) the type's records that run
+   * did not see, unless they are more than `brakePercent` of its records, when nothing is deleted.
+   */
+  async sweep(
+    manager: EntityManager,
+    connectionId: string,
+    type: string,
+    runId: string,
+    brakePercent: number,
+    now: Date,
+  ): Promise<{ deleted: number } | { braked: number; of: number }> {
+    const { rows } = await rawSql<{ total: number | string; unseen: number | string }>(
+      manager,
+      `SELECT count(*) AS total,
+         sum(CASE WHEN last_seen_run IS NULL OR last_seen_run <> ? THEN 1 ELSE 0 END) AS unseen
+       FROM record WHERE connection_id = ? AND type = ? AND deleted_at IS NULL`,
+      [runId, connectionId, type],
+    );
+    const total = Number(rows[0]?.total ?? 0);
+    const unseen = Number(rows[0]?.unseen ?? 0);
+    if (unseen === 0) return { deleted: 0 };
+    if (unseen * 100 > total * brakePercent) return { braked: unseen, of: total };
+    const { affected } = await rawSql(
+      manager,
+      `UPDATE record SET deleted_at = ?, last_action = 'deleted', last_modified_at = ?
+       WHERE connection_id = ? AND type = ? AND deleted_at IS NULL
+         AND (last_seen_run IS NULL OR last_seen_run <> ?)`,
+      [now, now, connectionId, type, runId],
+    );
+    return { deleted: affected };
+  }
+
+  /** Deletes the connection's records of these types; how many. */
+  async clear(manager: EntityManager, connectionId: string, types: string[]): Promise<number> {
+    if (types.length === 0) return 0;
+    const { affected } = await rawSql(
+      manager,
+      `DELETE FROM record WHERE connection_id = ? AND type IN (${sqlPlaceholders(types.length)})`,
+      [connectionId, ...types],
+    );
+    return affected;
   }
 
   /** Records by modification, oldest first; the cursor (time and id of the last one) stays valid across syncs. */

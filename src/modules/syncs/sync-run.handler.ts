@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { IsUUID } from 'class-validator';
 import { Clock } from '../../common/clock.js';
+import { AppConfig } from '../../config/app-config.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { JobHandler } from '../jobs/jobs.contract.js';
 import type { JobContext } from '../jobs/jobs.contract.js';
@@ -22,6 +23,7 @@ export interface SyncRunResult {
   itemsSeen: number;
   itemsAdded: number;
   itemsUpdated: number;
+  itemsDeleted: number;
   checkpoint: string | null;
 }
 
@@ -43,6 +45,7 @@ export class SyncRunHandler {
     private readonly providers: ProvidersService,
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
+    private readonly config: AppConfig,
   ) {}
 
   @JobHandler(SYNC_RUN_JOB_TYPE, {
@@ -63,12 +66,15 @@ export class SyncRunHandler {
         throw new ProviderError('PERMANENT', `provider ${connection.provider} cannot sync`);
       }
       const cursor = await this.store.checkpoint(run.connectionId, run.type);
+      // A run that started from no checkpoint reads everything, so what it does not see is gone.
+      const fullRun = run.checkpointBefore === null ? run.id : null;
       await this.store.markRunning(run.id, this.clock.now());
       const result: SyncRunResult = {
         runId: run.id,
         itemsSeen: 0,
         itemsAdded: 0,
         itemsUpdated: 0,
+        itemsDeleted: 0,
         checkpoint: cursor,
       };
       let emitted: SyncRecord[] = [];
@@ -78,7 +84,7 @@ export class SyncRunHandler {
         ctx.signal.throwIfAborted();
         const now = this.clock.now();
         const counts = await this.serializer.transaction(async (manager) => {
-          const counted = await this.records.apply(manager, run.connectionId, run.type, page, now);
+          const counted = await this.records.apply(manager, run.connectionId, run.type, page, now, fullRun);
           if (checkpoint !== null && checkpoint !== result.checkpoint)
             await this.store.saveCheckpoint(manager, run.connectionId, run.type, checkpoint, now);
           await this.store.addPage(manager, run.id, counted, checkpoint);
@@ -99,11 +105,33 @@ export class SyncRunHandler {
         checkpoint: (value) => store(value),
       });
       if (emitted.length > 0) await store(null);
-      await this.serializer.transaction((manager) =>
-        this.store.finish(manager, run.id, 'succeeded', null, this.clock.now()),
-      );
+      const brake = await this.serializer.transaction(async (manager) => {
+        const now = this.clock.now();
+        const swept = fullRun
+          ? await this.records.sweep(
+              manager,
+              run.connectionId,
+              run.type,
+              run.id,
+              this.config.syncs.deleteBrakePercent,
+              now,
+            )
+          : { deleted: 0 };
+        if ('braked' in swept) {
+          const message =
+            `deleting ${swept.braked} of ${swept.of} ${run.type} records (more than ` +
+            `${this.config.syncs.deleteBrakePercent}%) looks like a partner fault; nothing was deleted`;
+          await this.store.finish(manager, run.id, 'failed', { code: 'DELETE_BRAKE', message }, now);
+          return message;
+        }
+        result.itemsDeleted = swept.deleted;
+        if (swept.deleted > 0) await this.store.addDeleted(manager, run.id, swept.deleted);
+        await this.store.finish(manager, run.id, 'succeeded', null, now);
+        return null;
+      });
       await ctx.log(
-        `${run.type}: ${result.itemsSeen} seen, ${result.itemsAdded} added, ${result.itemsUpdated} updated`,
+        `${run.type}: ${result.itemsSeen} seen, ${result.itemsAdded} added, ${result.itemsUpdated} updated, ` +
+          `${result.itemsDeleted} deleted${brake ? `; ${brake}` : ''}`,
       );
       return result;
     } catch (error) {

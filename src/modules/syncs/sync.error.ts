@@ -8,6 +8,8 @@ const SYNC_ERROR_KINDS = {
   ACCOUNT_NOT_FOUND: 'not_found',
   NOT_YOUR_ACCOUNT: 'forbidden',
   INVALID_SYNC: 'refused',
+  SYNC_RUNNING: 'conflict',
+  SYNC_RUN_FINISHED: 'conflict',
 } as const satisfies Record<string, ErrorKind>;
 
 export type SyncErrorCode = keyof typeof SYNC_ERROR_KINDS;

@@ -86,7 +86,11 @@ export class SyncStore {
     return affected === 1;
   }
 
-  async activeRun(manager: EntityManager, connectionId: string, type: string): Promise<SyncRun | null> {
+  async activeRun(
+    connectionId: string,
+    type: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<SyncRun | null> {
     const { rows } = await rawSql(
       manager,
       `SELECT * FROM sync_run WHERE connection_id = ? AND type = ? AND status IN ('queued', 'running')`,
@@ -139,6 +143,24 @@ export class SyncStore {
        WHERE id = ?`,
       [counts.seen, counts.added, counts.updated, checkpoint, runId],
     );
+  }
+
+  async addDeleted(manager: EntityManager, runId: string, deleted: number): Promise<void> {
+    await rawSql(manager, `UPDATE sync_run SET items_deleted = items_deleted + ? WHERE id = ?`, [
+      deleted,
+      runId,
+    ]);
+  }
+
+  /** Deletes the checkpoints of these types, so their next run is a full sync; how many. */
+  async clearCheckpoints(manager: EntityManager, connectionId: string, types: string[]): Promise<number> {
+    if (types.length === 0) return 0;
+    const { affected } = await rawSql(
+      manager,
+      `DELETE FROM sync_checkpoint WHERE connection_id = ? AND type IN (${sqlPlaceholders(types.length)})`,
+      [connectionId, ...types],
+    );
+    return affected;
   }
 
   /** Ends a run that is still queued or running; whether it did. */

@@ -8,13 +8,14 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsDate, IsIn, IsOptional, IsUUID, Matches } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsUUID, Matches } from 'class-validator';
 import { CurrentPrincipal } from '../../common/auth/principal.js';
 import type { Principal } from '../../common/auth/principal.js';
 import { Roles } from '../../common/auth/roles.js';
 import { ApiStandardErrors, ErrorBodyDto } from '../../common/errors/error-body.dto.js';
 import { PageDto, PageQueryDto, mapPage } from '../../common/pagination/pagination.js';
+import { IsoTime } from '../../common/validation/iso-time.decorator.js';
 import { RECORD_ACTIONS } from './record.store.js';
 import type { RecordAction, StoredRecord } from './record.store.js';
 import { RUN_STATUSES } from './sync.store.js';
@@ -42,6 +43,27 @@ export class StartSyncDto {
   @ArrayMaxSize(50)
   @Matches(TYPE_PATTERN, { each: true, message: 'each type must be a content type name' })
   types?: string[];
+}
+
+export class SyncTypesDto {
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['photos'],
+    description: 'Content types; all the connection’s when absent',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @Matches(TYPE_PATTERN, { each: true, message: 'each type must be a content type name' })
+  types?: string[];
+}
+
+export class ClearedDto {
+  @ApiProperty({ example: 120, description: 'Records deleted' })
+  records!: number;
+
+  @ApiProperty({ example: 1, description: 'Checkpoints deleted: the next run of each type is a full sync' })
+  checkpoints!: number;
 }
 
 export class SyncErrorDto {
@@ -143,8 +165,7 @@ export class RecordQueryDto extends PageQueryDto {
 
   @ApiPropertyOptional({ example: '2026-12-01T00:00:00Z', description: 'Only records changed after this' })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate()
+  @IsoTime()
   modifiedAfter?: Date;
 }
 
@@ -251,6 +272,68 @@ export class SyncsController {
     @Param('id', ParseUUIDPipe) id: string,
   ): Promise<SyncRunDto> {
     return toRunDto(await this.syncs.run(caller, id));
+  }
+
+  @Post('sync-runs/:id/cancel')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel a queued or running run: its job stops; later runs are not affected' })
+  @ApiOkResponse({ type: SyncRunDto })
+  @ApiResponse(NOT_FOUND('No such run, or another account’s (SYNC_RUN_NOT_FOUND)'))
+  @ApiResponse({ status: 409, description: 'The run has ended (SYNC_RUN_FINISHED)', type: ErrorBodyDto })
+  async cancel(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<SyncRunDto> {
+    return toRunDto(await this.syncs.cancel(caller, id));
+  }
+
+  @Post('connections/:id/syncs/restart')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'A full resync: the types’ checkpoints are dropped and each runs from nothing, keeping the records',
+  })
+  @ApiAcceptedResponse({ type: SyncDto })
+  @ApiResponse(NOT_FOUND('No such connection, or another account’s (CONNECTION_NOT_FOUND)'))
+  @ApiResponse({
+    status: 409,
+    description: 'A run of a type is queued or running (SYNC_RUNNING)',
+    type: ErrorBodyDto,
+  })
+  @ApiResponse({
+    status: 422,
+    description: 'A type the connection does not have (INVALID_SYNC)',
+    type: ErrorBodyDto,
+  })
+  async restart(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) connectionId: string,
+    @Body() body: SyncTypesDto,
+  ): Promise<SyncDto> {
+    return toSyncDto(await this.syncs.restart(caller, connectionId, body.types));
+  }
+
+  @Post('connections/:id/syncs/clear')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Delete the connection’s synced records and checkpoints of these types' })
+  @ApiOkResponse({ type: ClearedDto })
+  @ApiResponse(NOT_FOUND('No such connection, or another account’s (CONNECTION_NOT_FOUND)'))
+  @ApiResponse({
+    status: 409,
+    description: 'A run of a type is queued or running (SYNC_RUNNING)',
+    type: ErrorBodyDto,
+  })
+  @ApiResponse({
+    status: 422,
+    description: 'A type the connection does not have (INVALID_SYNC)',
+    type: ErrorBodyDto,
+  })
+  clear(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) connectionId: string,
+    @Body() body: SyncTypesDto,
+  ): Promise<ClearedDto> {
+    return this.syncs.clear(caller, connectionId, body.types);
   }
 
   @Get('connections/:id/records')

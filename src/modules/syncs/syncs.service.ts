@@ -68,7 +68,7 @@ export class SyncsService {
       const created: Sync = { id: syncId, accountId, requestedAt: now, runIds: [] };
       await this.store.insertSync(manager, created);
       for (const [index, [connection, type]] of pairs.entries()) {
-        await this.settleIfEnded(manager, await this.store.activeRun(manager, connection.id, type));
+        await this.settleIfEnded(manager, await this.store.activeRun(connection.id, type, manager));
         const run = this.newRun(syncId, connection.id, type, checkpoints[index], now);
         if (await this.store.insertRunUnlessActive(manager, run)) {
           const [job] = await this.jobs.enqueueMany(
@@ -85,7 +85,7 @@ export class SyncsService {
           created.runIds.push(run.id);
         } else {
           // Already queued or running: that run answers for this request too.
-          created.runIds.push((await this.store.activeRun(manager, connection.id, type))!.id);
+          created.runIds.push((await this.store.activeRun(connection.id, type, manager))!.id);
         }
       }
       await this.store.setRuns(manager, created);
@@ -111,6 +111,58 @@ export class SyncsService {
     return (await this.reconciled([run]))[0];
   }
 
+  /**
+   * Cancels a queued or running run: its job is cancelled (a running one's signal aborts it). The
+   * connection's next run, scheduled or asked for, is not affected.
+   */
+  async cancel(caller: Principal, id: string): Promise<SyncRun> {
+    const run = await this.run(caller, id);
+    if (run.status !== 'queued' && run.status !== 'running')
+      throw new SyncError('SYNC_RUN_FINISHED', `sync run ${id} is ${run.status} already`);
+    if (run.jobId) {
+      try {
+        await this.jobs.cancel(run.jobId);
+      } catch (error) {
+        // It ended meanwhile: the run says how.
+        if (!hasErrorCode(error, 'JOB_NOT_CANCELLABLE')) throw error;
+      }
+    }
+    await this.serializer.transaction((manager) =>
+      this.store.finish(manager, run.id, 'cancelled', null, this.clock.now()),
+    );
+    return this.run(caller, id);
+  }
+
+  /**
+   * A full resync of the connection's types (all by default): their checkpoints are dropped and a
+   * run of each starts from nothing, keeping the records; what the runs no longer see is marked
+   * deleted at their end.
+   */
+  async restart(caller: Principal, connectionId: string, types?: string[]): Promise<SyncView> {
+    const connection = await this.connections.get(caller, connectionId);
+    const chosen = this.typesOf(connection, types);
+    await this.assertIdle(connection.id, chosen);
+    await this.serializer.transaction((manager) =>
+      this.store.clearCheckpoints(manager, connection.id, chosen),
+    );
+    return this.start(caller, connection.accountId, { connections: [connection.id], types: chosen });
+  }
+
+  /** Deletes the connection's synced records and checkpoints of these types (all by default). */
+  async clear(
+    caller: Principal,
+    connectionId: string,
+    types?: string[],
+  ): Promise<{ records: number; checkpoints: number }> {
+    const connection = await this.connections.get(caller, connectionId);
+    const chosen = this.typesOf(connection, types);
+    await this.assertIdle(connection.id, chosen);
+    return this.serializer.transaction(async (manager) => ({
+      records: await this.records.clear(manager, connection.id, chosen),
+      checkpoints: await this.store.clearCheckpoints(manager, connection.id, chosen),
+    }));
+  }
+
   /** The connection's records, by modification; the connection must be the caller's to see. */
   async recordsOf(
     caller: Principal,
@@ -133,6 +185,39 @@ export class SyncsService {
     if (!record)
       throw new SyncError('RECORD_NOT_FOUND', `connection ${connectionId} has no record ${externalId}`);
     return record;
+  }
+
+  /** These types (all the connection's by default), each one the connection has. */
+  private typesOf(connection: Connection, types: string[] | undefined): string[] {
+    const provider = this.providers.get(connection.provider);
+    const has = provider.instance.syncTypes?.(connection) ?? [];
+    const unknown = (types ?? []).filter((type) => !has.includes(type));
+    if (unknown.length > 0 || has.length === 0) {
+      const problems = unknown.length
+        ? unknown.map((type) => ({
+            path: '/types',
+            message: `connection ${connection.name} has no type ${type}`,
+          }))
+        : [{ path: '/types', message: `connection ${connection.name} has nothing to sync` }];
+      throw new SyncError(
+        'INVALID_SYNC',
+        problems.map((p) => `${p.path}: ${p.message}`).join('; '),
+        problems,
+      );
+    }
+    return types ?? has;
+  }
+
+  /** Refuses while a run of these types is queued or running: it would write on behind the change. */
+  private async assertIdle(connectionId: string, types: string[]): Promise<void> {
+    for (const type of types) {
+      const active = await this.store.activeRun(connectionId, type);
+      if (!active) continue;
+      const [run] = await this.reconciled([active]);
+      if (run.status === 'queued' || run.status === 'running') {
+        throw new SyncError('SYNC_RUNNING', `a ${type} run is ${run.status} (${run.id}); cancel it or wait`);
+      }
+    }
   }
 
   /** The (connection, type) pairs a request names, each checked; the problems otherwise. */
