@@ -11,6 +11,8 @@ export interface JunctionProcess {
   output: () => string;
   /** SIGTERM, and resolves when it has exited. */
   stop: () => Promise<unknown>;
+  /** SIGKILL: no shutdown at all, as when the machine dies; resolves when it has exited. */
+  kill: () => Promise<unknown>;
 }
 
 /** Starts Junction with `env` (and PATH) on a free port, and resolves once `/health` answers. */
@@ -43,6 +45,10 @@ export async function startJunctionProcess(env: Record<string, string>): Promise
     output: () => output,
     stop: () => {
       child.kill('SIGTERM');
+      return exited;
+    },
+    kill: () => {
+      child.kill('SIGKILL');
       return exited;
     },
   };
