@@ -217,6 +217,8 @@ describe('HTTP conventions', () => {
         'GET /syncs/{id}',
         'GET /sync-runs/{id}',
         'POST /sync-runs/{id}/cancel',
+        'GET /accounts/{id}/sync-status',
+        'GET /accounts/{id}/sync-runs',
         'POST /connections/{id}/syncs/restart',
         'POST /connections/{id}/syncs/clear',
         'POST /connections/{id}/pause',

@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { FakeNetwork } from './fakes/network.js';
 import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
@@ -210,14 +211,91 @@ describe(`syncs (${mode})`, () => {
     expect((await settled(next.id)).runs[0].status).toBe('succeeded');
   });
 
-  it('ends a run failed, with the partner’s error, when retrying cannot help', async () => {
+  it('ends a run failed, with the partner’s error, when retrying cannot help, and calls ten in a row a problem', async () => {
     const broken = await connect('broken', '/nowhere');
-    const sync = await start({ connections: [broken] });
-    const done = await settled(sync.id);
+    const problems = async () =>
+      (
+        (await t.http().get('/events').query({ name: 'sync.problem' }).set(admin).expect(200)).body as {
+          items: { data: { connectionId: string; failedRuns: number } }[];
+        }
+      ).items.filter((event) => event.data.connectionId === broken);
 
-    expect(done.status).toBe('failed');
-    expect(done.runs[0]).toMatchObject({ status: 'failed', error: { code: 'NOT_FOUND' } });
-    expect(done.runs[0].error!.message).toContain('404');
+    for (let n = 1; n <= 11; n++) {
+      const done = await settled((await start({ connections: [broken] })).id);
+      expect(done.status).toBe('failed');
+      expect(done.runs[0]).toMatchObject({ status: 'failed', error: { code: 'NOT_FOUND' } });
+      expect(done.runs[0].error!.message).toContain('404');
+      if (n === 9) expect(await problems()).toHaveLength(0);
+    }
+
+    expect((await problems()).map((event) => event.data.failedRuns)).toEqual([10]);
+  });
+
+  it('shows per connection and type its last run, last success, records and snapshots, and the running runs', async () => {
+    const status = (await t.http().get(`/accounts/${accountId}/sync-status`).set(admin).expect(200)).body as {
+      items: {
+        connectionId: string;
+        type: string;
+        state: string;
+        records: number;
+        lastSyncedAt: string | null;
+        lastRun: Run | null;
+        snapshots: { externalId: string; title: string }[];
+      }[];
+    };
+    const entry = status.items.find((item) => item.connectionId === connectionId)!;
+    expect(entry).toMatchObject({ type: 'photos', state: 'active', records: network.photos.size });
+    expect(entry.lastRun?.status).toBe('succeeded');
+    expect(entry.lastSyncedAt).not.toBeNull();
+    expect(entry.snapshots).toHaveLength(5);
+    expect(entry.snapshots[0].title).toMatch(/^Photo /);
+
+    network.delayMs = 1000;
+    try {
+      const sync = await start();
+      const running = await waitFor(
+        async () =>
+          (
+            (
+              await t
+                .http()
+                .get(`/accounts/${accountId}/sync-runs`)
+                .query({ status: 'running' })
+                .set(admin)
+                .expect(200)
+            ).body as { items: Run[] }
+          ).items,
+        (items) => items.length === 1,
+      );
+      expect(running[0].id).toBe(sync.runs[0].id);
+      await settled(sync.id);
+      const after = (
+        await t
+          .http()
+          .get(`/accounts/${accountId}/sync-runs`)
+          .query({ status: 'running' })
+          .set(admin)
+          .expect(200)
+      ).body as { items: Run[] };
+      expect(after.items).toEqual([]);
+    } finally {
+      network.delayMs = 0;
+    }
+    const viewer = await keyWithRole(t, 'viewer');
+    await t.http().get(`/accounts/${accountId}/sync-status`).set(viewer).expect(404);
+  });
+
+  it('announces every run’s end with sync.finished and its counters', async () => {
+    const run = await syncNow();
+    const finished = (
+      (await t.http().get('/events').query({ name: 'sync.finished' }).set(admin).expect(200)).body as {
+        items: { source: string; data: { runId: string; status: string; itemsSeen: number } }[];
+      }
+    ).items.find((event) => event.data.runId === run.id);
+    expect(finished).toMatchObject({
+      source: 'junction',
+      data: { status: 'succeeded', itemsSeen: run.itemsSeen },
+    });
   });
 
   describe('deletions', () => {
@@ -304,6 +382,78 @@ describe(`syncs (${mode})`, () => {
     } finally {
       network.delayMs = 0;
     }
+  });
+
+  it('leaves no row of an account once it is deleted: connections, runs, checkpoints, records', async () => {
+    const account = (
+      await t
+        .http()
+        .post('/accounts')
+        .set(admin)
+        .send({ name: 'leaving', email: `leaving-${Date.now()}@example.com`, role: 'viewer' })
+        .expect(201)
+    ).body as { id: string };
+    const { key } = (
+      await t.http().post(`/accounts/${account.id}/api-keys`).set(admin).send({ name: 'k' }).expect(201)
+    ).body as { key: string };
+    const own = bearer(key);
+    const created = (
+      await t
+        .http()
+        .post('/connections')
+        .set(own)
+        .send({
+          provider: 'http',
+          name: 'mine',
+          config: {
+            baseUrl: network.url,
+            streams: {
+              photos: {
+                path: '/photos',
+                items: 'data',
+                id: 'id',
+                cursor: 'updatedAt',
+                nextPage: { from: 'next', param: 'page' },
+              },
+            },
+          },
+          credentials: { type: 'bearer', token: TOKEN },
+        })
+        .expect(201)
+    ).body as { id: string };
+    const sync = (await t.http().post(`/accounts/${account.id}/syncs`).set(own).send({}).expect(202))
+      .body as Sync;
+    await waitFor(
+      async () => (await t.http().get(`/syncs/${sync.id}`).set(own).expect(200)).body as Sync,
+      (s) => s.status === 'succeeded',
+    );
+    const rows = async () => {
+      const dataSource = t.app.get(DataSource);
+      const q = (sql: string) => (t.database.kind === 'postgres' ? sql.replace('?', '$1') : sql);
+      const count = async (sql: string, id: string) =>
+        Number((await dataSource.query<{ n: string | number }[]>(q(sql), [id]))[0].n);
+      return {
+        connections: await count(`SELECT count(*) AS n FROM connection WHERE account_id = ?`, account.id),
+        syncs: await count(`SELECT count(*) AS n FROM sync WHERE account_id = ?`, account.id),
+        runs: await count(`SELECT count(*) AS n FROM sync_run WHERE connection_id = ?`, created.id),
+        checkpoints: await count(
+          `SELECT count(*) AS n FROM sync_checkpoint WHERE connection_id = ?`,
+          created.id,
+        ),
+        records: await count(`SELECT count(*) AS n FROM record WHERE connection_id = ?`, created.id),
+      };
+    };
+    expect(await rows()).toEqual({
+      connections: 1,
+      syncs: 1,
+      runs: 1,
+      checkpoints: 1,
+      records: network.photos.size,
+    });
+
+    await t.http().delete(`/accounts/${account.id}`).set(admin).expect(204);
+
+    expect(await rows()).toEqual({ connections: 0, syncs: 0, runs: 0, checkpoints: 0, records: 0 });
   });
 
   it('refuses what cannot be synced with 422, and other accounts’ syncs and records', async () => {

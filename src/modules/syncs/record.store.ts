@@ -224,6 +224,27 @@ export class RecordStore {
     };
   }
 
+  /** How many records of the type are there (not deleted), and the latest changed few, newest first. */
+  async overview(
+    connectionId: string,
+    type: string,
+    latest: number,
+  ): Promise<{ available: number; latest: StoredRecord[] }> {
+    const manager = this.dataSource.manager;
+    const { rows: counted } = await rawSql(
+      manager,
+      `SELECT count(*) AS n FROM record WHERE connection_id = ? AND type = ? AND deleted_at IS NULL`,
+      [connectionId, type],
+    );
+    const { rows } = await rawSql(
+      manager,
+      `SELECT * FROM record WHERE connection_id = ? AND type = ? AND deleted_at IS NULL
+       ORDER BY last_modified_at DESC, id DESC LIMIT ?`,
+      [connectionId, type, latest],
+    );
+    return { available: Number(counted[0]?.n ?? 0), latest: rows.map(recordFromRow) };
+  }
+
   async find(connectionId: string, externalId: string, type?: string): Promise<StoredRecord | null> {
     const { rows } = await rawSql(
       this.dataSource.manager,

@@ -11,7 +11,7 @@ import type { SyncRecord } from '../providers/providers.contract.js';
 import { ProvidersService } from '../providers/providers.service.js';
 import { RecordStore } from './record.store.js';
 import { SyncStore } from './sync.store.js';
-import { SYNC_RUN_ATTEMPTS, SYNC_RUN_JOB_TYPE } from './syncs.service.js';
+import { SYNC_RUN_ATTEMPTS, SYNC_RUN_JOB_TYPE, SyncsService } from './syncs.service.js';
 
 export class SyncRunPayload {
   @IsUUID()
@@ -46,6 +46,7 @@ export class SyncRunHandler {
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly syncs: SyncsService,
   ) {}
 
   @JobHandler(SYNC_RUN_JOB_TYPE, {
@@ -121,12 +122,12 @@ export class SyncRunHandler {
           const message =
             `deleting ${swept.braked} of ${swept.of} ${run.type} records (more than ` +
             `${this.config.syncs.deleteBrakePercent}%) looks like a partner fault; nothing was deleted`;
-          await this.store.finish(manager, run.id, 'failed', { code: 'DELETE_BRAKE', message }, now);
+          await this.syncs.end(manager, run.id, 'failed', { code: 'DELETE_BRAKE', message }, now);
           return message;
         }
         result.itemsDeleted = swept.deleted;
         if (swept.deleted > 0) await this.store.addDeleted(manager, run.id, swept.deleted);
-        await this.store.finish(manager, run.id, 'succeeded', null, now);
+        await this.syncs.end(manager, run.id, 'succeeded', null, now);
         return null;
       });
       await ctx.log(
@@ -140,7 +141,7 @@ export class SyncRunHandler {
       // A cancelled or timed-out job is not a failure of the run's own making: its state says so.
       if (last && !ctx.signal.aborted) {
         await this.serializer.transaction((manager) =>
-          this.store.finish(
+          this.syncs.end(
             manager,
             run.id,
             'failed',

@@ -115,6 +115,60 @@ export class SyncStore {
     return rows.map(runFromRow);
   }
 
+  /** The latest run of a connection and type, and when one last succeeded. */
+  async latest(
+    connectionId: string,
+    type: string,
+  ): Promise<{ run: SyncRun | null; succeededAt: Date | null }> {
+    const manager = this.dataSource.manager;
+    const { rows } = await rawSql(
+      manager,
+      `SELECT * FROM sync_run WHERE connection_id = ? AND type = ? ORDER BY id DESC LIMIT 1`,
+      [connectionId, type],
+    );
+    const { rows: succeeded } = await rawSql(
+      manager,
+      `SELECT max(finished_at) AS at FROM sync_run WHERE connection_id = ? AND type = ? AND status = 'succeeded'`,
+      [connectionId, type],
+    );
+    return {
+      run: rows.length === 0 ? null : runFromRow(rows[0]),
+      succeededAt: readTimestamp(succeeded[0]?.at),
+    };
+  }
+
+  /** The newest runs of these connections (at most `limit`), only those stored with these statuses if given. */
+  async runsOfConnections(
+    connectionIds: string[],
+    statuses: RunStatus[] | null,
+    limit: number,
+  ): Promise<SyncRun[]> {
+    if (connectionIds.length === 0) return [];
+    const only = statuses ? ` AND status IN (${sqlPlaceholders(statuses.length)})` : '';
+    const { rows } = await rawSql(
+      this.dataSource.manager,
+      `SELECT * FROM sync_run WHERE connection_id IN (${sqlPlaceholders(connectionIds.length)})${only}
+       ORDER BY id DESC LIMIT ?`,
+      [...connectionIds, ...(statuses ?? []), limit],
+    );
+    return rows.map(runFromRow);
+  }
+
+  /** The statuses of the latest runs of a connection and type, newest first. */
+  async recentStatuses(
+    manager: EntityManager,
+    connectionId: string,
+    type: string,
+    limit: number,
+  ): Promise<RunStatus[]> {
+    const { rows } = await rawSql(
+      manager,
+      `SELECT status FROM sync_run WHERE connection_id = ? AND type = ? ORDER BY id DESC LIMIT ?`,
+      [connectionId, type, limit],
+    );
+    return rows.map((row) => sqlText(row.status) as RunStatus);
+  }
+
   async setJob(manager: EntityManager, runId: string, jobId: string): Promise<void> {
     await rawSql(manager, `UPDATE sync_run SET job_id = ? WHERE id = ?`, [jobId, runId]);
   }

@@ -216,6 +216,75 @@ export class RecordDto {
 
 export class RecordPageDto extends PageDto(RecordDto) {}
 
+export class SnapshotDto {
+  @ApiProperty({ example: 'p-1001' })
+  externalId!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: 'Harbour at dawn' })
+  title!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'harbour.jpg' })
+  filename!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'https://partner.example/thumbs/p-1001.jpg' })
+  thumbnailUrl!: string | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: 204800 })
+  size!: number | null;
+
+  @ApiProperty({ example: '2026-12-06T10:00:00.000Z' })
+  lastModifiedAt!: Date;
+}
+
+export class SyncStatusEntryDto {
+  @ApiProperty({ format: 'uuid', example: '019abc12-3def-7456-89ab-cdef01234567' })
+  connectionId!: string;
+
+  @ApiProperty({ example: 'photos at Acme' })
+  connectionName!: string;
+
+  @ApiProperty({ example: 'http' })
+  provider!: string;
+
+  @ApiProperty({ example: 'active', description: 'The connection’s state' })
+  state!: string;
+
+  @ApiProperty({ example: 'photos' })
+  type!: string;
+
+  @ApiProperty({ type: SyncRunDto, nullable: true })
+  lastRun!: SyncRunDto | null;
+
+  @ApiProperty({ type: Date, nullable: true, description: 'When a run last succeeded' })
+  lastSyncedAt!: Date | null;
+
+  @ApiProperty({ type: Date, nullable: true, description: 'Null while no schedule runs it' })
+  nextSyncAt!: Date | null;
+
+  @ApiProperty({ example: 1200, description: 'Records available (not deleted)' })
+  records!: number;
+
+  @ApiProperty({ type: [SnapshotDto], description: 'The latest changed records' })
+  snapshots!: SnapshotDto[];
+}
+
+export class SyncStatusDto {
+  @ApiProperty({ type: [SyncStatusEntryDto], description: 'One per connection and content type' })
+  items!: SyncStatusEntryDto[];
+}
+
+export class SyncRunListDto {
+  @ApiProperty({ type: [SyncRunDto], description: 'Newest first, at most 200' })
+  items!: SyncRunDto[];
+}
+
+export class SyncRunQueryDto {
+  @ApiPropertyOptional({ enum: RUN_STATUSES, example: 'running' })
+  @IsOptional()
+  @IsIn(RUN_STATUSES)
+  status?: RunStatus;
+}
+
 const NOT_FOUND = (what: string) => ({ status: 404, description: what, type: ErrorBodyDto });
 
 /** Syncs of an account's connections, their runs, and the records they store. */
@@ -253,6 +322,48 @@ export class SyncsController {
     @Body() body: StartSyncDto,
   ): Promise<SyncDto> {
     return toSyncDto(await this.syncs.start(caller, accountId, body));
+  }
+
+  @Get('accounts/:id/sync-status')
+  @ApiOperation({
+    summary:
+      'Per connection and content type: its state, last run with counters and error, last success, records and snapshots',
+  })
+  @ApiOkResponse({ type: SyncStatusDto })
+  @ApiResponse(NOT_FOUND('No such account, or another’s (ACCOUNT_NOT_FOUND)'))
+  async status(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) accountId: string,
+  ): Promise<SyncStatusDto> {
+    const entries = await this.syncs.status(caller, accountId);
+    return {
+      items: entries.map((entry) => ({
+        ...entry,
+        lastRun: entry.lastRun ? toRunDto(entry.lastRun) : null,
+        snapshots: entry.snapshots.map(
+          ({ externalId, title, filename, thumbnailUrl, size, lastModifiedAt }) => ({
+            externalId,
+            title,
+            filename,
+            thumbnailUrl,
+            size,
+            lastModifiedAt,
+          }),
+        ),
+      })),
+    };
+  }
+
+  @Get('accounts/:id/sync-runs')
+  @ApiOperation({ summary: 'The account’s runs, newest first, as their jobs say they are' })
+  @ApiOkResponse({ type: SyncRunListDto })
+  @ApiResponse(NOT_FOUND('No such account, or another’s (ACCOUNT_NOT_FOUND)'))
+  async runsOfAccount(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) accountId: string,
+    @Query() query: SyncRunQueryDto,
+  ): Promise<SyncRunListDto> {
+    return { items: (await this.syncs.runsOfAccount(caller, accountId, query.status)).map(toRunDto) };
   }
 
   @Get('syncs/:id')

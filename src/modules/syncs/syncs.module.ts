@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module.js';
+import { EventsModule } from '../events/events.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
 import { RecordStore } from './record.store.js';
 import { SyncRunHandler } from './sync-run.handler.js';
@@ -9,7 +10,7 @@ import { SyncsService } from './syncs.service.js';
 
 /** Syncs: an account's connections read into the records platform, one run per connection and content type. */
 @Module({
-  imports: [AccountsModule, ProvidersModule],
+  imports: [AccountsModule, EventsModule, ProvidersModule],
   controllers: [SyncsController],
   providers: [SyncStore, RecordStore, SyncsService, SyncRunHandler],
 })

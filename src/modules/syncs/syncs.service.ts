@@ -8,6 +8,7 @@ import { newId } from '../../common/ids.js';
 import type { Page } from '../../common/pagination/pagination.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { AccountsService } from '../accounts/accounts.service.js';
+import { EventIntakeService } from '../events/event-intake.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { ConnectionsService } from '../providers/connections.service.js';
 import type { Connection } from '../providers/providers.contract.js';
@@ -19,6 +20,10 @@ import { SyncStore } from './sync.store.js';
 import type { RunStatus, Sync, SyncRun } from './sync.store.js';
 
 export const SYNC_RUN_JOB_TYPE = 'syncs.run';
+export const SYNC_FINISHED_EVENT = 'sync.finished';
+export const SYNC_PROBLEM_EVENT = 'sync.problem';
+/** This many failed runs in a row of one connection and type is a problem someone should look at. */
+export const FAILURES_FOR_PROBLEM = 10;
 /** A run's job tries this many times (a worker killed midway resumes from the last page stored). */
 export const SYNC_RUN_ATTEMPTS = 5;
 
@@ -30,6 +35,29 @@ export interface SyncRequest {
   /** Content types; every type of each connection when absent. */
   types?: string[];
 }
+
+/** How one connection and content type stands: what status views show per network. */
+export interface SyncStatusEntry {
+  connectionId: string;
+  connectionName: string;
+  provider: string;
+  /** The connection's state: a paused or refused one does not sync. */
+  state: string;
+  type: string;
+  lastRun: SyncRun | null;
+  lastSyncedAt: Date | null;
+  /** When the next run is due; null while nothing schedules it. */
+  nextSyncAt: Date | null;
+  /** Records of the type, not deleted. */
+  records: number;
+  /** The latest changed records, newest first. */
+  snapshots: StoredRecord[];
+}
+
+/** Snapshots a status entry shows. */
+const SNAPSHOTS = 5;
+/** Runs a list of an account's runs shows at most. */
+const MAX_RUNS_LISTED = 200;
 
 /** A sync with its runs, their status reconciled with their jobs, and the status derived from them. */
 export interface SyncView {
@@ -56,6 +84,7 @@ export class SyncsService {
     private readonly jobs: JobsService,
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
+    private readonly events: EventIntakeService,
   ) {}
 
   async start(caller: Principal, accountId: string, request: SyncRequest): Promise<SyncView> {
@@ -111,6 +140,95 @@ export class SyncsService {
     return (await this.reconciled([run]))[0];
   }
 
+  /** Per connection and content type of the account: state, last run, last success, records, snapshots. */
+  async status(caller: Principal, accountId: string): Promise<SyncStatusEntry[]> {
+    await this.assertMayAct(caller, accountId, true);
+    const entries: SyncStatusEntry[] = [];
+    for (const connection of await this.connections.ofAccount(accountId)) {
+      const provider = this.providers.get(connection.provider);
+      if (!provider.metadata.capabilities.includes('sync') || !provider.instance.syncTypes) continue;
+      for (const type of provider.instance.syncTypes(connection)) {
+        const { run, succeededAt } = await this.store.latest(connection.id, type);
+        const { available, latest } = await this.records.overview(connection.id, type, SNAPSHOTS);
+        entries.push({
+          connectionId: connection.id,
+          connectionName: connection.name,
+          provider: connection.provider,
+          state: connection.state,
+          type,
+          lastRun: run ? (await this.reconciled([run]))[0] : null,
+          lastSyncedAt: succeededAt,
+          nextSyncAt: null,
+          records: available,
+          snapshots: latest,
+        });
+      }
+    }
+    return entries;
+  }
+
+  /** The account's runs, newest first (at most 200), as their jobs say they are; only those of `status` if given. */
+  async runsOfAccount(caller: Principal, accountId: string, status?: RunStatus): Promise<SyncRun[]> {
+    await this.assertMayAct(caller, accountId, true);
+    const ids = (await this.connections.ofAccount(accountId)).map((c) => c.id);
+    // A run stored as running may have ended with its job: those stored as going are read and then filtered.
+    const stored =
+      status === 'queued' || status === 'running'
+        ? (['queued', 'running'] as RunStatus[])
+        : status
+          ? [status]
+          : null;
+    const runs = await this.reconciled(await this.store.runsOfConnections(ids, stored, MAX_RUNS_LISTED));
+    return status ? runs.filter((run) => run.status === status) : runs;
+  }
+
+  /**
+   * Ends a queued or running run, in the caller's transaction, and announces it: `sync.finished`
+   * with its counters, and `sync.problem` when it is the tenth failure in a row of its connection
+   * and type. Nothing when the run had ended already.
+   */
+  async end(
+    manager: EntityManager,
+    runId: string,
+    status: 'succeeded' | 'failed' | 'cancelled',
+    error: { code: string; message: string } | null,
+    at: Date,
+  ): Promise<void> {
+    if (!(await this.store.finish(manager, runId, status, error, at))) return;
+    const run = (await this.store.findRun(runId, manager))!;
+    const data = {
+      runId: run.id,
+      syncId: run.syncId,
+      connectionId: run.connectionId,
+      type: run.type,
+      status,
+      itemsSeen: run.itemsSeen,
+      itemsAdded: run.itemsAdded,
+      itemsUpdated: run.itemsUpdated,
+      itemsDeleted: run.itemsDeleted,
+      error,
+    };
+    const announced: { name: string; data: Record<string, unknown> }[] = [
+      { name: SYNC_FINISHED_EVENT, data },
+    ];
+    if (status === 'failed') {
+      const recent = await this.store.recentStatuses(
+        manager,
+        run.connectionId,
+        run.type,
+        FAILURES_FOR_PROBLEM + 1,
+      );
+      const failedInARow = recent.findIndex((s) => s !== 'failed');
+      if ((failedInARow === -1 ? recent.length : failedInARow) === FAILURES_FOR_PROBLEM) {
+        announced.push({
+          name: SYNC_PROBLEM_EVENT,
+          data: { ...data, failedRuns: FAILURES_FOR_PROBLEM },
+        });
+      }
+    }
+    await this.events.emitOwn(manager, announced);
+  }
+
   /**
    * Cancels a queued or running run: its job is cancelled (a running one's signal aborts it). The
    * connection's next run, scheduled or asked for, is not affected.
@@ -128,7 +246,7 @@ export class SyncsService {
       }
     }
     await this.serializer.transaction((manager) =>
-      this.store.finish(manager, run.id, 'cancelled', null, this.clock.now()),
+      this.end(manager, run.id, 'cancelled', null, this.clock.now()),
     );
     return this.run(caller, id);
   }
@@ -309,7 +427,7 @@ export class SyncsService {
     if (!run) return;
     const ended = await this.fromJob(run);
     if (ended.status === 'succeeded' || ended.status === 'failed' || ended.status === 'cancelled') {
-      await this.store.finish(
+      await this.end(
         manager,
         run.id,
         ended.status,
@@ -349,8 +467,10 @@ export class SyncsService {
     }
   }
 
-  private async assertMayAct(caller: Principal, accountId: string): Promise<void> {
+  /** The caller is the account or an operator; to a `reading` caller another account is not found. */
+  private async assertMayAct(caller: Principal, accountId: string, reading = false): Promise<void> {
     if (!mayManage(caller, accountId)) {
+      if (reading) throw new SyncError('ACCOUNT_NOT_FOUND', `no account with id ${accountId}`);
       throw new SyncError('NOT_YOUR_ACCOUNT', 'only an operator may sync another account');
     }
     try {
