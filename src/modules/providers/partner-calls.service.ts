@@ -23,6 +23,8 @@ export interface CallContext {
 
 /** lastUsedAt is a hint for people, so it is written at most this often per connection. */
 const LAST_USED_RESOLUTION_MS = 60_000;
+/** Connections whose last touch this process remembers; when full it starts again empty. */
+const TOUCHED_KEPT = 10_000;
 
 /**
  * Partner calls made for a connection, from a job, each within the connection's rate budget
@@ -33,6 +35,9 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  */
 @Injectable()
 export class PartnerCallsService {
+  /** When this process last wrote each connection's lastUsedAt. */
+  private readonly touched = new Map<string, number>();
+
   constructor(
     private readonly store: ConnectionStore,
     private readonly connections: ConnectionsService,
@@ -127,9 +132,12 @@ export class PartnerCallsService {
   }
 
   private async touch(connection: Connection): Promise<void> {
-    const now = this.clock.now();
-    const last = connection.lastUsedAt;
-    if (last && now.getTime() - last.getTime() < LAST_USED_RESOLUTION_MS) return;
-    await this.serializer.transaction((manager) => this.store.touch(manager, connection.id, now));
+    const now = this.clock.now().getTime();
+    // The connection a long job loaded at its start does not see its own touches: they are kept here.
+    const last = Math.max(connection.lastUsedAt?.getTime() ?? 0, this.touched.get(connection.id) ?? 0);
+    if (now - last < LAST_USED_RESOLUTION_MS) return;
+    if (this.touched.size >= TOUCHED_KEPT) this.touched.clear();
+    this.touched.set(connection.id, now);
+    await this.serializer.transaction((manager) => this.store.touch(manager, connection.id, new Date(now)));
   }
 }

@@ -39,7 +39,7 @@ export interface RecordFilter {
   modifiedAfter?: Date;
 }
 
-/** Rows per INSERT: 14 values each, well under SQLite's limit on parameters. */
+/** Rows per INSERT: 15 values each, well under SQLite's limit on parameters. */
 const INSERT_CHUNK = 200;
 /** Ids per lookup of what a page already holds. */
 const LOOKUP_CHUNK = 500;
@@ -67,16 +67,20 @@ export class RecordStore {
     for (const record of records) latest.set(record.externalId, record);
     const held = await this.held(manager, connectionId, type, [...latest.keys()]);
     const added: StoredRecord[] = [];
+    const unchanged: string[] = [];
     let updated = 0;
     for (const record of latest.values()) {
       const hash = hashOf(record.data);
       const known = held.get(record.externalId);
-      if (known && known.hash === hash && !known.deleted) continue;
+      if (known && known.hash === hash && !known.deleted) {
+        unchanged.push(known.id);
+        continue;
+      }
       if (known) {
         await rawSql(
           manager,
           `UPDATE record SET hash = ?, data = ?, title = ?, filename = ?, thumbnail_url = ?, size = ?,
-             last_modified_at = ?, last_action = 'updated', deleted_at = NULL
+             last_modified_at = ?, last_action = 'updated', deleted_at = NULL, last_seen_run = ?
            WHERE id = ?`,
           [
             hash,
@@ -86,6 +90,7 @@ export class RecordStore {
             record.thumbnailUrl ?? null,
             record.size ?? null,
             now,
+            fullRun,
             known.id,
           ],
         );
@@ -113,8 +118,8 @@ export class RecordStore {
       await rawSql(
         manager,
         `INSERT INTO record (id, connection_id, type, external_id, hash, data, title, filename, thumbnail_url,
-           size, first_seen_at, last_modified_at, last_action, deleted_at)
-         VALUES ${part.map(() => `(${sqlPlaceholders(14)})`).join(', ')}`,
+           size, first_seen_at, last_modified_at, last_action, deleted_at, last_seen_run)
+         VALUES ${part.map(() => `(${sqlPlaceholders(15)})`).join(', ')}`,
         part.flatMap((r) => [
           r.id,
           r.connectionId,
@@ -130,16 +135,17 @@ export class RecordStore {
           r.lastModifiedAt,
           r.lastAction,
           r.deletedAt,
+          fullRun,
         ]),
       );
     }
+    // New and changed records carry the run already; the unchanged ones are marked by id.
     if (fullRun !== null) {
-      for (const part of inChunks([...latest.keys()], LOOKUP_CHUNK)) {
+      for (const part of inChunks(unchanged, LOOKUP_CHUNK)) {
         await rawSql(
           manager,
-          `UPDATE record SET last_seen_run = ?
-           WHERE connection_id = ? AND type = ? AND external_id IN (${sqlPlaceholders(part.length)})`,
-          [fullRun, connectionId, type, ...part],
+          `UPDATE record SET last_seen_run = ? WHERE id IN (${sqlPlaceholders(part.length)})`,
+          [fullRun, ...part],
         );
       }
     }

@@ -268,16 +268,17 @@ export class HttpProvider implements ConnectionProvider {
     }
     Object.assign(headers, authHeaders(ctx.connection.credentials));
     const url = joinUrl(config.baseUrl, renderText(stream.path, scope) ?? stream.path);
-    let cursor = ctx.cursor;
-    let pageToken: string | null = null;
-    do {
-      const response = await ctx.request({
+    const page = (token: string | null) =>
+      ctx.request({
         method: 'GET',
         url,
-        query: pageToken === null ? query : { ...query, [stream.nextPage!.param]: pageToken },
+        query: token === null ? query : { ...query, [stream.nextPage!.param]: token },
         headers,
         timeoutMs: config.timeoutMs,
       });
+    let cursor = ctx.cursor;
+    let response = await page(null);
+    for (;;) {
       const items = stream.items === '' ? response.body : valueAt(response.body, stream.items);
       if (!Array.isArray(items)) {
         throw new ProviderError(
@@ -289,9 +290,14 @@ export class HttpProvider implements ConnectionProvider {
       if (stream.cursor !== undefined) {
         for (const item of items) cursor = later(cursor, fieldText(item, stream.cursor));
       }
+      const token = stream.nextPage ? tokenOf(valueAt(response.body, stream.nextPage.from)) : null;
+      // The next page is asked for while this one is stored; if storing fails, its answer is dropped.
+      const next = token === null ? null : page(token);
+      next?.catch(() => undefined);
       await ctx.checkpoint(cursor);
-      pageToken = stream.nextPage ? tokenOf(valueAt(response.body, stream.nextPage.from)) : null;
-    } while (pageToken !== null);
+      if (next === null) return;
+      response = await next;
+    }
   }
 
   /** One schedule per poller, firing an `http.poll` job. */
