@@ -31,7 +31,7 @@ import { ConnectionsService } from '../src/modules/providers/connections.service
 import type { JobContext } from '../src/modules/jobs/job-context.js';
 import { JobHandler } from '../src/modules/jobs/job-handler.decorator.js';
 import { JobsService } from '../src/modules/jobs/jobs.service.js';
-import { rawPosts, startPeerProcess, untilDone } from './support/baseline.js';
+import { rawPosts, servePeerOrRun, startPeerProcess, untilDone } from './support/baseline.js';
 import type { PeerProcess } from './support/baseline.js';
 
 const TOTAL = 20_000;
@@ -218,14 +218,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === 'fake') {
-  servePartner().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-} else {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+servePeerOrRun('fake', servePartner, main);

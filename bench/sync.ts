@@ -29,7 +29,7 @@ import { ConnectionsService } from '../src/modules/providers/connections.service
 import { SyncsService } from '../src/modules/syncs/syncs.service.js';
 import type { SyncRun } from '../src/modules/syncs/sync.store.js';
 import { openRawSqlite } from './raw-sqlite.js';
-import { startPeerProcess } from './support/baseline.js';
+import { servePeerOrRun, startPeerProcess } from './support/baseline.js';
 
 const TOTAL = 100_000;
 const PAGE = 500;
@@ -183,14 +183,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === 'network') {
-  serveNetwork().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-} else {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+servePeerOrRun('network', serveNetwork, main);

@@ -23,7 +23,7 @@ import { AppModule } from '../src/app.module.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { EventIntakeService } from '../src/modules/events/event-intake.service.js';
 import { WebhookEndpointsService } from '../src/modules/webhooks/webhook-endpoints.service.js';
-import { rawPosts, startPeerProcess, untilDone } from './support/baseline.js';
+import { rawPosts, servePeerOrRun, startPeerProcess, untilDone } from './support/baseline.js';
 import type { PeerProcess } from './support/baseline.js';
 import { inbound } from './webhooks-inbound.js';
 
@@ -149,14 +149,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === 'receiver') {
-  serveReceiver().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-} else {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+servePeerOrRun('receiver', serveReceiver, main);

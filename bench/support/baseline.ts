@@ -36,6 +36,24 @@ export async function startPeerProcess(script: string, role: string): Promise<Pe
 }
 
 /**
+ * The entry of a benchmark whose peer is the same script forked with `role` as its argument (see
+ * `startPeerProcess`): runs `serve` in the peer, `main` otherwise. A failing peer exits at once.
+ */
+export function servePeerOrRun(role: string, serve: () => Promise<void>, main: () => Promise<void>): void {
+  if (process.argv[2] === role) {
+    serve().catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+  } else {
+    main().catch((error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    });
+  }
+}
+
+/**
  * Raw undici with keep-alive: `total` POSTs to `url` + `path`, `concurrency` in flight, each
  * answered `status`. Answers requests per second.
  */

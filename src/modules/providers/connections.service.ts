@@ -88,14 +88,29 @@ export class ConnectionsService {
     const provider = this.provider(input.provider);
     const credentials = readOrRefuse(provider, input.config, input.credentials);
     await this.assertAccountExists(accountId);
+    const { connection, webhookSecret } = this.newConnection(
+      provider,
+      { accountId, name: input.name.trim(), config: input.config },
+      credentials,
+    );
+    const saved = await this.serializer.transaction((manager) => this.saveUnique(manager, connection));
+    return { connection: saved, webhookSecret };
+  }
+
+  /** A new, active connection, its credentials sealed, with a webhook secret if its provider receives webhooks. */
+  private newConnection(
+    provider: RegisteredProvider,
+    { accountId, name, config }: { accountId: string; name: string; config: Record<string, unknown> },
+    credentials: Credentials,
+  ): CreatedConnection {
     const now = this.clock.now();
     const webhookSecret = provider.metadata.capabilities.includes('webhooks') ? newWebhookSecret() : null;
     const connection = Object.assign(new Connection(), {
       id: newId(now.getTime()),
       accountId,
-      provider: input.provider,
-      name: input.name.trim(),
-      config: input.config,
+      provider: provider.metadata.key,
+      name,
+      config,
       ...this.sealed(credentials),
       webhookSecretSealed: webhookSecret === null ? null : this.box.seal(webhookSecret),
       webhookPreviousSecretSealed: null,
@@ -108,8 +123,7 @@ export class ConnectionsService {
       createdAt: now,
       updatedAt: now,
     } satisfies Connection);
-    const saved = await this.serializer.transaction((manager) => this.saveUnique(manager, connection));
-    return { connection: saved, webhookSecret };
+    return { connection, webhookSecret };
   }
 
   /**
@@ -227,25 +241,8 @@ export class ConnectionsService {
         } satisfies Partial<Connection>);
         return { connection: await this.saveUnique(manager, existing), created: false };
       }
-      const webhookSecret = provider.metadata.capabilities.includes('webhooks') ? newWebhookSecret() : null;
-      const connection = Object.assign(new Connection(), {
-        id: newId(now.getTime()),
-        accountId: grant.accountId,
-        provider: grant.provider,
-        name: grant.name,
-        config: grant.config,
-        ...this.sealed(tokens),
-        webhookSecretSealed: webhookSecret === null ? null : this.box.seal(webhookSecret),
-        webhookPreviousSecretSealed: null,
-        webhookPreviousUntil: null,
-        refreshingUntil: null,
-        refreshFailures: null,
-        state: 'active',
-        lastError: null,
-        lastUsedAt: null,
-        createdAt: now,
-        updatedAt: now,
-      } satisfies Connection);
+      // Its webhook secret, if any, is shown by POST /connections/{id}/webhook-secret.
+      const { connection } = this.newConnection(provider, grant, tokens);
       return { connection: await this.saveUnique(manager, connection), created: true };
     });
   }

@@ -1,4 +1,14 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import {
+  applyDecorators,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiOkResponse,
@@ -287,6 +297,22 @@ export class SyncRunQueryDto {
 
 const NOT_FOUND = (what: string) => ({ status: 404, description: what, type: ErrorBodyDto });
 
+/** The refusals of a change to a connection's content types (restart, clear). */
+const ConnectionTypesErrors = () =>
+  applyDecorators(
+    ApiResponse(NOT_FOUND('No such connection, or another account’s (CONNECTION_NOT_FOUND)')),
+    ApiResponse({
+      status: 409,
+      description: 'A run of a type is queued or running (SYNC_RUNNING)',
+      type: ErrorBodyDto,
+    }),
+    ApiResponse({
+      status: 422,
+      description: 'A type the connection does not have (INVALID_SYNC)',
+      type: ErrorBodyDto,
+    }),
+  );
+
 /** Syncs of an account's connections, their runs, and the records they store. */
 @ApiTags('syncs')
 @ApiStandardErrors()
@@ -405,17 +431,7 @@ export class SyncsController {
       'A full resync: the types’ checkpoints are dropped and each runs from nothing, keeping the records',
   })
   @ApiAcceptedResponse({ type: SyncDto })
-  @ApiResponse(NOT_FOUND('No such connection, or another account’s (CONNECTION_NOT_FOUND)'))
-  @ApiResponse({
-    status: 409,
-    description: 'A run of a type is queued or running (SYNC_RUNNING)',
-    type: ErrorBodyDto,
-  })
-  @ApiResponse({
-    status: 422,
-    description: 'A type the connection does not have (INVALID_SYNC)',
-    type: ErrorBodyDto,
-  })
+  @ConnectionTypesErrors()
   async restart(
     @CurrentPrincipal() caller: Principal,
     @Param('id', ParseUUIDPipe) connectionId: string,
@@ -428,17 +444,7 @@ export class SyncsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Delete the connection’s synced records and checkpoints of these types' })
   @ApiOkResponse({ type: ClearedDto })
-  @ApiResponse(NOT_FOUND('No such connection, or another account’s (CONNECTION_NOT_FOUND)'))
-  @ApiResponse({
-    status: 409,
-    description: 'A run of a type is queued or running (SYNC_RUNNING)',
-    type: ErrorBodyDto,
-  })
-  @ApiResponse({
-    status: 422,
-    description: 'A type the connection does not have (INVALID_SYNC)',
-    type: ErrorBodyDto,
-  })
+  @ConnectionTypesErrors()
   clear(
     @CurrentPrincipal() caller: Principal,
     @Param('id', ParseUUIDPipe) connectionId: string,

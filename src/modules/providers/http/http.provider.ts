@@ -116,28 +116,33 @@ const ACTION_SCHEMA = {
 /** A dotted path into a JSON value, such as `data.shipments`. */
 const DOTTED_PATH = '^[A-Za-z0-9_$-]+(\\.[A-Za-z0-9_$-]+)*$';
 
+/** What a poller and a stream share: a paged GET and where its items, ids and cursor are. */
+const PAGED_GET_PROPERTIES = {
+  path: { type: 'string', pattern: '^/', maxLength: 2000 },
+  query: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+  headers: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 } },
+  items: { type: 'string', pattern: `^(${DOTTED_PATH.slice(1, -1)})?$`, maxLength: 200 },
+  id: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+  cursor: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+  nextPage: {
+    type: 'object',
+    required: ['from', 'param'],
+    additionalProperties: false,
+    properties: {
+      from: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+      param: { type: 'string', minLength: 1, maxLength: 100 },
+    },
+  },
+};
+
 const POLLER_SCHEMA = {
   type: 'object',
   required: ['path', 'items', 'id', 'event', 'cron'],
   additionalProperties: false,
   properties: {
-    path: { type: 'string', pattern: '^/', maxLength: 2000 },
-    query: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
-    headers: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 } },
-    items: { type: 'string', pattern: `^(${DOTTED_PATH.slice(1, -1)})?$`, maxLength: 200 },
-    id: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
-    cursor: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+    ...PAGED_GET_PROPERTIES,
     event: { type: 'string', maxLength: 200 },
     cron: { type: 'string', maxLength: 100 },
-    nextPage: {
-      type: 'object',
-      required: ['from', 'param'],
-      additionalProperties: false,
-      properties: {
-        from: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
-        param: { type: 'string', minLength: 1, maxLength: 100 },
-      },
-    },
   },
 };
 
@@ -146,14 +151,8 @@ const STREAM_SCHEMA = {
   required: ['path', 'items', 'id'],
   additionalProperties: false,
   properties: {
-    path: { type: 'string', pattern: '^/', maxLength: 2000 },
-    query: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
-    headers: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 } },
-    items: { type: 'string', pattern: `^(${DOTTED_PATH.slice(1, -1)})?$`, maxLength: 200 },
-    id: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
-    cursor: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+    ...PAGED_GET_PROPERTIES,
     cursorParam: { type: 'string', minLength: 1, maxLength: 100 },
-    nextPage: POLLER_SCHEMA.properties.nextPage,
     title: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
     filename: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
     thumbnailUrl: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },

@@ -7,49 +7,21 @@ import {
   ApiPropertyOptional,
   ApiResponse,
   ApiTags,
+  PickType,
 } from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsNotEmpty,
-  IsObject,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Matches,
-  MaxLength,
-} from 'class-validator';
+import { ArrayMaxSize, IsArray, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal } from '../../../common/auth/principal.js';
 import type { Principal } from '../../../common/auth/principal.js';
 import { Public, Roles } from '../../../common/auth/roles.js';
 import { ApiStandardErrors, ErrorBodyDto } from '../../../common/errors/error-body.dto.js';
 import { AppConfig } from '../../../config/app-config.js';
+import { CreateConnectionDto } from '../dto/connection-requests.dto.js';
 import { ConnectionDto, toConnectionDto } from '../dto/connection.dto.js';
 import { OAuthService } from './oauth.service.js';
 
-export class OAuthStartDto {
-  @ApiProperty({ example: 'acme-photos', description: 'A provider that takes oauth2 credentials' })
-  @IsString()
-  @Matches(/^[a-z0-9]+(-[a-z0-9]+)*$/, { message: 'provider must be a provider key' })
-  @MaxLength(100)
-  provider!: string;
-
-  @ApiProperty({
-    example: 'photos',
-    maxLength: 200,
-    description: 'The connection to create, or to re-authorise when the account has one of this name',
-  })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(200)
-  name!: string;
-
-  @ApiPropertyOptional({ format: 'uuid', description: 'The owner; the caller’s own account by default' })
-  @IsOptional()
-  @IsUUID()
-  accountId?: string;
-
+/** The provider, name and owner as for `POST /connections`; the credentials come from the flow. */
+export class OAuthStartDto extends PickType(CreateConnectionDto, ['provider', 'name', 'accountId'] as const) {
   @ApiPropertyOptional({ example: ['photos.read'], description: 'The provider’s default scopes when absent' })
   @IsOptional()
   @IsArray()
