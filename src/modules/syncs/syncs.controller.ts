@@ -17,6 +17,7 @@ import {
   ApiPropertyOptional,
   ApiResponse,
   ApiTags,
+  PickType,
 } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsUUID, Matches } from 'class-validator';
@@ -226,25 +227,15 @@ export class RecordDto {
 
 export class RecordPageDto extends PageDto(RecordDto) {}
 
-export class SnapshotDto {
-  @ApiProperty({ example: 'p-1001' })
-  externalId!: string;
-
-  @ApiProperty({ type: String, nullable: true, example: 'Harbour at dawn' })
-  title!: string | null;
-
-  @ApiProperty({ type: String, nullable: true, example: 'harbour.jpg' })
-  filename!: string | null;
-
-  @ApiProperty({ type: String, nullable: true, example: 'https://partner.example/thumbs/p-1001.jpg' })
-  thumbnailUrl!: string | null;
-
-  @ApiProperty({ type: Number, nullable: true, example: 204800 })
-  size!: number | null;
-
-  @ApiProperty({ example: '2026-12-06T10:00:00.000Z' })
-  lastModifiedAt!: Date;
-}
+/** What status views show of a record. */
+export class SnapshotDto extends PickType(RecordDto, [
+  'externalId',
+  'title',
+  'filename',
+  'thumbnailUrl',
+  'size',
+  'lastModifiedAt',
+] as const) {}
 
 export class SyncStatusEntryDto {
   @ApiProperty({ format: 'uuid', example: '019abc12-3def-7456-89ab-cdef01234567' })

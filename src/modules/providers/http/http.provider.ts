@@ -34,11 +34,8 @@ export interface HttpAction {
   idempotencyHeader?: string;
 }
 
-/**
- * A GET a connection repeats on a clock, each new or changed item becoming an event. Its strings
- * are `{{cursor}}` templates: the cursor is the largest `cursor` field of the items read so far.
- */
-export interface HttpPoller {
+/** A paged GET and where its items, their ids and the cursor are: what pollers and streams share. */
+interface PagedGet {
   /** Relative to baseUrl, starting with `/`. */
   path: string;
   /** A parameter whose value comes out empty (no cursor yet) is left out. */
@@ -48,14 +45,21 @@ export interface HttpPoller {
   items: string;
   /** Each item's id (a dotted path inside the item). */
   id: string;
-  /** The item field whose largest value is the next poll's cursor, such as `updated_at`. */
+  /** The item field whose largest value is the cursor, such as `updated_at`. */
   cursor?: string;
+  /** A partner that pages: the answer's next-page token (`from`) goes into the query parameter `param`. */
+  nextPage?: { from: string; param: string };
+}
+
+/**
+ * A GET a connection repeats on a clock, each new or changed item becoming an event. Its strings
+ * are `{{cursor}}` templates: the cursor is the largest `cursor` field of the items read so far.
+ */
+export interface HttpPoller extends PagedGet {
   /** The event each new or changed item becomes. */
   event: string;
   /** When it polls: 5 fields (minute first) or 6 (second first), read in UTC. */
   cron: string;
-  /** A partner that pages: the answer's next-page token (`from`) goes into the query parameter `param`. */
-  nextPage?: { from: string; param: string };
 }
 
 /**
@@ -64,20 +68,9 @@ export interface HttpPoller {
  * sends it as that query parameter. Pages must come oldest first by `cursor`, so that a run killed
  * midway resumes from the last page stored.
  */
-export interface HttpStream {
-  /** Relative to baseUrl, starting with `/`. */
-  path: string;
-  query?: Record<string, unknown>;
-  headers?: Record<string, string>;
-  /** Where the list of items is in the answer; empty for the answer itself. */
-  items: string;
-  /** Each item's id (a dotted path inside the item). */
-  id: string;
-  /** The item field whose largest value is the checkpoint, such as `updatedAt`. */
-  cursor?: string;
+export interface HttpStream extends PagedGet {
   /** The query parameter that carries the checkpoint, when the run has one. */
   cursorParam?: string;
-  nextPage?: { from: string; param: string };
   /** Item fields (dotted paths) that status views show. */
   title?: string;
   filename?: string;
