@@ -221,6 +221,7 @@ describe('HTTP conventions', () => {
         'GET /accounts/{id}/sync-runs',
         'POST /connections/{id}/syncs/restart',
         'POST /connections/{id}/syncs/clear',
+        'POST /connections/{id}/syncs/checkpoint',
         'POST /connections/{id}/pause',
         'POST /connections/{id}/resume',
         'POST /connections/{id}/test',

@@ -174,6 +174,30 @@ describe(`syncs (${mode})`, () => {
     await t.http().get(`/connections/${connectionId}/records/p-404`).set(admin).expect(404);
   });
 
+  it('puts back the checkpoint a past run started from, so the next run reads from there again', async () => {
+    const before = await syncNow();
+    network.put('p-27', 'Photo 27');
+    const moved = await syncNow();
+    expect(moved.checkpointBefore).toBe(before.checkpointAfter);
+
+    const restored = await t
+      .http()
+      .post(`/connections/${connectionId}/syncs/checkpoint`)
+      .set(admin)
+      .send({ type: 'photos', runId: before.id })
+      .expect(200);
+    expect(restored.body).toEqual({ type: 'photos', checkpoint: before.checkpointBefore });
+    const again = await syncNow();
+
+    expect(again.checkpointBefore).toBe(before.checkpointBefore);
+    await t
+      .http()
+      .post(`/connections/${connectionId}/syncs/checkpoint`)
+      .set(admin)
+      .send({ type: 'photos', runId: '019abc12-3def-7456-89ab-cdef01234567' })
+      .expect(422);
+  });
+
   it('starts one run when two requests come at once, and answers both with it', async () => {
     network.delayMs = 300;
     try {

@@ -69,6 +69,33 @@ export class SyncTypesDto {
   types?: string[];
 }
 
+export class RestoreCheckpointDto {
+  @ApiProperty({ example: 'photos' })
+  @Matches(TYPE_PATTERN, { message: 'type must be a content type name' })
+  type!: string;
+
+  @ApiProperty({
+    format: 'uuid',
+    example: '019abc12-3def-7456-89ab-cdef01234567',
+    description: 'A past run of the type',
+  })
+  @IsUUID()
+  runId!: string;
+}
+
+export class CheckpointDto {
+  @ApiProperty({ example: 'photos' })
+  type!: string;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '2026-12-01T10:00:00Z',
+    description: 'Null: the next run is a full sync',
+  })
+  checkpoint!: string | null;
+}
+
 export class ClearedDto {
   @ApiProperty({ example: 120, description: 'Records deleted' })
   records!: number;
@@ -442,6 +469,21 @@ export class SyncsController {
     @Body() body: SyncTypesDto,
   ): Promise<ClearedDto> {
     return this.syncs.clear(caller, connectionId, body.types);
+  }
+
+  @Post('connections/:id/syncs/checkpoint')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Put back the checkpoint a past run started from: the next run of its type reads from there',
+  })
+  @ApiOkResponse({ type: CheckpointDto })
+  @ConnectionTypesErrors()
+  restoreCheckpoint(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) connectionId: string,
+    @Body() body: RestoreCheckpointDto,
+  ): Promise<CheckpointDto> {
+    return this.syncs.restoreCheckpoint(caller, connectionId, body.type, body.runId);
   }
 
   @Get('connections/:id/records')

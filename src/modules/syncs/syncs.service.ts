@@ -281,6 +281,41 @@ export class SyncsService {
     }));
   }
 
+  /**
+   * Puts back the checkpoint a past run of the connection started from, so the next run of its
+   * type reads from there again (none: the next run is a full sync). Answers the checkpoint now.
+   */
+  async restoreCheckpoint(
+    caller: Principal,
+    connectionId: string,
+    type: string,
+    runId: string,
+  ): Promise<{ type: string; checkpoint: string | null }> {
+    const connection = await this.connections.get(caller, connectionId);
+    const [chosen] = this.typesOf(connection, [type]);
+    const run = await this.store.findRun(runId);
+    if (!run || run.connectionId !== connection.id || run.type !== chosen) {
+      throw new SyncError(
+        'INVALID_SYNC',
+        `/runId: connection ${connection.name} has no ${chosen} run ${runId}`,
+        [{ path: '/runId', message: `connection ${connection.name} has no ${chosen} run ${runId}` }],
+      );
+    }
+    await this.assertIdle(connection.id, [chosen]);
+    await this.serializer.transaction(async (manager) => {
+      await this.store.clearCheckpoints(manager, connection.id, [chosen]);
+      if (run.checkpointBefore !== null)
+        await this.store.saveCheckpoint(
+          manager,
+          connection.id,
+          chosen,
+          run.checkpointBefore,
+          this.clock.now(),
+        );
+    });
+    return { type: chosen, checkpoint: run.checkpointBefore };
+  }
+
   /** The connection's records, by modification; the connection must be the caller's to see. */
   async recordsOf(
     caller: Principal,
