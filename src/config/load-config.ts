@@ -126,11 +126,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
 /** `50%` or `50`: a whole percentage from 1 to 100. */
 function parsePercent(raw: string): number {
   const value = Number(raw.replace(/%$/, ''));
-  if (!Number.isInteger(value) || value < 1 || value > 100) throw new Error('a percentage from 1 to 100, such as 50%');
+  if (!Number.isInteger(value) || value < 1 || value > 100)
+    throw new Error('a percentage from 1 to 100, such as 50%');
   return value;
 }
 
-const OAUTH_VARIABLE = /^JUNCTION_OAUTH_([A-Z0-9]+(?:_[A-Z0-9]+)*?)_(CLIENT_ID|CLIENT_SECRET|AUTHORIZATION_URL|TOKEN_URL)$/;
+const OAUTH_VARIABLE =
+  /^JUNCTION_OAUTH_([A-Z0-9]+(?:_[A-Z0-9]+)*?)_(CLIENT_ID|CLIENT_SECRET|AUTHORIZATION_URL|TOKEN_URL)$/;
 const OAUTH_FIELDS = {
   CLIENT_ID: 'clientId',
   CLIENT_SECRET: 'clientSecret',

@@ -61,6 +61,16 @@ function sqliteTimestamp(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/** A nullable text column read by raw SQL: its text, or null. */
+export function nullableSqlText(value: unknown): string | null {
+  return value === null || value === undefined ? null : sqlText(value);
+}
+
+/** A nullable JSON column (TypeORM's simple-json) read by raw SQL: its value, or null. */
+export function sqlJson(value: unknown): unknown {
+  return value === null || value === undefined ? null : (JSON.parse(sqlText(value)) as unknown);
+}
+
 /** A text or number value read by raw SQL, as a string. */
 export function sqlText(value: unknown): string {
   if (typeof value === 'string') return value;

@@ -57,13 +57,13 @@ export async function paginate<E extends ObjectLiteral & { id: string }>(
   page: PageQueryDto,
 ): Promise<Page<E>> {
   const alias = query.alias;
-  if (page.cursor !== undefined) query.andWhere(`${alias}.id > :after`, { after: decodeCursor(page.cursor) });
+  if (page.cursor !== undefined) query.andWhere(`${alias}.id > :after`, decodeCursor(page.cursor, ['after']));
   const rows = await query
     .orderBy(`${alias}.id`, 'ASC')
     .take(page.limit + 1)
     .getMany();
   const items = rows.slice(0, page.limit);
-  const nextCursor = rows.length > page.limit ? encodeCursor(items[items.length - 1].id) : null;
+  const nextCursor = rows.length > page.limit ? encodeCursor({ after: items[items.length - 1].id }) : null;
   return { items, nextCursor };
 }
 
@@ -71,16 +71,23 @@ export function mapPage<T, U>(page: Page<T>, map: (item: T) => U): Page<U> {
   return { items: page.items.map(map), nextCursor: page.nextCursor };
 }
 
-function encodeCursor(after: string): string {
-  return Buffer.from(JSON.stringify({ after })).toString('base64url');
+/** A cursor carrying `fields`, opaque to clients. */
+export function encodeCursor(fields: Record<string, string>): string {
+  return Buffer.from(JSON.stringify(fields)).toString('base64url');
 }
 
-function decodeCursor(cursor: string): string {
+/** The fields of a cursor this API returned, each a non-empty string; INVALID_CURSOR otherwise. */
+export function decodeCursor<K extends string>(cursor: string, keys: readonly K[]): Record<K, string> {
   try {
-    const { after } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
-    if (typeof after === 'string' && after.length > 0) return after;
+    const fields = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+    if (keys.every((key) => typeof fields[key] === 'string' && fields[key] !== ''))
+      return fields as Record<K, string>;
   } catch {
     // reported below
   }
-  throw new CommonError('INVALID_CURSOR', 'cursor is not one this API returned; start again without it');
+  throw invalidCursor();
+}
+
+export function invalidCursor(): CommonError {
+  return new CommonError('INVALID_CURSOR', 'cursor is not one this API returned; start again without it');
 }

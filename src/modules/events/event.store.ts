@@ -5,7 +5,14 @@ import type { EntityManager } from 'typeorm';
 import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { isUniqueViolation } from '../../database/db-errors.js';
-import { inChunks, rawSql, readTimestamp, sqlPlaceholders, sqlText } from '../../database/raw-sql.js';
+import {
+  inChunks,
+  nullableSqlText,
+  rawSql,
+  readTimestamp,
+  sqlPlaceholders,
+  sqlText,
+} from '../../database/raw-sql.js';
 import { Event } from './event.entity.js';
 
 /** An event to insert, with its data already serialized (the size check did it once). */
@@ -169,10 +176,6 @@ export class EventStore {
   }
 }
 
-function nullableText(value: unknown): string | null {
-  return value === null || value === undefined ? null : sqlText(value);
-}
-
 /** An event row read by raw SQL, converted as TypeORM would. */
 function eventFromRow(row: Record<string, unknown>): Event {
   const event = new Event();
@@ -180,11 +183,11 @@ function eventFromRow(row: Record<string, unknown>): Event {
   event.name = String(row.name);
   event.source = String(row.source);
   event.data = JSON.parse(sqlText(row.data));
-  event.idempotencyKey = nullableText(row.idempotency_key);
+  event.idempotencyKey = nullableSqlText(row.idempotency_key);
   event.occurredAt = readTimestamp(row.occurred_at)!;
   event.receivedAt = readTimestamp(row.received_at)!;
-  event.postedBy = nullableText(row.posted_by);
+  event.postedBy = nullableSqlText(row.posted_by);
   event.causationDepth = Number(row.causation_depth);
-  event.causedByJob = nullableText(row.caused_by_job);
+  event.causedByJob = nullableSqlText(row.caused_by_job);
   return event;
 }

@@ -4,7 +4,14 @@ import { Brackets, DataSource, In } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
-import { inChunks, rawSql, readTimestamp, sqlPlaceholders, sqlText } from '../../database/raw-sql.js';
+import {
+  inChunks,
+  nullableSqlText,
+  rawSql,
+  readTimestamp,
+  sqlPlaceholders,
+  sqlText,
+} from '../../database/raw-sql.js';
 import { dispatchOf } from './job-dispatch.js';
 import type { Dispatch } from './job-dispatch.js';
 import { JobAttempt } from './job-attempt.entity.js';
@@ -271,7 +278,7 @@ export function dispatchFromRow(row: Record<string, unknown>): Dispatch {
     queue: String(row.queue),
     priority: Number(row.priority),
     runAt: readTimestamp(row.run_at)!,
-    concurrencyKey: nullableString(row.concurrency_key),
+    concurrencyKey: nullableSqlText(row.concurrency_key),
   });
 }
 
@@ -289,10 +296,10 @@ export function jobFromRow(row: Record<string, unknown>): Job {
   job.maxAttempts = Number(row.max_attempts);
   job.backoff = parseJson(row.backoff) as BackoffPolicy;
   job.timeoutMs = nullableNumber(row.timeout_ms);
-  job.idempotencyKey = nullableString(row.idempotency_key);
-  job.concurrencyKey = nullableString(row.concurrency_key);
+  job.idempotencyKey = nullableSqlText(row.idempotency_key);
+  job.concurrencyKey = nullableSqlText(row.concurrency_key);
   job.concurrencyLimit = Number(row.concurrency_limit);
-  job.leaseOwner = nullableString(row.lease_owner);
+  job.leaseOwner = nullableSqlText(row.lease_owner);
   job.leaseExpiresAt = readTimestamp(row.lease_expires_at);
   job.progress = nullableNumber(row.progress);
   job.result = parseJson(row.result);
@@ -300,7 +307,7 @@ export function jobFromRow(row: Record<string, unknown>): Job {
   job.createdAt = readTimestamp(row.created_at)!;
   job.startedAt = readTimestamp(row.started_at);
   job.finishedAt = readTimestamp(row.finished_at);
-  job.eventId = nullableString(row.event_id);
+  job.eventId = nullableSqlText(row.event_id);
   return job;
 }
 
@@ -311,8 +318,4 @@ export function parseJson(value: unknown): unknown {
 
 function nullableNumber(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
-}
-
-function nullableString(value: unknown): string | null {
-  return value === null || value === undefined ? null : sqlText(value);
 }

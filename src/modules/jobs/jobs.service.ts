@@ -154,6 +154,11 @@ export class JobsService {
     return check ? check(payload) : [];
   }
 
+  /** The job alone, without its history; null when there is none. */
+  find(id: string): Promise<Job | null> {
+    return this.store.find(id);
+  }
+
   async get(id: string): Promise<JobDetails> {
     const job = await this.mustFind(id);
     return { job, ...(await this.store.history(id)) };

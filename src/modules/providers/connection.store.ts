@@ -5,7 +5,7 @@ import type { EntityManager } from 'typeorm';
 import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { isUniqueViolation } from '../../database/db-errors.js';
-import { rawSql, readTimestamp, sqlText } from '../../database/raw-sql.js';
+import { nullableSqlText, rawSql, readTimestamp, sqlJson, sqlText } from '../../database/raw-sql.js';
 import { Connection } from './connection.entity.js';
 import type { ConnectionProblem, ConnectionState } from './connection.entity.js';
 import type { CredentialType } from './credentials.js';
@@ -157,24 +157,22 @@ export class ConnectionStore {
 }
 
 function connectionFromRow(row: Record<string, unknown>): Connection {
-  const json = (value: unknown) => (value === null ? null : (JSON.parse(sqlText(value)) as unknown));
-  const text = (value: unknown) => (value === null ? null : sqlText(value));
   return Object.assign(new Connection(), {
     id: String(row.id),
     accountId: String(row.account_id),
     provider: sqlText(row.provider),
     name: sqlText(row.name),
-    config: json(row.config) as Record<string, unknown>,
+    config: sqlJson(row.config) as Record<string, unknown>,
     credentialType: sqlText(row.credential_type) as CredentialType,
-    credentialsSealed: text(row.credentials_sealed),
-    credentialsHint: text(row.credentials_hint),
-    webhookSecretSealed: text(row.webhook_secret_sealed),
-    webhookPreviousSecretSealed: text(row.webhook_previous_secret_sealed),
+    credentialsSealed: nullableSqlText(row.credentials_sealed),
+    credentialsHint: nullableSqlText(row.credentials_hint),
+    webhookSecretSealed: nullableSqlText(row.webhook_secret_sealed),
+    webhookPreviousSecretSealed: nullableSqlText(row.webhook_previous_secret_sealed),
     webhookPreviousUntil: readTimestamp(row.webhook_previous_until),
     refreshingUntil: readTimestamp(row.refreshing_until),
-    refreshFailures: json(row.refresh_failures) as string[] | null,
+    refreshFailures: sqlJson(row.refresh_failures) as string[] | null,
     state: sqlText(row.state) as ConnectionState,
-    lastError: json(row.last_error) as ConnectionProblem | null,
+    lastError: sqlJson(row.last_error) as ConnectionProblem | null,
     lastUsedAt: readTimestamp(row.last_used_at),
     createdAt: readTimestamp(row.created_at)!,
     updatedAt: readTimestamp(row.updated_at)!,

@@ -3,11 +3,18 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
-import { CommonError } from '../../common/errors/domain-error.js';
 import { newId } from '../../common/ids.js';
+import { decodeCursor, encodeCursor, invalidCursor } from '../../common/pagination/pagination.js';
 import type { Page } from '../../common/pagination/pagination.js';
 import { stableJson } from '../../common/stable-json.js';
-import { inChunks, rawSql, readTimestamp, sqlPlaceholders, sqlText } from '../../database/raw-sql.js';
+import {
+  inChunks,
+  nullableSqlText,
+  rawSql,
+  readTimestamp,
+  sqlPlaceholders,
+  sqlText,
+} from '../../database/raw-sql.js';
 import type { SyncRecord } from '../providers/providers.contract.js';
 import type { PageCounts } from './sync.store.js';
 
@@ -213,7 +220,7 @@ export class RecordStore {
       params.push(filter.modifiedAfter);
     }
     if (cursor !== undefined) {
-      const after = decodeCursor(cursor);
+      const after = positionOf(cursor);
       where.push('(last_modified_at > ? OR (last_modified_at = ? AND id > ?))');
       params.push(after.at, after.at, after.id);
     }
@@ -226,7 +233,7 @@ export class RecordStore {
     const last = items.at(-1);
     return {
       items,
-      nextCursor: rows.length > limit && last ? encodeCursor(last.lastModifiedAt, last.id) : null,
+      nextCursor: rows.length > limit && last ? cursorAfter(last) : null,
     };
   }
 
@@ -294,7 +301,6 @@ function hashOf(data: unknown): string {
 }
 
 function recordFromRow(row: Record<string, unknown>): StoredRecord {
-  const text = (value: unknown) => (value === null || value === undefined ? null : sqlText(value));
   return {
     id: String(row.id),
     connectionId: String(row.connection_id),
@@ -302,9 +308,9 @@ function recordFromRow(row: Record<string, unknown>): StoredRecord {
     externalId: sqlText(row.external_id),
     hash: sqlText(row.hash),
     data: JSON.parse(sqlText(row.data)) as unknown,
-    title: text(row.title),
-    filename: text(row.filename),
-    thumbnailUrl: text(row.thumbnail_url),
+    title: nullableSqlText(row.title),
+    filename: nullableSqlText(row.filename),
+    thumbnailUrl: nullableSqlText(row.thumbnail_url),
     size: row.size === null || row.size === undefined ? null : Number(row.size),
     firstSeenAt: readTimestamp(row.first_seen_at)!,
     lastModifiedAt: readTimestamp(row.last_modified_at)!,
@@ -313,21 +319,14 @@ function recordFromRow(row: Record<string, unknown>): StoredRecord {
   };
 }
 
-function encodeCursor(at: Date, id: string): string {
-  return Buffer.from(JSON.stringify({ at: at.toISOString(), id })).toString('base64url');
+/** Where a page of records ends: the modification time and id of its last record. */
+function cursorAfter(record: StoredRecord): string {
+  return encodeCursor({ at: record.lastModifiedAt.toISOString(), id: record.id });
 }
 
-function decodeCursor(cursor: string): { at: Date; id: string } {
-  try {
-    const { at, id } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
-      at?: unknown;
-      id?: unknown;
-    };
-    const time = typeof at === 'string' ? new Date(at) : null;
-    if (time && !Number.isNaN(time.getTime()) && typeof id === 'string' && id.length > 0)
-      return { at: time, id };
-  } catch {
-    // reported below
-  }
-  throw new CommonError('INVALID_CURSOR', 'cursor is not one this API returned; start again without it');
+function positionOf(cursor: string): { at: Date; id: string } {
+  const { at, id } = decodeCursor(cursor, ['at', 'id']);
+  const time = new Date(at);
+  if (Number.isNaN(time.getTime())) throw invalidCursor();
+  return { at: time, id };
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
-import { rawSql, readTimestamp, sqlPlaceholders, sqlText } from '../../database/raw-sql.js';
+import { nullableSqlText, rawSql, readTimestamp, sqlPlaceholders, sqlText } from '../../database/raw-sql.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -260,7 +260,6 @@ export class SyncStore {
 }
 
 function runFromRow(row: Record<string, unknown>): SyncRun {
-  const text = (value: unknown) => (value === null || value === undefined ? null : sqlText(value));
   return {
     id: String(row.id),
     syncId: String(row.sync_id),
@@ -271,11 +270,11 @@ function runFromRow(row: Record<string, unknown>): SyncRun {
     itemsAdded: Number(row.items_added),
     itemsUpdated: Number(row.items_updated),
     itemsDeleted: Number(row.items_deleted),
-    checkpointBefore: text(row.checkpoint_before),
-    checkpointAfter: text(row.checkpoint_after),
-    errorCode: text(row.error_code),
-    errorMessage: text(row.error_message),
-    jobId: text(row.job_id),
+    checkpointBefore: nullableSqlText(row.checkpoint_before),
+    checkpointAfter: nullableSqlText(row.checkpoint_after),
+    errorCode: nullableSqlText(row.error_code),
+    errorMessage: nullableSqlText(row.error_message),
+    jobId: nullableSqlText(row.job_id),
     createdAt: readTimestamp(row.created_at)!,
     startedAt: readTimestamp(row.started_at),
     finishedAt: readTimestamp(row.finished_at),

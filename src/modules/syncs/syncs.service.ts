@@ -474,13 +474,10 @@ export class SyncsService {
 
   private async fromJob(run: SyncRun): Promise<Partial<SyncRun> & { status: RunStatus }> {
     if ((run.status !== 'queued' && run.status !== 'running') || !run.jobId) return { status: run.status };
-    let job;
-    try {
-      ({ job } = await this.jobs.get(run.jobId));
-    } catch (error) {
-      if (!hasErrorCode(error, 'JOB_NOT_FOUND')) throw error;
+    // The job alone: its status is all a run needs, not its attempts and log.
+    const job = await this.jobs.find(run.jobId);
+    if (!job)
       return { status: 'failed', errorCode: 'JOB_GONE', errorMessage: 'the run’s job no longer exists' };
-    }
     switch (job.status) {
       case 'dead':
         return {

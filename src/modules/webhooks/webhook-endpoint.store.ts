@@ -4,7 +4,7 @@ import { DataSource, IsNull } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
-import { rawSql, readTimestamp, sqlText } from '../../database/raw-sql.js';
+import { nullableSqlText, rawSql, readTimestamp, sqlJson, sqlText } from '../../database/raw-sql.js';
 import { WebhookEndpoint } from './webhook-endpoint.entity.js';
 
 /** The webhook endpoint table. Methods that take a manager run inside the caller's transaction. */
@@ -83,19 +83,17 @@ export class WebhookEndpointStore {
 
 /** An endpoint row read by raw SQL, converted as TypeORM would (booleans are 0/1 on SQLite). */
 function endpointFromRow(row: Record<string, unknown>): WebhookEndpoint {
-  const json = (value: unknown) => (value === null ? null : (JSON.parse(sqlText(value)) as unknown));
-  const text = (value: unknown) => (value === null ? null : sqlText(value));
   return Object.assign(new WebhookEndpoint(), {
     id: String(row.id),
     url: sqlText(row.url),
-    description: text(row.description),
-    eventPatterns: json(row.event_patterns) as string[],
-    filter: json(row.filter) as Record<string, unknown> | null,
-    headersSealed: text(row.headers_sealed),
-    rateLimit: json(row.rate_limit) as WebhookEndpoint['rateLimit'],
+    description: nullableSqlText(row.description),
+    eventPatterns: sqlJson(row.event_patterns) as string[],
+    filter: sqlJson(row.filter) as Record<string, unknown> | null,
+    headersSealed: nullableSqlText(row.headers_sealed),
+    rateLimit: sqlJson(row.rate_limit) as WebhookEndpoint['rateLimit'],
     ordered: Boolean(row.ordered),
     enabled: Boolean(row.enabled),
-    disabledReason: text(row.disabled_reason),
+    disabledReason: nullableSqlText(row.disabled_reason),
     secretsSealed: sqlText(row.secrets_sealed),
     failingSince: readTimestamp(row.failing_since),
     createdAt: readTimestamp(row.created_at)!,
