@@ -35,6 +35,8 @@ const TOTAL = 100_000;
 const PAGE = 500;
 const INSERT_ROWS = 250;
 const TOKEN = 'bench-network-token-0123456789';
+/** When the fake network says its photos were taken, unless told otherwise. */
+const TAKEN_AT = '2025-06-01T12:00:00.000Z';
 
 async function serveNetwork(): Promise<void> {
   const network = await FakeNetwork.start(TOKEN, PAGE);
@@ -73,6 +75,8 @@ async function raw(): Promise<number> {
               id: `p-${n}`,
               title: `Photo ${n}`,
               size: n,
+              takenAt: TAKEN_AT,
+              contentUrl: `/photos/p-${n}/content`,
               updatedAt: new Date(Date.UTC(2026, 0, 1) + n * 1000).toISOString(),
             };
             const json = JSON.stringify(data);

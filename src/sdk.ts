@@ -42,6 +42,9 @@ export type {
   ProviderConnection,
   ProviderMetadata,
   OAuth2Settings,
+  StorageContext,
+  StorageUsage,
+  StoredFile,
   SyncReadContext,
   SyncRecord,
 } from './modules/providers/providers.contract.js';

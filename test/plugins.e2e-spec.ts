@@ -174,8 +174,10 @@ describe('plug-ins', () => {
         'github',
         'hmac',
         'http',
+        'local',
         'standard-webhooks',
         'stripe',
+        'webdav',
       ]);
 
       const connection = (

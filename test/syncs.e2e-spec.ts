@@ -1,5 +1,7 @@
 import { DataSource } from 'typeorm';
-import { FakeNetwork } from './fakes/network.js';
+import { FakeNetwork, photoBytes } from './fakes/network.js';
+import { startFakeWebdav } from './fakes/webdav.js';
+import type { FakeWebdav } from './fakes/webdav.js';
 import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 import { waitFor } from './support/wait-for.js';
@@ -174,6 +176,35 @@ describe(`syncs (${mode})`, () => {
     await t.http().get(`/connections/${connectionId}/records/p-404`).set(admin).expect(404);
   });
 
+  it('serves repeated record reads from its cache, which a sync’s write refreshes', async () => {
+    const read = async () =>
+      (
+        (
+          await t
+            .http()
+            .get(`/connections/${connectionId}/records/p-11`)
+            .query({ type: 'photos' })
+            .set(admin)
+            .expect(200)
+        ).body as RecordBody
+      ).title;
+    expect(await read()).toBe('Photo 11');
+    // Changed behind Junction's back: the cached copy answers.
+    const param = t.database.kind === 'postgres' ? '$1' : '?';
+    await t.app
+      .get(DataSource)
+      .query(
+        `UPDATE record SET title = 'changed in the table' WHERE connection_id = ${param} AND external_id = 'p-11'`,
+        [connectionId],
+      );
+    expect(await read()).toBe('Photo 11');
+
+    network.put('p-11', 'Photo 11, retouched');
+    expect(await syncNow()).toMatchObject({ status: 'succeeded', itemsUpdated: 1 });
+
+    expect(await read()).toBe('Photo 11, retouched');
+  });
+
   it('puts back the checkpoint a past run started from, so the next run reads from there again', async () => {
     const before = await syncNow();
     network.put('p-27', 'Photo 27');
@@ -235,16 +266,16 @@ describe(`syncs (${mode})`, () => {
     expect((await settled(next.id)).runs[0].status).toBe('succeeded');
   });
 
-  it('ends a run failed, with the partner’s error, when retrying cannot help, and calls ten in a row a problem', async () => {
+  it('ends a run failed, with the partner’s error, when retrying cannot help; ten in a row pause its syncs', async () => {
     const broken = await connect('broken', '/nowhere');
     const problems = async () =>
       (
         (await t.http().get('/events').query({ name: 'sync.problem' }).set(admin).expect(200)).body as {
-          items: { data: { connectionId: string; failedRuns: number } }[];
+          items: { data: { connectionId: string; failedRuns: number; paused: boolean } }[];
         }
       ).items.filter((event) => event.data.connectionId === broken);
 
-    for (let n = 1; n <= 11; n++) {
+    for (let n = 1; n <= 10; n++) {
       const done = await settled((await start({ connections: [broken] })).id);
       expect(done.status).toBe('failed');
       expect(done.runs[0]).toMatchObject({ status: 'failed', error: { code: 'NOT_FOUND' } });
@@ -252,7 +283,23 @@ describe(`syncs (${mode})`, () => {
       if (n === 9) expect(await problems()).toHaveLength(0);
     }
 
-    expect((await problems()).map((event) => event.data.failedRuns)).toEqual([10]);
+    expect((await problems()).map((event) => event.data)).toEqual([
+      expect.objectContaining({ failedRuns: 10, paused: true }),
+    ]);
+    const connection = (await t.http().get(`/connections/${broken}`).set(admin).expect(200)).body as {
+      syncsPausedAt: string | null;
+    };
+    expect(connection.syncsPausedAt).not.toBeNull();
+    // Paused: a sync asked for waits instead of failing an eleventh time.
+    const waiting = await start({ connections: [broken] });
+    expect(waiting).toMatchObject({ status: 'paused', runs: [{ status: 'paused', jobId: null }] });
+    const resumed = await t.http().post(`/connections/${broken}/syncs/resume`).set(admin).expect(200);
+    expect(resumed.body).toEqual({ connectionId: broken, syncsPausedAt: null, runs: [waiting.runs[0].id] });
+    expect((await settled(waiting.id)).runs[0]).toMatchObject({
+      status: 'failed',
+      error: { code: 'NOT_FOUND' },
+    });
+    expect(await problems()).toHaveLength(1);
   });
 
   it('shows per connection and type its last run, last success, records and snapshots, and the running runs', async () => {
@@ -387,6 +434,340 @@ describe(`syncs (${mode})`, () => {
     });
   });
 
+  describe('settings: content types, date ranges, a clock, pauses', () => {
+    let album: FakeNetwork;
+    let albumId: string;
+    const stream = (cursorParam: string) => ({
+      path: '/photos',
+      items: 'data',
+      id: 'id',
+      cursor: 'updatedAt',
+      cursorParam,
+      query: { taken_from: '{{from}}', taken_to: '{{to}}' },
+      nextPage: { from: 'next', param: 'page' },
+      title: 'title',
+    });
+
+    beforeAll(async () => {
+      album = await FakeNetwork.start(TOKEN, 5);
+      album.put('a-2024', 'Taken 2024', 1, '2024-07-01T10:00:00.000Z');
+      album.put('a-2025-jan', 'Taken January', 1, '2025-01-01T00:00:00.000Z');
+      album.put('a-2025-dec', 'Taken 31 December', 1, '2025-12-31T22:00:00.000Z');
+      album.put('a-2026', 'Taken 2026', 1, '2026-01-01T00:00:00.000Z');
+      albumId = (
+        (
+          await t
+            .http()
+            .post('/connections')
+            .set(admin)
+            .send({
+              provider: 'http',
+              name: 'album',
+              config: {
+                baseUrl: album.url,
+                rateLimit: { requests: 1000, perMs: 1000 },
+                streams: { photos: stream('updated_since'), archive: stream('updated_since') },
+              },
+              credentials: { type: 'bearer', token: TOKEN },
+              settings: { contentTypes: { photos: { from: '2025-01-01', to: '2025-12-31' } } },
+            })
+            .expect(201)
+        ).body as { id: string }
+      ).id;
+    });
+    afterAll(() => album.close());
+
+    const statusOf = async (type: string) =>
+      (
+        (await t.http().get(`/accounts/${accountId}/sync-status`).set(admin).expect(200)).body as {
+          items: { connectionId: string; type: string; enabled: boolean; nextSyncAt: string | null }[];
+        }
+      ).items.find((item) => item.connectionId === albumId && item.type === type)!;
+    const patch = (settings: object) =>
+      t.http().patch(`/connections/${albumId}`).set(admin).send({ settings });
+
+    it('refuses settings it cannot follow, naming each problem', async () => {
+      const refused = await patch({
+        syncEvery: '30s',
+        contentTypes: { videos: {}, photos: { from: 'last week', enabled: 'yes' } },
+        extra: 1,
+      }).expect(422);
+      expect(refused.body.error).toBe('INVALID_CONNECTION');
+      expect((refused.body.details as { path: string }[]).map((p) => p.path).sort()).toEqual([
+        '/settings/contentTypes/photos/enabled',
+        '/settings/contentTypes/photos/from',
+        '/settings/contentTypes/videos',
+        '/settings/extra',
+        '/settings/syncEvery',
+      ]);
+      for (const syncEvery of ['* * * * * *', 'often', '@every 59s']) await patch({ syncEvery }).expect(422);
+      await patch({ contentTypes: { photos: { from: '2025-02-01', to: '2025-01-01' } } }).expect(422);
+      const webhooks = await t
+        .http()
+        .post('/connections')
+        .set(admin)
+        .send({
+          provider: 'github',
+          name: 'gh-settings',
+          config: {},
+          credentials: { type: 'none' },
+          settings: { syncEvery: '1h' },
+        })
+        .expect(422);
+      expect(webhooks.body.details).toEqual([
+        { path: '/settings', message: 'provider github does not sync' },
+      ]);
+    });
+
+    it('syncs only the enabled types, and only items within their date range, deleting nothing outside it', async () => {
+      expect(await statusOf('archive')).toMatchObject({ enabled: false });
+      const sync = await settled((await start({ connections: [albumId] })).id);
+
+      expect(sync.runs.map((run) => run.type)).toEqual(['photos']);
+      expect(sync.runs[0]).toMatchObject({ status: 'succeeded', itemsAdded: 2, itemsDeleted: 0 });
+      const taken = album.requests.at(-1)!.query;
+      expect(taken).toMatchObject({
+        taken_from: '2025-01-01T00:00:00.000Z',
+        taken_to: '2025-12-31T23:59:59.999Z',
+      });
+      expect((await recordsOf(albumId)).map((r) => r.externalId).sort()).toEqual([
+        'a-2025-dec',
+        'a-2025-jan',
+      ]);
+      await t
+        .http()
+        .post(`/accounts/${accountId}/syncs`)
+        .set(admin)
+        .send({ connections: [albumId], types: ['archive'] })
+        .expect(422);
+
+      // A wider range is read whole, not from the narrower range's checkpoint.
+      await patch({ contentTypes: { photos: { from: '2024-01-01' } } }).expect(200);
+      const wider = (await settled((await start({ connections: [albumId] })).id)).runs[0];
+      expect(wider).toMatchObject({
+        status: 'succeeded',
+        checkpointBefore: null,
+        itemsAdded: 2,
+        itemsDeleted: 0,
+      });
+      expect((await recordsOf(albumId)).map((r) => r.externalId).sort()).toEqual([
+        'a-2024',
+        'a-2025-dec',
+        'a-2025-jan',
+        'a-2026',
+      ]);
+    });
+
+    it('syncs on the clock settings.syncEvery sets, and a cancelled run does not stop the next one', async () => {
+      await patch({ syncEvery: '1h', contentTypes: { photos: { from: '2024-01-01' } } }).expect(200);
+      const schedules = (await t.http().get('/schedules?limit=200').set(admin).expect(200)).body as {
+        items: { id: string; name: string; cron: string; enabled: boolean; nextFireAt: string }[];
+      };
+      const schedule = schedules.items.find((s) => s.name === `connection:${albumId}:sync`)!;
+      expect(schedule).toMatchObject({ cron: '@every 1h', enabled: true });
+      expect(new Date(schedule.nextFireAt).getTime() % 3_600_000).toBe(0);
+      expect((await statusOf('photos')).nextSyncAt).toBe(schedule.nextFireAt);
+      expect((await statusOf('archive')).nextSyncAt).toBeNull();
+
+      const fire = async (): Promise<Run> => {
+        const { jobId } = (await t.http().post(`/schedules/${schedule.id}/trigger`).set(admin).expect(201))
+          .body as { jobId: string };
+        const job = await waitFor(
+          async () =>
+            (await t.http().get(`/jobs/${jobId}`).set(admin).expect(200)).body as {
+              status: string;
+              result: { runIds: string[] };
+            },
+          (j) => j.status === 'succeeded',
+        );
+        return (await t.http().get(`/sync-runs/${job.result.runIds[0]}`).set(admin).expect(200)).body as Run;
+      };
+      album.delayMs = 3000;
+      try {
+        const first = await fire();
+        await waitFor(
+          async () => (await t.http().get(`/sync-runs/${first.id}`).set(admin).expect(200)).body as Run,
+          (r) => r.status === 'running',
+        );
+        await t.http().post(`/sync-runs/${first.id}/cancel`).set(admin).expect(200);
+      } finally {
+        album.delayMs = 0;
+      }
+      album.put('a-2026-new', 'Taken later', 1, '2026-02-01T00:00:00.000Z');
+      const next = await fire();
+      const done = await waitFor(
+        async () => (await t.http().get(`/sync-runs/${next.id}`).set(admin).expect(200)).body as Run,
+        (r) => r.status !== 'queued' && r.status !== 'running',
+      );
+      expect(done).toMatchObject({ status: 'succeeded', itemsAdded: 1 });
+      expect((await t.http().get(`/schedules/${schedule.id}`).set(admin).expect(200)).body).toMatchObject({
+        enabled: true,
+      });
+    });
+
+    it('pauses and resumes its syncs: the schedule stops, asked-for runs wait, and then run', async () => {
+      const paused = await t.http().post(`/connections/${albumId}/syncs/pause`).set(admin).expect(200);
+      expect(paused.body).toMatchObject({ connectionId: albumId, runs: [] });
+      expect(paused.body.syncsPausedAt).not.toBeNull();
+      const schedule = (await t.http().get('/schedules?limit=200').set(admin).expect(200)).body.items.find(
+        (s: { name: string }) => s.name === `connection:${albumId}:sync`,
+      ) as { enabled: boolean; nextFireAt: string | null };
+      expect(schedule).toMatchObject({ enabled: false, nextFireAt: null });
+      expect((await statusOf('photos')).nextSyncAt).toBeNull();
+
+      const waiting = await start({ connections: [albumId] });
+      expect(waiting).toMatchObject({ status: 'paused', runs: [{ status: 'paused' }] });
+      expect((await start({ connections: [albumId] })).runs[0].id).toBe(waiting.runs[0].id);
+
+      const resumed = await t.http().post(`/connections/${albumId}/syncs/resume`).set(admin).expect(200);
+      expect(resumed.body).toEqual({
+        connectionId: albumId,
+        syncsPausedAt: null,
+        runs: [waiting.runs[0].id],
+      });
+      expect((await settled(waiting.id)).runs[0].status).toBe('succeeded');
+      expect((await statusOf('photos')).nextSyncAt).not.toBeNull();
+    });
+  });
+
+  describe('copies of the items’ content in a storage connection', () => {
+    const DAV_USER = 'junction';
+    const DAV_PASSWORD = 'dav-password-0123456789';
+    let camera: FakeNetwork;
+    let dav: FakeWebdav;
+    let vaultId: string;
+    let cameraId: string;
+
+    beforeAll(async () => {
+      camera = await FakeNetwork.start(TOKEN, 2);
+      for (const n of [1, 2, 3]) camera.put(`c-${n}`, `Shot ${n}`);
+      dav = await startFakeWebdav({ username: DAV_USER, password: DAV_PASSWORD });
+      vaultId = (
+        (
+          await t
+            .http()
+            .post('/connections')
+            .set(admin)
+            .send({
+              provider: 'webdav',
+              name: 'vault',
+              config: { url: dav.url },
+              credentials: { type: 'basic', username: DAV_USER, password: DAV_PASSWORD },
+            })
+            .expect(201)
+        ).body as { id: string }
+      ).id;
+      cameraId = await connect('camera', '/photos', camera.url);
+    });
+    afterAll(async () => {
+      await camera.close();
+      await dav.close();
+    });
+
+    const setStorage = (storageConnectionId: string, content = 'contentUrl') =>
+      t
+        .http()
+        .patch(`/connections/${cameraId}`)
+        .set(admin)
+        .send({
+          settings: { storageConnectionId },
+          config: {
+            baseUrl: camera.url,
+            streams: {
+              photos: {
+                path: '/photos',
+                items: 'data',
+                id: 'id',
+                cursor: 'updatedAt',
+                cursorParam: 'updated_since',
+                nextPage: { from: 'next', param: 'page' },
+                content,
+              },
+            },
+          },
+        });
+    const contentOf = async (id: string) =>
+      (
+        await t
+          .http()
+          .get(`/connections/${cameraId}/records/${id}/content`)
+          .query({ type: 'photos' })
+          .set(admin)
+          .buffer(true)
+          .parse((res, done) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () => done(null, Buffer.concat(chunks)));
+          })
+          .expect(200)
+      ).body as Buffer;
+    const contentRequests = () => camera.requests.filter((r) => r.path.endsWith('/content')).length;
+    const syncCamera = async () => (await settled((await start({ connections: [cameraId] })).id)).runs[0];
+
+    it('refuses a storage that is not a storage connection of the account', async () => {
+      const refused = await setStorage(connectionId).expect(422);
+      expect(refused.body.details).toEqual([
+        { path: '/settings/storageConnectionId', message: expect.stringContaining('stores no files') },
+      ]);
+      await setStorage('019abc12-3def-7456-89ab-cdef01234567').expect(422);
+      await setStorage('not-an-id').expect(422);
+    });
+
+    it('copies each new or changed item’s content once, and the records point to their copies', async () => {
+      await setStorage(vaultId).expect(200);
+
+      expect(await syncCamera()).toMatchObject({ status: 'succeeded', itemsAdded: 3 });
+
+      expect(contentRequests()).toBe(3);
+      expect(dav.files.size).toBe(3);
+      const stored = await recordsOf(cameraId);
+      expect(stored.map((r) => (r as unknown as { storedCopy: unknown }).storedCopy)).toEqual(
+        ['c-1', 'c-2', 'c-3'].map((id) => ({ connectionId: vaultId, path: `${cameraId}/photos/${id}` })),
+      );
+      expect((await contentOf('c-2')).toString()).toBe(photoBytes(camera.photos.get('c-2')!).toString());
+
+      // A full resync of unchanged items copies nothing again.
+      const restarted = (
+        await t.http().post(`/connections/${cameraId}/syncs/restart`).set(admin).send({}).expect(202)
+      ).body as Sync;
+      expect((await settled(restarted.id)).runs[0]).toMatchObject({ status: 'succeeded', itemsUpdated: 0 });
+      expect(contentRequests()).toBe(3);
+
+      camera.put('c-2', 'Shot 2, sharpened');
+      expect(await syncCamera()).toMatchObject({ status: 'succeeded', itemsUpdated: 1 });
+      expect(contentRequests()).toBe(4);
+      expect((await contentOf('c-2')).toString()).toBe('JPEG c-2 Shot 2, sharpened');
+      await t
+        .http()
+        .get(`/connections/${connectionId}/records/p-1/content`)
+        .query({ type: 'photos' })
+        .set(admin)
+        .expect(404);
+    });
+
+    it('says storage.limit-near once a run leaves its storage 90 % full', async () => {
+      const nearLimit = async () =>
+        (
+          (await t.http().get('/events').query({ name: 'storage.limit-near' }).set(admin).expect(200))
+            .body as {
+            items: { data: { connectionId: string; percent: number } }[];
+          }
+        ).items.filter((event) => event.data.connectionId === vaultId);
+      const used = [...dav.files.values()].reduce((sum, file) => sum + file.length, 0);
+      dav.setQuota(used * 10);
+      camera.put('c-4', 'Shot 4');
+      await syncCamera();
+      expect(await nearLimit()).toEqual([]);
+
+      dav.setQuota(used + 30);
+      camera.put('c-5', 'Shot 5');
+      expect(await syncCamera()).toMatchObject({ status: 'succeeded', itemsAdded: 1 });
+
+      const [event] = await nearLimit();
+      expect(event.data.percent).toBeGreaterThanOrEqual(90);
+    });
+  });
+
   it('cancels a running run, which ends cancelled', async () => {
     network.delayMs = 3000;
     try {
@@ -408,7 +789,36 @@ describe(`syncs (${mode})`, () => {
     }
   });
 
-  it('leaves no row of an account once it is deleted: connections, runs, checkpoints, records', async () => {
+  it('gives admins the stats of accounts, connections per provider and records held', async () => {
+    interface Stats {
+      total: number;
+      lastSignupAt: string;
+      connections: Record<string, number>;
+      records: number;
+    }
+    const stats = async () => (await t.http().get('/accounts/stats').set(admin).expect(200)).body as Stats;
+    const before = await stats();
+    const joined = (
+      await t
+        .http()
+        .post('/accounts')
+        .set(admin)
+        .send({ name: 'counted', email: `counted-${Date.now()}@example.com`, role: 'operator' })
+        .expect(201)
+    ).body as { id: string; createdAt: string };
+    const counted = await connect('counted');
+    expect((await settled((await start({ connections: [counted] })).id)).status).toBe('succeeded');
+
+    const after = await stats();
+
+    expect(after).toMatchObject({ total: before.total + 1, lastSignupAt: joined.createdAt });
+    expect(after.connections.http).toBe(before.connections.http + 1);
+    expect(after.records).toBe(before.records + network.photos.size);
+    const operator = await keyWithRole(t, 'operator');
+    await t.http().get('/accounts/stats').set(operator).expect(403);
+  });
+
+  it('leaves no row of an account once it is deleted: connections, runs, checkpoints, records, schedules', async () => {
     const account = (
       await t
         .http()
@@ -442,6 +852,7 @@ describe(`syncs (${mode})`, () => {
             },
           },
           credentials: { type: 'bearer', token: TOKEN },
+          settings: { syncEvery: '6h' },
         })
         .expect(201)
     ).body as { id: string };
@@ -465,6 +876,10 @@ describe(`syncs (${mode})`, () => {
           created.id,
         ),
         records: await count(`SELECT count(*) AS n FROM record WHERE connection_id = ?`, created.id),
+        schedules: await count(
+          `SELECT count(*) AS n FROM schedule WHERE name = ?`,
+          `connection:${created.id}:sync`,
+        ),
       };
     };
     expect(await rows()).toEqual({
@@ -473,11 +888,19 @@ describe(`syncs (${mode})`, () => {
       runs: 1,
       checkpoints: 1,
       records: network.photos.size,
+      schedules: 1,
     });
 
     await t.http().delete(`/accounts/${account.id}`).set(admin).expect(204);
 
-    expect(await rows()).toEqual({ connections: 0, syncs: 0, runs: 0, checkpoints: 0, records: 0 });
+    expect(await rows()).toEqual({
+      connections: 0,
+      syncs: 0,
+      runs: 0,
+      checkpoints: 0,
+      records: 0,
+      schedules: 0,
+    });
   });
 
   it('refuses what cannot be synced with 422, and other accounts’ syncs and records', async () => {

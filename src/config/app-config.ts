@@ -1,5 +1,10 @@
+import * as path from 'node:path';
+
 export const ROLES = ['api', 'worker', 'scheduler', 'reserver', 'planner'] as const;
 export type ProcessRole = (typeof ROLES)[number];
+
+/** Where `local` storage connections keep their files unless `JUNCTION_STORAGE_LOCAL_ROOT` says otherwise. */
+export const DEFAULT_STORAGE_LOCAL_ROOT = 'data/storage';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -81,6 +86,19 @@ export interface SyncsSettings {
    * type's records deleted deletes nothing and reports DELETE_BRAKE.
    */
   deleteBrakePercent: number;
+  /**
+   * `JUNCTION_SYNC_PAUSE_AFTER`: after this many failed runs in a row of one connection and type,
+   * the connection's syncs pause and `sync.problem` is emitted.
+   */
+  pauseAfter: number;
+}
+
+export interface StorageSettings {
+  /**
+   * `JUNCTION_STORAGE_LOCAL_ROOT`, absolute: the folder under which every `local` storage
+   * connection keeps its files, so an account can write nowhere else on the server.
+   */
+  localRoot: string;
 }
 
 /**
@@ -117,7 +135,8 @@ export class AppConfig {
     readonly publicUrl: string,
     /** OAuth 2 clients by provider key. */
     readonly oauthClients: Readonly<Record<string, OAuthClientSettings>> = {},
-    readonly syncs: SyncsSettings = { deleteBrakePercent: 50 },
+    readonly syncs: SyncsSettings = { deleteBrakePercent: 50, pauseAfter: 10 },
+    readonly storage: StorageSettings = { localRoot: path.resolve(DEFAULT_STORAGE_LOCAL_ROOT) },
   ) {}
 
   hasRole(role: ProcessRole): boolean {

@@ -163,6 +163,27 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('JUNCTION_SYNC_PAUSE_AFTER', () => {
+    it('takes a number of runs from 1 to 1000, 10 when unset', () => {
+      expect(loadConfig({}).syncs.pauseAfter).toBe(10);
+      expect(loadConfig({ JUNCTION_SYNC_PAUSE_AFTER: '3' }).syncs.pauseAfter).toBe(3);
+      for (const raw of ['0', '2.5', 'ten'])
+        expect(configErrorFor({ JUNCTION_SYNC_PAUSE_AFTER: raw }).problems).toEqual([
+          expect.stringContaining('JUNCTION_SYNC_PAUSE_AFTER'),
+        ]);
+    });
+  });
+
+  describe('JUNCTION_STORAGE_LOCAL_ROOT', () => {
+    it('resolves the folder against the working directory, data/storage when unset', () => {
+      expect(loadConfig({}).storage.localRoot).toBe(path.resolve('data/storage'));
+      expect(loadConfig({ JUNCTION_STORAGE_LOCAL_ROOT: 'files' }).storage.localRoot).toBe(
+        path.resolve('files'),
+      );
+      expect(loadConfig({ JUNCTION_STORAGE_LOCAL_ROOT: '/srv/files' }).storage.localRoot).toBe('/srv/files');
+    });
+  });
+
   describe('OAuth clients', () => {
     it('reads each provider’s client from JUNCTION_OAUTH_<PROVIDER>_*, dashes as underscores', () => {
       const config = loadConfig({

@@ -2,7 +2,7 @@ import bytes from 'bytes';
 import { CronTime } from 'cron';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AppConfig, LOG_LEVELS, ROLES } from './app-config.js';
+import { AppConfig, DEFAULT_STORAGE_LOCAL_ROOT, LOG_LEVELS, ROLES } from './app-config.js';
 import type { DatabaseConfig, LogLevel, OAuthClientSettings, PluginSpec, ProcessRole } from './app-config.js';
 
 export const DEFAULT_SQLITE_PATH = './data/junction.sqlite';
@@ -85,6 +85,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const syncs = {
     deleteBrakePercent: check('JUNCTION_SYNC_DELETE_BRAKE', parsePercent, 50),
+    pauseAfter: check('JUNCTION_SYNC_PAUSE_AFTER', parseRunCount, 10),
+  };
+
+  const storage = {
+    localRoot: path.resolve(read('JUNCTION_STORAGE_LOCAL_ROOT') ?? DEFAULT_STORAGE_LOCAL_ROOT),
   };
 
   const oauthClients: Record<string, OAuthClientSettings> = {};
@@ -120,6 +125,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     publicUrl,
     oauthClients,
     syncs,
+    storage,
   );
 }
 
@@ -128,6 +134,13 @@ function parsePercent(raw: string): number {
   const value = Number(raw.replace(/%$/, ''));
   if (!Number.isInteger(value) || value < 1 || value > 100)
     throw new Error('a percentage from 1 to 100, such as 50%');
+  return value;
+}
+
+/** A whole number of runs from 1 to 1000. */
+function parseRunCount(raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 1000) throw new Error('a whole number from 1 to 1000');
   return value;
 }
 

@@ -7,13 +7,19 @@ export interface Photo {
   title: string;
   /** ISO time; the network's own clock moves one second per change. */
   updatedAt: string;
+  /** ISO date the photo was taken; `taken_from` and `taken_to` (both included) choose by it. */
+  takenAt: string;
   size: number;
+  /** Where its bytes are: `GET /photos/{id}/content`. */
+  contentUrl: string;
 }
 
 /**
  * A photo network with a paged REST API, as a sync reads it: `GET /photos?updated_since=&page=`
  * answers `{ data: [...], next }` oldest change first, 10 a page (`next` is the page token, null
- * on the last), only photos changed at or after `updated_since`; a bearer token is required.
+ * on the last), only photos changed at or after `updated_since` and taken within `taken_from` and
+ * `taken_to` when given; `GET /photos/{id}/content` answers a photo's bytes. A bearer token is
+ * required.
  * Switches: answer a status instead, or answer slowly.
  */
 export class FakeNetwork {
@@ -49,11 +55,13 @@ export class FakeNetwork {
   }
 
   /** Adds or changes a photo; its updatedAt moves past every earlier change. */
-  put(id: string, title: string, size = 1000): Photo {
+  put(id: string, title: string, size = 1000, takenAt = '2025-06-01T12:00:00.000Z'): Photo {
     const photo = {
       id,
       title,
       size,
+      takenAt,
+      contentUrl: `/photos/${encodeURIComponent(id)}/content`,
       updatedAt: new Date(Date.UTC(2026, 0, 1) + ++this.tick * 1000).toISOString(),
     };
     // Deleted first, so the map's order stays the order of change.
@@ -87,10 +95,22 @@ export class FakeNetwork {
     if (req.headers.authorization !== `Bearer ${this.token}`) return send(401, { error: 'unauthorized' });
     const failure = this.failures.shift();
     if (failure) return send(failure, { error: `failing with ${failure}` });
+    const content = /^\/photos\/([^/]+)\/content$/.exec(url.pathname);
+    if (content) {
+      const photo = this.photos.get(decodeURIComponent(content[1]));
+      if (!photo) return send(404, { error: 'no such photo' });
+      res.writeHead(200, { 'content-type': 'image/jpeg' });
+      return void res.end(photoBytes(photo));
+    }
     if (url.pathname !== '/photos') return send(404, { error: 'not found' });
     const since = url.searchParams.get('updated_since') ?? '';
     const offset = Number(url.searchParams.get('page') ?? '0');
-    const ordered = (this.ordered ??= [...this.photos.values()]);
+    const [takenFrom, takenTo] = [url.searchParams.get('taken_from'), url.searchParams.get('taken_to')];
+    const all = (this.ordered ??= [...this.photos.values()]);
+    const ordered =
+      takenFrom || takenTo
+        ? all.filter((p) => (!takenFrom || p.takenAt >= takenFrom) && (!takenTo || p.takenAt <= takenTo))
+        : all;
     // The first photo changed at or after `since`, by binary search.
     let [low, high] = [0, ordered.length];
     while (low < high) {
@@ -103,4 +123,9 @@ export class FakeNetwork {
     const next = from + this.pageSize < ordered.length ? String(offset + this.pageSize) : null;
     send(200, { data: page, next });
   }
+}
+
+/** A photo's bytes as the network serves them: they change with its title. */
+export function photoBytes(photo: Photo): Buffer {
+  return Buffer.from(`JPEG ${photo.id} ${photo.title}`);
 }

@@ -9,6 +9,7 @@ import { WebhookSecrets1764543600000 } from './1764543600000-webhook-secrets.js'
 import { Webhooks1764630000000 } from './1764630000000-webhooks.js';
 import { OAuth1764716400000 } from './1764716400000-oauth.js';
 import { Syncs1764802800000 } from './1764802800000-syncs.js';
+import { SyncSettings1764889200000 } from './1764889200000-sync-settings.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   Webhooks1764630000000,
   OAuth1764716400000,
   Syncs1764802800000,
+  SyncSettings1764889200000,
 ];

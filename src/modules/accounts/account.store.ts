@@ -5,6 +5,7 @@ import type { EntityManager } from 'typeorm';
 import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { isUniqueViolation } from '../../database/db-errors.js';
+import { rawSql, readTimestamp } from '../../database/raw-sql.js';
 import { Account } from './account.entity.js';
 
 /** The account table. Methods that take a manager run inside the caller's transaction. */
@@ -39,6 +40,15 @@ export class AccountStore {
 
   emailTaken(manager: EntityManager, email: string): Promise<boolean> {
     return manager.existsBy(Account, { email });
+  }
+
+  /** How many accounts there are, and when the newest was made. */
+  async totals(): Promise<{ total: number; lastSignupAt: Date | null }> {
+    const { rows } = await rawSql(
+      this.dataSource.manager,
+      `SELECT count(*) AS total, max(created_at) AS last FROM account`,
+    );
+    return { total: Number(rows[0].total), lastSignupAt: readTimestamp(rows[0].last) };
   }
 
   async isEmpty(manager: EntityManager): Promise<boolean> {

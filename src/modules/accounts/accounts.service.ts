@@ -17,8 +17,16 @@ export interface NewAccount {
 
 export type AccountChanges = Partial<NewAccount & { disabled: boolean }>;
 
+/**
+ * Told in the deleting transaction that an account goes, before its rows do: for what other
+ * modules keep of it that no foreign key removes (its connections' schedules).
+ */
+export type AccountRemovalListener = (manager: EntityManager, accountId: string) => Promise<void>;
+
 @Injectable()
 export class AccountsService {
+  private readonly removalListeners: AccountRemovalListener[] = [];
+
   constructor(
     private readonly accounts: AccountStore,
     private readonly serializer: WriteSerializer,
@@ -77,13 +85,23 @@ export class AccountsService {
     });
   }
 
-  /** Deletes the account and its API keys. */
+  /** Deletes the account, and through foreign keys and removal listeners everything of it. */
   remove(id: string): Promise<void> {
     return this.serializer.transaction(async (manager) => {
       const account = await this.getIn(manager, id);
       if (account.role === 'admin' && !account.disabled) await this.assertAnotherAdmin(manager, account.id);
+      for (const listener of this.removalListeners) await listener(manager, id);
       await this.accounts.remove(manager, id);
     });
+  }
+
+  onRemove(listener: AccountRemovalListener): void {
+    this.removalListeners.push(listener);
+  }
+
+  /** How many accounts there are, and when the newest signed up. */
+  totals(): Promise<{ total: number; lastSignupAt: Date | null }> {
+    return this.accounts.totals();
   }
 
   isEmpty(manager: EntityManager): Promise<boolean> {

@@ -3,14 +3,20 @@ import type { EntityManager } from 'typeorm';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { SchedulesService } from '../schedules/schedules.service.js';
 import { ConnectionChanges } from './connection-changes.service.js';
+import { syncCron } from './connection-settings.js';
 import type { Connection } from './connection.entity.js';
 import { ProviderRegistry } from './provider.registry.js';
 
 /**
  * The schedules of connections (an `http` connection's pollers, say), kept in step with them in
  * the transaction that changes the connection. They are named `connection:<id>:<key>` and fire
- * only while the connection is active. Once the change commits, `ConnectionChanges` announces it.
+ * only while the connection is active; its `settings.syncEvery` makes one more, `connection:<id>:sync`,
+ * which starts a sync of the connection (a `syncs.scheduled` job) while its syncs are not paused. Once the change commits, `ConnectionChanges` announces it.
  */
+const SYNC_SCHEDULE_KEY = 'sync';
+/** The job a connection's sync schedule fires; the syncs module handles it. */
+export const SCHEDULED_SYNC_JOB_TYPE = 'syncs.scheduled';
+
 @Injectable()
 export class ConnectionSchedules {
   constructor(
@@ -22,22 +28,35 @@ export class ConnectionSchedules {
 
   async sync(
     manager: EntityManager,
-    connection: Pick<Connection, 'id' | 'provider' | 'config' | 'state'>,
+    connection: Pick<Connection, 'id' | 'provider' | 'config' | 'state' | 'settings' | 'syncsPausedAt'>,
   ): Promise<void> {
     const provider = this.registry.find(connection.provider);
-    const wanted = provider?.instance.schedules?.(connection) ?? [];
+    const active = connection.state === 'active';
+    const wanted = (provider?.instance.schedules?.(connection) ?? []).map((schedule) => ({
+      ...schedule,
+      enabled: active,
+    }));
+    if (connection.settings.syncEvery !== undefined) {
+      wanted.push({
+        key: SYNC_SCHEDULE_KEY,
+        cron: syncCron(connection.settings.syncEvery),
+        jobType: SCHEDULED_SYNC_JOB_TYPE,
+        payload: { connectionId: connection.id },
+        enabled: active && connection.syncsPausedAt === null,
+      });
+    }
     const prefix = prefixOf(connection.id);
     this.announce(manager, connection.id);
     await this.schedules.reconcile(
       manager,
       prefix,
-      wanted.map(({ key, cron, jobType, payload }) => ({
+      wanted.map(({ key, cron, jobType, payload, enabled }) => ({
         name: `${prefix}${key}`,
         cron,
         timezone: 'UTC',
         jobType,
         payload,
-        enabled: connection.state === 'active',
+        enabled,
         overlap: 'skip',
         catchUp: 'skip',
       })),
@@ -58,4 +77,9 @@ export class ConnectionSchedules {
 
 function prefixOf(connectionId: string): string {
   return `connection:${connectionId}:`;
+}
+
+/** The name of the schedule a connection's `settings.syncEvery` makes. */
+export function syncScheduleName(connectionId: string): string {
+  return `${prefixOf(connectionId)}${SYNC_SCHEDULE_KEY}`;
 }

@@ -10,6 +10,26 @@ export interface ConnectionProblem {
   at: string;
 }
 
+/** How a connection's content type syncs: whether at all, and only items of which dates. */
+export interface ContentTypeSettings {
+  enabled?: boolean;
+  /** ISO dates or times; items before `from` or after `to` are not read. */
+  from?: string;
+  to?: string;
+}
+
+/**
+ * What an account chooses for a connection beyond the provider's config: how often it syncs
+ * (`@every 15m`-style interval or a cron), which content types over which dates, and where copies
+ * of the items' content go; none by default.
+ */
+export interface ConnectionSettings {
+  syncEvery?: string;
+  contentTypes?: Record<string, ContentTypeSettings>;
+  /** A storage connection of the same account that keeps a copy of each synced item's content. */
+  storageConnectionId?: string;
+}
+
 /** An account's instance of a provider: its settings, its sealed credentials and its state. */
 @Entity('connection')
 export class Connection {
@@ -59,6 +79,13 @@ export class Connection {
   /** The days (UTC, `YYYY-MM-DD`) the OAuth token refresh failed on since it last worked. */
   @Column({ name: 'refresh_failures', type: 'simple-json', nullable: true })
   refreshFailures!: string[] | null;
+
+  @Column({ type: 'simple-json' })
+  settings!: ConnectionSettings;
+
+  /** Set while its syncs are paused: its sync schedule does not fire and its queued runs wait. */
+  @Column({ name: 'syncs_paused_at', type: Date, nullable: true })
+  syncsPausedAt!: Date | null;
 
   @Column({ type: String, length: 24 })
   state!: ConnectionState;

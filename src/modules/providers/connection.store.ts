@@ -7,7 +7,7 @@ import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { isUniqueViolation } from '../../database/db-errors.js';
 import { nullableSqlText, rawSql, readTimestamp, sqlJson, sqlText } from '../../database/raw-sql.js';
 import { Connection } from './connection.entity.js';
-import type { ConnectionProblem, ConnectionState } from './connection.entity.js';
+import type { ConnectionProblem, ConnectionSettings, ConnectionState } from './connection.entity.js';
 import type { CredentialType } from './credentials.js';
 
 export interface ConnectionFilter {
@@ -41,12 +41,22 @@ export class ConnectionStore {
   }
 
   /** An account's connections, oldest first. */
-  async ofAccount(accountId: string): Promise<Connection[]> {
+  /** How many connections each provider has. */
+  async countByProvider(): Promise<Record<string, number>> {
     const { rows } = await rawSql(
       this.dataSource.manager,
-      `SELECT * FROM "connection" WHERE account_id = ? ORDER BY id`,
-      [accountId],
+      `SELECT provider, count(*) AS n FROM "connection" GROUP BY provider ORDER BY provider`,
     );
+    return Object.fromEntries(rows.map((row) => [sqlText(row.provider), Number(row.n)]));
+  }
+
+  async ofAccount(
+    accountId: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<Connection[]> {
+    const { rows } = await rawSql(manager, `SELECT * FROM "connection" WHERE account_id = ? ORDER BY id`, [
+      accountId,
+    ]);
     return rows.map(connectionFromRow);
   }
 
@@ -171,6 +181,8 @@ function connectionFromRow(row: Record<string, unknown>): Connection {
     webhookPreviousUntil: readTimestamp(row.webhook_previous_until),
     refreshingUntil: readTimestamp(row.refreshing_until),
     refreshFailures: sqlJson(row.refresh_failures) as string[] | null,
+    settings: sqlJson(row.settings) as ConnectionSettings,
+    syncsPausedAt: readTimestamp(row.syncs_paused_at),
     state: sqlText(row.state) as ConnectionState,
     lastError: sqlJson(row.last_error) as ConnectionProblem | null,
     lastUsedAt: readTimestamp(row.last_used_at),

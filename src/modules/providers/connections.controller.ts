@@ -115,7 +115,7 @@ export class ConnectionsController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Rename a connection or replace its config' })
+  @ApiOperation({ summary: 'Rename a connection or replace its config or settings' })
   @ApiOkResponse({ type: ConnectionDto })
   @ApiResponse(INVALID)
   @ApiResponse(NOT_FOUND)

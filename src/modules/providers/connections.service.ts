@@ -12,7 +12,8 @@ import { WriteSerializer } from '../../database/write-serializer.js';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { ConnectionSchedules } from './connection-schedules.service.js';
 import { Connection } from './connection.entity.js';
-import type { ConnectionProblem } from './connection.entity.js';
+import type { ConnectionProblem, ConnectionSettings } from './connection.entity.js';
+import { settingsProblems } from './connection-settings.js';
 import { ConnectionError } from './connection.error.js';
 import { ConnectionStore } from './connection.store.js';
 import type { ConnectionFilter } from './connection.store.js';
@@ -31,11 +32,13 @@ export interface NewConnection {
   config: Record<string, unknown>;
   /** `{ type, ...fields }` as the client sent it. */
   credentials: unknown;
+  settings?: ConnectionSettings;
 }
 
 export interface ConnectionChanges {
   name?: string;
   config?: Record<string, unknown>;
+  settings?: ConnectionSettings;
 }
 
 /** What `POST /connections/{id}/test` answers: whether the provider's check passed, and why not. */
@@ -81,16 +84,24 @@ export class ConnectionsService {
     private readonly box: SecretBox,
     private readonly clock: Clock,
     private readonly schedules: ConnectionSchedules,
-  ) {}
+  ) {
+    // No foreign key reaches a connection's schedules: they go with its account here.
+    accounts.onRemove(async (manager, accountId) => {
+      for (const connection of await this.store.ofAccount(accountId, manager))
+        await this.schedules.remove(manager, connection.id);
+    });
+  }
 
   async create(caller: Principal, input: NewConnection): Promise<CreatedConnection> {
     const accountId = this.mayCreateFor(caller, input.accountId);
     const provider = this.provider(input.provider);
-    const credentials = readOrRefuse(provider, input.config, input.credentials);
+    const settings = input.settings ?? {};
+    const credentials = readOrRefuse(provider, input.config, input.credentials, settings);
     await this.assertAccountExists(accountId);
+    await this.assertStorage(accountId, settings);
     const { connection, webhookSecret } = this.newConnection(
       provider,
-      { accountId, name: input.name.trim(), config: input.config },
+      { accountId, name: input.name.trim(), config: input.config, settings },
       credentials,
     );
     const saved = await this.serializer.transaction((manager) => this.saveUnique(manager, connection));
@@ -100,7 +111,12 @@ export class ConnectionsService {
   /** A new, active connection, its credentials sealed, with a webhook secret if its provider receives webhooks. */
   private newConnection(
     provider: RegisteredProvider,
-    { accountId, name, config }: { accountId: string; name: string; config: Record<string, unknown> },
+    {
+      accountId,
+      name,
+      config,
+      settings = {},
+    }: { accountId: string; name: string; config: Record<string, unknown>; settings?: ConnectionSettings },
     credentials: Credentials,
   ): CreatedConnection {
     const now = this.clock.now();
@@ -117,6 +133,8 @@ export class ConnectionsService {
       webhookPreviousUntil: null,
       refreshingUntil: null,
       refreshFailures: null,
+      settings,
+      syncsPausedAt: null,
       state: 'active',
       lastError: null,
       lastUsedAt: null,
@@ -185,16 +203,31 @@ export class ConnectionsService {
     return this.store.ofAccount(accountId);
   }
 
+  /** How many connections each provider has, for admin stats. */
+  countByProvider(): Promise<Record<string, number>> {
+    return this.store.countByProvider();
+  }
+
+  /** A connection by id, for work Junction does on its own (a scheduled sync); no visibility check. */
+  find(id: string): Promise<Connection | null> {
+    return this.store.find(id);
+  }
+
   async get(caller: Principal, id: string): Promise<Connection> {
     return visibleTo(caller, await this.store.find(id), id);
   }
 
   update(caller: Principal, id: string, changes: ConnectionChanges): Promise<Connection> {
-    return this.change(caller, id, (connection) => {
-      if (changes.config !== undefined) {
-        const problems = this.provider(connection.provider).validateConfig(changes.config);
+    return this.change(caller, id, async (connection, manager) => {
+      if (changes.config !== undefined || changes.settings !== undefined) {
+        const provider = this.provider(connection.provider);
+        const config = changes.config ?? connection.config;
+        const settings = changes.settings ?? connection.settings;
+        const problems = provider.validateConfig(config);
+        if (problems.length === 0) problems.push(...settingsProblems(provider, config, settings));
         if (problems.length > 0) throw invalid(problems);
-        connection.config = changes.config;
+        await this.assertStorage(connection.accountId, settings, manager);
+        Object.assign(connection, { config, settings });
       }
       if (changes.name !== undefined) connection.name = changes.name.trim();
     });
@@ -290,6 +323,19 @@ export class ConnectionsService {
     return this.change(caller, id, (connection) => {
       if (connection.state === 'paused') connection.state = 'active';
     });
+  }
+
+  /**
+   * Pauses (`at`) or resumes (null) a connection's syncs in the caller's transaction: its sync
+   * schedule stops or starts firing with it. Answers the connection as it now is.
+   */
+  async setSyncsPaused(manager: EntityManager, id: string, at: Date | null): Promise<Connection> {
+    const connection = await this.store.find(id, manager);
+    if (!connection) throw new ConnectionError('CONNECTION_NOT_FOUND', `no connection with id ${id}`);
+    if ((connection.syncsPausedAt === null) === (at === null)) return connection;
+    connection.syncsPausedAt = at;
+    connection.updatedAt = this.clock.now();
+    return this.saveUnique(manager, connection);
   }
 
   async remove(caller: Principal, id: string): Promise<void> {
@@ -389,11 +435,11 @@ export class ConnectionsService {
   private async change(
     caller: Principal,
     id: string,
-    apply: (connection: Connection) => void,
+    apply: (connection: Connection, manager: EntityManager) => void | Promise<void>,
   ): Promise<Connection> {
     return this.serializer.transaction(async (manager) => {
       const connection = visibleTo(caller, await this.store.find(id, manager), id);
-      apply(connection);
+      await apply(connection, manager);
       connection.updatedAt = this.clock.now();
       return this.saveUnique(manager, connection);
     });
@@ -429,6 +475,30 @@ export class ConnectionsService {
     };
   }
 
+  /** The storage a connection's settings name is a storage connection of the same account. */
+  private async assertStorage(
+    accountId: string,
+    settings: ConnectionSettings,
+    manager?: EntityManager,
+  ): Promise<void> {
+    const id = settings.storageConnectionId;
+    if (id === undefined) return;
+    const storage = await this.store.find(id, manager);
+    if (!storage || storage.accountId !== accountId) {
+      throw invalid([
+        { path: '/settings/storageConnectionId', message: `the account has no connection ${id}` },
+      ]);
+    }
+    if (!this.provider(storage.provider).metadata.capabilities.includes('storage')) {
+      throw invalid([
+        {
+          path: '/settings/storageConnectionId',
+          message: `connection ${storage.name} is of provider ${storage.provider}, which stores no files`,
+        },
+      ]);
+    }
+  }
+
   private async assertAccountExists(accountId: string): Promise<void> {
     try {
       await this.accounts.get(accountId);
@@ -460,9 +530,16 @@ function invalid(problems: SchemaViolation[]): ConnectionError {
   );
 }
 
-/** Checks config and credentials together, so one answer names every problem. */
-function readOrRefuse(provider: RegisteredProvider, config: unknown, credentials: unknown): Credentials {
+/** Checks config, credentials and settings together, so one answer names every problem. */
+function readOrRefuse(
+  provider: RegisteredProvider,
+  config: Record<string, unknown>,
+  credentials: unknown,
+  settings?: ConnectionSettings,
+): Credentials {
   const problems = provider.validateConfig(config);
+  if (problems.length === 0 && settings !== undefined)
+    problems.push(...settingsProblems(provider, config, settings));
   const read = readCredentials(credentials, provider.metadata.credentialTypes);
   if ('problems' in read) problems.push(...read.problems);
   if (problems.length > 0 || !('credentials' in read)) throw invalid(problems);

@@ -105,6 +105,50 @@ export interface ConnectionProvider {
    * one transaction. It starts from `ctx.cursor` (the last checkpoint; null for a full sync).
    */
   read?(ctx: SyncReadContext): Promise<void>;
+  /**
+   * For a provider with the `storage` capability, which has all five of put, get, delete, list and
+   * usage: stores `content` at `path`, replacing what was there, creating the folders it needs.
+   * Paths are relative and `/`-separated (see `storagePath`).
+   */
+  put?(ctx: StorageContext, path: string, content: Buffer, contentType?: string): Promise<void>;
+  /** The content at `path`; null when there is none. */
+  get?(ctx: StorageContext, path: string): Promise<Buffer | null>;
+  /** Removes what is at `path`; nothing there is fine. */
+  delete?(ctx: StorageContext, path: string): Promise<void>;
+  /** Every file under the folder `prefix` (`''`: all of them), its path relative to the storage's root. */
+  list?(ctx: StorageContext, prefix: string): Promise<StoredFile[]>;
+  /** How much the storage holds, and its quota when it has one it knows. */
+  usage?(ctx: StorageContext): Promise<StorageUsage>;
+}
+
+/** A provider with the `storage` capability: the registry makes sure it has all five methods. */
+export type StorageProvider = ConnectionProvider &
+  Required<Pick<ConnectionProvider, 'put' | 'get' | 'delete' | 'list' | 'usage'>>;
+
+const STORAGE_METHODS = ['put', 'get', 'delete', 'list', 'usage'] as const;
+
+export function isStorageProvider(instance: ConnectionProvider): instance is StorageProvider {
+  return STORAGE_METHODS.every((method) => typeof instance[method] === 'function');
+}
+
+/** What a storage provider's methods get: the connection, the caller's signal, and its partner calls. */
+export interface StorageContext {
+  connection: ProviderConnection;
+  signal: AbortSignal;
+  /** A partner call for the connection, within its rate budget, logged to the caller's log. */
+  request(request: PartnerRequest): Promise<PartnerResponse>;
+}
+
+/** A file a storage holds: its path relative to the storage's root, and its size in bytes. */
+export interface StoredFile {
+  path: string;
+  size: number;
+}
+
+export interface StorageUsage {
+  usedBytes: number;
+  /** Null when the storage has no quota, or does not say. */
+  quotaBytes: number | null;
 }
 
 /** One item of a synced content type, normalised by its provider. */
@@ -117,6 +161,11 @@ export interface SyncRecord {
   filename?: string | null;
   thumbnailUrl?: string | null;
   size?: number | null;
+  /**
+   * Fetches the item's content (a photo's bytes), for a run whose connection keeps copies in a
+   * storage connection; called only for items added or changed, or not copied yet.
+   */
+  content?: () => Promise<Buffer>;
 }
 
 /** What a provider's `read` gets: the connection, where to start, and where the records go. */
@@ -125,6 +174,11 @@ export interface SyncReadContext {
   type: string;
   /** The checkpoint the read starts from; null on a full sync. */
   cursor: string | null;
+  /**
+   * The dates the connection's settings choose for the type, both ends included; null ends are
+   * open. A provider reads only items of these dates (the http provider's `{{from}}` and `{{to}}`).
+   */
+  range: { from: Date | null; to: Date | null };
   signal: AbortSignal;
   /** A partner call for the connection, within its rate budget, logged to the run's job. */
   request(request: PartnerRequest): Promise<PartnerResponse>;

@@ -34,6 +34,15 @@ class NoRequestsProvider {}
 @Provider({ ...base, key: 'deaf', capabilities: ['webhooks'] })
 class WebhooksWithoutVerifierProvider {}
 
+@Injectable()
+@Provider({ ...base, key: 'half-disk', capabilities: ['storage'] })
+class StorageWithoutUsageProvider {
+  put = () => Promise.resolve();
+  get = () => Promise.resolve(null);
+  delete = () => Promise.resolve();
+  list = () => Promise.resolve([]);
+}
+
 function boot(...providers: (new () => object)[]) {
   return startServiceModule({ imports: [DiscoveryModule], providers: [ProviderRegistry, ...providers] });
 }
@@ -74,6 +83,12 @@ describe('ProviderRegistry', () => {
   it('stops the boot when a provider claims the webhooks capability without verifyWebhook()', async () => {
     await expect(boot(WebhooksWithoutVerifierProvider)).rejects.toThrow(
       'WebhooksWithoutVerifierProvider: a provider has the webhooks capability if and only if it has verifyWebhook()',
+    );
+  });
+
+  it('stops the boot when a provider claims the storage capability without all five storage methods', async () => {
+    await expect(boot(StorageWithoutUsageProvider)).rejects.toThrow(
+      'StorageWithoutUsageProvider: a provider has the storage capability if and only if it has put(), get(), delete(), list() and usage()',
     );
   });
 });

@@ -7,7 +7,7 @@ import { withPluginOrigin } from '../../common/plugin-origin.js';
 import type { SchemaViolation } from '../../common/json-schema.js';
 import { CREDENTIAL_TYPES } from './credentials.js';
 import { isRateLimit } from './rate-budgets.service.js';
-import { PROVIDER_CAPABILITIES, PROVIDER_METADATA } from './provider.decorator.js';
+import { isStorageProvider, PROVIDER_CAPABILITIES, PROVIDER_METADATA } from './provider.decorator.js';
 import type { ConnectionProvider, ProviderMetadata } from './provider.decorator.js';
 
 /** A provider found at boot, with its compiled config schema. */
@@ -66,6 +66,11 @@ export class ProviderRegistry implements OnModuleInit {
       const own = metadataProblems(metadata).map((problem) => `${source}: ${problem}`);
       if (metadata.capabilities.includes('webhooks') !== (typeof instance.verifyWebhook === 'function'))
         own.push(`${source}: a provider has the webhooks capability if and only if it has verifyWebhook()`);
+      if (metadata.capabilities.includes('storage') !== isStorageProvider(instance)) {
+        own.push(
+          `${source}: a provider has the storage capability if and only if it has put(), get(), delete(), list() and usage()`,
+        );
+      }
       let validate: ValidateFunction | undefined;
       try {
         validate = ajv.compile(metadata.configSchema);

@@ -2,7 +2,7 @@
  * What other modules and plug-ins may use of the providers module besides its services: the
  * provider decorator and the shapes a provider works with.
  */
-export { Provider, PROVIDER_CAPABILITIES } from './provider.decorator.js';
+export { isStorageProvider, Provider, PROVIDER_CAPABILITIES } from './provider.decorator.js';
 export type {
   ConnectionProvider,
   ConnectionSchedule,
@@ -12,10 +12,16 @@ export type {
   ProviderMetadata,
   OAuth2Settings,
   RateLimit,
+  StorageContext,
+  StorageProvider,
+  StorageUsage,
+  StoredFile,
   SyncReadContext,
   SyncRecord,
 } from './provider.decorator.js';
-export type { Connection, ConnectionState } from './connection.entity.js';
+export type { Connection, ConnectionSettings, ConnectionState } from './connection.entity.js';
+export { dateRange, enabledTypes, rangeKey } from './connection-settings.js';
+export { SCHEDULED_SYNC_JOB_TYPE, syncScheduleName } from './connection-schedules.service.js';
 export { CREDENTIAL_TYPES } from './credentials.js';
 export type { CredentialType } from './credentials.js';
 export {
@@ -32,8 +38,13 @@ export type {
   VerifiedWebhook,
   WebhookVerifyContext,
 } from './webhooks/webhook-verification.js';
+/** Files kept through a storage connection (the module exports the service), such as a sync's copies. */
+export { StorageService } from './storage/storage.service.js';
+export type { StorageHandle } from './storage/storage.service.js';
 /** The partner HTTP client (the module exports it), for modules that call out, such as outbound webhooks. */
 export { PartnerHttpClient } from './http/partner-http.client.js';
 export type { PartnerRequest, PartnerResponse } from './http/partner-http.client.js';
 export { ProviderError } from './http/provider-error.js';
+/** The rules every storage path follows (StorageService, in storage/storage.service.ts, applies them). */
+export { storagePath, storagePathProblem } from './storage/storage-path.js';
 export type { ProviderErrorCode } from './http/provider-error.js';

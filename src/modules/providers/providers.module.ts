@@ -20,6 +20,7 @@ import { HmacProvider } from './hmac/hmac.provider.js';
 import { HttpActionHandler } from './http/http-action.handler.js';
 import { HttpPollHandler } from './http/http-poll.handler.js';
 import { HttpProvider } from './http/http.provider.js';
+import { LocalProvider } from './local/local.provider.js';
 import { PartnerHttpClient } from './http/partner-http.client.js';
 import { OAuthStateStore } from './oauth/oauth-state.store.js';
 import { OAuthController } from './oauth/oauth.controller.js';
@@ -33,10 +34,12 @@ import { ProvidersMetrics } from './providers.metrics.js';
 import { ProvidersService } from './providers.service.js';
 import { RateBudgets } from './rate-budgets.service.js';
 import { ResealHandler } from './reseal.handler.js';
+import { StorageService } from './storage/storage.service.js';
 import { StandardWebhooksProvider } from './standard-webhooks/standard-webhooks.provider.js';
 import { StripeProvider } from './stripe/stripe.provider.js';
 import { InboundWebhooksController } from './webhooks/inbound-webhooks.controller.js';
 import { InboundWebhooksService } from './webhooks/inbound-webhooks.service.js';
+import { WebdavProvider } from './webdav/webdav.provider.js';
 
 /** Providers (found at boot) and connections: accounts' instances of them, with sealed credentials. */
 @Module({
@@ -76,7 +79,17 @@ import { InboundWebhooksService } from './webhooks/inbound-webhooks.service.js';
     AmqpMetrics,
     AmqpPublishHandler,
     AmqpConsumers,
+    LocalProvider,
+    WebdavProvider,
+    StorageService,
   ],
-  exports: [ProvidersService, ConnectionsService, PartnerCallsService, PartnerHttpClient, RateBudgets],
+  exports: [
+    ProvidersService,
+    ConnectionsService,
+    PartnerCallsService,
+    PartnerHttpClient,
+    RateBudgets,
+    StorageService,
+  ],
 })
 export class ProvidersModule {}

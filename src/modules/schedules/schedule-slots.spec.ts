@@ -27,6 +27,14 @@ describe('cronProblems', () => {
     expect(cronProblems('*/0 * * * *')).toEqual([expect.stringContaining('does not parse')]);
   });
 
+  it('accepts @every intervals up to 366 days and refuses others', () => {
+    for (const every of ['@every 30s', '@every 15m', '@every 2h', '@every 366d'])
+      expect(cronProblems(every)).toEqual([]);
+    for (const every of ['@every', '@every 0m', '@every 5w', '@every -1h', '@every 1.5h'])
+      expect(cronProblems(every)).toEqual([expect.stringContaining('not an interval')]);
+    expect(cronProblems('@every 367d')).toEqual(['an interval may be at most 366 days']);
+  });
+
   it('refuses a cron that never fires', () => {
     expect(cronProblems('0 0 30 2 *')).toEqual([expect.stringContaining('never fires')]);
   });
@@ -69,6 +77,16 @@ describe('CronSlots', () => {
     );
     expect(hourly.latestBetween(at('2030-01-01T10:00:01Z'), at('2030-01-01T10:59:59Z'))).toBeNull();
     expect(hourly.latestBetween(at('2030-01-01T11:00:00Z'), at('2030-01-01T10:00:00Z'))).toBeNull();
+  });
+
+  it('spaces @every slots from the Unix epoch, whatever the zone', () => {
+    const every90m = new CronSlots('@every 90m', 'Europe/Berlin');
+    expect(every90m.nextAfter(at('2030-01-01T00:00:00Z'))).toEqual(at('2030-01-01T01:30:00Z'));
+    expect(every90m.nextAfter(at('2030-01-01T01:30:00Z'))).toEqual(at('2030-01-01T03:00:00Z'));
+    expect(every90m.latestBetween(at('2030-01-01T00:00:00Z'), at('2030-01-01T04:00:00Z'))).toEqual(
+      at('2030-01-01T03:00:00Z'),
+    );
+    expect(every90m.latestBetween(at('2030-01-01T03:00:01Z'), at('2030-01-01T04:29:59Z'))).toBeNull();
   });
 
   it('looks far back without walking every slot', () => {

@@ -10,8 +10,30 @@ export interface FieldProblem {
 /** An IANA zone name: `UTC`, `Europe/Berlin`, `America/Argentina/Buenos_Aires`, `Etc/GMT+3`. */
 const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
 
-/** Why a cron expression is refused; empty when it is fine. Needs 5 fields, or 6 with seconds first. */
+/** `@every 90s|15m|2h|1d`: a fixed interval instead of cron fields. */
+const EVERY = /^@every\s+([1-9][0-9]{0,6})(s|m|h|d)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const MAX_EVERY_MS = 366 * 86_400_000;
+
+/**
+ * The interval of an `@every <n><s|m|h|d>` expression in milliseconds, or null when `cron` is not
+ * one. Its slots are whole multiples of the interval since the Unix epoch, so every process agrees.
+ */
+export function everyMs(cron: string): number | null {
+  const match = EVERY.exec(cron.trim());
+  return match ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : null;
+}
+
+/**
+ * Why a cron expression is refused; empty when it is fine. Needs 5 fields, or 6 with seconds
+ * first, or `@every <n><s|m|h|d>` (at most 366 days).
+ */
 export function cronProblems(cron: string, timezone = 'UTC'): string[] {
+  if (cron.trim().startsWith('@every')) {
+    const every = everyMs(cron);
+    if (every === null) return [`"${cron.trim()}" is not an interval such as "@every 15m" (s, m, h or d)`];
+    return every > MAX_EVERY_MS ? ['an interval may be at most 366 days'] : [];
+  }
   const fields = cron.trim().split(/\s+/).length;
   if (cron.trim() === '' || fields < 5 || fields > 6)
     return [`cron must have 5 fields (minute first) or 6 (second first), got ${cron.trim() ? fields : 0}`];
@@ -63,25 +85,35 @@ const LOOK_BACK_MS = [
   366 * 86_400_000,
 ];
 
-/** The firing times (slots) of a cron expression in a time zone: whole seconds, the same in every process. */
+/**
+ * The firing times (slots) of a cron expression in a time zone, or of an `@every` interval: whole
+ * seconds, the same in every process.
+ */
 export class CronSlots {
-  private readonly time: CronTime;
+  private readonly time: CronTime | null;
+  private readonly every: number | null;
 
   constructor(
     cron: string,
     private readonly timezone: string,
   ) {
-    this.time = new CronTime(cron, timezone);
+    this.every = everyMs(cron);
+    this.time = this.every === null ? new CronTime(cron, timezone) : null;
   }
 
   /** The first slot strictly after `after`. */
   nextAfter(after: Date): Date {
-    return this.time.getNextDateFrom(after, this.timezone).toJSDate();
+    if (this.every !== null) return new Date((Math.floor(after.getTime() / this.every) + 1) * this.every);
+    return this.time!.getNextDateFrom(after, this.timezone).toJSDate();
   }
 
   /** The latest slot in [from, until], or null when there is none. */
   latestBetween(from: Date, until: Date): Date | null {
     if (from > until) return null;
+    if (this.every !== null) {
+      const latest = Math.floor(until.getTime() / this.every) * this.every;
+      return latest >= from.getTime() ? new Date(latest) : null;
+    }
     const earliest = from.getTime() - 1;
     for (const span of [...LOOK_BACK_MS, Infinity]) {
       const start = Math.max(earliest, until.getTime() - span);

@@ -27,6 +27,10 @@ export class ScheduleStore {
   }
 
   /** The schedule of this name; throws when there is none. */
+  findByName(name: string): Promise<Schedule | null> {
+    return this.dataSource.manager.findOneBy(Schedule, { name });
+  }
+
   async getByName(manager: EntityManager, name: string): Promise<Schedule> {
     return manager.findOneByOrFail(Schedule, { name });
   }

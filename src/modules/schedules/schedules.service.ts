@@ -81,6 +81,11 @@ export class SchedulesService implements OnModuleInit {
     return this.mustFind(id);
   }
 
+  /** The schedule of that name (another module's, made by `reconcile`), or null. */
+  findByName(name: string): Promise<Schedule | null> {
+    return this.store.findByName(name);
+  }
+
   /** Changes some fields; a new cron, time zone or enabled state recomputes nextFireAt from now. */
   async update(id: string, changes: ScheduleChanges): Promise<Schedule> {
     const updated = await this.serializer.transaction(async (manager) => {

@@ -16,6 +16,7 @@ import {
   sqlText,
 } from '../../database/raw-sql.js';
 import type { SyncRecord } from '../providers/providers.contract.js';
+import { RecordCache } from './record-cache.js';
 import type { PageCounts } from './sync.store.js';
 
 export const RECORD_ACTIONS = ['added', 'updated', 'deleted'] as const;
@@ -37,6 +38,9 @@ export interface StoredRecord {
   lastModifiedAt: Date;
   lastAction: RecordAction;
   deletedAt: Date | null;
+  /** Where a copy of the item's content is kept: a storage connection and the path in it. */
+  storedConnectionId: string | null;
+  storedPath: string | null;
 }
 
 export interface RecordFilter {
@@ -46,15 +50,29 @@ export interface RecordFilter {
   modifiedAfter?: Date;
 }
 
+/** What the table holds of an item, to tell what a page changes. */
+interface HeldRecord {
+  id: string;
+  hash: string;
+  deleted: boolean;
+  storedConnectionId: string | null;
+}
+
 /** Rows per INSERT: 15 values each, well under SQLite's limit on parameters. */
 const INSERT_CHUNK = 200;
 /** Ids per lookup of what a page already holds. */
 const LOOKUP_CHUNK = 500;
 
-/** The records platform's table: what runs store, and the reads that page through it by modification. */
+/**
+ * The records platform's table: what runs store, and the reads that page through it by
+ * modification. Every write tells the hot cache of single-record reads.
+ */
 @Injectable()
 export class RecordStore {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cache: RecordCache,
+  ) {}
 
   /**
    * Stores one page: new items are added, items whose normalised data changed are updated (a
@@ -72,6 +90,7 @@ export class RecordStore {
   ): Promise<PageCounts> {
     const latest = new Map<string, SyncRecord>();
     for (const record of records) latest.set(record.externalId, record);
+    this.cache.changed(manager, connectionId);
     const held = await this.held(manager, connectionId, type, [...latest.keys()]);
     const added: StoredRecord[] = [];
     const unchanged: string[] = [];
@@ -104,6 +123,8 @@ export class RecordStore {
         updated++;
       } else {
         added.push({
+          storedConnectionId: null,
+          storedPath: null,
           id: newId(now.getTime()),
           connectionId,
           type,
@@ -160,6 +181,47 @@ export class RecordStore {
   }
 
   /**
+   * The records of a page whose content a storage must copy: those not held yet, changed, deleted,
+   * or not copied to that storage.
+   */
+  async needingCopy(
+    connectionId: string,
+    type: string,
+    records: SyncRecord[],
+    storageConnectionId: string,
+  ): Promise<SyncRecord[]> {
+    const latest = new Map(records.map((record) => [record.externalId, record]));
+    const held = await this.held(this.dataSource.manager, connectionId, type, [...latest.keys()]);
+    return [...latest.values()].filter((record) => {
+      const known = held.get(record.externalId);
+      return (
+        !known ||
+        known.deleted ||
+        known.hash !== hashOf(record.data) ||
+        known.storedConnectionId !== storageConnectionId
+      );
+    });
+  }
+
+  /** Points records of a page, once applied, at their copies in a storage connection. */
+  async setCopies(
+    manager: EntityManager,
+    connectionId: string,
+    type: string,
+    storageConnectionId: string,
+    paths: Map<string, string>,
+  ): Promise<void> {
+    for (const [externalId, path] of paths) {
+      await rawSql(
+        manager,
+        `UPDATE record SET stored_connection_id = ?, stored_path = ?
+         WHERE connection_id = ? AND type = ? AND external_id = ?`,
+        [storageConnectionId, path, connectionId, type, externalId],
+      );
+    }
+  }
+
+  /**
    * After a full sync that ended without error: marks deleted (soft) the type's records that run
    * did not see, unless they are more than `brakePercent` of its records, when nothing is deleted.
    */
@@ -182,6 +244,7 @@ export class RecordStore {
     const unseen = Number(rows[0]?.unseen ?? 0);
     if (unseen === 0) return { deleted: 0 };
     if (unseen * 100 > total * brakePercent) return { braked: unseen, of: total };
+    this.cache.changed(manager, connectionId);
     const { affected } = await rawSql(
       manager,
       `UPDATE record SET deleted_at = ?, last_action = 'deleted', last_modified_at = ?
@@ -195,6 +258,7 @@ export class RecordStore {
   /** Deletes the connection's records of these types; how many. */
   async clear(manager: EntityManager, connectionId: string, types: string[]): Promise<number> {
     if (types.length === 0) return 0;
+    this.cache.changed(manager, connectionId);
     const { affected } = await rawSql(
       manager,
       `DELETE FROM record WHERE connection_id = ? AND type IN (${sqlPlaceholders(types.length)})`,
@@ -258,7 +322,23 @@ export class RecordStore {
     return { available: Number(counted[0]?.n ?? 0), latest: rows.map(recordFromRow) };
   }
 
-  async find(connectionId: string, externalId: string, type?: string): Promise<StoredRecord | null> {
+  /** Records held, not marked deleted, across every connection. */
+  async countLive(): Promise<number> {
+    const { rows } = await rawSql(
+      this.dataSource.manager,
+      `SELECT count(*) AS n FROM record WHERE deleted_at IS NULL`,
+    );
+    return Number(rows[0].n);
+  }
+
+  /** One record, from the hot cache when it holds it. */
+  find(connectionId: string, externalId: string, type?: string): Promise<StoredRecord | null> {
+    return this.cache.read(connectionId, `${type ?? ''}\u0000${externalId}`, () =>
+      this.load(connectionId, externalId, type),
+    );
+  }
+
+  private async load(connectionId: string, externalId: string, type?: string): Promise<StoredRecord | null> {
     const { rows } = await rawSql(
       this.dataSource.manager,
       `SELECT * FROM record WHERE connection_id = ? AND external_id = ?${type === undefined ? '' : ' AND type = ?'}
@@ -268,18 +348,18 @@ export class RecordStore {
     return rows.length === 0 ? null : recordFromRow(rows[0]);
   }
 
-  /** What the table holds of these external ids: id, hash and whether it is marked deleted. */
+  /** What the table holds of these external ids: id, hash, whether it is marked deleted, where it is copied. */
   private async held(
     manager: EntityManager,
     connectionId: string,
     type: string,
     externalIds: string[],
-  ): Promise<Map<string, { id: string; hash: string; deleted: boolean }>> {
-    const held = new Map<string, { id: string; hash: string; deleted: boolean }>();
+  ): Promise<Map<string, HeldRecord>> {
+    const held = new Map<string, HeldRecord>();
     for (const part of inChunks(externalIds, LOOKUP_CHUNK)) {
       const { rows } = await rawSql(
         manager,
-        `SELECT id, external_id, hash, deleted_at FROM record
+        `SELECT id, external_id, hash, deleted_at, stored_connection_id FROM record
          WHERE connection_id = ? AND type = ? AND external_id IN (${sqlPlaceholders(part.length)})`,
         [connectionId, type, ...part],
       );
@@ -288,6 +368,7 @@ export class RecordStore {
           id: String(row.id),
           hash: sqlText(row.hash),
           deleted: row.deleted_at !== null && row.deleted_at !== undefined,
+          storedConnectionId: nullableSqlText(row.stored_connection_id),
         });
       }
     }
@@ -316,6 +397,8 @@ function recordFromRow(row: Record<string, unknown>): StoredRecord {
     lastModifiedAt: readTimestamp(row.last_modified_at)!,
     lastAction: sqlText(row.last_action) as RecordAction,
     deletedAt: readTimestamp(row.deleted_at),
+    storedConnectionId: nullableSqlText(row.stored_connection_id),
+    storedPath: nullableSqlText(row.stored_path),
   };
 }
 

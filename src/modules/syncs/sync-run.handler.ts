@@ -6,8 +6,8 @@ import { WriteSerializer } from '../../database/write-serializer.js';
 import { JobHandler } from '../jobs/jobs.contract.js';
 import type { JobContext } from '../jobs/jobs.contract.js';
 import { PartnerCallsService } from '../providers/partner-calls.service.js';
-import { ProviderError } from '../providers/providers.contract.js';
-import type { SyncRecord } from '../providers/providers.contract.js';
+import { dateRange, ProviderError, rangeKey, StorageService } from '../providers/providers.contract.js';
+import type { StorageHandle, SyncRecord } from '../providers/providers.contract.js';
 import { ProvidersService } from '../providers/providers.service.js';
 import { RecordStore } from './record.store.js';
 import { SyncStore } from './sync.store.js';
@@ -25,6 +25,17 @@ export interface SyncRunResult {
   itemsUpdated: number;
   itemsDeleted: number;
   checkpoint: string | null;
+}
+
+/** Items whose content is fetched and copied at once. */
+const COPIES_AT_ONCE = 4;
+
+/**
+ * Where an item's copy goes in its storage: `<connection>/<type>/<external id>`, the id escaped so
+ * that it is one path segment whatever it holds (`/`, `..`).
+ */
+export function copyPath(connectionId: string, type: string, externalId: string): string {
+  return `${connectionId}/${type}/${encodeURIComponent(externalId).replace(/\./g, '%2E')}`;
 }
 
 /** Failures no retry mends: the run ends failed at once. */
@@ -47,7 +58,44 @@ export class SyncRunHandler {
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly syncs: SyncsService,
+    private readonly storage: StorageService,
   ) {}
+
+  /**
+   * Copies the content of a page's records that are new, changed or not copied yet into the
+   * storage, a few at a time; answers each one's path there by external id.
+   */
+  private async copy(
+    storage: StorageHandle,
+    connectionId: string,
+    type: string,
+    page: SyncRecord[],
+  ): Promise<Map<string, string>> {
+    const needed = (await this.records.needingCopy(connectionId, type, page, storage.connectionId)).filter(
+      (record) => record.content,
+    );
+    const paths = new Map<string, string>();
+    for (let at = 0; at < needed.length; at += COPIES_AT_ONCE) {
+      await Promise.all(
+        needed.slice(at, at + COPIES_AT_ONCE).map(async (record) => {
+          const path = copyPath(connectionId, type, record.externalId);
+          await storage.put(path, await record.content!());
+          paths.set(record.externalId, path);
+        }),
+      );
+    }
+    return paths;
+  }
+
+  /** After copies were made: a storage near its quota says so (`storage.limit-near`); a failed check fails nothing. */
+  private async checkStorage(storageId: string, ctx: JobContext<SyncRunPayload>): Promise<void> {
+    try {
+      const { percent } = await this.storage.checkUsage(storageId, ctx);
+      if (percent !== null) await ctx.log(`storage ${storageId} is ${percent}% full`);
+    } catch (error) {
+      await ctx.log(`could not read the usage of storage ${storageId}: ${(error as Error).message}`);
+    }
+  }
 
   @JobHandler(SYNC_RUN_JOB_TYPE, {
     queue: 'syncs',
@@ -66,9 +114,11 @@ export class SyncRunHandler {
       if (!provider.instance.read) {
         throw new ProviderError('PERMANENT', `provider ${connection.provider} cannot sync`);
       }
-      const cursor = await this.store.checkpoint(run.connectionId, run.type);
-      // A run that started from no checkpoint reads everything, so what it does not see is gone.
-      const fullRun = run.checkpointBefore === null ? run.id : null;
+      const range = dateRange(connection.settings, run.type);
+      const ranged = rangeKey(range);
+      const cursor = await this.store.checkpoint(run.connectionId, run.type, ranged);
+      // A run that started from no checkpoint over all dates reads everything, so what it does not see is gone.
+      const fullRun = run.checkpointBefore === null && !range.from && !range.to ? run.id : null;
       await this.store.markRunning(run.id, this.clock.now());
       const result: SyncRunResult = {
         runId: run.id,
@@ -78,16 +128,24 @@ export class SyncRunHandler {
         itemsDeleted: 0,
         checkpoint: cursor,
       };
+      const storageId = connection.settings.storageConnectionId;
+      const storage = storageId ? await this.storage.open(storageId, ctx) : null;
+      let copied = 0;
       let emitted: SyncRecord[] = [];
       const store = async (checkpoint: string | null) => {
         const page = emitted;
         emitted = [];
         ctx.signal.throwIfAborted();
+        // Copies are made before the page is stored, so a record never points to a missing one.
+        const copies = storage ? await this.copy(storage, run.connectionId, run.type, page) : null;
+        copied += copies?.size ?? 0;
         const now = this.clock.now();
         const counts = await this.serializer.transaction(async (manager) => {
           const counted = await this.records.apply(manager, run.connectionId, run.type, page, now, fullRun);
+          if (copies && copies.size > 0)
+            await this.records.setCopies(manager, run.connectionId, run.type, storage!.connectionId, copies);
           if (checkpoint !== null && checkpoint !== result.checkpoint)
-            await this.store.saveCheckpoint(manager, run.connectionId, run.type, checkpoint, now);
+            await this.store.saveCheckpoint(manager, run.connectionId, run.type, checkpoint, ranged, now);
           await this.store.addPage(manager, run.id, counted, checkpoint);
           return counted;
         });
@@ -100,6 +158,7 @@ export class SyncRunHandler {
         connection: opened,
         type: run.type,
         cursor,
+        range,
         signal: ctx.signal,
         request: (request) => this.calls.request(connection, opened, ctx, request),
         emit: (records) => void emitted.push(...records),
@@ -132,8 +191,9 @@ export class SyncRunHandler {
       });
       await ctx.log(
         `${run.type}: ${result.itemsSeen} seen, ${result.itemsAdded} added, ${result.itemsUpdated} updated, ` +
-          `${result.itemsDeleted} deleted${brake ? `; ${brake}` : ''}`,
+          `${result.itemsDeleted} deleted${copied > 0 ? `, ${copied} copied to storage` : ''}${brake ? `; ${brake}` : ''}`,
       );
+      if (storageId && copied > 0) await this.checkStorage(storageId, ctx);
       return result;
     } catch (error) {
       const code = (error as { code?: unknown }).code;

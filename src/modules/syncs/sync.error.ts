@@ -5,6 +5,7 @@ const SYNC_ERROR_KINDS = {
   SYNC_NOT_FOUND: 'not_found',
   SYNC_RUN_NOT_FOUND: 'not_found',
   RECORD_NOT_FOUND: 'not_found',
+  COPY_NOT_FOUND: 'not_found',
   ACCOUNT_NOT_FOUND: 'not_found',
   NOT_YOUR_ACCOUNT: 'forbidden',
   INVALID_SYNC: 'refused',

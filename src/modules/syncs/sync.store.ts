@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { nullableSqlText, rawSql, readTimestamp, sqlPlaceholders, sqlText } from '../../database/raw-sql.js';
 
-export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export const RUN_STATUSES = ['queued', 'running', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** A run as stored: the status written by its job, which `SyncsService` reconciles with the job's state. */
@@ -73,17 +73,62 @@ export class SyncStore {
   }
 
   /**
-   * Inserts a queued run unless one of its connection and type is queued or running already (the
-   * partial unique index decides, so two requests at once make one run); whether it was inserted.
+   * Inserts a queued (or paused) run unless one of its connection and type is queued, running or
+   * paused already (the partial unique index decides, so two requests at once make one run);
+   * whether it was inserted.
    */
   async insertRunUnlessActive(manager: EntityManager, run: SyncRun): Promise<boolean> {
     const { affected } = await rawSql(
       manager,
       `INSERT INTO sync_run (id, sync_id, connection_id, type, status, checkpoint_before, created_at)
-       VALUES (?, ?, ?, ?, 'queued', ?, ?) ON CONFLICT DO NOTHING`,
-      [run.id, run.syncId, run.connectionId, run.type, run.checkpointBefore, run.createdAt],
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      [run.id, run.syncId, run.connectionId, run.type, run.status, run.checkpointBefore, run.createdAt],
     );
     return affected === 1;
+  }
+
+  /**
+   * Pauses the connection's runs that have not started: they keep their place, and their jobs,
+   * finding them paused, do nothing. Answers the runs paused with the jobs they had.
+   */
+  async pauseQueued(
+    manager: EntityManager,
+    connectionId: string,
+  ): Promise<{ runId: string; jobId: string | null }[]> {
+    const { rows } = await rawSql(
+      manager,
+      `SELECT id, job_id FROM sync_run WHERE connection_id = ? AND status = 'queued' AND started_at IS NULL`,
+      [connectionId],
+    );
+    const paused = rows.map((row) => ({ runId: String(row.id), jobId: nullableSqlText(row.job_id) }));
+    if (paused.length > 0) {
+      await rawSql(
+        manager,
+        `UPDATE sync_run SET status = 'paused', job_id = NULL
+         WHERE id IN (${sqlPlaceholders(paused.length)}) AND status = 'queued'`,
+        paused.map((run) => run.runId),
+      );
+    }
+    return paused;
+  }
+
+  /** The connection's paused runs, oldest first. */
+  async pausedRuns(manager: EntityManager, connectionId: string): Promise<SyncRun[]> {
+    const { rows } = await rawSql(
+      manager,
+      `SELECT * FROM sync_run WHERE connection_id = ? AND status = 'paused' ORDER BY id`,
+      [connectionId],
+    );
+    return rows.map(runFromRow);
+  }
+
+  /** A paused run goes back in the queue with its new job. */
+  async requeue(manager: EntityManager, runId: string, jobId: string): Promise<void> {
+    await rawSql(
+      manager,
+      `UPDATE sync_run SET status = 'queued', job_id = ? WHERE id = ? AND status = 'paused'`,
+      [jobId, runId],
+    );
   }
 
   async activeRun(
@@ -93,7 +138,7 @@ export class SyncStore {
   ): Promise<SyncRun | null> {
     const { rows } = await rawSql(
       manager,
-      `SELECT * FROM sync_run WHERE connection_id = ? AND type = ? AND status IN ('queued', 'running')`,
+      `SELECT * FROM sync_run WHERE connection_id = ? AND type = ? AND status IN ('queued', 'running', 'paused')`,
       [connectionId, type],
     );
     return rows.length === 0 ? null : runFromRow(rows[0]);
@@ -154,19 +199,21 @@ export class SyncStore {
     return rows.map(runFromRow);
   }
 
-  /** The statuses of the latest runs of a connection and type, newest first. */
-  async recentStatuses(
-    manager: EntityManager,
-    connectionId: string,
-    type: string,
-    limit: number,
-  ): Promise<RunStatus[]> {
+  /** How many of the latest runs of a connection and type failed, since one last succeeded or was cancelled. */
+  async failuresInARow(manager: EntityManager, connectionId: string, type: string): Promise<number> {
+    const { rows: last } = await rawSql(
+      manager,
+      `SELECT id FROM sync_run WHERE connection_id = ? AND type = ? AND status IN ('succeeded', 'cancelled')
+       ORDER BY id DESC LIMIT 1`,
+      [connectionId, type],
+    );
+    const since = last.length === 0 ? '' : ' AND id > ?';
     const { rows } = await rawSql(
       manager,
-      `SELECT status FROM sync_run WHERE connection_id = ? AND type = ? ORDER BY id DESC LIMIT ?`,
-      [connectionId, type, limit],
+      `SELECT count(*) AS failed FROM sync_run WHERE connection_id = ? AND type = ? AND status = 'failed'${since}`,
+      last.length === 0 ? [connectionId, type] : [connectionId, type, String(last[0].id)],
     );
-    return rows.map((row) => sqlText(row.status) as RunStatus);
+    return Number(rows[0].failed);
   }
 
   async setJob(manager: EntityManager, runId: string, jobId: string): Promise<void> {
@@ -217,7 +264,7 @@ export class SyncStore {
     return affected;
   }
 
-  /** Ends a run that is still queued or running; whether it did. */
+  /** Ends a run that is still queued, running or paused; whether it did. */
   async finish(
     manager: EntityManager,
     runId: string,
@@ -228,19 +275,23 @@ export class SyncStore {
     const { affected } = await rawSql(
       manager,
       `UPDATE sync_run SET status = ?, error_code = ?, error_message = ?, finished_at = ?
-       WHERE id = ? AND status IN ('queued', 'running')`,
+       WHERE id = ? AND status IN ('queued', 'running', 'paused')`,
       [status, error?.code ?? null, error?.message ?? null, at, runId],
     );
     return affected === 1;
   }
 
-  async checkpoint(connectionId: string, type: string): Promise<string | null> {
+  /**
+   * Where the next run of a connection and type resumes: the checkpoint stored for the same date
+   * range (`rangeKey`). One stored for another range is not used, so a widened range is read whole.
+   */
+  async checkpoint(connectionId: string, type: string, rangeKey: string): Promise<string | null> {
     const { rows } = await rawSql(
       this.dataSource.manager,
-      `SELECT value FROM sync_checkpoint WHERE connection_id = ? AND type = ?`,
+      `SELECT value, range_key FROM sync_checkpoint WHERE connection_id = ? AND type = ?`,
       [connectionId, type],
     );
-    return rows.length === 0 ? null : sqlText(rows[0].value);
+    return rows.length === 0 || sqlText(rows[0].range_key) !== rangeKey ? null : sqlText(rows[0].value);
   }
 
   async saveCheckpoint(
@@ -248,13 +299,15 @@ export class SyncStore {
     connectionId: string,
     type: string,
     value: string,
+    rangeKey: string,
     at: Date,
   ): Promise<void> {
     await rawSql(
       manager,
-      `INSERT INTO sync_checkpoint (connection_id, type, value, updated_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (connection_id, type) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-      [connectionId, type, value, at],
+      `INSERT INTO sync_checkpoint (connection_id, type, value, range_key, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (connection_id, type) DO UPDATE
+         SET value = excluded.value, range_key = excluded.range_key, updated_at = excluded.updated_at`,
+      [connectionId, type, value, rangeKey, at],
     );
   }
 }

@@ -3,6 +3,7 @@ import {
   Body,
   Controller,
   Get,
+  Header,
   HttpCode,
   Param,
   ParseUUIDPipe,
@@ -13,6 +14,7 @@ import {
   ApiAcceptedResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiProduces,
   ApiProperty,
   ApiPropertyOptional,
   ApiResponse,
@@ -102,6 +104,44 @@ export class ClearedDto {
 
   @ApiProperty({ example: 1, description: 'Checkpoints deleted: the next run of each type is a full sync' })
   checkpoints!: number;
+}
+
+export class SyncPauseDto {
+  @ApiProperty({ format: 'uuid', example: '019abc12-3def-7456-89ab-cdef01234567' })
+  connectionId!: string;
+
+  @ApiProperty({
+    type: Date,
+    nullable: true,
+    description: 'Since when its syncs are paused; null once resumed',
+  })
+  syncsPausedAt!: Date | null;
+
+  @ApiProperty({
+    type: [String],
+    example: ['019abc12-3def-7456-89ab-cdef01234568'],
+    description: 'The runs it paused (pause) or queued again (resume)',
+  })
+  runs!: string[];
+}
+
+export class AccountStatsDto {
+  @ApiProperty({ example: 42, description: 'Accounts' })
+  total!: number;
+
+  @ApiProperty({ type: Date, nullable: true, description: 'When the newest account was made' })
+  lastSignupAt!: Date | null;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    example: { http: 12, webdav: 3 },
+    description: 'Connections per provider',
+  })
+  connections!: Record<string, number>;
+
+  @ApiProperty({ example: 120000, description: 'Synced records held, not marked deleted' })
+  records!: number;
 }
 
 export class SyncErrorDto {
@@ -214,6 +254,17 @@ export class RecordTypeQueryDto {
   type?: string;
 }
 
+export class StoredCopyDto {
+  @ApiProperty({ format: 'uuid', description: 'The storage connection' })
+  connectionId!: string;
+
+  @ApiProperty({
+    example: '019abc12-3def-7456-89ab-cdef01234567/photos/p-1001',
+    description: 'The path in it',
+  })
+  path!: string;
+}
+
 export class RecordDto {
   @ApiProperty({ format: 'uuid', example: '019abc12-3def-7456-89ab-cdef01234567' })
   id!: string;
@@ -250,6 +301,13 @@ export class RecordDto {
 
   @ApiProperty({ type: Date, nullable: true })
   deletedAt!: Date | null;
+
+  @ApiProperty({
+    type: StoredCopyDto,
+    nullable: true,
+    description: 'The copy of its content in the storage connection its connection’s settings name',
+  })
+  storedCopy!: StoredCopyDto | null;
 }
 
 export class RecordPageDto extends PageDto(RecordDto) {}
@@ -277,8 +335,17 @@ export class SyncStatusEntryDto {
   @ApiProperty({ example: 'active', description: 'The connection’s state' })
   state!: string;
 
+  @ApiProperty({ type: Date, nullable: true, description: 'Since when the connection’s syncs are paused' })
+  syncsPausedAt!: Date | null;
+
   @ApiProperty({ example: 'photos' })
   type!: string;
+
+  @ApiProperty({
+    example: true,
+    description: 'Whether the connection’s settings have its syncs read this type',
+  })
+  enabled!: boolean;
 
   @ApiProperty({ type: SyncRunDto, nullable: true })
   lastRun!: SyncRunDto | null;
@@ -286,7 +353,11 @@ export class SyncStatusEntryDto {
   @ApiProperty({ type: Date, nullable: true, description: 'When a run last succeeded' })
   lastSyncedAt!: Date | null;
 
-  @ApiProperty({ type: Date, nullable: true, description: 'Null while no schedule runs it' })
+  @ApiProperty({
+    type: Date,
+    nullable: true,
+    description: 'When its sync schedule (settings.syncEvery) fires next; null while none runs it',
+  })
   nextSyncAt!: Date | null;
 
   @ApiProperty({ example: 1200, description: 'Records available (not deleted)' })
@@ -366,6 +437,16 @@ export class SyncsController {
     @Body() body: StartSyncDto,
   ): Promise<SyncDto> {
     return toSyncDto(await this.syncs.start(caller, accountId, body));
+  }
+
+  @Get('accounts/stats')
+  @Roles('admin')
+  @ApiOperation({
+    summary: 'For admins: accounts, the latest signup, connections per provider, records held',
+  })
+  @ApiOkResponse({ type: AccountStatsDto })
+  stats(): Promise<AccountStatsDto> {
+    return this.syncs.stats();
   }
 
   @Get('accounts/:id/sync-status')
@@ -458,6 +539,35 @@ export class SyncsController {
     return toSyncDto(await this.syncs.restart(caller, connectionId, body.types));
   }
 
+  @Post('connections/:id/syncs/pause')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Pause the connection’s syncs: its sync schedule stops and its runs not started wait, paused; a running run ends as it would',
+  })
+  @ApiOkResponse({ type: SyncPauseDto })
+  @ApiResponse(NOT_FOUND('No such connection, or another account’s (CONNECTION_NOT_FOUND)'))
+  pause(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) connectionId: string,
+  ): Promise<SyncPauseDto> {
+    return this.syncs.pause(caller, connectionId);
+  }
+
+  @Post('connections/:id/syncs/resume')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Resume the connection’s syncs: its schedule fires again and its paused runs are queued',
+  })
+  @ApiOkResponse({ type: SyncPauseDto })
+  @ApiResponse(NOT_FOUND('No such connection, or another account’s (CONNECTION_NOT_FOUND)'))
+  resume(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) connectionId: string,
+  ): Promise<SyncPauseDto> {
+    return this.syncs.resume(caller, connectionId);
+  }
+
   @Post('connections/:id/syncs/clear')
   @HttpCode(200)
   @ApiOperation({ summary: 'Delete the connection’s synced records and checkpoints of these types' })
@@ -516,6 +626,25 @@ export class SyncsController {
   ): Promise<RecordDto> {
     return toRecordDto(await this.syncs.record(caller, connectionId, externalId, query.type));
   }
+
+  @Get('connections/:id/records/:externalId/content')
+  @Header('Content-Type', 'application/octet-stream')
+  @ApiOperation({ summary: 'The copy of a record’s content, from the storage connection that keeps it' })
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
+  @ApiResponse(
+    NOT_FOUND(
+      'No such connection or record, or no copy of its content (CONNECTION_NOT_FOUND, RECORD_NOT_FOUND, COPY_NOT_FOUND)',
+    ),
+  )
+  content(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) connectionId: string,
+    @Param('externalId') externalId: string,
+    @Query() query: RecordTypeQueryDto,
+  ): Promise<Buffer> {
+    return this.syncs.recordContent(caller, connectionId, externalId, query.type);
+  }
 }
 
 function toSyncDto({ sync, status, finishedAt, runs }: SyncView): SyncDto {
@@ -544,5 +673,9 @@ function toRecordDto(record: StoredRecord): RecordDto {
     lastModifiedAt,
     lastAction,
     deletedAt,
+    storedCopy:
+      record.storedConnectionId && record.storedPath
+        ? { connectionId: record.storedConnectionId, path: record.storedPath }
+        : null,
   };
 }

@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import type { Principal } from '../../common/auth/principal.js';
 import { roleAtLeast } from '../../common/auth/roles.js';
 import { Clock } from '../../common/clock.js';
+import { AppConfig } from '../../config/app-config.js';
 import { hasErrorCode } from '../../common/errors/domain-error.js';
 import { newId } from '../../common/ids.js';
 import type { Page } from '../../common/pagination/pagination.js';
@@ -10,7 +11,15 @@ import { WriteSerializer } from '../../database/write-serializer.js';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { EventIntakeService } from '../events/event-intake.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
+import { SchedulesService } from '../schedules/schedules.service.js';
 import { ConnectionsService } from '../providers/connections.service.js';
+import {
+  dateRange,
+  enabledTypes,
+  rangeKey,
+  StorageService,
+  syncScheduleName,
+} from '../providers/providers.contract.js';
 import type { Connection } from '../providers/providers.contract.js';
 import { ProvidersService } from '../providers/providers.service.js';
 import { RecordStore } from './record.store.js';
@@ -22,12 +31,10 @@ import type { RunStatus, Sync, SyncRun } from './sync.store.js';
 export const SYNC_RUN_JOB_TYPE = 'syncs.run';
 export const SYNC_FINISHED_EVENT = 'sync.finished';
 export const SYNC_PROBLEM_EVENT = 'sync.problem';
-/** This many failed runs in a row of one connection and type is a problem someone should look at. */
-export const FAILURES_FOR_PROBLEM = 10;
 /** A run's job tries this many times (a worker killed midway resumes from the last page stored). */
 export const SYNC_RUN_ATTEMPTS = 5;
 
-export type SyncStatus = 'running' | 'succeeded' | 'partially_failed' | 'failed' | 'cancelled';
+export type SyncStatus = 'running' | 'paused' | 'succeeded' | 'partially_failed' | 'failed' | 'cancelled';
 
 export interface SyncRequest {
   /** Connection ids of the account; all its active connections when absent. */
@@ -43,15 +50,36 @@ export interface SyncStatusEntry {
   provider: string;
   /** The connection's state: a paused or refused one does not sync. */
   state: string;
+  /** Since when the connection's syncs are paused; null while they run. */
+  syncsPausedAt: Date | null;
   type: string;
+  /** Whether the connection's settings have its syncs read this type. */
+  enabled: boolean;
   lastRun: SyncRun | null;
   lastSyncedAt: Date | null;
-  /** When the next run is due; null while nothing schedules it. */
+  /** When the connection's sync schedule (settings.syncEvery) next fires; null while nothing schedules it. */
   nextSyncAt: Date | null;
   /** Records of the type, not deleted. */
   records: number;
   /** The latest changed records, newest first. */
   snapshots: StoredRecord[];
+}
+
+export interface AccountStats {
+  total: number;
+  lastSignupAt: Date | null;
+  /** Connections per provider key. */
+  connections: Record<string, number>;
+  /** Records held, not deleted. */
+  records: number;
+}
+
+/** What pausing or resuming a connection's syncs changed. */
+export interface SyncPauseOutcome {
+  connectionId: string;
+  syncsPausedAt: Date | null;
+  /** The runs it paused, or queued again. */
+  runs: string[];
 }
 
 /** Snapshots a status entry shows. */
@@ -85,32 +113,47 @@ export class SyncsService {
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     private readonly events: EventIntakeService,
+    private readonly schedules: SchedulesService,
+    private readonly config: AppConfig,
+    private readonly storage: StorageService,
   ) {}
 
   async start(caller: Principal, accountId: string, request: SyncRequest): Promise<SyncView> {
     await this.assertMayAct(caller, accountId);
+    return this.begin(accountId, request);
+  }
+
+  /**
+   * What a connection's sync schedule starts: a sync of its enabled types, unless it is gone, not
+   * active, or its syncs are paused (the schedule is then paused too; a firing may cross the change).
+   */
+  async startScheduled(connectionId: string): Promise<SyncView | { skipped: string }> {
+    const connection = await this.connections.find(connectionId);
+    if (!connection) return { skipped: `no connection ${connectionId}` };
+    if (connection.state !== 'active')
+      return { skipped: `connection ${connection.name} is ${connection.state}` };
+    if (connection.syncsPausedAt) return { skipped: `the syncs of connection ${connection.name} are paused` };
+    return this.begin(connection.accountId, { connections: [connection.id] });
+  }
+
+  private async begin(accountId: string, request: SyncRequest): Promise<SyncView> {
     const pairs = this.pairs(await this.connections.ofAccount(accountId), request);
     const now = this.clock.now();
     const syncId = newId(now.getTime());
-    const checkpoints = await Promise.all(pairs.map(([c, type]) => this.store.checkpoint(c.id, type)));
+    const checkpoints = await Promise.all(
+      pairs.map(([c, type]) => this.store.checkpoint(c.id, type, rangeKey(dateRange(c.settings, type)))),
+    );
     const sync = await this.serializer.transaction(async (manager) => {
       const created: Sync = { id: syncId, accountId, requestedAt: now, runIds: [] };
       await this.store.insertSync(manager, created);
       for (const [index, [connection, type]] of pairs.entries()) {
         await this.settleIfEnded(manager, await this.store.activeRun(connection.id, type, manager));
         const run = this.newRun(syncId, connection.id, type, checkpoints[index], now);
+        // While the connection's syncs are paused, a run asked for waits, paused, for the resume.
+        if (connection.syncsPausedAt) run.status = 'paused';
         if (await this.store.insertRunUnlessActive(manager, run)) {
-          const [job] = await this.jobs.enqueueMany(
-            [
-              {
-                type: SYNC_RUN_JOB_TYPE,
-                payload: { runId: run.id },
-                options: { maxAttempts: SYNC_RUN_ATTEMPTS },
-              },
-            ],
-            manager,
-          );
-          await this.store.setJob(manager, run.id, job.id);
+          if (run.status === 'queued')
+            await this.store.setJob(manager, run.id, await this.enqueue(manager, run.id));
           created.runIds.push(run.id);
         } else {
           // Already queued or running: that run answers for this request too.
@@ -147,6 +190,8 @@ export class SyncsService {
     for (const connection of await this.connections.ofAccount(accountId)) {
       const provider = this.providers.get(connection.provider);
       if (!provider.metadata.capabilities.includes('sync') || !provider.instance.syncTypes) continue;
+      const enabled = enabledTypes(provider.instance.syncTypes(connection), connection.settings);
+      const schedule = await this.schedules.findByName(syncScheduleName(connection.id));
       for (const type of provider.instance.syncTypes(connection)) {
         const { run, succeededAt } = await this.store.latest(connection.id, type);
         const { available, latest } = await this.records.overview(connection.id, type, SNAPSHOTS);
@@ -155,16 +200,28 @@ export class SyncsService {
           connectionName: connection.name,
           provider: connection.provider,
           state: connection.state,
+          syncsPausedAt: connection.syncsPausedAt,
           type,
+          enabled: enabled.includes(type),
           lastRun: run ? (await this.reconciled([run]))[0] : null,
           lastSyncedAt: succeededAt,
-          nextSyncAt: null,
+          nextSyncAt: schedule?.enabled && enabled.includes(type) ? schedule.nextFireAt : null,
           records: available,
           snapshots: latest,
         });
       }
     }
     return entries;
+  }
+
+  /** For admins: how many accounts, the latest signup, connections per provider, and records held. */
+  async stats(): Promise<AccountStats> {
+    const [accounts, connections, records] = await Promise.all([
+      this.accounts.totals(),
+      this.connections.countByProvider(),
+      this.records.countLive(),
+    ]);
+    return { ...accounts, connections, records };
   }
 
   /** The account's runs, newest first (at most 200), as their jobs say they are; only those of `status` if given. */
@@ -184,8 +241,9 @@ export class SyncsService {
 
   /**
    * Ends a queued or running run, in the caller's transaction, and announces it: `sync.finished`
-   * with its counters, and `sync.problem` when it is the tenth failure in a row of its connection
-   * and type. Nothing when the run had ended already.
+   * with its counters. When it is the JUNCTION_SYNC_PAUSE_AFTER-th failure in a row of its
+   * connection and type, the connection's syncs pause and `sync.problem` says so. Nothing when the
+   * run had ended already.
    */
   async end(
     manager: EntityManager,
@@ -212,21 +270,74 @@ export class SyncsService {
       { name: SYNC_FINISHED_EVENT, data },
     ];
     if (status === 'failed') {
-      const recent = await this.store.recentStatuses(
-        manager,
-        run.connectionId,
-        run.type,
-        FAILURES_FOR_PROBLEM + 1,
-      );
-      const failedInARow = recent.findIndex((s) => s !== 'failed');
-      if ((failedInARow === -1 ? recent.length : failedInARow) === FAILURES_FOR_PROBLEM) {
+      const limit = this.config.syncs.pauseAfter;
+      // Every limit-th failure in a row: after a resume, as many more failures pause again.
+      const failedInARow = await this.store.failuresInARow(manager, run.connectionId, run.type);
+      if (failedInARow % limit === 0) {
+        await this.pauseIn(manager, run.connectionId, at);
         announced.push({
           name: SYNC_PROBLEM_EVENT,
-          data: { ...data, failedRuns: FAILURES_FOR_PROBLEM },
+          data: { ...data, failedRuns: failedInARow, paused: true },
         });
       }
     }
     await this.events.emitOwn(manager, announced);
+  }
+
+  /**
+   * Pauses the connection's syncs: its sync schedule stops firing and its runs that have not
+   * started wait, `paused`, for the resume (a running run goes on to its end). Answers what changed.
+   */
+  async pause(caller: Principal, connectionId: string): Promise<SyncPauseOutcome> {
+    const connection = await this.connections.get(caller, connectionId);
+    const { pausedAt, paused } = await this.serializer.transaction((manager) =>
+      this.pauseIn(manager, connection.id, this.clock.now()),
+    );
+    // Their jobs would find them paused and do nothing; cancelled, they do not show as work to do.
+    for (const { jobId } of paused) if (jobId) await this.cancelJob(jobId);
+    return { connectionId: connection.id, syncsPausedAt: pausedAt, runs: paused.map((run) => run.runId) };
+  }
+
+  /** Resumes the connection's syncs: its schedule fires again and its paused runs are queued. */
+  async resume(caller: Principal, connectionId: string): Promise<SyncPauseOutcome> {
+    const connection = await this.connections.get(caller, connectionId);
+    const resumed = await this.serializer.transaction(async (manager) => {
+      await this.connections.setSyncsPaused(manager, connection.id, null);
+      const runs = await this.store.pausedRuns(manager, connection.id);
+      for (const run of runs) await this.store.requeue(manager, run.id, await this.enqueue(manager, run.id));
+      return runs.map((run) => run.id);
+    });
+    return { connectionId: connection.id, syncsPausedAt: null, runs: resumed };
+  }
+
+  /** Pauses the connection's syncs in the caller's transaction: its schedule and its runs not started. */
+  private async pauseIn(
+    manager: EntityManager,
+    connectionId: string,
+    at: Date,
+  ): Promise<{ pausedAt: Date | null; paused: { runId: string; jobId: string | null }[] }> {
+    const connection = await this.connections.setSyncsPaused(manager, connectionId, at);
+    return {
+      pausedAt: connection.syncsPausedAt,
+      paused: await this.store.pauseQueued(manager, connectionId),
+    };
+  }
+
+  private async enqueue(manager: EntityManager, runId: string): Promise<string> {
+    const [job] = await this.jobs.enqueueMany(
+      [{ type: SYNC_RUN_JOB_TYPE, payload: { runId }, options: { maxAttempts: SYNC_RUN_ATTEMPTS } }],
+      manager,
+    );
+    return job.id;
+  }
+
+  /** Cancels a job unless it has ended meanwhile. */
+  private async cancelJob(jobId: string): Promise<void> {
+    try {
+      await this.jobs.cancel(jobId);
+    } catch (error) {
+      if (!hasErrorCode(error, 'JOB_NOT_CANCELLABLE')) throw error;
+    }
   }
 
   /**
@@ -235,16 +346,10 @@ export class SyncsService {
    */
   async cancel(caller: Principal, id: string): Promise<SyncRun> {
     const run = await this.run(caller, id);
-    if (run.status !== 'queued' && run.status !== 'running')
+    if (run.status !== 'queued' && run.status !== 'running' && run.status !== 'paused')
       throw new SyncError('SYNC_RUN_FINISHED', `sync run ${id} is ${run.status} already`);
-    if (run.jobId) {
-      try {
-        await this.jobs.cancel(run.jobId);
-      } catch (error) {
-        // It ended meanwhile: the run says how.
-        if (!hasErrorCode(error, 'JOB_NOT_CANCELLABLE')) throw error;
-      }
-    }
+    // A job that ended meanwhile stays as it ended: the run says how.
+    if (run.jobId) await this.cancelJob(run.jobId);
     await this.serializer.transaction((manager) =>
       this.end(manager, run.id, 'cancelled', null, this.clock.now()),
     );
@@ -310,6 +415,7 @@ export class SyncsService {
           connection.id,
           chosen,
           run.checkpointBefore,
+          rangeKey(dateRange(connection.settings, chosen)),
           this.clock.now(),
         );
     });
@@ -338,6 +444,26 @@ export class SyncsService {
     if (!record)
       throw new SyncError('RECORD_NOT_FOUND', `connection ${connectionId} has no record ${externalId}`);
     return record;
+  }
+
+  /** The copy of a record's content, read from the storage connection that keeps it. */
+  async recordContent(
+    caller: Principal,
+    connectionId: string,
+    externalId: string,
+    type?: string,
+  ): Promise<Buffer> {
+    const record = await this.record(caller, connectionId, externalId, type);
+    if (!record.storedConnectionId || !record.storedPath)
+      throw new SyncError('COPY_NOT_FOUND', `record ${externalId} has no stored copy`);
+    const storage = await this.storage.open(record.storedConnectionId);
+    const content = await storage.get(record.storedPath);
+    if (!content)
+      throw new SyncError(
+        'COPY_NOT_FOUND',
+        `the stored copy of record ${externalId} is gone from its storage`,
+      );
+    return content;
   }
 
   /** These types (all the connection's by default), each one the connection has. */
@@ -393,16 +519,20 @@ export class SyncsService {
     const pairs: [Connection, string][] = [];
     for (const connection of chosen) {
       const provider = this.providers.get(connection.provider);
-      const types =
+      const all =
         provider.metadata.capabilities.includes('sync') &&
         provider.instance.read &&
         provider.instance.syncTypes
           ? provider.instance.syncTypes(connection)
           : [];
+      const types = enabledTypes(all, connection.settings);
       if (types.length === 0 && named) {
         problems.push({
           path: `/connections/${request.connections!.indexOf(connection.id)}`,
-          message: `connection ${connection.name} has nothing to sync`,
+          message:
+            all.length === 0
+              ? `connection ${connection.name} has nothing to sync`
+              : `connection ${connection.name} has no content type enabled in its settings`,
         });
       }
       for (const type of types)
@@ -519,10 +649,14 @@ function mayManage(caller: Principal, accountId: string): boolean {
   return caller.accountId === accountId || roleAtLeast(caller.role, 'operator');
 }
 
-/** A sync's status from its runs': running while any is; else all succeeded, all failed, or partly. */
+/**
+ * A sync's status from its runs': running while any is; paused while any waits for its
+ * connection's syncs to resume; else all succeeded, all failed, or partly.
+ */
 function summary(runs: SyncRun[]): { status: SyncStatus; finishedAt: Date | null } {
   const statuses = runs.map((run) => run.status);
   if (statuses.some((s) => s === 'queued' || s === 'running')) return { status: 'running', finishedAt: null };
+  if (statuses.includes('paused')) return { status: 'paused', finishedAt: null };
   const finishedAt = runs.reduce<Date | null>(
     (latest, run) => (run.finishedAt && (!latest || run.finishedAt > latest) ? run.finishedAt : latest),
     null,

@@ -12,12 +12,19 @@ import {
 } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
 import { CONNECTION_STATES } from '../connection.entity.js';
-import type { ConnectionState } from '../connection.entity.js';
+import type { ConnectionSettings, ConnectionState } from '../connection.entity.js';
 
 const CREDENTIALS_EXAMPLE = { type: 'bearer', token: 'partner-token-0123456789' };
 const CREDENTIALS_DESCRIPTION =
   'A type the provider accepts and its fields: none {}, api_key {header, key}, bearer {token}, ' +
   'basic {username, password}, hmac {secret}. Sealed before it is stored; never shown again.';
+
+const SETTINGS_EXAMPLE = { syncEvery: '1h', contentTypes: { photos: { enabled: true, from: '2025-01-01' } } };
+const SETTINGS_DESCRIPTION =
+  'For a provider that syncs: `syncEvery`, an interval of a minute or more (`15m`, `2h`, `1d`, ' +
+  '`@every 90m`) or a 5-field cron, read in UTC; `contentTypes`, the types a sync reads (all when ' +
+  'absent; only those listed and not `enabled: false` when present), each with an ISO date range ' +
+  '`from`/`to` (both included).';
 
 export class CreateConnectionDto {
   @ApiProperty({ example: 'http', description: 'The key of a provider (GET /providers)' })
@@ -51,6 +58,11 @@ export class CreateConnectionDto {
   @ApiProperty({ example: CREDENTIALS_EXAMPLE, description: CREDENTIALS_DESCRIPTION })
   @IsObject()
   credentials!: Record<string, unknown>;
+
+  @ApiPropertyOptional({ example: SETTINGS_EXAMPLE, description: SETTINGS_DESCRIPTION })
+  @IsOptional()
+  @IsObject()
+  settings?: ConnectionSettings;
 }
 
 export class UpdateConnectionDto {
@@ -68,6 +80,14 @@ export class UpdateConnectionDto {
   @IsOptional()
   @IsObject()
   config?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    example: SETTINGS_EXAMPLE,
+    description: `Replaces the whole settings. ${SETTINGS_DESCRIPTION}`,
+  })
+  @IsOptional()
+  @IsObject()
+  settings?: ConnectionSettings;
 }
 
 export class ReplaceCredentialsDto {

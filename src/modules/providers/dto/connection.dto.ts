@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { PageDto } from '../../../common/pagination/pagination.js';
 import { CONNECTION_STATES } from '../connection.entity.js';
-import type { Connection, ConnectionState } from '../connection.entity.js';
+import type { Connection, ConnectionSettings, ConnectionState } from '../connection.entity.js';
 import type { CheckOutcome } from '../connections.service.js';
 import { CREDENTIAL_TYPES } from '../credentials.js';
 import type { CredentialType } from '../credentials.js';
@@ -51,6 +51,19 @@ export class ConnectionDto {
 
   @ApiProperty({ type: CredentialsSummaryDto })
   credentials!: CredentialsSummaryDto;
+
+  @ApiProperty({
+    example: { syncEvery: '1h', contentTypes: { photos: { from: '2025-01-01' } } },
+    description: 'How often it syncs and which content types over which dates; {} when unset',
+  })
+  settings!: ConnectionSettings;
+
+  @ApiProperty({
+    type: Date,
+    nullable: true,
+    description: 'Since when its syncs are paused (POST /connections/{id}/syncs/pause); null while they run',
+  })
+  syncsPausedAt!: Date | null;
 
   @ApiProperty({
     type: String,
@@ -136,6 +149,8 @@ export function toConnectionDto(connection: Connection, publicUrl: string): Conn
       set: connection.credentialsSealed !== null,
       hint: connection.credentialsHint,
     },
+    settings: connection.settings,
+    syncsPausedAt: connection.syncsPausedAt,
     webhookUrl: connection.webhookSecretSealed === null ? null : webhookUrlOf(connection.id, publicUrl),
     state: connection.state,
     lastError: connection.lastError,

@@ -8,7 +8,6 @@ import { EventIntakeService } from '../../events/event-intake.service.js';
 import type { EventInput } from '../../events/events.contract.js';
 import { JobHandler } from '../../jobs/jobs.contract.js';
 import type { JobContext } from '../../jobs/jobs.contract.js';
-import { ConnectionSchedules } from '../connection-schedules.service.js';
 import { ConnectionStore } from '../connection.store.js';
 import { PartnerCallsService } from '../partner-calls.service.js';
 import { PollCursorStore } from '../poll-cursor.store.js';
@@ -53,7 +52,6 @@ export class HttpPollHandler {
     private readonly calls: PartnerCallsService,
     private readonly connections: ConnectionStore,
     private readonly cursors: PollCursorStore,
-    private readonly schedules: ConnectionSchedules,
     private readonly events: EventIntakeService,
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
@@ -68,11 +66,9 @@ export class HttpPollHandler {
   })
   async poll(ctx: JobContext<HttpPollPayload>): Promise<HttpPollResult | { skipped: string }> {
     const { connectionId, poller: name } = ctx.payload;
-    if (!(await this.connections.find(connectionId))) {
-      // Deleted with its account: the schedule that fired this outlived it.
-      await this.serializer.transaction((manager) => this.schedules.remove(manager, connectionId));
-      return { skipped: `connection ${connectionId} is gone; its schedules were removed` };
-    }
+    // Deleted (with its schedules) after this job was queued.
+    if (!(await this.connections.find(connectionId)))
+      return { skipped: `connection ${connectionId} is gone` };
     const { connection, opened } = await this.calls.usable(connectionId);
     if (connection.provider !== HTTP_PROVIDER_KEY)
       throw new ProviderError('PERMANENT', `connection ${connectionId} is not an http connection`);

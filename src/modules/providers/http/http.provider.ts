@@ -64,8 +64,9 @@ export interface HttpPoller extends PagedGet {
 
 /**
  * A paged GET a sync reads one content type from (the stream's name is the type). Its strings are
- * `{{cursor}}` templates, the cursor being the checkpoint the run started from; `cursorParam`
- * sends it as that query parameter. Pages must come oldest first by `cursor`, so that a run killed
+ * templates of `{{cursor}}`, the checkpoint the run started from, and `{{from}}` and `{{to}}`, the
+ * ISO times of the date range the connection's settings choose for the type (a parameter that
+ * comes out empty is left out); `cursorParam` sends the cursor as that query parameter. Pages must come oldest first by `cursor`, so that a run killed
  * midway resumes from the last page stored.
  */
 export interface HttpStream extends PagedGet {
@@ -76,6 +77,11 @@ export interface HttpStream extends PagedGet {
   filename?: string;
   thumbnailUrl?: string;
   size?: string;
+  /**
+   * The item field (a dotted path) holding the URL of its content, absolute or a path under
+   * baseUrl; fetched with the connection's credentials when its settings name a storage.
+   */
+  content?: string;
 }
 
 /** A connection's config for the `http` provider, as its schema allows it. */
@@ -150,6 +156,7 @@ const STREAM_SCHEMA = {
     filename: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
     thumbnailUrl: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
     size: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
+    content: { type: 'string', pattern: DOTTED_PATH, maxLength: 200 },
   },
 };
 
@@ -197,6 +204,8 @@ const HTTP_CONFIG_SCHEMA = {
 };
 
 const CREDENTIAL_TYPES: CredentialType[] = ['none', 'api_key', 'bearer', 'basic'];
+/** An item's content is fetched up to this size. */
+const MAX_CONTENT_BYTES = 100 * 1024 * 1024;
 
 /** The built-in provider for any REST partner, configured instead of coded. */
 @Injectable()
@@ -215,10 +224,11 @@ export class HttpProvider implements ConnectionProvider {
 
   /**
    * Action templates may read only the job's `input` (`{{input.orderId}}`), poller templates only
-   * the `cursor`; a poller's event must be an event name and its cron must fire.
+   * the `cursor`, stream templates the `cursor`, `from` and `to`; a poller's event must be an
+   * event name and its cron must fire.
    */
   validate(config: Record<string, unknown>): SchemaViolation[] {
-    const { actions = {}, pollers = {} } = config as unknown as HttpConfig;
+    const { actions = {}, pollers = {}, streams = {} } = config as unknown as HttpConfig;
     const templates = (at: string, parts: Record<string, unknown>, roots: string[]): SchemaViolation[] =>
       Object.entries(parts).flatMap(([part, template]) =>
         templateProblems(template, roots).map((message) => ({ path: `${at}/${part}`, message })),
@@ -238,6 +248,9 @@ export class HttpProvider implements ConnectionProvider {
           : [{ path: `/config/pollers/${name}/event`, message: `"${poller.event}" is not an event name` }]),
         ...cronProblems(poller.cron).map((message) => ({ path: `/config/pollers/${name}/cron`, message })),
       ]),
+      ...Object.entries(streams).flatMap(([name, { path, query, headers }]) =>
+        templates(`/config/streams/${name}`, { path, query, headers }, ['cursor', 'from', 'to']),
+      ),
     ];
   }
 
@@ -251,7 +264,11 @@ export class HttpProvider implements ConnectionProvider {
     const config = ctx.connection.config as unknown as HttpConfig;
     const stream = config.streams?.[ctx.type];
     if (!stream) throw new ProviderError('PERMANENT', `the connection has no stream ${ctx.type}`);
-    const scope = { cursor: ctx.cursor };
+    const scope = {
+      cursor: ctx.cursor,
+      from: ctx.range.from?.toISOString() ?? null,
+      to: ctx.range.to?.toISOString() ?? null,
+    };
     const query = queryOf(stream.query === undefined ? {} : renderTemplate(stream.query, scope));
     if (stream.cursorParam && ctx.cursor !== null) query[stream.cursorParam] = ctx.cursor;
     const headers: Record<string, string> = { ...config.headers };
@@ -268,6 +285,22 @@ export class HttpProvider implements ConnectionProvider {
         headers,
         timeoutMs: config.timeoutMs,
       });
+    // Content at the partner's own origin is fetched with the connection's headers, anywhere else without.
+    const fetchContent = async (at: string): Promise<Buffer> => {
+      const target = /^https?:\/\//i.test(at)
+        ? at
+        : joinUrl(config.baseUrl, at.startsWith('/') ? at : `/${at}`);
+      const own = new URL(target).origin === new URL(config.baseUrl).origin;
+      const response = await ctx.request({
+        method: 'GET',
+        url: target,
+        headers: own ? headers : {},
+        binary: true,
+        maxResponseBytes: MAX_CONTENT_BYTES,
+        timeoutMs: config.timeoutMs,
+      });
+      return response.body as Buffer;
+    };
     let cursor = ctx.cursor;
     let response = await page(null);
     for (;;) {
@@ -278,7 +311,7 @@ export class HttpProvider implements ConnectionProvider {
           `the answer to stream ${ctx.type} has no list at ${stream.items === '' ? 'its top' : stream.items}`,
         );
       }
-      ctx.emit(items.map((item: unknown) => recordOf(item, ctx.type, stream)));
+      ctx.emit(items.map((item: unknown) => recordOf(item, ctx.type, stream, fetchContent)));
       if (stream.cursor !== undefined) {
         for (const item of items) cursor = later(cursor, fieldText(item, stream.cursor));
       }
@@ -342,11 +375,17 @@ export function joinUrl(base: string, path: string): string {
 }
 
 /** An item of a stream as a record: its id, its content, and the fields status views show. */
-function recordOf(item: unknown, type: string, stream: HttpStream): SyncRecord {
+function recordOf(
+  item: unknown,
+  type: string,
+  stream: HttpStream,
+  fetchContent: (url: string) => Promise<Buffer>,
+): SyncRecord {
   const id = fieldText(item, stream.id);
   if (id === null || id === '')
     throw new ProviderError('PERMANENT', `an item of stream ${type} has no id at ${stream.id}`);
   const size = stream.size === undefined ? null : Number(valueAt(item, stream.size));
+  const contentUrl = stream.content === undefined ? null : fieldText(item, stream.content);
   return {
     externalId: id,
     data: item,
@@ -354,6 +393,7 @@ function recordOf(item: unknown, type: string, stream: HttpStream): SyncRecord {
     filename: stream.filename === undefined ? null : fieldText(item, stream.filename),
     thumbnailUrl: stream.thumbnailUrl === undefined ? null : fieldText(item, stream.thumbnailUrl),
     size: size !== null && Number.isFinite(size) ? size : null,
+    content: contentUrl ? () => fetchContent(contentUrl) : undefined,
   };
 }
 

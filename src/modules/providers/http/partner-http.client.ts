@@ -8,7 +8,8 @@ import type { ResponseHeaders } from './classify.js';
 import { maskUrl } from './mask-url.js';
 import { ProviderError, bodyExcerpt, isJsonContentType } from './provider-error.js';
 
-export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+/** HTTP's methods partners use, and WebDAV's (RFC 4918) that storage needs. */
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'PROPFIND' | 'MKCOL';
 export type QueryValue = string | number | boolean | null | undefined;
 
 export interface PartnerRequest {
@@ -25,6 +26,8 @@ export interface PartnerRequest {
   timeoutMs?: number;
   /** Default 1 MiB. */
   maxResponseBytes?: number;
+  /** The body is answered as the bytes received (a Buffer, empty when there are none), for files. */
+  binary?: boolean;
   /** Strings (tokens, keys) that must never appear in the log line or an error message. */
   secrets?: readonly string[];
   /** Receives the call's one log line, such as the job context's `log`; else the app log gets it. */
@@ -39,7 +42,10 @@ export interface PartnerRequest {
 export interface PartnerResponse {
   status: number;
   headers: ResponseHeaders;
-  /** Parsed JSON when the content type says JSON, else the text; `null` when the body is empty. */
+  /**
+   * Parsed JSON when the content type says JSON, else the text; `null` when the body is empty. A
+   * Buffer when the request asked for `binary`.
+   */
   body: unknown;
   durationMs: number;
 }
@@ -134,7 +140,7 @@ export class PartnerHttpClient implements OnModuleDestroy {
           status,
         });
       }
-      const body = decodeBody(bytes, contentType);
+      const body = options.binary ? bytes : decodeBody(bytes, contentType);
       outcome = `${status} in ${elapsed()} ms`;
       if (body === INVALID_JSON) {
         throw new ProviderError('PERMANENT', `${answered} with a body that is not the JSON it claims`, {

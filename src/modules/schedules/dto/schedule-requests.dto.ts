@@ -23,7 +23,9 @@ export class CreateScheduleDto {
 
   @ApiProperty({
     example: '0 2 * * *',
-    description: '5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first',
+    description:
+      '5 fields (minute hour day-of-month month day-of-week), 6 with seconds first, or an interval ' +
+      '`@every <n><s|m|h|d>` (slots are multiples of it since the Unix epoch, in UTC)',
   })
   @IsString()
   @MaxLength(100)

@@ -13,7 +13,8 @@ export class ScheduleDto {
 
   @ApiProperty({
     example: '0 2 * * *',
-    description: '5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first',
+    description:
+      '5 fields (minute hour day-of-month month day-of-week), 6 with seconds first, or `@every <n><s|m|h|d>`',
   })
   cron!: string;
 
