@@ -11,6 +11,11 @@ export async function openRawSqlite(file: string): Promise<Database.Database> {
   await setup.initialize();
   await setup.runMigrations();
   await setup.destroy();
+  return openSqliteAsTheAppDoes(file);
+}
+
+/** An existing SQLite file (the app's own, say), opened by better-sqlite3 with the app's pragmas. */
+export function openSqliteAsTheAppDoes(file: string): Database.Database {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);

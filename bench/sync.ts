@@ -4,7 +4,8 @@
  * through the http provider's declarative stream), from the sync's start to its run's end.
  * Then a re-sync of the same, unchanged data (a restart: a full sync that reads every page again
  * and stores nothing new). Beside them, in the same run, the baseline: raw better-sqlite3 inserts
- * of the same rows into the record table of a SQLite file of the same schema and pragmas, in
+ * of the same rows into the record table of the same SQLite file (a connection of its own, made
+ * before Junction's sync, so Junction's rows go into the larger table), with the app's pragmas, in
  * transactions of one page (500 rows, multi-row INSERTs of 250).
  *
  * Conditions: SQLite with the embedded queue, one connection with a rate limit far above the
@@ -28,7 +29,7 @@ import { loadConfig } from '../src/config/load-config.js';
 import { ConnectionsService } from '../src/modules/providers/connections.service.js';
 import { SyncsService } from '../src/modules/syncs/syncs.service.js';
 import type { SyncRun } from '../src/modules/syncs/sync.store.js';
-import { openRawSqlite } from './raw-sqlite.js';
+import { openSqliteAsTheAppDoes } from './raw-sqlite.js';
 import { servePeerOrRun, startPeerProcess } from './support/baseline.js';
 
 const TOTAL = 100_000;
@@ -45,15 +46,14 @@ async function serveNetwork(): Promise<void> {
   process.send!({ url: network.url });
 }
 
-/** Raw better-sqlite3: the same rows (as the network serves them) into the record table, a page per transaction. */
-async function raw(): Promise<number> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-bench-sync-raw-'));
+/** Raw better-sqlite3: the same rows (as the network serves them) into the app's record table, a page per transaction. */
+function raw(file: string): number {
+  const db = openSqliteAsTheAppDoes(file);
   try {
-    const db = await openRawSqlite(path.join(dir, 'raw.sqlite'));
     const connectionId = newId();
     const now = new Date().toISOString().replace('T', ' ').replace('Z', '');
     db.prepare(
-      `INSERT INTO account (id, name, email, role, disabled, created_at, updated_at) VALUES (?, 'a', 'a@x', 'admin', 0, ?, ?)`,
+      `INSERT INTO account (id, name, email, role, disabled, created_at, updated_at) VALUES (?, 'raw', 'raw@x', 'viewer', 0, ?, ?)`,
     ).run(connectionId, now, now);
     db.prepare(
       `INSERT INTO connection (id, account_id, provider, name, config, credential_type, state, created_at, updated_at)
@@ -61,8 +61,8 @@ async function raw(): Promise<number> {
     ).run(connectionId, connectionId, now, now);
     const insert = db.prepare(
       `INSERT INTO record (id, connection_id, type, external_id, hash, data, title, filename, thumbnail_url, size,
-         first_seen_at, last_modified_at, last_action, deleted_at, last_seen_run)
-       VALUES ${Array.from({ length: INSERT_ROWS }, () => '(?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, NULL, NULL)').join(', ')}`,
+         first_seen_at, last_modified_at, last_action, deleted_at)
+       VALUES ${Array.from({ length: INSERT_ROWS }, () => '(?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, NULL)').join(', ')}`,
     );
     const started = performance.now();
     for (let page = 0; page < TOTAL / PAGE; page++) {
@@ -93,18 +93,17 @@ async function raw(): Promise<number> {
         }
       })();
     }
-    const seconds = (performance.now() - started) / 1000;
-    db.close();
-    return TOTAL / seconds;
+    return TOTAL / ((performance.now() - started) / 1000);
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    db.close();
   }
 }
 
-async function throughJunction(url: string): Promise<{ first: SyncRun; again: SyncRun }> {
+async function measure(url: string): Promise<{ first: SyncRun; again: SyncRun; rawPerSecond: number }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-bench-sync-'));
+  const file = path.join(dir, 'junction.sqlite');
   const config = loadConfig({
-    DATABASE_URL: `sqlite:${path.join(dir, 'junction.sqlite')}`,
+    DATABASE_URL: `sqlite:${file}`,
     JUNCTION_SECRET_KEY: '44'.repeat(32),
     JUNCTION_ADMIN_KEY: 'jk_bench-admin-key-0123456789abcdefghijklmnop',
     LOG_LEVEL: 'warn',
@@ -137,6 +136,7 @@ async function throughJunction(url: string): Promise<{ first: SyncRun; again: Sy
       },
       credentials: { type: 'bearer', token: TOKEN },
     });
+    const rawPerSecond = raw(file);
     const syncs = app.get(SyncsService);
     const finished = async (syncId: string): Promise<SyncRun> => {
       for (;;) {
@@ -151,7 +151,7 @@ async function throughJunction(url: string): Promise<{ first: SyncRun; again: Sy
     };
     const first = await finished((await syncs.start(caller, accountId, {})).sync.id);
     const again = await finished((await syncs.restart(caller, connection.id)).sync.id);
-    return { first, again };
+    return { first, again, rawPerSecond };
   } finally {
     await app.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -164,8 +164,7 @@ const perSecond = (run: SyncRun) =>
 async function main(): Promise<void> {
   const network = await startPeerProcess(fileURLToPath(import.meta.url), 'network');
   try {
-    const rawPerSecond = await raw();
-    const { first, again } = await throughJunction(network.url);
+    const { first, again, rawPerSecond } = await measure(network.url);
     if (
       first.itemsAdded !== TOTAL ||
       again.itemsSeen !== TOTAL ||
@@ -174,7 +173,7 @@ async function main(): Promise<void> {
       throw new Error(`unexpected counters: ${JSON.stringify({ first, again })}`);
     const [firstRate, againRate] = [perSecond(first), perSecond(again)];
     console.log(
-      `sync via Junction: first ${Math.round(firstRate)} records/s (raw batched insert of the same rows: ` +
+      `sync via Junction: first ${Math.round(firstRate)} records/s (raw batched insert of the same rows into the same file: ` +
         `${Math.round(rawPerSecond)} rows/s, ratio ${(firstRate / rawPerSecond).toFixed(2)}); unchanged re-sync ` +
         `${Math.round(againRate)} records/s (${(againRate / firstRate).toFixed(1)}x the first)`,
     );

@@ -39,6 +39,19 @@ interface RecordBody {
   data: { title: string };
 }
 
+/** A stream of a fake network's collection: pages by `next`, resumes from `updated_since`. */
+function pagedStream(path: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    path,
+    items: 'data',
+    id: 'id',
+    cursor: 'updatedAt',
+    cursorParam: 'updated_since',
+    nextPage: { from: 'next', param: 'page' },
+    ...extra,
+  };
+}
+
 describe(`syncs (${mode})`, () => {
   let t: TestApp;
   let network: FakeNetwork;
@@ -57,38 +70,26 @@ describe(`syncs (${mode})`, () => {
     await network.close();
   });
 
+  /** Creates a connection of the admin's account; its id. */
+  const createConnection = async (body: Record<string, unknown>): Promise<string> =>
+    ((await t.http().post('/connections').set(admin).send(body).expect(201)).body as { id: string }).id;
+  /** An http connection to a fake network, with these streams and settings. */
+  const httpConnection = (
+    name: string,
+    baseUrl: string,
+    streams: Record<string, object>,
+    settings?: Record<string, unknown>,
+  ): Promise<string> =>
+    createConnection({
+      provider: 'http',
+      name,
+      config: { baseUrl, rateLimit: { requests: 1000, perMs: 1000 }, streams },
+      credentials: { type: 'bearer', token: TOKEN },
+      ...(settings ? { settings } : {}),
+    });
   /** An http connection whose `photos` stream is the fake network's paged photos. */
-  const connect = async (name: string, path = '/photos', baseUrl = network.url): Promise<string> =>
-    (
-      (
-        await t
-          .http()
-          .post('/connections')
-          .set(admin)
-          .send({
-            provider: 'http',
-            name,
-            config: {
-              baseUrl,
-              rateLimit: { requests: 1000, perMs: 1000 },
-              streams: {
-                photos: {
-                  path,
-                  items: 'data',
-                  id: 'id',
-                  cursor: 'updatedAt',
-                  cursorParam: 'updated_since',
-                  nextPage: { from: 'next', param: 'page' },
-                  title: 'title',
-                  size: 'size',
-                },
-              },
-            },
-            credentials: { type: 'bearer', token: TOKEN },
-          })
-          .expect(201)
-      ).body as { id: string }
-    ).id;
+  const connect = (name: string, path = '/photos', baseUrl = network.url): Promise<string> =>
+    httpConnection(name, baseUrl, { photos: pagedStream(path, { title: 'title', size: 'size' }) });
 
   const start = async (body: object = { connections: [connectionId] }): Promise<Sync> =>
     (await t.http().post(`/accounts/${accountId}/syncs`).set(admin).send(body).expect(202)).body as Sync;
@@ -227,6 +228,88 @@ describe(`syncs (${mode})`, () => {
       .set(admin)
       .send({ type: 'photos', runId: '019abc12-3def-7456-89ab-cdef01234567' })
       .expect(422);
+  });
+
+  it('syncs every content type of a connection, one run each', async () => {
+    for (const n of [1, 2, 3]) network.post(`post-${n}`, `Post ${n}`);
+    const feed = await httpConnection('feed', network.url, {
+      photos: pagedStream('/photos'),
+      posts: pagedStream('/posts'),
+    });
+
+    const sync = await settled((await start({ connections: [feed] })).id);
+
+    expect(sync.status).toBe('succeeded');
+    expect(sync.runs.map((run) => [run.type, run.itemsAdded])).toEqual([
+      ['photos', network.photos.size],
+      ['posts', 3],
+    ]);
+    const posts = await recordsOf(feed, { type: 'posts' });
+    expect(posts.map((r) => (r.data as unknown as { text: string }).text)).toEqual([
+      'Post 1',
+      'Post 2',
+      'Post 3',
+    ]);
+  });
+
+  it('rides out a 429 and a 500 midway, resuming from its last page stored', async () => {
+    const flaky = await FakeNetwork.start(TOKEN, 5);
+    try {
+      for (let n = 1; n <= 12; n++) flaky.put(`f-${n}`, `Flaky ${n}`);
+      const flakyId = await connect('flaky', '/photos', flaky.url);
+      // Page 1 is answered; asking for page 2 meets a 429, and once it is asked again a 500.
+      flaky.failures.push(0, 429, 500);
+
+      const run = (await settled((await start({ connections: [flakyId] })).id)).runs[0];
+
+      expect(run).toMatchObject({ status: 'succeeded', itemsAdded: 12 });
+      expect(await recordsOf(flakyId)).toHaveLength(12);
+      // Pages 1 and 2 from the start; after each failure, from the checkpoint of page 1.
+      const pageOneEnd = flaky.photos.get('f-5')!.updatedAt;
+      const asked = flaky.requests.map((r) => [r.query.updated_since ?? null, r.query.page ?? null]);
+      expect(asked.slice(0, 2)).toEqual([
+        [null, null],
+        [null, '5'],
+      ]);
+      expect(asked.slice(2, 4)).toEqual([
+        [pageOneEnd, null],
+        [pageOneEnd, null],
+      ]);
+      expect(asked.slice(4).every(([since]) => since === pageOneEnd)).toBe(true);
+    } finally {
+      await flaky.close();
+    }
+  }, 30_000);
+
+  it('never shows as running a run whose job is dead', async () => {
+    const run = await syncNow();
+    // What a worker that died on the job's last attempt leaves: the job dead, the run's row running.
+    const write = (sql: string, params: unknown[]) => {
+      let n = 0;
+      const numbered = t.database.kind === 'postgres' ? sql.replace(/\?/g, () => `$${++n}`) : sql;
+      return t.app.get(DataSource).query(numbered, params);
+    };
+    await write(`UPDATE sync_run SET status = 'running', finished_at = NULL WHERE id = ?`, [run.id]);
+    await write(`UPDATE job SET status = 'dead', last_error = ? WHERE id = ?`, [
+      JSON.stringify({ code: 'TIMEOUT', message: 'the job ran out of time' }),
+      run.jobId,
+    ]);
+
+    const shown = (await t.http().get(`/sync-runs/${run.id}`).set(admin).expect(200)).body as Run;
+    expect(shown).toMatchObject({ status: 'failed', error: { code: 'TIMEOUT' } });
+    const running = (
+      await t
+        .http()
+        .get(`/accounts/${accountId}/sync-runs`)
+        .query({ status: 'running' })
+        .set(admin)
+        .expect(200)
+    ).body as { items: Run[] };
+    expect(running.items.map((r) => r.id)).not.toContain(run.id);
+    // The next sync records how it ended and starts a new run.
+    const next = await start();
+    expect(next.runs[0].id).not.toBe(run.id);
+    expect((await settled(next.id)).runs[0].status).toBe('succeeded');
   });
 
   it('starts one run when two requests come at once, and answers both with it', async () => {
@@ -437,16 +520,8 @@ describe(`syncs (${mode})`, () => {
   describe('settings: content types, date ranges, a clock, pauses', () => {
     let album: FakeNetwork;
     let albumId: string;
-    const stream = (cursorParam: string) => ({
-      path: '/photos',
-      items: 'data',
-      id: 'id',
-      cursor: 'updatedAt',
-      cursorParam,
-      query: { taken_from: '{{from}}', taken_to: '{{to}}' },
-      nextPage: { from: 'next', param: 'page' },
-      title: 'title',
-    });
+    const stream = () =>
+      pagedStream('/photos', { query: { taken_from: '{{from}}', taken_to: '{{to}}' }, title: 'title' });
 
     beforeAll(async () => {
       album = await FakeNetwork.start(TOKEN, 5);
@@ -454,26 +529,12 @@ describe(`syncs (${mode})`, () => {
       album.put('a-2025-jan', 'Taken January', 1, '2025-01-01T00:00:00.000Z');
       album.put('a-2025-dec', 'Taken 31 December', 1, '2025-12-31T22:00:00.000Z');
       album.put('a-2026', 'Taken 2026', 1, '2026-01-01T00:00:00.000Z');
-      albumId = (
-        (
-          await t
-            .http()
-            .post('/connections')
-            .set(admin)
-            .send({
-              provider: 'http',
-              name: 'album',
-              config: {
-                baseUrl: album.url,
-                rateLimit: { requests: 1000, perMs: 1000 },
-                streams: { photos: stream('updated_since'), archive: stream('updated_since') },
-              },
-              credentials: { type: 'bearer', token: TOKEN },
-              settings: { contentTypes: { photos: { from: '2025-01-01', to: '2025-12-31' } } },
-            })
-            .expect(201)
-        ).body as { id: string }
-      ).id;
+      albumId = await httpConnection(
+        'album',
+        album.url,
+        { photos: stream(), archive: stream() },
+        { contentTypes: { photos: { from: '2025-01-01', to: '2025-12-31' } } },
+      );
     });
     afterAll(() => album.close());
 
@@ -642,21 +703,12 @@ describe(`syncs (${mode})`, () => {
       camera = await FakeNetwork.start(TOKEN, 2);
       for (const n of [1, 2, 3]) camera.put(`c-${n}`, `Shot ${n}`);
       dav = await startFakeWebdav({ username: DAV_USER, password: DAV_PASSWORD });
-      vaultId = (
-        (
-          await t
-            .http()
-            .post('/connections')
-            .set(admin)
-            .send({
-              provider: 'webdav',
-              name: 'vault',
-              config: { url: dav.url },
-              credentials: { type: 'basic', username: DAV_USER, password: DAV_PASSWORD },
-            })
-            .expect(201)
-        ).body as { id: string }
-      ).id;
+      vaultId = await createConnection({
+        provider: 'webdav',
+        name: 'vault',
+        config: { url: dav.url },
+        credentials: { type: 'basic', username: DAV_USER, password: DAV_PASSWORD },
+      });
       cameraId = await connect('camera', '/photos', camera.url);
     });
     afterAll(async () => {
@@ -664,7 +716,7 @@ describe(`syncs (${mode})`, () => {
       await dav.close();
     });
 
-    const setStorage = (storageConnectionId: string, content = 'contentUrl') =>
+    const setStorage = (storageConnectionId: string) =>
       t
         .http()
         .patch(`/connections/${cameraId}`)
@@ -673,17 +725,7 @@ describe(`syncs (${mode})`, () => {
           settings: { storageConnectionId },
           config: {
             baseUrl: camera.url,
-            streams: {
-              photos: {
-                path: '/photos',
-                items: 'data',
-                id: 'id',
-                cursor: 'updatedAt',
-                cursorParam: 'updated_since',
-                nextPage: { from: 'next', param: 'page' },
-                content,
-              },
-            },
+            streams: { photos: pagedStream('/photos', { content: 'contentUrl' }) },
           },
         });
     const contentOf = async (id: string) =>
@@ -841,15 +883,7 @@ describe(`syncs (${mode})`, () => {
           name: 'mine',
           config: {
             baseUrl: network.url,
-            streams: {
-              photos: {
-                path: '/photos',
-                items: 'data',
-                id: 'id',
-                cursor: 'updatedAt',
-                nextPage: { from: 'next', param: 'page' },
-              },
-            },
+            streams: { photos: pagedStream('/photos') },
           },
           credentials: { type: 'bearer', token: TOKEN },
           settings: { syncEvery: '6h' },

@@ -14,16 +14,24 @@ export interface Photo {
   contentUrl: string;
 }
 
+/** A post as the fake network serves it. */
+export interface Post {
+  id: string;
+  text: string;
+  updatedAt: string;
+}
+
 /**
  * A photo network with a paged REST API, as a sync reads it: `GET /photos?updated_since=&page=`
  * answers `{ data: [...], next }` oldest change first, 10 a page (`next` is the page token, null
  * on the last), only photos changed at or after `updated_since` and taken within `taken_from` and
- * `taken_to` when given; `GET /photos/{id}/content` answers a photo's bytes. A bearer token is
- * required.
+ * `taken_to` when given; `GET /photos/{id}/content` answers a photo's bytes. `GET /posts` pages
+ * its posts the same way (by `updated_since`). A bearer token is required.
  * Switches: answer a status instead, or answer slowly.
  */
 export class FakeNetwork {
   readonly photos = new Map<string, Photo>();
+  readonly posts = new Map<string, Post>();
   readonly requests: { path: string; query: Record<string, string> }[] = [];
   /** Each request waits this long before it is answered. */
   delayMs = 0;
@@ -62,7 +70,7 @@ export class FakeNetwork {
       size,
       takenAt,
       contentUrl: `/photos/${encodeURIComponent(id)}/content`,
-      updatedAt: new Date(Date.UTC(2026, 0, 1) + ++this.tick * 1000).toISOString(),
+      updatedAt: this.nextChange(),
     };
     // Deleted first, so the map's order stays the order of change.
     this.photos.delete(id);
@@ -71,10 +79,23 @@ export class FakeNetwork {
     return photo;
   }
 
+  /** Adds or changes a post; its updatedAt moves past every earlier change. */
+  post(id: string, text: string): Post {
+    const post = { id, text, updatedAt: this.nextChange() };
+    this.posts.delete(id);
+    this.posts.set(id, post);
+    return post;
+  }
+
   /** The photo is gone from the network. */
   remove(id: string): void {
     this.photos.delete(id);
     this.ordered = null;
+  }
+
+  /** The network's clock: one second later for each change. */
+  private nextChange(): string {
+    return new Date(Date.UTC(2026, 0, 1) + ++this.tick * 1000).toISOString();
   }
 
   close(): Promise<void> {
@@ -102,16 +123,22 @@ export class FakeNetwork {
       res.writeHead(200, { 'content-type': 'image/jpeg' });
       return void res.end(photoBytes(photo));
     }
+    if (url.pathname === '/posts') return send(200, this.page([...this.posts.values()], url));
     if (url.pathname !== '/photos') return send(404, { error: 'not found' });
-    const since = url.searchParams.get('updated_since') ?? '';
-    const offset = Number(url.searchParams.get('page') ?? '0');
     const [takenFrom, takenTo] = [url.searchParams.get('taken_from'), url.searchParams.get('taken_to')];
     const all = (this.ordered ??= [...this.photos.values()]);
     const ordered =
       takenFrom || takenTo
         ? all.filter((p) => (!takenFrom || p.takenAt >= takenFrom) && (!takenTo || p.takenAt <= takenTo))
         : all;
-    // The first photo changed at or after `since`, by binary search.
+    send(200, this.page(ordered, url));
+  }
+
+  /** One page of items (oldest change first), from the first changed at or after `updated_since`. */
+  private page<T extends { updatedAt: string }>(ordered: T[], url: URL): { data: T[]; next: string | null } {
+    const since = url.searchParams.get('updated_since') ?? '';
+    const offset = Number(url.searchParams.get('page') ?? '0');
+    // The first item changed at or after `since`, by binary search.
     let [low, high] = [0, ordered.length];
     while (low < high) {
       const middle = (low + high) >> 1;
@@ -121,7 +148,7 @@ export class FakeNetwork {
     const from = low + offset;
     const page = ordered.slice(from, from + this.pageSize);
     const next = from + this.pageSize < ordered.length ? String(offset + this.pageSize) : null;
-    send(200, { data: page, next });
+    return { data: page, next };
   }
 }
 

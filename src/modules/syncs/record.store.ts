@@ -58,7 +58,7 @@ interface HeldRecord {
   storedConnectionId: string | null;
 }
 
-/** Rows per INSERT: 15 values each, well under SQLite's limit on parameters. */
+/** Rows per INSERT: 14 values each, well under SQLite's limit on parameters. */
 const INSERT_CHUNK = 200;
 /** Ids per lookup of what a page already holds. */
 const LOOKUP_CHUNK = 500;
@@ -85,7 +85,7 @@ export class RecordStore {
     type: string,
     records: SyncRecord[],
     now: Date,
-    /** A full sync's run: every record it sees is marked with it, for the sweep at its end. */
+    /** A full sync's run: it keeps the page's external ids, for the sweep at its end. */
     fullRun: string | null = null,
   ): Promise<PageCounts> {
     const latest = new Map<string, SyncRecord>();
@@ -93,20 +93,16 @@ export class RecordStore {
     this.cache.changed(manager, connectionId);
     const held = await this.held(manager, connectionId, type, [...latest.keys()]);
     const added: StoredRecord[] = [];
-    const unchanged: string[] = [];
     let updated = 0;
     for (const record of latest.values()) {
       const hash = hashOf(record.data);
       const known = held.get(record.externalId);
-      if (known && known.hash === hash && !known.deleted) {
-        unchanged.push(known.id);
-        continue;
-      }
+      if (known && known.hash === hash && !known.deleted) continue;
       if (known) {
         await rawSql(
           manager,
           `UPDATE record SET hash = ?, data = ?, title = ?, filename = ?, thumbnail_url = ?, size = ?,
-             last_modified_at = ?, last_action = 'updated', deleted_at = NULL, last_seen_run = ?
+             last_modified_at = ?, last_action = 'updated', deleted_at = NULL
            WHERE id = ?`,
           [
             hash,
@@ -116,7 +112,6 @@ export class RecordStore {
             record.thumbnailUrl ?? null,
             record.size ?? null,
             now,
-            fullRun,
             known.id,
           ],
         );
@@ -146,8 +141,8 @@ export class RecordStore {
       await rawSql(
         manager,
         `INSERT INTO record (id, connection_id, type, external_id, hash, data, title, filename, thumbnail_url,
-           size, first_seen_at, last_modified_at, last_action, deleted_at, last_seen_run)
-         VALUES ${part.map(() => `(${sqlPlaceholders(15)})`).join(', ')}`,
+           size, first_seen_at, last_modified_at, last_action, deleted_at)
+         VALUES ${part.map(() => `(${sqlPlaceholders(14)})`).join(', ')}`,
         part.flatMap((r) => [
           r.id,
           r.connectionId,
@@ -163,19 +158,16 @@ export class RecordStore {
           r.lastModifiedAt,
           r.lastAction,
           r.deletedAt,
-          fullRun,
         ]),
       );
     }
-    // New and changed records carry the run already; the unchanged ones are marked by id.
-    if (fullRun !== null) {
-      for (const part of inChunks(unchanged, LOOKUP_CHUNK)) {
-        await rawSql(
-          manager,
-          `UPDATE record SET last_seen_run = ? WHERE id IN (${sqlPlaceholders(part.length)})`,
-          [fullRun, ...part],
-        );
-      }
+    // A full run keeps what it saw, a row a page, for the sweep at its end.
+    if (fullRun !== null && latest.size > 0) {
+      await rawSql(manager, `INSERT INTO sync_run_seen (id, run_id, external_ids) VALUES (?, ?, ?)`, [
+        newId(now.getTime()),
+        fullRun,
+        JSON.stringify([...latest.keys()]),
+      ]);
     }
     return { seen: latest.size, added: added.length, updated };
   }
@@ -233,26 +225,37 @@ export class RecordStore {
     brakePercent: number,
     now: Date,
   ): Promise<{ deleted: number } | { braked: number; of: number }> {
-    const { rows } = await rawSql<{ total: number | string; unseen: number | string }>(
+    const seen = new Set<string>();
+    const { rows: pages } = await rawSql(manager, `SELECT external_ids FROM sync_run_seen WHERE run_id = ?`, [
+      runId,
+    ]);
+    for (const page of pages)
+      for (const id of JSON.parse(sqlText(page.external_ids)) as string[]) seen.add(id);
+    // Every item the run saw is held and not deleted: as many live records as seen items, none is gone.
+    const { rows: counted } = await rawSql(
       manager,
-      `SELECT count(*) AS total,
-         sum(CASE WHEN last_seen_run IS NULL OR last_seen_run <> ? THEN 1 ELSE 0 END) AS unseen
-       FROM record WHERE connection_id = ? AND type = ? AND deleted_at IS NULL`,
-      [runId, connectionId, type],
+      `SELECT count(*) AS n FROM record WHERE connection_id = ? AND type = ? AND deleted_at IS NULL`,
+      [connectionId, type],
     );
-    const total = Number(rows[0]?.total ?? 0);
-    const unseen = Number(rows[0]?.unseen ?? 0);
-    if (unseen === 0) return { deleted: 0 };
-    if (unseen * 100 > total * brakePercent) return { braked: unseen, of: total };
+    if (Number(counted[0].n) === seen.size) return { deleted: 0 };
+    const { rows: live } = await rawSql(
+      manager,
+      `SELECT id, external_id FROM record WHERE connection_id = ? AND type = ? AND deleted_at IS NULL`,
+      [connectionId, type],
+    );
+    const unseen = live.filter((row) => !seen.has(sqlText(row.external_id))).map((row) => String(row.id));
+    if (unseen.length === 0) return { deleted: 0 };
+    if (unseen.length * 100 > live.length * brakePercent) return { braked: unseen.length, of: live.length };
     this.cache.changed(manager, connectionId);
-    const { affected } = await rawSql(
-      manager,
-      `UPDATE record SET deleted_at = ?, last_action = 'deleted', last_modified_at = ?
-       WHERE connection_id = ? AND type = ? AND deleted_at IS NULL
-         AND (last_seen_run IS NULL OR last_seen_run <> ?)`,
-      [now, now, connectionId, type, runId],
-    );
-    return { deleted: affected };
+    for (const part of inChunks(unseen, LOOKUP_CHUNK)) {
+      await rawSql(
+        manager,
+        `UPDATE record SET deleted_at = ?, last_action = 'deleted', last_modified_at = ?
+         WHERE id IN (${sqlPlaceholders(part.length)})`,
+        [now, now, ...part],
+      );
+    }
+    return { deleted: unseen.length };
   }
 
   /** Deletes the connection's records of these types; how many. */

@@ -264,6 +264,11 @@ export class SyncStore {
     return affected;
   }
 
+  /** Forgets what a run saw, once it has ended: only its sweep needed it. */
+  async forgetSeen(manager: EntityManager, runId: string): Promise<void> {
+    await rawSql(manager, `DELETE FROM sync_run_seen WHERE run_id = ?`, [runId]);
+  }
+
   /** Ends a run that is still queued, running or paused; whether it did. */
   async finish(
     manager: EntityManager,

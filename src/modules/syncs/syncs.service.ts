@@ -253,6 +253,7 @@ export class SyncsService {
     at: Date,
   ): Promise<void> {
     if (!(await this.store.finish(manager, runId, status, error, at))) return;
+    await this.store.forgetSeen(manager, runId);
     const run = (await this.store.findRun(runId, manager))!;
     const data = {
       runId: run.id,
