@@ -14,6 +14,7 @@ import { PlannerModule } from './modules/planner/planner.module.js';
 import { ProvidersModule } from './modules/providers/providers.module.js';
 import { ReservationsModule } from './modules/reservations/reservations.module.js';
 import { SchedulesModule } from './modules/schedules/schedules.module.js';
+import { ProjectsModule } from './modules/projects/projects.module.js';
 import { SyncsModule } from './modules/syncs/syncs.module.js';
 import { WebhooksModule } from './modules/webhooks/webhooks.module.js';
 
@@ -46,6 +47,7 @@ export class AppModule {
         ProvidersModule,
         WebhooksModule,
         SyncsModule,
+        ProjectsModule,
         ...features,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

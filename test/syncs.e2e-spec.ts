@@ -561,7 +561,7 @@ describe(`syncs (${mode})`, () => {
         '/settings/extra',
         '/settings/syncEvery',
       ]);
-      for (const syncEvery of ['* * * * * *', 'often', '@every 59s']) await patch({ syncEvery }).expect(422);
+      for (const syncEvery of ['* * * * * *', 'often', '@every 59s', '400d']) await patch({ syncEvery }).expect(422);
       await patch({ contentTypes: { photos: { from: '2025-02-01', to: '2025-01-01' } } }).expect(422);
       const webhooks = await t
         .http()

@@ -6,7 +6,10 @@ import type { AccountRole } from './roles.js';
 export interface Principal {
   accountId: string;
   role: AccountRole;
+  /** The API key's id, or the project token's. */
   apiKeyId: string;
+  /** Set for a project token: it acts only under `/projects/{projectId}`, as its member. */
+  projectId?: string;
 }
 
 export const CurrentPrincipal = createParamDecorator(

@@ -11,6 +11,7 @@ import { OAuth1764716400000 } from './1764716400000-oauth.js';
 import { Syncs1764802800000 } from './1764802800000-syncs.js';
 import { SyncSettings1764889200000 } from './1764889200000-sync-settings.js';
 import { SyncSeen1764975600000 } from './1764975600000-sync-seen.js';
+import { Projects1765062000000 } from './1765062000000-projects.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   Syncs1764802800000,
   SyncSettings1764889200000,
   SyncSeen1764975600000,
+  Projects1765062000000,
 ];

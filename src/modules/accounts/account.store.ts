@@ -34,6 +34,10 @@ export class AccountStore {
     return manager.findOneBy(Account, { id });
   }
 
+  findByEmail(email: string): Promise<Account | null> {
+    return this.dataSource.manager.findOneBy(Account, { email });
+  }
+
   exists(id: string, manager: EntityManager = this.dataSource.manager): Promise<boolean> {
     return manager.existsBy(Account, { id });
   }

@@ -28,6 +28,6 @@ import { ApiKeyAuthGuard, RolesGuard } from './auth.guards.js';
     { provide: APP_GUARD, useClass: ApiKeyAuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],
-  exports: [AccountsService],
+  exports: [AccountsService, ApiKeysService],
 })
 export class AccountsModule {}

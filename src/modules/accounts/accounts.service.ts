@@ -99,6 +99,11 @@ export class AccountsService {
     this.removalListeners.push(listener);
   }
 
+  /** The account of that email (in any case), or null. */
+  findByEmail(email: string): Promise<Account | null> {
+    return this.accounts.findByEmail(normalizeEmail(email));
+  }
+
   /** How many accounts there are, and when the newest signed up. */
   totals(): Promise<{ total: number; lastSignupAt: Date | null }> {
     return this.accounts.totals();

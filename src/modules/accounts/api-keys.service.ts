@@ -26,6 +26,7 @@ export interface NewApiKey {
 @Injectable()
 export class ApiKeysService {
   private readonly logger = new Logger(ApiKeysService.name);
+  private readonly otherKinds = new Map<string, (key: string) => Promise<Principal>>();
 
   constructor(
     private readonly apiKeys: ApiKeyStore,
@@ -94,7 +95,16 @@ export class ApiKeysService {
    * Finds who a key belongs to. The prefix narrows the search; the hash comparison is
    * constant-time. A revoked or expired key, or one of a disabled account, is refused.
    */
+  /**
+   * Lets another module authenticate keys of its own kind, told apart by their mark (a project
+   * token's `jpt_`): such a key is theirs to accept or refuse.
+   */
+  acceptKeys(mark: string, authenticate: (key: string) => Promise<Principal>): void {
+    this.otherKinds.set(mark, authenticate);
+  }
+
   async authenticate(key: string): Promise<Principal> {
+    for (const [mark, authenticate] of this.otherKinds) if (key.startsWith(mark)) return authenticate(key);
     const candidates = await this.apiKeys.candidates(keyPrefix(key));
     const found = candidates.find((candidate) => hashMatches(key, candidate.hash));
     if (!found) throw new CommonError('UNAUTHENTICATED', 'invalid API key');

@@ -34,18 +34,33 @@ export class RolesGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (isPublic(this.reflector, context)) return true;
+    const request = context.switchToHttp().getRequest<ScopedRequest>();
+    const principal = request.user;
+    if (principal?.projectId !== undefined) assertInsideProject(request, principal.projectId);
     const required = this.reflector.getAllAndOverride<AccountRole | undefined>(REQUIRED_ROLE, [
       context.getHandler(),
       context.getClass(),
     ]);
     if (!required) return true;
-    const principal = context.switchToHttp().getRequest<{ user?: Principal }>().user;
     if (principal && roleAtLeast(principal.role, required)) return true;
     throw new CommonError(
       'FORBIDDEN',
       `this needs the ${required} role; your account has the ${principal?.role ?? 'no'} role`,
     );
   }
+}
+
+interface ScopedRequest {
+  user?: Principal;
+  params?: Record<string, string>;
+  routeOptions?: { url?: string };
+}
+
+/** A project token may call only routes under `/projects/{id}` of its own project. */
+function assertInsideProject(request: ScopedRequest, projectId: string): void {
+  const route = request.routeOptions?.url ?? '';
+  if ((route === '/projects/:id' || route.startsWith('/projects/:id/')) && request.params?.id === projectId) return;
+  throw new CommonError('FORBIDDEN', 'a project token acts only inside its own project');
 }
 
 function isPublic(reflector: Reflector, context: ExecutionContext): boolean {

@@ -73,7 +73,10 @@ export function settingsProblems(
 
 function syncEveryProblem(syncEvery: string): string | null {
   const every = everyMs(syncEvery) ?? (INTERVAL.test(syncEvery.trim()) ? everyMs(syncCron(syncEvery)) : null);
-  if (every !== null) return every < SYNCS_AT_MOST_EVERY_MS ? 'syncs run at most once a minute' : null;
+  if (every !== null)
+    return every < SYNCS_AT_MOST_EVERY_MS
+      ? 'syncs run at most once a minute'
+      : (cronProblems(syncCron(syncEvery))[0] ?? null);
   if (syncEvery.trim().split(/\s+/).length !== 5)
     return 'must be an interval such as "15m", "2h" or "1d", or a 5-field cron';
   return cronProblems(syncEvery)[0] ?? null;

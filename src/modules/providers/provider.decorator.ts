@@ -45,6 +45,12 @@ export interface ProviderMetadata {
    * `_CLIENT_SECRET`; those variables and `_AUTHORIZATION_URL` / `_TOKEN_URL` override these.
    */
   oauth2?: OAuth2Settings;
+  /**
+   * A JSON Schema (ajv) for the settings a project gives this provider
+   * (`PUT /projects/{id}/providers/{key}`): which connection, repositories, branch patterns. None:
+   * projects do not use it.
+   */
+  projectSettingsSchema?: Record<string, unknown>;
 }
 
 export interface OAuth2Settings {
@@ -85,6 +91,8 @@ export interface ConnectionProvider {
    * schema passes; each problem names its path under `/config`.
    */
   validate?(config: Record<string, unknown>): SchemaViolation[];
+  /** Checks a project's settings beyond what `projectSettingsSchema` can say; paths under `/settings`. */
+  validateProjectSettings?(settings: Record<string, unknown>): SchemaViolation[];
   /**
    * The jobs a connection of this provider runs on a clock (its pollers). Junction keeps one
    * schedule per entry in step with the connection: created with it, changed with its config,

@@ -27,6 +27,10 @@ class AcmeAgainProvider {}
 class BrokenSchemaProvider {}
 
 @Injectable()
+@Provider({ ...base, key: 'broken-project', projectSettingsSchema: { type: 'nonsense' } })
+class BrokenProjectSchemaProvider {}
+
+@Injectable()
 @Provider({ ...base, key: 'too-fast', rateLimit: { requests: 0, perMs: 1000 } })
 class NoRequestsProvider {}
 
@@ -77,6 +81,9 @@ describe('ProviderRegistry', () => {
   it('stops the boot when a config schema does not compile', async () => {
     await expect(boot(BrokenSchemaProvider)).rejects.toThrow(
       'BrokenSchemaProvider: its configSchema does not compile',
+    );
+    await expect(boot(BrokenProjectSchemaProvider)).rejects.toThrow(
+      'BrokenProjectSchemaProvider: its projectSettingsSchema does not compile',
     );
   });
 

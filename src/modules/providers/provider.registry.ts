@@ -17,6 +17,8 @@ export interface RegisteredProvider {
   /** `ClassName`, with `(plug-in <file>)` for a plug-in's, for messages. */
   source: string;
   validateConfig(config: unknown): SchemaViolation[];
+  /** A project's settings for it, checked; null when the provider takes none (no projectSettingsSchema). */
+  validateProjectSettings(settings: unknown): SchemaViolation[] | null;
 }
 
 /** Thrown at boot when providers do not add up; the process does not start. */
@@ -72,10 +74,18 @@ export class ProviderRegistry implements OnModuleInit {
         );
       }
       let validate: ValidateFunction | undefined;
-      try {
-        validate = ajv.compile(metadata.configSchema);
-      } catch (error) {
-        own.push(`${source}: its configSchema does not compile: ${(error as Error).message}`);
+      let validateProject: ValidateFunction | undefined;
+      for (const [name, schema] of [
+        ['configSchema', metadata.configSchema],
+        ['projectSettingsSchema', metadata.projectSettingsSchema],
+      ] as const) {
+        try {
+          const compiled = schema === undefined ? undefined : ajv.compile(schema);
+          if (name === 'configSchema') validate = compiled;
+          else validateProject = compiled;
+        } catch (error) {
+          own.push(`${source}: its ${name} does not compile: ${(error as Error).message}`);
+        }
       }
       if (own.length > 0 || !validate) {
         problems.push(...own);
@@ -94,6 +104,16 @@ export class ProviderRegistry implements OnModuleInit {
               .map(({ path, message }) => ({ path: `/config${path}`, message }));
           }
           return instance.validate?.(config as Record<string, unknown>) ?? [];
+        },
+        validateProjectSettings: (settings) => {
+          if (!validateProject) return null;
+          if (!validateProject(settings)) {
+            return (validateProject.errors ?? [])
+              .slice(0, MAX_VIOLATIONS)
+              .map(toViolation)
+              .map(({ path, message }) => ({ path: `/settings${path}`, message }));
+          }
+          return instance.validateProjectSettings?.(settings as Record<string, unknown>) ?? [];
         },
       });
     }

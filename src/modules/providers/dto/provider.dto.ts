@@ -46,10 +46,20 @@ export class ProviderDto {
       "The partner calls a connection may make, unless its config's rateLimit says otherwise; null: no limit",
   })
   rateLimit!: RateLimitDto | null;
+
+  @ApiProperty({
+    type: 'object',
+    nullable: true,
+    additionalProperties: true,
+    description:
+      'The JSON Schema of the settings a project gives it (PUT /projects/{id}/providers/{key}); null: none',
+  })
+  projectSettingsSchema!: Record<string, unknown> | null;
 }
 
 export function toProviderDto({ metadata }: RegisteredProvider): ProviderDto {
   const { key, title, kinds, configSchema, credentialTypes, capabilities } = metadata;
   const rateLimit = metadata.rateLimit ? { ...metadata.rateLimit } : null;
-  return { key, title, kinds, configSchema, credentialTypes, capabilities, rateLimit };
+  const projectSettingsSchema = metadata.projectSettingsSchema ?? null;
+  return { key, title, kinds, configSchema, credentialTypes, capabilities, rateLimit, projectSettingsSchema };
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { SchemaViolation } from '../../../common/json-schema.js';
 import { Provider } from '../provider.decorator.js';
 import type { ConnectionProvider } from '../provider.decorator.js';
 import { INBOUND_ONLY_CONFIG_SCHEMA } from '../webhooks/webhook-config.js';
@@ -21,6 +22,39 @@ import type {
  * `github.pull_request.opened`), the delivery id `X-GitHub-Delivery`. A `ping` is acknowledged and
  * not stored. GitHub's form-encoded option (`payload=<json>`) is read too.
  */
+/**
+ * What a project tells the GitHub provider: the connection to use, the repositories it follows
+ * (`owner/name`), and branch patterns that give a branch its parent and, by a `feature` group, its
+ * feature: `{ "pattern": "^feature/(?<feature>[A-Z]+-[0-9]+)", "parent": "develop" }`.
+ */
+const GITHUB_PROJECT_SETTINGS_SCHEMA = {
+  type: 'object',
+  required: ['connectionId', 'repositories'],
+  additionalProperties: false,
+  properties: {
+    connectionId: { type: 'string', format: 'uuid' },
+    repositories: {
+      type: 'array',
+      maxItems: 200,
+      uniqueItems: true,
+      items: { type: 'string', pattern: '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$', maxLength: 200 },
+    },
+    branches: {
+      type: 'array',
+      maxItems: 50,
+      items: {
+        type: 'object',
+        required: ['pattern'],
+        additionalProperties: false,
+        properties: {
+          pattern: { type: 'string', minLength: 1, maxLength: 500 },
+          parent: { type: 'string', minLength: 1, maxLength: 250 },
+        },
+      },
+    },
+  },
+};
+
 @Injectable()
 @Provider({
   key: 'github',
@@ -29,8 +63,22 @@ import type {
   configSchema: INBOUND_ONLY_CONFIG_SCHEMA,
   credentialTypes: ['none'],
   capabilities: ['webhooks'],
+  projectSettingsSchema: GITHUB_PROJECT_SETTINGS_SCHEMA,
 })
 export class GithubProvider implements ConnectionProvider {
+  /** Each branch pattern must be a regular expression; its `feature` group, if any, names the feature. */
+  validateProjectSettings(settings: Record<string, unknown>): SchemaViolation[] {
+    const branches = (settings.branches ?? []) as { pattern: string }[];
+    return branches.flatMap(({ pattern }, index) => {
+      try {
+        new RegExp(pattern);
+        return [];
+      } catch (error) {
+        return [{ path: `/settings/branches/${index}/pattern`, message: (error as Error).message }];
+      }
+    });
+  }
+
   verifyWebhook(request: InboundWebhook, { secrets }: WebhookVerifyContext): VerifiedWebhook {
     const signature = request.headers['x-hub-signature-256'];
     if (!signature) throw new WebhookRefused('X-Hub-Signature-256 is missing');

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AccountsModule } from '../accounts/accounts.module.js';
+import { EventsModule } from '../events/events.module.js';
+import { ProvidersModule } from '../providers/providers.module.js';
+import { ProjectStore } from './project.store.js';
+import { ProjectsController } from './projects.controller.js';
+import { ProjectsService } from './projects.service.js';
+
+/** Projects for development teams: members, invitations, and tokens that act only inside a project. */
+@Module({
+  imports: [AccountsModule, EventsModule, ProvidersModule],
+  controllers: [ProjectsController],
+  providers: [ProjectStore, ProjectsService],
+  exports: [ProjectsService],
+})
+export class ProjectsModule {}
