@@ -1,3 +1,4 @@
+import { ProjectRecordsService } from '../src/modules/projects/project-records.service.js';
 import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 
@@ -211,6 +212,159 @@ describe(`projects (${mode})`, () => {
     const schema = (await t.http().get('/providers/github').set(ann.key).expect(200)).body
       .projectSettingsSchema;
     expect(schema).toMatchObject({ required: ['connectionId', 'repositories'] });
+  });
+
+  it('keeps the records providers write: branches linked by pattern, builds, provider data, ?fields=', async () => {
+    const [ann, eve] = [await person(), await person()];
+    const id = await project(ann, 'Records');
+    const github = (
+      (
+        await t
+          .http()
+          .post('/connections')
+          .set(ann.key)
+          .send({ provider: 'github', name: 'gh', config: {}, credentials: { type: 'none' } })
+          .expect(201)
+      ).body as { id: string }
+    ).id;
+    await t
+      .http()
+      .put(`/projects/${id}/providers/github`)
+      .set(ann.key)
+      .send({
+        connectionId: github,
+        repositories: ['acme/shop'],
+        branches: [{ pattern: '^feature/(?<feature>[A-Z]+-[0-9]+)', parent: 'develop' }],
+      })
+      .expect(200);
+    // What providers do: core's upserts.
+    const records = t.app.get(ProjectRecordsService);
+    const feature = await records.upsertFeature(id, {
+      provider: 'targetprocess',
+      externalId: 'SHOP-12',
+      type: 'story',
+      title: 'One-click checkout',
+      state: 'Open',
+    });
+    const repository = await records.upsertRepository(id, {
+      provider: 'github',
+      owner: 'acme',
+      name: 'shop',
+    });
+    const branch = await records.upsertBranch(id, repository.id, { name: 'feature/SHOP-12', headSha: 'a1' });
+    await records.upsertBranch(id, repository.id, { name: 'develop', headSha: 'd1' });
+    await records.upsertBuild(id, {
+      provider: 'jenkins',
+      job: 'shop',
+      number: 7,
+      branchId: branch.id,
+      status: 'failure',
+    });
+    await records.upsertBuild(id, {
+      provider: 'jenkins',
+      job: 'shop',
+      number: 8,
+      branchId: branch.id,
+      status: 'success',
+    });
+    await records.upsertFeature(id, {
+      ...{ provider: 'targetprocess', externalId: 'SHOP-12' },
+      type: 'story',
+      title: 'One-click checkout',
+      state: 'Done',
+    });
+
+    expect(branch).toMatchObject({ parent: 'develop', featureId: feature.id, mergedIntoParent: false });
+    const events = async (name: string) =>
+      (
+        (await t.http().get('/events').query({ name }).set(admin).expect(200)).body as {
+          items: { data: { project: string } }[];
+        }
+      ).items.filter((event) => event.data.project === id);
+    expect((await events('project.branch.updated')).map((e) => e.data)).toEqual([
+      expect.objectContaining({
+        branch: 'feature/SHOP-12',
+        headSha: 'a1',
+        feature: { id: feature.id, externalId: 'SHOP-12' },
+      }),
+    ]);
+    expect((await events('project.feature.updated')).map((e) => e.data)).toEqual([
+      expect.objectContaining({ state: 'Done', was: 'Open' }),
+    ]);
+
+    const token = bearer(
+      (
+        (await t.http().post(`/projects/${id}/tokens`).set(ann.key).send({ label: 'sonar' }).expect(201))
+          .body as { key: string }
+      ).key,
+    );
+    await t
+      .http()
+      .put(`/projects/${id}/branches/${branch.id}/provider-data/sonar/quality-gate`)
+      .set(token)
+      .send({ display: 'traffic_light', value: 'green' })
+      .expect(200);
+
+    await t
+      .http()
+      .put(`/projects/${id}/branches/${branch.id}/provider-data/sonar/quality-gate`)
+      .set(token)
+      .send({ display: 'traffic_light', value: 'purple' })
+      .expect(400);
+    const listed = await t
+      .http()
+      .get(`/projects/${id}/branches`)
+      .query({ repositoryId: repository.id, fields: 'id,name,headSha' })
+      .set(token)
+      .expect(200);
+    expect(listed.body.items).toEqual([
+      { id: branch.id, name: 'feature/SHOP-12', headSha: 'a1' },
+      { id: expect.any(String), name: 'develop', headSha: 'd1' },
+    ]);
+    const unknown = await t.http().get(`/projects/${id}/branches`).query({ fields: 'id,color' }).set(ann.key);
+    expect([unknown.status, unknown.body.error]).toEqual([400, 'INVALID_FIELDS']);
+    expect(
+      (await t.http().get(`/projects/${id}/builds`).query({ status: 'success' }).set(ann.key).expect(200))
+        .body.items,
+    ).toEqual([expect.objectContaining({ number: 8, status: 'success', branchId: branch.id })]);
+
+    const view = (await t.http().get(`/projects/${id}/features/${feature.id}`).set(ann.key).expect(200)).body;
+    expect(view).toMatchObject({ externalId: 'SHOP-12', state: 'Done' });
+    expect(view.repositories).toEqual([
+      expect.objectContaining({
+        owner: 'acme',
+        name: 'shop',
+        branches: [
+          expect.objectContaining({
+            name: 'feature/SHOP-12',
+            latestBuild: expect.objectContaining({ number: 8, status: 'success' }),
+            providerData: [
+              expect.objectContaining({
+                provider: 'sonar',
+                key: 'quality-gate',
+                display: 'traffic_light',
+                value: 'green',
+              }),
+            ],
+          }),
+        ],
+      }),
+    ]);
+    expect(
+      (
+        await t
+          .http()
+          .get(`/projects/${id}/features/${feature.id}`)
+          .query({ fields: 'title,state' })
+          .set(ann.key)
+          .expect(200)
+      ).body,
+    ).toEqual({
+      title: 'One-click checkout',
+      state: 'Done',
+    });
+    await t.http().get(`/projects/${id}/features/${feature.id}`).set(eve.key).expect(404);
+    await t.http().get(`/projects/${id}/widgets/${feature.id}`).set(ann.key).expect(404);
   });
 
   it('stops a token whose member left the project, and deletes a project with everything in it', async () => {

@@ -12,6 +12,7 @@ import { Syncs1764802800000 } from './1764802800000-syncs.js';
 import { SyncSettings1764889200000 } from './1764889200000-sync-settings.js';
 import { SyncSeen1764975600000 } from './1764975600000-sync-seen.js';
 import { Projects1765062000000 } from './1765062000000-projects.js';
+import { ProjectRecords1765148400000 } from './1765148400000-project-records.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   SyncSettings1764889200000,
   SyncSeen1764975600000,
   Projects1765062000000,
+  ProjectRecords1765148400000,
 ];

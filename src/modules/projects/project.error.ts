@@ -7,6 +7,8 @@ const PROJECT_ERROR_KINDS = {
   TOKEN_NOT_FOUND: 'not_found',
   INVITATION_NOT_FOUND: 'not_found',
   SETTINGS_NOT_FOUND: 'not_found',
+  RECORD_NOT_FOUND: 'not_found',
+  INVALID_FIELDS: 'invalid',
   INVALID_PROVIDER_SETTINGS: 'refused',
   NOT_A_MANAGER: 'forbidden',
   INVITATION_NOT_YOURS: 'forbidden',
