@@ -88,6 +88,8 @@ describe(`projects (${mode})`, () => {
     const last = await t.http().delete(`/projects/${id}/members/${ann.id}`).set(ann.key);
     expect(last.status).toBe(409);
     expect(last.body.error).toBe('LAST_MANAGER');
+    const demoted = await t.http().post(`/projects/${id}/members`).set(ann.key).send({ email: ann.email });
+    expect([demoted.status, demoted.body.error]).toEqual([409, 'LAST_MANAGER']);
     await t.http().delete(`/projects/${id}/members/${bob.id}`).set(ann.key).expect(204);
     await t.http().get(`/projects/${id}`).set(bob.key).expect(404);
   });

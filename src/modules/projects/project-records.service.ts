@@ -183,20 +183,6 @@ export class ProjectRecordsService {
     });
   }
 
-  async setMerged(projectId: string, branchId: string, merged: boolean): Promise<void> {
-    await this.mustFind('branches', projectId, branchId);
-    await this.serializer.transaction((manager) =>
-      this.store.update(manager, 'branches', branchId, {
-        mergedIntoParent: merged,
-        updatedAt: this.clock.now(),
-      }),
-    );
-  }
-
-  async removeBranch(projectId: string, branchId: string): Promise<void> {
-    await this.serializer.transaction((manager) => this.store.remove(manager, 'branches', branchId));
-  }
-
   /** A feature as its planning tool has it; a change of state is the event `project.feature.updated`. */
   async upsertFeature(projectId: string, input: NewFeature): Promise<ProjectRecord> {
     return this.serializer.transaction(async (manager) => {

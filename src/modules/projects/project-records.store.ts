@@ -18,12 +18,10 @@ export type RecordKind = (typeof RECORD_KINDS)[number];
 
 type FieldType = 'text' | 'bool' | 'int' | 'time';
 
-/** A kind of project record: its table, its fields (API name -> column and type) and its filters. */
+/** A kind of project record: its table and its fields (API name -> column and type). */
 interface KindOf {
   table: string;
   fields: Record<string, [column: string, type: FieldType]>;
-  /** Query filters: API name -> field. */
-  filters: readonly string[];
 }
 
 export const KINDS: Record<RecordKind, KindOf> = {
@@ -38,7 +36,6 @@ export const KINDS: Record<RecordKind, KindOf> = {
       active: ['active', 'bool'],
       updatedAt: ['updated_at', 'time'],
     },
-    filters: ['provider', 'active'],
   },
   branches: {
     table: 'project_branch',
@@ -52,7 +49,6 @@ export const KINDS: Record<RecordKind, KindOf> = {
       featureId: ['feature_id', 'text'],
       updatedAt: ['updated_at', 'time'],
     },
-    filters: ['repositoryId', 'featureId', 'name'],
   },
   features: {
     table: 'project_feature',
@@ -67,7 +63,6 @@ export const KINDS: Record<RecordKind, KindOf> = {
       url: ['url', 'text'],
       updatedAt: ['updated_at', 'time'],
     },
-    filters: ['provider', 'type', 'state', 'externalId'],
   },
   builds: {
     table: 'project_build',
@@ -84,7 +79,6 @@ export const KINDS: Record<RecordKind, KindOf> = {
       finishedAt: ['finished_at', 'time'],
       updatedAt: ['updated_at', 'time'],
     },
-    filters: ['provider', 'job', 'status', 'branchId'],
   },
 };
 
@@ -199,11 +193,6 @@ export class ProjectRecordsStore {
       `UPDATE ${table} SET ${names.map((name) => `${fields[name][0]} = ?`).join(', ')} WHERE id = ?`,
       [...names.map((name) => changes[name]), id],
     );
-  }
-
-  async remove(manager: EntityManager, kind: RecordKind, id: string): Promise<void> {
-    await rawSql(manager, `DELETE FROM ${KINDS[kind].table} WHERE id = ?`, [id]);
-    await rawSql(manager, `DELETE FROM project_provider_data WHERE kind = ? AND record_id = ?`, [kind, id]);
   }
 
   async putProviderData(

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import type { Principal } from '../../common/auth/principal.js';
 import { roleAtLeast } from '../../common/auth/roles.js';
 import { Clock } from '../../common/clock.js';
@@ -113,7 +114,11 @@ export class ProjectsService implements OnModuleInit {
     const account = await this.accounts.findByEmail(input.email);
     if (account) {
       const member = { projectId: id, accountId: account.id, manager: input.manager ?? false, joinedAt: now };
-      await this.serializer.transaction((manager) => this.store.putMember(manager, member));
+      await this.serializer.transaction(async (manager) => {
+        const before = await this.store.member(id, account.id, manager);
+        if (before?.manager && !member.manager) await this.assertAnotherManager(manager, id);
+        await this.store.putMember(manager, member);
+      });
       return { member: (await this.store.member(id, account.id))! };
     }
     const token = randomBytes(32).toString('base64url');
@@ -155,11 +160,7 @@ export class ProjectsService implements OnModuleInit {
     await this.serializer.transaction(async (manager) => {
       const member = await this.store.member(id, accountId, manager);
       if (!member) throw new ProjectError('MEMBER_NOT_FOUND', `account ${accountId} is not a member`);
-      if (member.manager && (await this.store.countManagers(manager, id)) === 1)
-        throw new ProjectError(
-          'LAST_MANAGER',
-          'the project’s last manager cannot leave; make another manager first',
-        );
+      if (member.manager) await this.assertAnotherManager(manager, id);
       await this.store.removeMember(manager, id, accountId);
     });
   }
@@ -310,6 +311,15 @@ export class ProjectsService implements OnModuleInit {
       }
     }
     return { accountId: found.accountId, role: 'viewer', apiKeyId: found.id, projectId: found.projectId };
+  }
+
+  /** A project keeps at least one manager: the last one can neither leave nor stop managing. */
+  private async assertAnotherManager(manager: EntityManager, id: string): Promise<void> {
+    if ((await this.store.countManagers(manager, id)) <= 1)
+      throw new ProjectError(
+        'LAST_MANAGER',
+        'the project’s last manager must stay one; make another manager first',
+      );
   }
 
   private async mayRead(caller: Principal, id: string): Promise<boolean> {
