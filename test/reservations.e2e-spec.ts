@@ -89,7 +89,7 @@ describe('the reserver', () => {
       expect(final.requests.filter((r) => r.status === 'pending').length).toBeGreaterThan(100);
       // A pass with no new goods changes nothing and looks at no request again.
       expect(await reserver.drain('main')).toEqual({ examined: 0, reserved: 0, goods: 0 });
-    });
+    }, 120_000);
   });
 
   // Several processes share one database on PostgreSQL only; SQLite is one process, so there the
