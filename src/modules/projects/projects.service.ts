@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
@@ -10,6 +10,7 @@ import { newId } from '../../common/ids.js';
 import type { SchemaViolation } from '../../common/json-schema.js';
 import type { Page } from '../../common/pagination/pagination.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
+import { hashApiKey, hashMatches } from '../accounts/accounts.contract.js';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { ApiKeysService } from '../accounts/api-keys.service.js';
 import { EventIntakeService } from '../events/event-intake.service.js';
@@ -127,7 +128,7 @@ export class ProjectsService implements OnModuleInit {
       projectId: id,
       email: input.email.trim().toLowerCase(),
       manager: input.manager ?? false,
-      tokenHash: sha256(token),
+      tokenHash: hashApiKey(token),
       invitedBy: caller.accountId,
       expiresAt: new Date(now.getTime() + INVITATION_DAYS * 86_400_000),
       acceptedAt: null,
@@ -170,7 +171,7 @@ export class ProjectsService implements OnModuleInit {
     const account = await this.accounts.get(caller.accountId);
     const now = this.clock.now();
     return this.serializer.transaction(async (manager) => {
-      const invitation = await this.store.invitationByHash(manager, sha256(token));
+      const invitation = await this.store.invitationByHash(manager, hashApiKey(token));
       if (!invitation) throw new ProjectError('INVITATION_NOT_FOUND', 'no invitation has this token');
       if (invitation.acceptedAt)
         throw new ProjectError('INVITATION_USED', 'this invitation was accepted already');
@@ -206,7 +207,7 @@ export class ProjectsService implements OnModuleInit {
       accountId: caller.accountId,
       label: label.trim(),
       prefix: key.slice(0, TOKEN_PREFIX_LENGTH),
-      hash: sha256(key),
+      hash: hashApiKey(key),
       revokedAt: null,
       lastUsedAt: null,
       createdAt: now,
@@ -294,7 +295,7 @@ export class ProjectsService implements OnModuleInit {
   /** A project token's request: it acts as the member who made it, inside its project only. */
   private async authenticate(key: string): Promise<Principal> {
     const found = (await this.store.tokenCandidates(key.slice(0, TOKEN_PREFIX_LENGTH))).find((token) =>
-      sameHash(key, token.hash),
+      hashMatches(key, token.hash),
     );
     if (!found) throw new CommonError('UNAUTHENTICATED', 'invalid project token');
     if (found.revokedAt) throw new CommonError('UNAUTHENTICATED', 'this project token has been revoked');
@@ -343,15 +344,6 @@ function invalidSettings(problems: SchemaViolation[]): ProjectError {
     problems.map((problem) => `${problem.path}: ${problem.message}`).join('; '),
     problems,
   );
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-function sameHash(key: string, stored: string): boolean {
-  const [a, b] = [Buffer.from(sha256(key), 'hex'), Buffer.from(stored, 'hex')];
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** `Shop Redesign 2027` -> `shop-redesign-2027`. */
