@@ -47,6 +47,10 @@ export class RecordCache implements OnModuleInit, OnApplicationShutdown {
     const url = this.config.redisUrl;
     if (!url) return;
     this.publisher = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    // A failed publish is logged where it happens; the connection's own errors must not go unheard.
+    this.publisher.on('error', (error: Error) =>
+      this.logger.debug(`record cache publisher: ${error.message}`),
+    );
     const subscriber = (this.subscriber = new Redis(url, { lazyConnect: true }));
     subscriber.on('message', (_channel: string, connectionId: string) => this.bump(connectionId));
     // Writes missed while away are unknown: start again empty once subscribed again.
