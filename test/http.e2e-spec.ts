@@ -234,6 +234,7 @@ describe('HTTP conventions', () => {
         'GET /projects/{id}/providers/{provider}',
         'PUT /projects/{id}/providers/{provider}',
         'DELETE /projects/{id}/providers/{provider}',
+        'POST /projects/{id}/repositories/sync',
         'GET /projects/{id}/repositories',
         'GET /projects/{id}/branches',
         'GET /projects/{id}/features',

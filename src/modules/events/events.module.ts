@@ -39,6 +39,6 @@ import { RoutesService } from './routes.service.js';
     EventReplayHandler,
     RetentionHandler,
   ],
-  exports: [EventIntakeService, EventsService, EventSubscribers],
+  exports: [EventIntakeService, EventsService, EventSubscribers, RoutesService],
 })
 export class EventsModule {}

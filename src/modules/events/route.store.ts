@@ -27,6 +27,14 @@ export class RouteStore {
     return Boolean(affected);
   }
 
+  /** The routes whose names start with `prefix` (a module's own routes). */
+  async findByNamePrefix(manager: EntityManager, prefix: string): Promise<Route[]> {
+    return manager
+      .createQueryBuilder(Route, 'route')
+      .where('substr(route.name, 1, :length) = :prefix', { length: prefix.length, prefix })
+      .getMany();
+  }
+
   /** Every stored route, by name. */
   async listByName(): Promise<Route[]> {
     return this.dataSource.manager.find(Route, { order: { name: 'ASC' } });

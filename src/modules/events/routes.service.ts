@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { isUUID } from 'class-validator';
 import siftModule from 'sift';
 import { Clock } from '../../common/clock.js';
@@ -143,6 +144,29 @@ export class RoutesService implements OnApplicationBootstrap {
     const deleted = await this.serializer.transaction((manager) => this.store.delete(manager, id));
     if (!deleted) throw notFound(id);
     this.invalidate();
+  }
+
+  /**
+   * Makes the stored routes whose names start with `prefix` exactly `wanted`, in the caller's
+   * transaction: a module keeps the routes its own settings ask for this way (a project's Jenkins
+   * builds). Each is checked like one made through the API.
+   */
+  async reconcile(manager: EntityManager, prefix: string, wanted: RouteSpec[]): Promise<void> {
+    const existing = new Map(
+      (await this.store.findByNamePrefix(manager, prefix)).map((route) => [route.name, route]),
+    );
+    const now = this.clock.now();
+    for (const spec of wanted) {
+      if (!spec.name.startsWith(prefix)) throw new Error(`${spec.name} does not start with ${prefix}`);
+      await this.check(spec, true);
+      const current = existing.get(spec.name);
+      existing.delete(spec.name);
+      if (current && JSON.stringify(specOf(current)) === JSON.stringify(spec)) continue;
+      const row = current ?? Object.assign(new Route(), { id: newId(), createdAt: now });
+      await this.store.save(manager, Object.assign(row, spec, { updatedAt: now }));
+    }
+    for (const route of existing.values()) await this.store.delete(manager, route.id);
+    this.serializer.afterCommit(manager, () => this.invalidate());
   }
 
   async get(id: string): Promise<RouteRecord> {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Query } from '@nestjs/common';
 import {
   ApiOkResponse,
   ApiOperation,
@@ -19,8 +19,30 @@ import type { RecordView } from './project-records.service.js';
 import { RECORD_KINDS } from './project-records.store.js';
 import type { ProviderDatum, RecordKind } from './project-records.store.js';
 import { ProjectError } from './project.error.js';
+import { ProjectsService } from './projects.service.js';
 
 const BUILD_STATUSES = ['queued', 'running', 'success', 'unstable', 'failure', 'not_built', 'aborted'];
+
+class SyncQueryDto {
+  @ApiPropertyOptional({ example: 'github', description: 'Only this provider; default every one that syncs' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  provider?: string;
+}
+
+class SyncJobDto {
+  @ApiProperty({ example: 'github' })
+  provider!: string;
+
+  @ApiProperty({ format: 'uuid', description: 'The projects.sync job; GET /jobs/{id} follows it' })
+  jobId!: string;
+}
+
+class SyncStartedDto {
+  @ApiProperty({ type: [SyncJobDto] })
+  jobs!: SyncJobDto[];
+}
 
 class FieldsQueryDto {
   @ApiPropertyOptional({
@@ -171,7 +193,31 @@ const BAD_FIELDS = {
 @Controller('projects/:id')
 @Roles('viewer')
 export class ProjectRecordsController {
-  constructor(private readonly records: ProjectRecordsService) {}
+  constructor(
+    private readonly records: ProjectRecordsService,
+    private readonly projects: ProjectsService,
+  ) {}
+
+  @Post('repositories/sync')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Bring the project’s repositories and branches up to date from its tools now, as a job per provider',
+  })
+  @ApiResponse({ status: 202, type: SyncStartedDto })
+  @ApiResponse(NOT_FOUND)
+  @ApiResponse({
+    status: 409,
+    description: 'No provider of the project syncs (NOTHING_TO_SYNC)',
+    type: ErrorBodyDto,
+  })
+  async sync(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() query: SyncQueryDto,
+  ): Promise<SyncStartedDto> {
+    return { jobs: await this.projects.requestSync(caller, id, query.provider) };
+  }
 
   @Get('repositories')
   @ApiOperation({ summary: 'The project’s repositories' })

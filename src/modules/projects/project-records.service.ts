@@ -6,6 +6,14 @@ import { newId } from '../../common/ids.js';
 import type { Page } from '../../common/pagination/pagination.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventIntakeService } from '../events/event-intake.service.js';
+import type {
+  ProjectBranch,
+  ProjectBuildInput,
+  ProjectFeature,
+  ProjectFeatureInput,
+  ProjectRecordsPort,
+  ProjectRepository,
+} from '../providers/providers.contract.js';
 import { KINDS, ProjectRecordsStore } from './project-records.store.js';
 import type { ProjectRecord, ProviderDatum, RecordKind } from './project-records.store.js';
 import { ProjectError } from './project.error.js';
@@ -26,27 +34,11 @@ export interface NewRepository {
   active?: boolean;
 }
 
-export interface NewFeature {
-  provider: string;
-  externalId: string;
-  type: 'story' | 'bug' | 'feature';
-  title: string;
-  owner?: string | null;
-  state: string;
-  url?: string | null;
-}
+export type NewFeature = ProjectFeatureInput & { provider: string };
+export type NewBuild = ProjectBuildInput & { provider: string };
 
-export interface NewBuild {
-  provider: string;
-  job: string;
-  number: number;
-  revision?: string | null;
-  branchId?: string | null;
-  status: 'queued' | 'running' | 'success' | 'unstable' | 'failure' | 'not_built' | 'aborted';
-  url?: string | null;
-  startedAt?: Date | null;
-  finishedAt?: Date | null;
-}
+/** Records read whole by providers come in pages of this many. */
+const PAGE = 500;
 
 interface BranchPattern {
   pattern: string;
@@ -125,6 +117,33 @@ export class ProjectRecordsService {
     return put;
   }
 
+  /** The project's records as one provider writes them: what it adds carries its key. */
+  port(projectId: string, provider: string): ProjectRecordsPort {
+    return {
+      upsertRepository: async (input) =>
+        (await this.upsertRepository(projectId, { provider, ...input })) as unknown as ProjectRepository,
+      repositories: async () =>
+        (await this.all('repositories', projectId, { provider })) as unknown as ProjectRepository[],
+      branches: async (repositoryId) =>
+        (await this.all('branches', projectId, { repositoryId })) as unknown as ProjectBranch[],
+      upsertBranch: async (repositoryId, input) =>
+        (await this.upsertBranch(projectId, repositoryId, input)) as unknown as ProjectBranch,
+      removeBranch: (repositoryId, name) => this.removeBranch(projectId, repositoryId, name),
+      setMerged: (repositoryId, name, merged) => this.setMerged(projectId, repositoryId, name, merged),
+      findBranches: async (query) => {
+        const filters = Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined));
+        return (await this.all('branches', projectId, filters)) as unknown as ProjectBranch[];
+      },
+      upsertFeature: async (input) =>
+        (await this.upsertFeature(projectId, { provider, ...input })) as unknown as ProjectFeature,
+      features: async () =>
+        (await this.all('features', projectId, { provider })) as unknown as ProjectFeature[],
+      upsertBuild: async (input) => {
+        await this.upsertBuild(projectId, { provider, ...input });
+      },
+    };
+  }
+
   upsertRepository(projectId: string, input: NewRepository): Promise<ProjectRecord> {
     const key = { provider: input.provider, owner: input.owner, name: input.name };
     return this.upsert('repositories', projectId, key, {
@@ -183,8 +202,33 @@ export class ProjectRecordsService {
     });
   }
 
-  /** A feature as its planning tool has it; a change of state is the event `project.feature.updated`. */
+  /** Removes a branch its tool no longer has; its builds stay, without a branch. */
+  async removeBranch(projectId: string, repositoryId: string, name: string): Promise<boolean> {
+    return this.serializer.transaction(async (manager) => {
+      const branch = await this.store.findBy(manager, 'branches', projectId, { repositoryId, name });
+      return branch ? this.store.delete(manager, 'branches', branch.id) : false;
+    });
+  }
+
+  async setMerged(projectId: string, repositoryId: string, name: string, merged: boolean): Promise<boolean> {
+    return this.serializer.transaction(async (manager) => {
+      const branch = await this.store.findBy(manager, 'branches', projectId, { repositoryId, name });
+      if (!branch) return false;
+      if (branch.mergedIntoParent !== merged)
+        await this.store.update(manager, 'branches', branch.id, {
+          mergedIntoParent: merged,
+          updatedAt: this.clock.now(),
+        });
+      return true;
+    });
+  }
+
+  /**
+   * A feature as its planning tool has it; a change of state is the event `project.feature.updated`.
+   * A new feature takes the branches whose patterns named it before it was known.
+   */
   async upsertFeature(projectId: string, input: NewFeature): Promise<ProjectRecord> {
+    const patterns = await this.projectStore.providerSettings(projectId);
     return this.serializer.transaction(async (manager) => {
       const key = { provider: input.provider, externalId: input.externalId };
       const before = await this.store.findBy(manager, 'features', projectId, key);
@@ -202,6 +246,7 @@ export class ProjectRecordsService {
         {},
         manager,
       );
+      if (!before) await this.linkBranches(manager, projectId, feature, patterns);
       if (before && before.state !== input.state) {
         await this.events.emitOwn(manager, [
           {
@@ -263,6 +308,46 @@ export class ProjectRecordsService {
     return outer ? work(outer) : this.serializer.transaction(work);
   }
 
+  /** Links the unlinked branches whose branch pattern names this feature. */
+  private async linkBranches(
+    manager: EntityManager,
+    projectId: string,
+    feature: ProjectRecord,
+    settings: { provider: string; settings: Record<string, unknown> }[],
+  ): Promise<void> {
+    const providerOf = new Map(
+      (await this.all('repositories', projectId, {})).map((repository) => [
+        repository.id,
+        repository.provider,
+      ]),
+    );
+    for (const branch of await this.all('branches', projectId, {})) {
+      if (branch.featureId !== null) continue;
+      const patterns = settings.find(
+        (found) => found.provider === providerOf.get(String(branch.repositoryId)),
+      );
+      const { featureExternalId } = matchPattern(patterns?.settings, String(branch.name));
+      if (featureExternalId === feature.externalId)
+        await this.store.update(manager, 'branches', branch.id, { featureId: feature.id });
+    }
+  }
+
+  /** Every record of a kind that passes the filters, read page by page. */
+  private async all(
+    kind: RecordKind,
+    projectId: string,
+    filters: Record<string, string | boolean>,
+  ): Promise<ProjectRecord[]> {
+    const records: ProjectRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.page(kind, projectId, filters, PAGE, cursor);
+      records.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return records;
+  }
+
   /** The repositories with the feature's branches, each branch with its latest build and provider data. */
   private async branchesOf(projectId: string, featureId: string): Promise<RecordView[]> {
     const branches = (await this.store.page('branches', projectId, { featureId }, 500)).items;
@@ -291,11 +376,7 @@ export class ProjectRecordsService {
     branch: string,
   ): Promise<{ parent: string | null; featureExternalId: string | null }> {
     const [settings] = await this.projectStore.providerSettings(projectId, provider);
-    for (const { pattern, parent } of (settings?.settings.branches ?? []) as BranchPattern[]) {
-      const match = new RegExp(pattern).exec(branch);
-      if (match) return { parent: parent ?? null, featureExternalId: match.groups?.feature ?? null };
-    }
-    return { parent: null, featureExternalId: null };
+    return matchPattern(settings?.settings, branch);
   }
 
   private async mustFind(kind: RecordKind, projectId: string, id: string): Promise<ProjectRecord> {
@@ -304,6 +385,18 @@ export class ProjectRecordsService {
       throw new ProjectError('RECORD_NOT_FOUND', `project ${projectId} has no ${kind} record ${id}`);
     return record;
   }
+}
+
+/** The parent and feature the first of a provider's branch patterns that matches the branch gives it. */
+function matchPattern(
+  settings: Record<string, unknown> | undefined,
+  branch: string,
+): { parent: string | null; featureExternalId: string | null } {
+  for (const { pattern, parent } of (settings?.branches ?? []) as BranchPattern[]) {
+    const match = new RegExp(pattern).exec(branch);
+    if (match) return { parent: parent ?? null, featureExternalId: match.groups?.feature ?? null };
+  }
+  return { parent: null, featureExternalId: null };
 }
 
 /** The fields `?fields=a,b` asks for, each one the kind has; undefined: all. */

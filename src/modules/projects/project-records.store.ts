@@ -195,6 +195,14 @@ export class ProjectRecordsStore {
     );
   }
 
+  /** Deletes the record; false when there was none. Records that point at it follow their foreign keys. */
+  async delete(manager: EntityManager, kind: RecordKind, id: string): Promise<boolean> {
+    const { affected } = await rawSql(manager, `DELETE FROM ${KINDS[kind].table} WHERE id = ?`, [id]);
+    if (affected > 0)
+      await rawSql(manager, `DELETE FROM project_provider_data WHERE kind = ? AND record_id = ?`, [kind, id]);
+    return affected > 0;
+  }
+
   async putProviderData(
     manager: EntityManager,
     projectId: string,

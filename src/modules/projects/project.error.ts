@@ -17,6 +17,7 @@ const PROJECT_ERROR_KINDS = {
   LAST_MANAGER: 'conflict',
   INVITATION_USED: 'conflict',
   INVITATION_EXPIRED: 'conflict',
+  NOTHING_TO_SYNC: 'conflict',
 } as const satisfies Record<string, ErrorKind>;
 
 export type ProjectErrorCode = keyof typeof PROJECT_ERROR_KINDS;

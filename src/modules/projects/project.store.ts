@@ -255,6 +255,21 @@ export class ProjectStore {
     }));
   }
 
+  /** Every project's settings for a provider, by project id. */
+  async settingsOfProvider(
+    provider: string,
+  ): Promise<{ projectId: string; settings: Record<string, unknown> }[]> {
+    const { rows } = await rawSql(
+      this.dataSource.manager,
+      `SELECT project_id, settings FROM project_provider WHERE provider = ? ORDER BY project_id`,
+      [provider],
+    );
+    return rows.map((row) => ({
+      projectId: sqlText(row.project_id),
+      settings: sqlJson(row.settings) as Record<string, unknown>,
+    }));
+  }
+
   async putProviderSettings(manager: EntityManager, projectId: string, put: ProviderSettings): Promise<void> {
     await rawSql(
       manager,

@@ -14,13 +14,19 @@ import { hashApiKey, hashMatches } from '../accounts/accounts.contract.js';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { ApiKeysService } from '../accounts/api-keys.service.js';
 import { EventIntakeService } from '../events/event-intake.service.js';
+import { JobsService } from '../jobs/jobs.service.js';
+import { RoutesService } from '../events/routes.service.js';
 import { ConnectionsService } from '../providers/connections.service.js';
+import { syncCron, syncEveryProblem } from '../providers/providers.contract.js';
 import { ProvidersService } from '../providers/providers.service.js';
+import { SchedulesService } from '../schedules/schedules.service.js';
 import { ProjectError } from './project.error.js';
 import { ProjectStore } from './project.store.js';
 import type { Invitation, Member, Project, ProjectToken, ProviderSettings } from './project.store.js';
 
 export const PROJECT_INVITATION_EVENT = 'project.invitation';
+/** The job that brings a project's records up to date from one of its providers. */
+export const PROJECT_SYNC_JOB_TYPE = 'projects.sync';
 /** Project tokens start with this, so the authentication knows whose they are. */
 const TOKEN_MARK = 'jpt_';
 const TOKEN_PREFIX_LENGTH = 12;
@@ -51,6 +57,9 @@ export class ProjectsService implements OnModuleInit {
     private readonly clock: Clock,
     private readonly providers: ProvidersService,
     private readonly connections: ConnectionsService,
+    private readonly schedules: SchedulesService,
+    private readonly routes: RoutesService,
+    private readonly jobs: JobsService,
   ) {}
 
   onModuleInit(): void {
@@ -93,7 +102,10 @@ export class ProjectsService implements OnModuleInit {
 
   async remove(caller: Principal, id: string): Promise<void> {
     await this.assertManager(caller, id);
-    await this.serializer.transaction((manager) => this.store.remove(manager, id));
+    await this.serializer.transaction(async (manager) => {
+      await this.keepInStep(manager, id, null, null);
+      await this.store.remove(manager, id);
+    });
   }
 
   async members(caller: Principal, id: string): Promise<Member[]> {
@@ -250,7 +262,7 @@ export class ProjectsService implements OnModuleInit {
     settings: unknown,
   ): Promise<ProviderSettings> {
     await this.assertManager(caller, id);
-    const provider = this.providers.list().find((found) => found.metadata.key === providerKey);
+    const provider = this.providers.find(providerKey);
     if (!provider)
       throw invalidSettings([{ path: '/provider', message: `no provider has the key ${providerKey}` }]);
     const problems = provider.validateProjectSettings(settings);
@@ -261,23 +273,100 @@ export class ProjectsService implements OnModuleInit {
     const connectionId = (settings as { connectionId?: unknown }).connectionId;
     if (problems.length === 0 && typeof connectionId === 'string')
       problems.push(...(await this.connectionProblems(id, connectionId)));
+    const syncEvery = (settings as { syncEvery?: unknown }).syncEvery;
+    const syncProblem = typeof syncEvery === 'string' ? syncEveryProblem(syncEvery) : null;
+    if (syncProblem) problems.push({ path: '/settings/syncEvery', message: syncProblem });
     if (problems.length > 0) throw invalidSettings(problems);
     const put = {
       provider: providerKey,
       settings: settings as Record<string, unknown>,
       updatedAt: this.clock.now(),
     };
-    await this.serializer.transaction((manager) => this.store.putProviderSettings(manager, id, put));
+    await this.serializer.transaction(async (manager) => {
+      await this.store.putProviderSettings(manager, id, put);
+      await this.keepInStep(manager, id, providerKey, put.settings);
+    });
     return put;
+  }
+
+  /**
+   * Asks each of the project's providers that can sync (or the one named) to bring its records up
+   * to date from the tool, as one `projects.sync` job each. Any member may ask.
+   */
+  async requestSync(
+    caller: Principal,
+    id: string,
+    provider?: string,
+  ): Promise<{ provider: string; jobId: string }[]> {
+    await this.get(caller, id);
+    const syncing = (await this.store.providerSettings(id, provider)).filter(
+      (found) => typeof this.providers.find(found.provider)?.instance.syncProject === 'function',
+    );
+    if (syncing.length === 0)
+      throw new ProjectError(
+        'NOTHING_TO_SYNC',
+        `project ${id} has no settings for a provider that syncs${provider ? ` named ${provider}` : ''}`,
+      );
+    const jobs = await this.jobs.enqueueMany(
+      syncing.map((found) => ({
+        type: PROJECT_SYNC_JOB_TYPE,
+        payload: { projectId: id, provider: found.provider },
+      })),
+    );
+    return syncing.map((found, index) => ({ provider: found.provider, jobId: jobs[index].id }));
   }
 
   async removeProviderSettings(caller: Principal, id: string, provider: string): Promise<void> {
     await this.assertManager(caller, id);
-    const removed = await this.serializer.transaction((manager) =>
-      this.store.removeProviderSettings(manager, id, provider),
-    );
+    const removed = await this.serializer.transaction(async (manager) => {
+      await this.keepInStep(manager, id, provider, null);
+      return this.store.removeProviderSettings(manager, id, provider);
+    });
     if (!removed)
       throw new ProjectError('SETTINGS_NOT_FOUND', `project ${id} has no settings for provider ${provider}`);
+  }
+
+  /**
+   * Keeps what a project's settings for a provider ask for, in the settings' transaction: a
+   * schedule `project:<id>:<provider>:sync` firing `projects.sync` every `syncEvery`, and the
+   * routes the provider wants (`project:<id>:<provider>:<key>`). Null settings remove them; a null
+   * provider, every provider's of the project.
+   */
+  private async keepInStep(
+    manager: EntityManager,
+    id: string,
+    providerKey: string | null,
+    settings: Record<string, unknown> | null,
+  ): Promise<void> {
+    const prefix = providerKey === null ? `project:${id}:` : `project:${id}:${providerKey}:`;
+    const provider = providerKey === null ? undefined : this.providers.find(providerKey);
+    const syncEvery = settings?.syncEvery;
+    const schedules =
+      typeof syncEvery === 'string' && provider?.instance.syncProject
+        ? [
+            {
+              name: `${prefix}sync`,
+              cron: syncCron(syncEvery),
+              timezone: 'UTC',
+              jobType: PROJECT_SYNC_JOB_TYPE,
+              payload: { projectId: id, provider: providerKey },
+              overlap: 'skip' as const,
+              catchUp: 'skip' as const,
+            },
+          ]
+        : [];
+    await this.schedules.reconcile(manager, prefix, schedules);
+    const routes = settings ? (provider?.instance.projectRoutes?.(id, settings) ?? []) : [];
+    await this.routes.reconcile(
+      manager,
+      prefix,
+      routes.map(({ key, ...route }) => ({
+        ...route,
+        name: `${prefix}${key}`,
+        jobOptions: {},
+        enabled: true,
+      })),
+    );
   }
 
   /** A project uses only its members' connections. */

@@ -71,7 +71,7 @@ export function settingsProblems(
   return problems;
 }
 
-function syncEveryProblem(syncEvery: string): string | null {
+export function syncEveryProblem(syncEvery: string): string | null {
   const every = everyMs(syncEvery) ?? (INTERVAL.test(syncEvery.trim()) ? everyMs(syncCron(syncEvery)) : null);
   if (every !== null)
     return every < SYNCS_AT_MOST_EVERY_MS

@@ -1,6 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 import type { SchemaViolation } from '../../common/json-schema.js';
 import type { CredentialType } from './credentials.js';
+import type { ProjectContext, ProjectEvent, ProjectRouteSpec } from './project-provider.js';
 import type { PartnerRequest, PartnerResponse } from './http/partner-http.client.js';
 import type {
   InboundWebhook,
@@ -51,6 +52,11 @@ export interface ProviderMetadata {
    * projects do not use it.
    */
   projectSettingsSchema?: Record<string, unknown>;
+  /**
+   * The events of this provider's connections (inbound webhooks, by name pattern: `github.push`,
+   * `jenkins.build.*`) that its `onProjectEvent` handles for the projects using the connection.
+   */
+  projectEvents?: string[];
 }
 
 export interface OAuth2Settings {
@@ -127,6 +133,15 @@ export interface ConnectionProvider {
   list?(ctx: StorageContext, prefix: string): Promise<StoredFile[]>;
   /** How much the storage holds, and its quota when it has one it knows. */
   usage?(ctx: StorageContext): Promise<StorageUsage>;
+  /**
+   * For a provider with `projectSettingsSchema`: brings a project's records up to date from the
+   * tool (`POST /projects/{id}/repositories/sync`, and every `syncEvery` of the project's settings).
+   */
+  syncProject?(ctx: ProjectContext): Promise<void>;
+  /** Applies an event of one of `projectEvents` to a project whose settings name its connection. */
+  onProjectEvent?(ctx: ProjectContext, event: ProjectEvent): Promise<void>;
+  /** The routes a project's settings ask for; the projects module keeps them in step with the settings. */
+  projectRoutes?(projectId: string, settings: Record<string, unknown>): ProjectRouteSpec[];
 }
 
 /** A provider with the `storage` capability: the registry makes sure it has all five methods. */

@@ -73,6 +73,11 @@ export class ProviderRegistry implements OnModuleInit {
           `${source}: a provider has the storage capability if and only if it has put(), get(), delete(), list() and usage()`,
         );
       }
+      if ((metadata.projectEvents ?? []).length > 0 && typeof instance.onProjectEvent !== 'function')
+        own.push(`${source}: a provider with projectEvents needs onProjectEvent()`);
+      const projectMethods = ['syncProject', 'onProjectEvent', 'projectRoutes'] as const;
+      if (!metadata.projectSettingsSchema && projectMethods.some((m) => typeof instance[m] === 'function'))
+        own.push(`${source}: a provider with ${projectMethods.join(', ')} needs projectSettingsSchema`);
       let validate: ValidateFunction | undefined;
       let validateProject: ValidateFunction | undefined;
       for (const [name, schema] of [

@@ -20,7 +20,20 @@ export type {
   SyncRecord,
 } from './provider.decorator.js';
 export type { Connection, ConnectionSettings, ConnectionState } from './connection.entity.js';
-export { dateRange, enabledTypes, rangeKey } from './connection-settings.js';
+export { dateRange, enabledTypes, rangeKey, syncCron, syncEveryProblem } from './connection-settings.js';
+export { BUILD_STATUSES } from './project-provider.js';
+export type {
+  BuildStatus,
+  ProjectBranch,
+  ProjectBuildInput,
+  ProjectContext,
+  ProjectEvent,
+  ProjectFeature,
+  ProjectFeatureInput,
+  ProjectRecordsPort,
+  ProjectRepository,
+  ProjectRouteSpec,
+} from './project-provider.js';
 export { SCHEDULED_SYNC_JOB_TYPE, syncScheduleName } from './connection-schedules.service.js';
 export { CREDENTIAL_TYPES } from './credentials.js';
 export type { CredentialType } from './credentials.js';

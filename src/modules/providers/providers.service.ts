@@ -12,6 +12,10 @@ export class ProvidersService {
     return this.registry.all();
   }
 
+  find(key: string): RegisteredProvider | undefined {
+    return this.registry.find(key);
+  }
+
   get(key: string): RegisteredProvider {
     const provider = this.registry.find(key);
     if (!provider) throw new ConnectionError('PROVIDER_NOT_FOUND', `no provider has the key ${key}`);
