@@ -47,6 +47,16 @@ export type {
   StoredFile,
   SyncReadContext,
   SyncRecord,
+  BuildStatus,
+  ProjectBranch,
+  ProjectBuildInput,
+  ProjectContext,
+  ProjectEvent,
+  ProjectFeature,
+  ProjectFeatureInput,
+  ProjectRecordsPort,
+  ProjectRepository,
+  ProjectRouteSpec,
 } from './modules/providers/providers.contract.js';
 export { ProviderError } from './modules/providers/http/provider-error.js';
 export type { ProviderErrorCode, ProviderErrorDetails } from './modules/providers/http/provider-error.js';
