@@ -37,6 +37,7 @@ import { ResealHandler } from './reseal.handler.js';
 import { StorageService } from './storage/storage.service.js';
 import { StandardWebhooksProvider } from './standard-webhooks/standard-webhooks.provider.js';
 import { StripeProvider } from './stripe/stripe.provider.js';
+import { TargetprocessProvider } from './targetprocess/targetprocess.provider.js';
 import { InboundWebhooksController } from './webhooks/inbound-webhooks.controller.js';
 import { InboundWebhooksService } from './webhooks/inbound-webhooks.service.js';
 import { WebdavProvider } from './webdav/webdav.provider.js';
@@ -81,6 +82,7 @@ import { WebdavProvider } from './webdav/webdav.provider.js';
     AmqpConsumers,
     LocalProvider,
     WebdavProvider,
+    TargetprocessProvider,
     StorageService,
   ],
   exports: [
