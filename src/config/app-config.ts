@@ -6,6 +6,9 @@ export type ProcessRole = (typeof ROLES)[number];
 /** Where `local` storage connections keep their files unless `JUNCTION_STORAGE_LOCAL_ROOT` says otherwise. */
 export const DEFAULT_STORAGE_LOCAL_ROOT = 'data/storage';
 
+/** What `JUNCTION_GIT_PROTOCOLS` allows when unset: the network transports, not `file` or plain `http`. */
+export const DEFAULT_GIT_PROTOCOLS: readonly GitProtocol[] = ['https', 'ssh', 'git'];
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -101,6 +104,18 @@ export interface StorageSettings {
   localRoot: string;
 }
 
+/** The transports git may use, in the spelling of `GIT_ALLOW_PROTOCOL`. */
+export const GIT_PROTOCOLS = ['https', 'http', 'ssh', 'git', 'file'] as const;
+export type GitProtocol = (typeof GIT_PROTOCOLS)[number];
+
+export interface GitSettings {
+  /**
+   * `JUNCTION_GIT_PROTOCOLS`: the only transports the `git` provider lets git use, since a project
+   * manager chooses its repository URLs (`file` would let one read the server's own repositories).
+   */
+  protocols: readonly GitProtocol[];
+}
+
 /**
  * A plug-in named in `JUNCTION_PLUGINS`: a file (its path resolved against the working directory
  * at boot) or a package name, imported from Junction's own installation.
@@ -137,6 +152,7 @@ export class AppConfig {
     readonly oauthClients: Readonly<Record<string, OAuthClientSettings>> = {},
     readonly syncs: SyncsSettings = { deleteBrakePercent: 50, pauseAfter: 10 },
     readonly storage: StorageSettings = { localRoot: path.resolve(DEFAULT_STORAGE_LOCAL_ROOT) },
+    readonly git: GitSettings = { protocols: DEFAULT_GIT_PROTOCOLS },
   ) {}
 
   hasRole(role: ProcessRole): boolean {

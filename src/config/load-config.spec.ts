@@ -184,6 +184,19 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('JUNCTION_GIT_PROTOCOLS', () => {
+    it('allows https, ssh and git when unset, and the colon-separated list when set', () => {
+      expect(loadConfig({}).git.protocols).toEqual(['https', 'ssh', 'git']);
+      expect(loadConfig({ JUNCTION_GIT_PROTOCOLS: 'https:file' }).git.protocols).toEqual(['https', 'file']);
+    });
+
+    it.each(['https:ext', 'https::ssh', 'https:https', 'HTTPS'])('refuses %j, naming the variable', (raw) => {
+      expect(configErrorFor({ JUNCTION_GIT_PROTOCOLS: raw }).problems).toEqual([
+        expect.stringContaining('JUNCTION_GIT_PROTOCOLS: expected'),
+      ]);
+    });
+  });
+
   describe('OAuth clients', () => {
     it('reads each provider’s client from JUNCTION_OAUTH_<PROVIDER>_*, dashes as underscores', () => {
       const config = loadConfig({

@@ -2,8 +2,22 @@ import bytes from 'bytes';
 import { CronTime } from 'cron';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AppConfig, DEFAULT_STORAGE_LOCAL_ROOT, LOG_LEVELS, ROLES } from './app-config.js';
-import type { DatabaseConfig, LogLevel, OAuthClientSettings, PluginSpec, ProcessRole } from './app-config.js';
+import {
+  AppConfig,
+  DEFAULT_GIT_PROTOCOLS,
+  DEFAULT_STORAGE_LOCAL_ROOT,
+  GIT_PROTOCOLS,
+  LOG_LEVELS,
+  ROLES,
+} from './app-config.js';
+import type {
+  DatabaseConfig,
+  GitProtocol,
+  LogLevel,
+  OAuthClientSettings,
+  PluginSpec,
+  ProcessRole,
+} from './app-config.js';
 
 export const DEFAULT_SQLITE_PATH = './data/junction.sqlite';
 const MIN_ADMIN_KEY_LENGTH = 32;
@@ -92,6 +106,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     localRoot: path.resolve(read('JUNCTION_STORAGE_LOCAL_ROOT') ?? DEFAULT_STORAGE_LOCAL_ROOT),
   };
 
+  const git = { protocols: check('JUNCTION_GIT_PROTOCOLS', parseGitProtocols, DEFAULT_GIT_PROTOCOLS) };
+
   const oauthClients: Record<string, OAuthClientSettings> = {};
   for (const name of Object.keys(env).sort()) {
     const match = OAUTH_VARIABLE.exec(name);
@@ -126,7 +142,19 @@ export function loadConfig(env: Env = process.env): AppConfig {
     oauthClients,
     syncs,
     storage,
+    git,
   );
+}
+
+/** `https:ssh:git`: git's own spelling (`GIT_ALLOW_PROTOCOL`), each known protocol at most once. */
+function parseGitProtocols(raw: string): GitProtocol[] {
+  const names = raw.split(':').map((name) => name.trim());
+  const known = (name: string): name is GitProtocol => (GIT_PROTOCOLS as readonly string[]).includes(name);
+  if (!names.every(known) || new Set(names).size !== names.length)
+    throw new Error(
+      `a colon-separated list of ${GIT_PROTOCOLS.join(', ')}, each once, such as https:ssh:git`,
+    );
+  return names;
 }
 
 /** `50%` or `50`: a whole percentage from 1 to 100. */

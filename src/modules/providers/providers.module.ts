@@ -15,6 +15,7 @@ import { Connection } from './connection.entity.js';
 import { ConnectionStore } from './connection.store.js';
 import { ConnectionsController } from './connections.controller.js';
 import { ConnectionsService } from './connections.service.js';
+import { GitProvider } from './git/git.provider.js';
 import { GithubProvider } from './github/github.provider.js';
 import { HmacProvider } from './hmac/hmac.provider.js';
 import { HttpActionHandler } from './http/http-action.handler.js';
@@ -72,6 +73,7 @@ import { WebdavProvider } from './webdav/webdav.provider.js';
     HttpPollHandler,
     InboundWebhooksService,
     GithubProvider,
+    GitProvider,
     StandardWebhooksProvider,
     StripeProvider,
     HmacProvider,
