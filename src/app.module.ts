@@ -11,6 +11,7 @@ import { EventsModule } from './modules/events/events.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { JobsModule } from './modules/jobs/jobs.module.js';
 import { PlannerModule } from './modules/planner/planner.module.js';
+import { maskUrl } from './modules/providers/http/mask-url.js';
 import { ProvidersModule } from './modules/providers/providers.module.js';
 import { ReservationsModule } from './modules/reservations/reservations.module.js';
 import { SchedulesModule } from './modules/schedules/schedules.module.js';
@@ -31,7 +32,9 @@ export class AppModule {
           forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
           pinoHttp: {
             level: config.logLevel,
-            redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
+            redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.query.token'],
+            // A sender that cannot sign carries its secret in the URL (Jenkins: `/webhooks/{id}?token=`).
+            serializers: { req: (req: { url?: string }) => ({ ...req, url: req.url && maskUrl(req.url) }) },
             customLogLevel: (_request, response, error) =>
               error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : 'info',
           },

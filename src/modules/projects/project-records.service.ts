@@ -8,6 +8,7 @@ import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventIntakeService } from '../events/event-intake.service.js';
 import type {
   ProjectBranch,
+  ProjectBuild,
   ProjectBuildInput,
   ProjectFeature,
   ProjectFeatureInput,
@@ -140,6 +141,10 @@ export class ProjectRecordsService {
         (await this.all('features', projectId, { provider })) as unknown as ProjectFeature[],
       upsertBuild: async (input) => {
         await this.upsertBuild(projectId, { provider, ...input });
+      },
+      build: async (job, number) => {
+        const [found] = (await this.store.page('builds', projectId, { provider, job, number }, 1)).items;
+        return (found ?? null) as unknown as ProjectBuild | null;
       },
     };
   }

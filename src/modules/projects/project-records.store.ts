@@ -105,7 +105,7 @@ export class ProjectRecordsStore {
   async page(
     kind: RecordKind,
     projectId: string,
-    filters: Record<string, string | boolean>,
+    filters: Record<string, string | number | boolean>,
     limit: number,
     cursor?: string,
   ): Promise<Page<ProjectRecord>> {

@@ -59,6 +59,20 @@ export interface ProjectBuildInput {
   finishedAt?: Date | null;
 }
 
+/** A build as stored. */
+export interface ProjectBuild {
+  id: string;
+  provider: string;
+  job: string;
+  number: number;
+  revision: string | null;
+  branchId: string | null;
+  status: BuildStatus;
+  url: string | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
 export interface ProjectFeatureInput {
   externalId: string;
   type: 'story' | 'bug' | 'feature';
@@ -95,6 +109,11 @@ export interface ProjectRecordsPort {
   features(): Promise<ProjectFeature[]>;
   /** Adds a build, or updates it; keyed by (job, number). */
   upsertBuild(input: ProjectBuildInput): Promise<void>;
+  /**
+   * This provider's build of that job and number; null when there is none. For a tool whose
+   * notifications may arrive out of order, which merges what it hears with what it heard before.
+   */
+  build(job: string, number: number): Promise<ProjectBuild | null>;
 }
 
 /**

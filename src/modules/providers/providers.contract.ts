@@ -25,6 +25,7 @@ export { BUILD_STATUSES } from './project-provider.js';
 export type {
   BuildStatus,
   ProjectBranch,
+  ProjectBuild,
   ProjectBuildInput,
   ProjectContext,
   ProjectEvent,

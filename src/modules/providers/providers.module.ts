@@ -21,6 +21,8 @@ import { HmacProvider } from './hmac/hmac.provider.js';
 import { HttpActionHandler } from './http/http-action.handler.js';
 import { HttpPollHandler } from './http/http-poll.handler.js';
 import { HttpProvider } from './http/http.provider.js';
+import { JenkinsBuildHandler } from './jenkins/jenkins-build.handler.js';
+import { JenkinsProvider } from './jenkins/jenkins.provider.js';
 import { LocalProvider } from './local/local.provider.js';
 import { PartnerHttpClient } from './http/partner-http.client.js';
 import { OAuthStateStore } from './oauth/oauth-state.store.js';
@@ -86,6 +88,8 @@ import { WebdavProvider } from './webdav/webdav.provider.js';
     WebdavProvider,
     TargetprocessProvider,
     StorageService,
+    JenkinsProvider,
+    JenkinsBuildHandler,
   ],
   exports: [
     ProvidersService,

@@ -48,7 +48,12 @@ export class InboundWebhooksController {
     type: ReceivedWebhookDto,
   })
   @ApiResponse(error(400, 'The body is not JSON or a form (WEBHOOK_BODY_UNREADABLE)'))
-  @ApiResponse(error(401, 'The signature is missing, wrong or stale (WEBHOOK_SIGNATURE_INVALID)'))
+  @ApiResponse(
+    error(
+      401,
+      'The signature (or the ?token= of a sender that cannot sign) is missing, wrong or stale (WEBHOOK_SIGNATURE_INVALID)',
+    ),
+  )
   @ApiResponse(error(404, 'No connection of that id receives webhooks (WEBHOOK_NOT_FOUND)'))
   @ApiResponse(error(409, 'The connection is paused (WEBHOOK_CONNECTION_PAUSED)'))
   @ApiResponse(error(413, 'The body is over BODY_LIMIT'))
@@ -62,8 +67,14 @@ export class InboundWebhooksController {
     for (const [name, value] of Object.entries(request.headers)) {
       headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
     }
+    const query: Record<string, string | undefined> = {};
+    for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+      const first: unknown = Array.isArray(value) ? value[0] : value;
+      if (typeof first === 'string') query[name] = first;
+    }
     const { status, ...body } = await this.webhooks.receive(connectionId, {
       headers,
+      query,
       rawBody: request.rawBody ?? Buffer.alloc(0),
       contentType: (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase(),
     });

@@ -1,8 +1,13 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** An inbound webhook as it was received: the exact bytes, and the headers (lowercase names). */
+/** An inbound webhook as it was received: the exact bytes, the headers (lowercase names) and the query. */
 export interface InboundWebhook {
   headers: Record<string, string | undefined>;
+  /**
+   * The URL's query parameters, the first value of a repeated one: for a sender that cannot sign
+   * and carries a secret token in the URL instead (Jenkins' Notification plugin).
+   */
+  query: Record<string, string | undefined>;
   rawBody: Buffer;
   /** The media type, lowercase, without parameters: `application/json`. */
   contentType: string;
