@@ -49,6 +49,7 @@ export type {
   SyncRecord,
   BuildStatus,
   ProjectBranch,
+  ProjectBuild,
   ProjectBuildInput,
   ProjectContext,
   ProjectEvent,

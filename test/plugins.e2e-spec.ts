@@ -171,12 +171,15 @@ describe('plug-ins', () => {
       expect(providers.map((provider) => provider.key)).toEqual([
         'amqp',
         'echo-partner',
+        'git',
         'github',
         'hmac',
         'http',
+        'jenkins',
         'local',
         'standard-webhooks',
         'stripe',
+        'targetprocess',
         'webdav',
       ]);
 

@@ -39,9 +39,10 @@ const CONNECTION_SOURCE = /^connection:([0-9a-f-]{36})$/;
 /**
  * Where providers keep projects current. An event a connection received (a GitHub push, a
  * Jenkins notification) whose name is one of its provider's `projectEvents` becomes, in the
- * event's transaction, a `projects.provider-event` job; one connection's events run one at a time,
- * in order, so a later push never loses to an earlier one. `projects.sync` asks a provider to catch
- * a project up (its schedule, or `POST /projects/{id}/repositories/sync`).
+ * event's transaction, a `projects.provider-event` job; one connection's events run one at a time.
+ * Their order is not promised (with Bull a later job may be claimed first, and tools retry late),
+ * so a provider checks an event that does not follow what it knows against the tool. `projects.sync`
+ * asks a provider to catch a project up (its schedule, or `POST /projects/{id}/repositories/sync`).
  */
 @Injectable()
 export class ProjectProvidersHandler implements EventSubscriber, OnModuleInit {

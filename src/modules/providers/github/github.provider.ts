@@ -78,7 +78,9 @@ const GITHUB_PROJECT_SETTINGS_SCHEMA = {
 interface GithubPayload {
   ref?: string;
   ref_type?: string;
+  before?: string;
   after?: string;
+  created?: boolean;
   deleted?: boolean;
   repository?: { name?: string; owner?: { login?: string; name?: string }; html_url?: string };
   pull_request?: {
@@ -164,7 +166,7 @@ export class GithubProvider implements ConnectionProvider {
         if (!branch) return;
         if (payload.deleted) await ctx.records.removeBranch(repository.id, branch);
         else if (payload.after && !/^0+$/.test(payload.after))
-          await ctx.records.upsertBranch(repository.id, { name: branch, headSha: payload.after });
+          await this.pushed(ctx, repository.id, owner, name, branch, payload);
         return;
       }
       case 'github.create': {
@@ -191,6 +193,32 @@ export class GithubProvider implements ConnectionProvider {
         return;
       }
     }
+  }
+
+  /**
+   * A push moves the branch to its `after`, when it continues from the head Junction knows (or
+   * creates the branch). One that does not was applied out of order, or follows a push whose
+   * webhook was missed: GitHub's REST API then says where the branch is now.
+   */
+  private async pushed(
+    ctx: ProjectContext,
+    repositoryId: string,
+    owner: string,
+    name: string,
+    branch: string,
+    payload: GithubPayload,
+  ): Promise<void> {
+    const [current] = (await ctx.records.findBranches({ name: branch })).filter(
+      (found) => found.repositoryId === repositoryId,
+    );
+    const continues = current ? current.headSha === payload.before : payload.created === true;
+    if (continues) {
+      await ctx.records.upsertBranch(repositoryId, { name: branch, headSha: payload.after! });
+      return;
+    }
+    const head = await this.branch(ctx, owner, name, branch);
+    if (head) await ctx.records.upsertBranch(repositoryId, { name: branch, headSha: head.commit.sha });
+    else await ctx.records.removeBranch(repositoryId, branch);
   }
 
   /**
