@@ -1,6 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 import type { SchemaViolation } from '../../common/json-schema.js';
 import type { CredentialType } from './credentials.js';
+import type { CdnDriver, DnsDriver } from './provisioning-drivers.js';
 import type { ProjectContext, ProjectEvent, ProjectRouteSpec } from './project-provider.js';
 import type { PartnerRequest, PartnerResponse } from './http/partner-http.client.js';
 import type {
@@ -90,7 +91,7 @@ export type OpenedCredentials = { type: CredentialType } & Record<string, string
  * (reaches the partner, is accepted): it resolves when it does and throws (a ProviderError, with
  * a code) when it does not.
  */
-export interface ConnectionProvider {
+export interface ConnectionProvider extends Partial<CdnDriver>, Partial<DnsDriver> {
   check?(connection: ProviderConnection, signal: AbortSignal): Promise<void>;
   /**
    * Checks a connection's config beyond what its JSON Schema can say (templates, say), once the

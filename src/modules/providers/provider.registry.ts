@@ -7,6 +7,7 @@ import { withPluginOrigin } from '../../common/plugin-origin.js';
 import type { SchemaViolation } from '../../common/json-schema.js';
 import { CREDENTIAL_TYPES } from './credentials.js';
 import { isRateLimit } from './rate-budgets.service.js';
+import { isCdnDriver, isDnsDriver } from './provisioning-drivers.js';
 import { isStorageProvider, PROVIDER_CAPABILITIES, PROVIDER_METADATA } from './provider.decorator.js';
 import type { ConnectionProvider, ProviderMetadata } from './provider.decorator.js';
 
@@ -73,6 +74,14 @@ export class ProviderRegistry implements OnModuleInit {
           `${source}: a provider has the storage capability if and only if it has put(), get(), delete(), list() and usage()`,
         );
       }
+      if (metadata.capabilities.includes('cdn') !== isCdnDriver(instance))
+        own.push(
+          `${source}: a provider has the cdn capability if and only if it has cdnCreate(), cdnUpdate(), cdnDelete(), cdnPurge() and cdnStatus()`,
+        );
+      if (metadata.capabilities.includes('dns') !== isDnsDriver(instance))
+        own.push(
+          `${source}: a provider has the dns capability if and only if it has dnsUpsertCname() and dnsDeleteCname()`,
+        );
       if ((metadata.projectEvents ?? []).length > 0 && typeof instance.onProjectEvent !== 'function')
         own.push(`${source}: a provider with projectEvents needs onProjectEvent()`);
       const projectMethods = ['syncProject', 'onProjectEvent', 'projectRoutes'] as const;

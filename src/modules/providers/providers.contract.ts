@@ -62,3 +62,17 @@ export { ProviderError } from './http/provider-error.js';
 /** The rules every storage path follows (StorageService, in storage/storage.service.ts, applies them). */
 export { storagePath, storagePathProblem } from './storage/storage-path.js';
 export type { ProviderErrorCode } from './http/provider-error.js';
+/** CDN and DNS drivers, for the provisioning module. */
+export { isCdnDriver, isDnsDriver } from './provisioning-drivers.js';
+export type {
+  CdnCaching,
+  CdnDeployment,
+  CdnDomain,
+  CdnDriver,
+  CdnOrigin,
+  CdnRestriction,
+  CdnServiceSpec,
+  CdnStatus,
+  DnsDriver,
+  DriverContext,
+} from './provisioning-drivers.js';
