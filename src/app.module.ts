@@ -13,6 +13,7 @@ import { JobsModule } from './modules/jobs/jobs.module.js';
 import { PlannerModule } from './modules/planner/planner.module.js';
 import { maskUrl } from './modules/providers/http/mask-url.js';
 import { ProvidersModule } from './modules/providers/providers.module.js';
+import { ProvisioningModule } from './modules/provisioning/provisioning.module.js';
 import { ReservationsModule } from './modules/reservations/reservations.module.js';
 import { SchedulesModule } from './modules/schedules/schedules.module.js';
 import { ProjectsModule } from './modules/projects/projects.module.js';
@@ -51,6 +52,7 @@ export class AppModule {
         WebhooksModule,
         SyncsModule,
         ProjectsModule,
+        ProvisioningModule,
         ...features,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

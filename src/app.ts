@@ -52,7 +52,8 @@ export async function createApp(
   // JSON body is read as no body; anything else goes to Fastify's own JSON parser.
   const json = adapter.getInstance().getDefaultJsonParser('error', 'error');
   app.useBodyParser<RawServerDefault>(
-    'application/json',
+    // A service's PATCH is a JSON Patch (RFC 6902), whose media type is its own.
+    ['application/json', 'application/json-patch+json'],
     { bodyLimit: config.bodyLimitBytes },
     (request, body, done) => {
       if (body.length === 0) return done(null, undefined);

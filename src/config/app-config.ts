@@ -116,6 +116,14 @@ export interface GitSettings {
   protocols: readonly GitProtocol[];
 }
 
+export interface ProvisioningSettings {
+  /**
+   * `JUNCTION_PROVISIONING_RETRY_BASE`: a flow's first retry waits a random time in [base, 1.5 base),
+   * each later one twice the one before (the seed's 20-30 s by default).
+   */
+  retryBaseMs: number;
+}
+
 /**
  * A plug-in named in `JUNCTION_PLUGINS`: a file (its path resolved against the working directory
  * at boot) or a package name, imported from Junction's own installation.
@@ -153,6 +161,7 @@ export class AppConfig {
     readonly syncs: SyncsSettings = { deleteBrakePercent: 50, pauseAfter: 10 },
     readonly storage: StorageSettings = { localRoot: path.resolve(DEFAULT_STORAGE_LOCAL_ROOT) },
     readonly git: GitSettings = { protocols: DEFAULT_GIT_PROTOCOLS },
+    readonly provisioning: ProvisioningSettings = { retryBaseMs: 20_000 },
   ) {}
 
   hasRole(role: ProcessRole): boolean {

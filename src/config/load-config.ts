@@ -107,6 +107,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   };
 
   const git = { protocols: check('JUNCTION_GIT_PROTOCOLS', parseGitProtocols, DEFAULT_GIT_PROTOCOLS) };
+  const provisioning = { retryBaseMs: check('JUNCTION_PROVISIONING_RETRY_BASE', parseDuration, 20_000) };
 
   const oauthClients: Record<string, OAuthClientSettings> = {};
   for (const name of Object.keys(env).sort()) {
@@ -143,6 +144,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     syncs,
     storage,
     git,
+    provisioning,
   );
 }
 

@@ -16,7 +16,11 @@ export class WebhookSecrets1764543600000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    for (const column of ['webhook_previous_until', 'webhook_previous_secret_sealed', 'webhook_secret_sealed']) {
+    for (const column of [
+      'webhook_previous_until',
+      'webhook_previous_secret_sealed',
+      'webhook_secret_sealed',
+    ]) {
       await queryRunner.query(`ALTER TABLE "connection" DROP COLUMN "${column}"`);
     }
   }

@@ -53,7 +53,9 @@ export class ProjectRecords1765148400000 implements MigrationInterface {
         "feature_id" ${t.uuid} REFERENCES "project_feature" ("id") ON DELETE SET NULL,
         "updated_at" ${t.timestamp} NOT NULL
       )`);
-    await queryRunner.query(`CREATE UNIQUE INDEX "UQ_project_branch" ON "project_branch" ("repository_id", "name")`);
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX "UQ_project_branch" ON "project_branch" ("repository_id", "name")`,
+    );
     await queryRunner.query(`CREATE INDEX "IDX_project_branch_feature" ON "project_branch" ("feature_id")`);
     await queryRunner.query(`
       CREATE TABLE "project_build" (

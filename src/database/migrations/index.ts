@@ -13,6 +13,7 @@ import { SyncSettings1764889200000 } from './1764889200000-sync-settings.js';
 import { SyncSeen1764975600000 } from './1764975600000-sync-seen.js';
 import { Projects1765062000000 } from './1765062000000-projects.js';
 import { ProjectRecords1765148400000 } from './1765148400000-project-records.js';
+import { Provisioning1765234800000 } from './1765234800000-provisioning.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   SyncSeen1764975600000,
   Projects1765062000000,
   ProjectRecords1765148400000,
+  Provisioning1765234800000,
 ];
