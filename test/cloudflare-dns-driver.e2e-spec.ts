@@ -130,7 +130,7 @@ describe(`the cloudflare-dns and mock-dns drivers (${mode})`, () => {
     expect(cnames(zoneId)).toEqual([]);
   });
 
-  it('classifies 429 as RATE_LIMITED and 503 as TEMPORARY, with Cloudflare’s errors in the message', async () => {
+  it('classifies 429 as RATE_LIMITED, 503 as TEMPORARY and success: false as PERMANENT, with Cloudflare’s errors in the message', async () => {
     const { connectionId, zone } = await connect();
     const ctx = await driverContext(connectionId);
 
@@ -144,6 +144,12 @@ describe(`the cloudflare-dns and mock-dns drivers (${mode})`, () => {
     const down = await failure(driver().dnsDeleteCname(ctx, `a.${zone}`));
     expect(down.code).toBe('TEMPORARY');
     expect(down.message).toContain('503');
+
+    // Cloudflare's envelope decides, not only the status: a 200 that says `success: false` failed.
+    cloudflare.failNext(1, 200);
+    const refused = await failure(driver().dnsDeleteCname(ctx, `a.${zone}`));
+    expect(refused.code).toBe('PERMANENT');
+    expect(refused.message).toContain('[10200] the fake was told to fail with 200');
   });
 
   it('fails AUTH on a refused token, never showing it, and marks the connection', async () => {
