@@ -170,6 +170,7 @@ describe('plug-ins', () => {
       const providers = (await api.get('/providers').set(admin).expect(200)).body as { key: string }[];
       expect(providers.map((provider) => provider.key)).toEqual([
         'amqp',
+        'cloudflare-dns',
         'echo-partner',
         'git',
         'github',
@@ -177,6 +178,7 @@ describe('plug-ins', () => {
         'http',
         'jenkins',
         'local',
+        'mock-dns',
         'standard-webhooks',
         'stripe',
         'targetprocess',

@@ -9,6 +9,7 @@ import { AmqpLinks } from './amqp/amqp-links.service.js';
 import { AmqpPublishHandler } from './amqp/amqp-publish.handler.js';
 import { AmqpMetrics } from './amqp/amqp.metrics.js';
 import { AmqpProvider } from './amqp/amqp.provider.js';
+import { CloudflareDnsProvider } from './cloudflare-dns/cloudflare-dns.provider.js';
 import { ConnectionChanges } from './connection-changes.service.js';
 import { ConnectionSchedules } from './connection-schedules.service.js';
 import { Connection } from './connection.entity.js';
@@ -24,6 +25,7 @@ import { HttpProvider } from './http/http.provider.js';
 import { JenkinsBuildHandler } from './jenkins/jenkins-build.handler.js';
 import { JenkinsProvider } from './jenkins/jenkins.provider.js';
 import { LocalProvider } from './local/local.provider.js';
+import { MockDnsProvider } from './mock-dns/mock-dns.provider.js';
 import { PartnerHttpClient } from './http/partner-http.client.js';
 import { OAuthStateStore } from './oauth/oauth-state.store.js';
 import { OAuthController } from './oauth/oauth.controller.js';
@@ -90,6 +92,8 @@ import { WebdavProvider } from './webdav/webdav.provider.js';
     StorageService,
     JenkinsProvider,
     JenkinsBuildHandler,
+    CloudflareDnsProvider,
+    MockDnsProvider,
   ],
   exports: [
     ProvidersService,
