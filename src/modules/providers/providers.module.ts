@@ -15,6 +15,7 @@ import { Connection } from './connection.entity.js';
 import { ConnectionStore } from './connection.store.js';
 import { ConnectionsController } from './connections.controller.js';
 import { ConnectionsService } from './connections.service.js';
+import { FastlyProvider } from './fastly/fastly.provider.js';
 import { GitProvider } from './git/git.provider.js';
 import { GithubProvider } from './github/github.provider.js';
 import { HmacProvider } from './hmac/hmac.provider.js';
@@ -24,6 +25,7 @@ import { HttpProvider } from './http/http.provider.js';
 import { JenkinsBuildHandler } from './jenkins/jenkins-build.handler.js';
 import { JenkinsProvider } from './jenkins/jenkins.provider.js';
 import { LocalProvider } from './local/local.provider.js';
+import { MockCdnProvider } from './mock-cdn/mock-cdn.provider.js';
 import { PartnerHttpClient } from './http/partner-http.client.js';
 import { OAuthStateStore } from './oauth/oauth-state.store.js';
 import { OAuthController } from './oauth/oauth.controller.js';
@@ -90,6 +92,8 @@ import { WebdavProvider } from './webdav/webdav.provider.js';
     StorageService,
     JenkinsProvider,
     JenkinsBuildHandler,
+    FastlyProvider,
+    MockCdnProvider,
   ],
   exports: [
     ProvidersService,
