@@ -16,6 +16,7 @@ import { Connection } from './connection.entity.js';
 import { ConnectionStore } from './connection.store.js';
 import { ConnectionsController } from './connections.controller.js';
 import { ConnectionsService } from './connections.service.js';
+import { FastlyProvider } from './fastly/fastly.provider.js';
 import { GitProvider } from './git/git.provider.js';
 import { GithubProvider } from './github/github.provider.js';
 import { HmacProvider } from './hmac/hmac.provider.js';
@@ -25,6 +26,7 @@ import { HttpProvider } from './http/http.provider.js';
 import { JenkinsBuildHandler } from './jenkins/jenkins-build.handler.js';
 import { JenkinsProvider } from './jenkins/jenkins.provider.js';
 import { LocalProvider } from './local/local.provider.js';
+import { MockCdnProvider } from './mock-cdn/mock-cdn.provider.js';
 import { MockDnsProvider } from './mock-dns/mock-dns.provider.js';
 import { PartnerHttpClient } from './http/partner-http.client.js';
 import { OAuthStateStore } from './oauth/oauth-state.store.js';
@@ -94,6 +96,8 @@ import { WebdavProvider } from './webdav/webdav.provider.js';
     JenkinsBuildHandler,
     CloudflareDnsProvider,
     MockDnsProvider,
+    FastlyProvider,
+    MockCdnProvider,
   ],
   exports: [
     ProvidersService,
