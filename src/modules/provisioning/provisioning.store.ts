@@ -158,17 +158,11 @@ export class ProvisioningStore {
     return Number(rows[0].n);
   }
 
-  async nameTaken(
-    manager: EntityManager,
-    projectId: string,
-    name: string,
-    except?: string,
-  ): Promise<boolean> {
-    const { rows } = await rawSql(
-      manager,
-      `SELECT id FROM service WHERE project_id = ? AND name = ? AND id <> ?`,
-      [projectId, name, except ?? ''],
-    );
+  async nameTaken(manager: EntityManager, projectId: string, name: string): Promise<boolean> {
+    const { rows } = await rawSql(manager, `SELECT id FROM service WHERE project_id = ? AND name = ?`, [
+      projectId,
+      name,
+    ]);
     return rows.length > 0;
   }
 

@@ -188,7 +188,7 @@ export class RestrictionDto {
 export class LogDeliveryDto {
   @ApiProperty({ example: false })
   @IsBoolean()
-  enabled!: boolean;
+  enabled: boolean = false;
 }
 
 /** What a POST sets, and what a patched service must still be. */
@@ -234,7 +234,7 @@ export class ServiceBodyDto {
   @IsOptional()
   @ValidateNested()
   @Type(() => LogDeliveryDto)
-  logDelivery: LogDeliveryDto = { enabled: false };
+  logDelivery: LogDeliveryDto = new LogDeliveryDto();
 }
 
 export class CreateServiceDto extends ServiceBodyDto {
