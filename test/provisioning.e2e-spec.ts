@@ -312,6 +312,23 @@ describe(`provisioning (${mode})`, () => {
       .set(admin)
       .send([{ op: 'replace', path: '/caching/0/ttl', value: 60 }]);
     expect(patched.status).toBe(409);
+
+    // By project: every service of it, walked page by page.
+    const enabling = await t
+      .http()
+      .post('/admin/services/actions')
+      .set(admin)
+      .send({ action: 'enable', projectId })
+      .expect(202);
+    const enabled = await waitFor(
+      async () => (await t.http().get(`/jobs/${enabling.body.jobId}`).set(admin).expect(200)).body as JobBody,
+      (found) => found.status === 'succeeded',
+    );
+    expect(enabled.result).toEqual({ action: 'enable', done: 24, failed: [] });
+    await waitFor(
+      () => Promise.resolve(ids.filter((id) => held.get(id)?.spec.enabled === true).length),
+      (count) => count === 24,
+    );
   });
 
   it('purges at every provider, and deletes a service everywhere', async () => {

@@ -33,6 +33,9 @@ export class FakeFastly {
   private server!: Server;
   private readonly services = new Map<string, FakeFastlyService>();
   private failures: { left: number; status: number } = { left: 0, status: 503 };
+  private hold: { prefix: string; ms: number } | null = null;
+  /** Requests `holdOnce` is keeping waiting now. */
+  holding = 0;
   readonly purges: FakeFastlyPurge[] = [];
   /** Every request as `METHOD /path` (no query), in order, with the status answered. */
   readonly requests: { line: string; status: number }[] = [];
@@ -64,6 +67,14 @@ export class FakeFastly {
 
   heal(): void {
     this.failures = { left: 0, status: 503 };
+  }
+
+  /**
+   * The next request whose `METHOD /path` starts with `prefix` is answered only after `ms` (it is
+   * applied at once), so a test can kill the caller while it waits.
+   */
+  holdOnce(prefix: string, ms: number): void {
+    this.hold = { prefix, ms };
   }
 
   /** How many requests matched `METHOD /path`; a path may end in `*` to match a prefix. */
@@ -106,6 +117,17 @@ export class FakeFastly {
         return answer(401, { msg: 'Provided credentials are missing or invalid' });
       const form = readForm(request.headers['content-type'], Buffer.concat(chunks).toString('utf8'));
       const [status, body] = this.route(request.method ?? 'GET', url, form);
+      if (this.hold && line.startsWith(this.hold.prefix)) {
+        const { ms } = this.hold;
+        this.hold = null;
+        this.holding++;
+        // Unref'd: a request still held when the test ends does not keep it running.
+        setTimeout(() => {
+          this.holding--;
+          answer(status, body);
+        }, ms).unref();
+        return;
+      }
       answer(status, body);
     });
   }
