@@ -384,6 +384,34 @@ describe(`provisioning (${mode})`, () => {
       .expect(202);
   });
 
+  it('deletes a service asked for while its create flow still retries, leaving nothing at the CDN', async () => {
+    const projectId = await project();
+    fastly.failNext(1, 503);
+    const created = await t
+      .http()
+      .post(`/projects/${projectId}/services`)
+      .set(admin)
+      .send(body(twoCdns, 'hasty.shop.example'))
+      .expect(202);
+    await waitFor(
+      () => Promise.resolve(fastly.requests.filter((request) => request.status === 503).length),
+      (count) => count >= 1,
+    );
+    const deleting = await t
+      .http()
+      .delete(`/projects/${projectId}/services/${created.body.id}`)
+      .set(admin)
+      .expect(202);
+    expect(deleting.body.status).toBe('delete_in_progress');
+    await waitFor(
+      async () =>
+        (await t.http().get(`/projects/${projectId}/services/${created.body.id}`).set(admin)).status,
+      (status) => status === 404,
+    );
+    expect(fastly.list().filter((found) => found.name.includes(created.body.id))).toEqual([]);
+    expect(await events('service.deleted', created.body.id)).toHaveLength(1);
+  });
+
   it('keeps flavors in use, and reports each flavor provider’s reachability', async () => {
     const inUse = await t.http().delete(`/flavors/${mocks}`).set(admin).expect(409);
     expect(inUse.body.error).toBe('FLAVOR_IN_USE');

@@ -238,11 +238,24 @@ export class ProvisioningFlows {
         ]);
         return;
       }
+      // A deletion asked for while this flow ran keeps its mark; the delete flow, next, reads the ids stored here.
+      const current = (await this.store.details([service.id], manager)).get(service.id) ?? [];
       for (const detail of details) {
         const outcome = done.get(detail.provider);
         if (!outcome) continue;
         const failure = failures.get(detail.provider);
-        if (failure) {
+        const deleting =
+          goal === 'deployed' &&
+          current.find(({ provider }) => provider === detail.provider)?.status === 'delete_in_progress';
+        if (deleting && 'ok' in outcome) {
+          await this.store.putDetail(manager, service.id, {
+            ...detail,
+            providerServiceId: outcome.ok.providerServiceId,
+            accessUrls: outcome.ok.accessUrls,
+            status: 'delete_in_progress',
+            updatedAt: now,
+          });
+        } else if (failure) {
           await this.store.putDetail(manager, service.id, {
             ...detail,
             status: 'failed',

@@ -181,7 +181,12 @@ export class ProvisioningService {
       await this.claimDomains(manager, service);
       for (const { provider } of flavor.providers)
         await this.store.putDetail(manager, service.id, fresh(provider, 'create_in_progress', now));
-      await this.jobs.enqueue(PROVISIONING_JOBS.create, { serviceId: service.id }, {}, manager);
+      await this.jobs.enqueue(
+        PROVISIONING_JOBS.create,
+        { serviceId: service.id },
+        oneAtATime(service.id),
+        manager,
+      );
     });
     return this.get(caller, projectId, service.id);
   }
@@ -251,7 +256,12 @@ export class ProvisioningService {
       await this.store.updateService(manager, updated);
       await this.claimDomains(manager, updated);
       await this.markForUpdate(manager, updated, flavor);
-      await this.jobs.enqueue(PROVISIONING_JOBS.update, { serviceId, removedDomains }, {}, manager);
+      await this.jobs.enqueue(
+        PROVISIONING_JOBS.update,
+        { serviceId, removedDomains },
+        oneAtATime(serviceId),
+        manager,
+      );
     });
     return this.get(caller, projectId, serviceId);
   }
@@ -268,7 +278,7 @@ export class ProvisioningService {
           status: 'delete_in_progress',
           updatedAt: now,
         });
-      await this.jobs.enqueue(PROVISIONING_JOBS.delete, { serviceId }, {}, manager);
+      await this.jobs.enqueue(PROVISIONING_JOBS.delete, { serviceId }, oneAtATime(serviceId), manager);
     });
     return this.get(caller, projectId, serviceId);
   }
@@ -282,7 +292,7 @@ export class ProvisioningService {
     const current = await this.get(caller, projectId, serviceId);
     if (current.status === 'delete_in_progress' || current.status === 'create_in_progress')
       throw new ProvisioningError('NOT_PURGEABLE', `service ${serviceId} is ${current.status}`);
-    const job = await this.jobs.enqueue(PROVISIONING_JOBS.purge, { serviceId, url });
+    const job = await this.jobs.enqueue(PROVISIONING_JOBS.purge, { serviceId, url }, oneAtATime(serviceId));
     return { jobId: job.id };
   }
 
@@ -345,7 +355,12 @@ export class ProvisioningService {
       const updated = { ...service, operatorStatus: status, updatedAt: this.clock.now() };
       await this.store.updateService(manager, updated);
       await this.markForUpdate(manager, updated, await this.flavor(service.flavorId));
-      await this.jobs.enqueue(PROVISIONING_JOBS.update, { serviceId, removedDomains: [] }, {}, manager);
+      await this.jobs.enqueue(
+        PROVISIONING_JOBS.update,
+        { serviceId, removedDomains: [] },
+        oneAtATime(serviceId),
+        manager,
+      );
     });
   }
 
@@ -408,6 +423,11 @@ export class ProvisioningService {
     if (problems.length > 0)
       throw new ProvisioningError('INVALID_FLAVOR', 'the flavor cannot work', problems);
   }
+}
+
+/** One service's flows run one at a time, so a delete never races the create it follows. */
+function oneAtATime(serviceId: string): { concurrencyKey: string } {
+  return { concurrencyKey: `service:${serviceId}` };
 }
 
 function fresh(provider: string, status: DetailStatus, now: Date): ProviderDetail {
