@@ -7,6 +7,7 @@ import { Provider } from '../provider.decorator.js';
 import type { ConnectionProvider, ProviderConnection } from '../provider.decorator.js';
 import { classifyAmqpError, connectOptions, CONNECT_TIMEOUT_MS, displayUrl } from './amqp-broker.js';
 import type { AmqpConfig } from './amqp-broker.js';
+import { RATE_LIMIT_SCHEMA } from '../config-schemas.js';
 
 export const AMQP_PROVIDER_KEY = 'amqp';
 export const DEFAULT_PREFETCH = 50;
@@ -64,11 +65,8 @@ const AMQP_CONFIG_SCHEMA = {
       },
     },
     rateLimit: {
-      type: 'object',
-      required: ['requests', 'perMs'],
-      additionalProperties: false,
+      ...RATE_LIMIT_SCHEMA,
       description: 'Publishes allowed, shared by every job that uses the connection; none by default',
-      properties: { requests: { type: 'integer', minimum: 1 }, perMs: { type: 'integer', minimum: 1 } },
     },
   },
 };

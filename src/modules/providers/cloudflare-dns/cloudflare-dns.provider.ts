@@ -7,6 +7,7 @@ import { ProviderError, bodyExcerpt } from '../http/provider-error.js';
 import { Provider } from '../provider.decorator.js';
 import type { ConnectionProvider, ProviderConnection } from '../provider.decorator.js';
 import type { DnsDriver, DriverContext } from '../provisioning-drivers.js';
+import { RATE_LIMIT_SCHEMA } from '../config-schemas.js';
 
 export const CLOUDFLARE_DNS_PROVIDER_KEY = 'cloudflare-dns';
 /** Where Cloudflare's API is, unless a connection's `apiBaseUrl` says otherwise (a test fake). */
@@ -49,12 +50,7 @@ const CLOUDFLARE_DNS_CONFIG_SCHEMA = {
       anyOf: [{ const: 1 }, { minimum: 60, maximum: 86400 }],
       description: 'Seconds, 60 to 86400, or 1 for automatic (the default)',
     },
-    rateLimit: {
-      type: 'object',
-      required: ['requests', 'perMs'],
-      additionalProperties: false,
-      properties: { requests: { type: 'integer', minimum: 1 }, perMs: { type: 'integer', minimum: 1 } },
-    },
+    rateLimit: RATE_LIMIT_SCHEMA,
   },
 };
 

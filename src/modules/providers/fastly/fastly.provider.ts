@@ -4,6 +4,7 @@ import type { HttpMethod, PartnerRequest, PartnerResponse } from '../http/partne
 import { ProviderError } from '../http/provider-error.js';
 import { Provider } from '../provider.decorator.js';
 import type { ConnectionProvider, ProviderConnection } from '../provider.decorator.js';
+import { RATE_LIMIT_SCHEMA } from '../config-schemas.js';
 import type {
   CdnDeployment,
   CdnDriver,
@@ -54,12 +55,7 @@ const FASTLY_CONFIG_SCHEMA = {
       maxLength: 253,
       description: `Where HTTPS domains point: the hostname your Fastly TLS configuration shows; ${FASTLY_DEFAULT_TLS_CNAME} unless set`,
     },
-    rateLimit: {
-      type: 'object',
-      required: ['requests', 'perMs'],
-      additionalProperties: false,
-      properties: { requests: { type: 'integer', minimum: 1 }, perMs: { type: 'integer', minimum: 1 } },
-    },
+    rateLimit: RATE_LIMIT_SCHEMA,
   },
 };
 

@@ -6,6 +6,7 @@ import { Provider } from '../provider.decorator.js';
 import type { ConnectionProvider } from '../provider.decorator.js';
 import type { ProjectContext } from '../project-provider.js';
 import { lsRemoteHeads, maskGitText, ownerAndName, parseGitUrl } from './git-remote.js';
+import { BRANCH_PATTERNS_SCHEMA, branchPatternProblems } from '../config-schemas.js';
 
 const REPOSITORY_PART = '^[A-Za-z0-9_.-]+$';
 
@@ -34,19 +35,7 @@ const GIT_PROJECT_SETTINGS_SCHEMA = {
         },
       },
     },
-    branches: {
-      type: 'array',
-      maxItems: 50,
-      items: {
-        type: 'object',
-        required: ['pattern'],
-        additionalProperties: false,
-        properties: {
-          pattern: { type: 'string', minLength: 1, maxLength: 500 },
-          parent: { type: 'string', minLength: 1, maxLength: 250 },
-        },
-      },
-    },
+    branches: BRANCH_PATTERNS_SCHEMA,
     syncEvery: { type: 'string', minLength: 1, maxLength: 100 },
   },
 };
@@ -108,15 +97,7 @@ export class GitProvider implements ConnectionProvider {
       if (seen.has(key)) problems.push({ path: at, message: `${key} is listed twice` });
       seen.add(key);
     });
-    const branches = (settings.branches ?? []) as { pattern: string }[];
-    branches.forEach(({ pattern }, index) => {
-      try {
-        new RegExp(pattern);
-      } catch (error) {
-        problems.push({ path: `/settings/branches/${index}/pattern`, message: (error as Error).message });
-      }
-    });
-    return problems;
+    return [...problems, ...branchPatternProblems(settings)];
   }
 
   /**

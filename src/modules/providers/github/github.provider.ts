@@ -7,6 +7,7 @@ import type { ProjectContext, ProjectEvent } from '../project-provider.js';
 import { Provider } from '../provider.decorator.js';
 import type { ConnectionProvider } from '../provider.decorator.js';
 import { INBOUND_ONLY_CONFIG_SCHEMA } from '../webhooks/webhook-config.js';
+import { BRANCH_PATTERNS_SCHEMA, branchPatternProblems } from '../config-schemas.js';
 import {
   hmac,
   readPayload,
@@ -57,19 +58,7 @@ const GITHUB_PROJECT_SETTINGS_SCHEMA = {
       uniqueItems: true,
       items: { type: 'string', pattern: '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$', maxLength: 200 },
     },
-    branches: {
-      type: 'array',
-      maxItems: 50,
-      items: {
-        type: 'object',
-        required: ['pattern'],
-        additionalProperties: false,
-        properties: {
-          pattern: { type: 'string', minLength: 1, maxLength: 500 },
-          parent: { type: 'string', minLength: 1, maxLength: 250 },
-        },
-      },
-    },
+    branches: BRANCH_PATTERNS_SCHEMA,
     syncEvery: { type: 'string', description: 'Reconcile the branches this often too: "1h", or a cron' },
   },
 };
@@ -121,15 +110,7 @@ interface GithubBranch {
 export class GithubProvider implements ConnectionProvider {
   /** Each branch pattern must be a regular expression; its `feature` group, if any, names the feature. */
   validateProjectSettings(settings: Record<string, unknown>): SchemaViolation[] {
-    const branches = (settings.branches ?? []) as { pattern: string }[];
-    return branches.flatMap(({ pattern }, index) => {
-      try {
-        new RegExp(pattern);
-        return [];
-      } catch (error) {
-        return [{ path: `/settings/branches/${index}/pattern`, message: (error as Error).message }];
-      }
-    });
+    return branchPatternProblems(settings);
   }
 
   verifyWebhook(request: InboundWebhook, { secrets }: WebhookVerifyContext): VerifiedWebhook {

@@ -18,6 +18,7 @@ import type {
 import { later, queryOf, tokenOf } from './paging.js';
 import { PartnerHttpClient } from './partner-http.client.js';
 import { ProviderError } from './provider-error.js';
+import { RATE_LIMIT_SCHEMA } from '../config-schemas.js';
 
 export const HTTP_PROVIDER_KEY = 'http';
 export const HTTP_POLL_JOB_TYPE = 'http.poll';
@@ -178,12 +179,7 @@ const HTTP_CONFIG_SCHEMA = {
     },
     timeoutMs: { type: 'integer', minimum: 100, maximum: 120_000, default: 10_000 },
     checkPath: { type: 'string', pattern: '^/', maxLength: 2000 },
-    rateLimit: {
-      type: 'object',
-      required: ['requests', 'perMs'],
-      additionalProperties: false,
-      properties: { requests: { type: 'integer', minimum: 1 }, perMs: { type: 'integer', minimum: 1 } },
-    },
+    rateLimit: RATE_LIMIT_SCHEMA,
     actions: {
       type: 'object',
       propertyNames: { pattern: '^[A-Za-z0-9_.-]{1,100}$' },

@@ -8,6 +8,7 @@ import { ProviderError } from '../http/provider-error.js';
 import type { ProjectContext, ProjectFeature, ProjectFeatureInput } from '../project-provider.js';
 import { Provider } from '../provider.decorator.js';
 import type { ConnectionProvider, OpenedCredentials, ProviderConnection } from '../provider.decorator.js';
+import { RATE_LIMIT_SCHEMA } from '../config-schemas.js';
 
 export const TARGETPROCESS_PROVIDER_KEY = 'targetprocess';
 
@@ -39,12 +40,7 @@ const TARGETPROCESS_CONFIG_SCHEMA = {
       maxLength: 2000,
       description: 'The TargetProcess site, such as https://acme.tpondemand.com',
     },
-    rateLimit: {
-      type: 'object',
-      required: ['requests', 'perMs'],
-      additionalProperties: false,
-      properties: { requests: { type: 'integer', minimum: 1 }, perMs: { type: 'integer', minimum: 1 } },
-    },
+    rateLimit: RATE_LIMIT_SCHEMA,
   },
 };
 

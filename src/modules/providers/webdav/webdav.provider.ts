@@ -16,6 +16,7 @@ import type {
   StoredFile,
 } from '../provider.decorator.js';
 import { storagePath, storagePathProblem } from '../storage/storage-path.js';
+import { RATE_LIMIT_SCHEMA } from '../config-schemas.js';
 
 export const WEBDAV_PROVIDER_KEY = 'webdav';
 
@@ -38,12 +39,7 @@ const WEBDAV_CONFIG_SCHEMA = {
       maxLength: 2000,
       description: 'The WebDAV collection files are stored under, such as https://dav.example/files/acme/',
     },
-    rateLimit: {
-      type: 'object',
-      required: ['requests', 'perMs'],
-      additionalProperties: false,
-      properties: { requests: { type: 'integer', minimum: 1 }, perMs: { type: 'integer', minimum: 1 } },
-    },
+    rateLimit: RATE_LIMIT_SCHEMA,
   },
 };
 

@@ -1,14 +1,12 @@
 import type { SchemaViolation } from '../../../common/json-schema.js';
+import { RATE_LIMIT_SCHEMA } from '../config-schemas.js';
 import { renderText, templateProblems } from '../../../common/template.js';
 import type { InboundWebhook } from './webhook-verification.js';
 
 /** The part of a webhook provider's config schema every one of them has: its inbound limit. */
 export const INBOUND_RATE_LIMIT_SCHEMA = {
-  type: 'object',
-  required: ['requests', 'perMs'],
-  additionalProperties: false,
+  ...RATE_LIMIT_SCHEMA,
   description: 'Webhooks this connection takes in; 100 per 1000 ms unless set',
-  properties: { requests: { type: 'integer', minimum: 1 }, perMs: { type: 'integer', minimum: 1 } },
 };
 
 /** An event name from a `{{body.x}}` / `{{headers.x-y}}` template, lowercase. */
