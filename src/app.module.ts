@@ -33,9 +33,33 @@ export class AppModule {
           forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
           pinoHttp: {
             level: config.logLevel,
-            redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.query.token'],
+            ...(config.logFormat === 'pretty'
+              ? {
+                  transport: {
+                    target: 'pino-pretty',
+                    options: {
+                      colorize: true,
+                      singleLine: true,
+                      translateTime: 'SYS:HH:MM:ss.l',
+                      ignore: 'pid,hostname',
+                    },
+                  },
+                }
+              : {}),
+            // One line a request: method, path, status, time and request id; headers stay out of it.
             // A sender that cannot sign carries its secret in the URL (Jenkins: `/webhooks/{id}?token=`).
-            serializers: { req: (req: { url?: string }) => ({ ...req, url: req.url && maskUrl(req.url) }) },
+            serializers: {
+              req: (req: { id?: unknown; method?: string; url?: string }) => ({
+                id: req.id,
+                method: req.method,
+                url: req.url && maskUrl(req.url),
+              }),
+              res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+            },
+            customSuccessMessage: (request, response, responseTime) =>
+              `${request.method} ${maskUrl(request.url ?? '')} ${response.statusCode} ${Math.round(responseTime)} ms`,
+            customErrorMessage: (request, response) =>
+              `${request.method} ${maskUrl(request.url ?? '')} ${response.statusCode}`,
             customLogLevel: (_request, response, error) =>
               error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : 'info',
           },

@@ -118,20 +118,46 @@ describe('the Junction process', () => {
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
 
-    // Logs are JSON lines; each request carries its id, and keys in headers are redacted.
+    // Off a terminal, logs are JSON lines: one a request, with its method, path, status, time and
+    // id, and no headers (where keys travel).
     expect(second.stdout()).not.toContain(adminKey);
     const requestLogs = second
       .stdout()
       .split('\n')
       .filter((line) => line.startsWith('{'))
-      .map(
-        (line) =>
-          JSON.parse(line) as { req?: { id?: string; url?: string; headers?: Record<string, string> } },
-      )
+      .map((line) => JSON.parse(line) as { req?: Record<string, unknown>; res?: Record<string, unknown> })
       .filter((entry) => entry.req?.url === '/accounts');
-    expect(requestLogs).toHaveLength(1);
-    expect(requestLogs[0].req?.id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(requestLogs[0].req?.headers?.authorization).toBe('[Redacted]');
+    expect(requestLogs).toEqual([
+      {
+        level: 30,
+        time: expect.any(Number),
+        pid: expect.any(Number),
+        hostname: expect.any(String),
+        req: { id: expect.stringMatching(/^[0-9a-f-]{36}$/), method: 'GET', url: '/accounts' },
+        res: { statusCode: 200 },
+        responseTime: expect.any(Number),
+        msg: expect.stringMatching(/^GET \/accounts 200 \d+ ms$/),
+      },
+    ]);
+  }, 60_000);
+
+  it('writes coloured lines a person can read with LOG_FORMAT=pretty', async () => {
+    const pretty = await run(database.env({ LOG_LEVEL: 'info', LOG_FORMAT: 'pretty' }));
+    expect((await get(pretty.port, '/health')).status).toBe(200);
+    pretty.child.kill('SIGINT');
+    expect(await pretty.exited).toBe(0);
+    const lines = pretty
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('GET /health 200'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('\u001b[');
+    expect(
+      pretty
+        .stdout()
+        .split('\n')
+        .some((line) => line.startsWith('{')),
+    ).toBe(false);
   }, 60_000);
 
   it('refuses to start on a bad setting, naming the variable', async () => {

@@ -116,6 +116,9 @@ export interface GitSettings {
   protocols: readonly GitProtocol[];
 }
 
+export const LOG_FORMATS = ['pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export interface ProvisioningSettings {
   /**
    * `JUNCTION_PROVISIONING_RETRY_BASE`: a flow's first retry waits a random time in [base, 1.5 base),
@@ -162,6 +165,8 @@ export class AppConfig {
     readonly storage: StorageSettings = { localRoot: path.resolve(DEFAULT_STORAGE_LOCAL_ROOT) },
     readonly git: GitSettings = { protocols: DEFAULT_GIT_PROTOCOLS },
     readonly provisioning: ProvisioningSettings = { retryBaseMs: 20_000 },
+    /** `LOG_FORMAT`: coloured lines for a person at a terminal, JSON lines for a collector. */
+    readonly logFormat: LogFormat = 'json',
   ) {}
 
   hasRole(role: ProcessRole): boolean {

@@ -85,6 +85,8 @@ describe('loadConfig', () => {
       ['JUNCTION_ROLES', 'api,cook', 'it lists an unknown role'],
       ['JUNCTION_SECRET_KEY', 'short', 'it is not 32 bytes'],
       ['LOG_LEVEL', 'loud', 'it is not a known level'],
+      ['LOG_FORMAT', 'xml', 'it is neither pretty nor json'],
+      ['JUNCTION_PROVISIONING_RETRY_BASE', 'soon', 'it is not a duration'],
       ['BODY_LIMIT', 'tiny', 'it is not a size'],
       ['JUNCTION_ADMIN_KEY', 'short', 'it is shorter than 32 characters'],
     ])('names %s when it is %s (%s)', (name, value) => {

@@ -7,12 +7,14 @@ import {
   DEFAULT_GIT_PROTOCOLS,
   DEFAULT_STORAGE_LOCAL_ROOT,
   GIT_PROTOCOLS,
+  LOG_FORMATS,
   LOG_LEVELS,
   ROLES,
 } from './app-config.js';
 import type {
   DatabaseConfig,
   GitProtocol,
+  LogFormat,
   LogLevel,
   OAuthClientSettings,
   PluginSpec,
@@ -60,6 +62,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const secretKey = check('JUNCTION_SECRET_KEY', parseSecretKey, undefined);
   const previousSecretKey = check('JUNCTION_SECRET_KEY_PREVIOUS', parseSecretKey, undefined);
   const logLevel = check('LOG_LEVEL', parseLogLevel, 'info');
+  // A person at a terminal reads coloured lines; anything else (a file, a collector) gets JSON.
+  const logFormat = check('LOG_FORMAT', parseLogFormat, process.stdout.isTTY ? 'pretty' : 'json');
   const bodyLimitBytes = check('BODY_LIMIT', parseBodyLimit, 1024 * 1024);
   const adminKey = check('JUNCTION_ADMIN_KEY', parseAdminKey, undefined);
   const jobs = {
@@ -145,7 +149,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     storage,
     git,
     provisioning,
+    logFormat,
   );
+}
+
+function parseLogFormat(raw: string): LogFormat {
+  if (!(LOG_FORMATS as readonly string[]).includes(raw)) throw new Error(`one of ${LOG_FORMATS.join(', ')}`);
+  return raw as LogFormat;
 }
 
 /** `https:ssh:git`: git's own spelling (`GIT_ALLOW_PROTOCOL`), each known protocol at most once. */
