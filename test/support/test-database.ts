@@ -60,6 +60,8 @@ export class TestDatabase {
       DATABASE_URL: this.url,
       ...(this.redisUrl ? { REDIS_URL: this.redisUrl, JUNCTION_REDIS_PREFIX: this.redisPrefix } : {}),
       LOG_LEVEL: 'silent',
+      // The same logs whether the tests run at a terminal or not.
+      LOG_FORMAT: 'json',
       JUNCTION_SECRET_KEY: '11'.repeat(32),
       ...extra,
     };
