@@ -292,6 +292,14 @@ describe('the junction command line', () => {
       expect(run.stdout + run.stderr).not.toContain('partner-token');
       const again = await junction(['reseal'], rotating);
       expect(again.stdout).toContain('connections: 0 sealed again, 1 already on the current key\n');
+
+      // Only the new key now: the connection's credentials open, and its check runs (and fails: nothing listens).
+      const doctor = await junction(['doctor'], database.env({ JUNCTION_SECRET_KEY: KEY_B }));
+      expect(doctor.code).toBe(1);
+      expect(doctor.stdout).toMatch(
+        /^✗ connection "sealed with A" \(http, [\w-]+\): TEMPORARY: .*ECONNREFUSED; make sure the partner is up/m,
+      );
+      expect(doctor.stdout).not.toContain('partner-token');
     } finally {
       await database.drop();
     }

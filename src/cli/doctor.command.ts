@@ -169,7 +169,7 @@ async function checkConnections(report: Report): Promise<void> {
               : {
                   ok: false,
                   name,
-                  message: `${outcome.code}: ${outcome.message}; fix its settings or credentials (PATCH /connections/${connection.id}), or delete it`,
+                  message: `${outcome.code}: ${outcome.message}; ${fixFor(outcome.code, connection.id)}`,
                 },
           );
         }
@@ -182,6 +182,20 @@ async function checkConnections(report: Report): Promise<void> {
       name: 'connections',
       message: `not checked: the application did not start (${error instanceof Error ? error.message : String(error)})`,
     });
+  }
+}
+
+/** What to do about a failed check, by the class of its error. */
+function fixFor(code: string | null, id: string): string {
+  switch (code) {
+    case 'TEMPORARY':
+    case 'RATE_LIMITED':
+      return `make sure the partner is up and reachable from here, or fix its address (PATCH /connections/${id})`;
+    case 'AUTH':
+      return `give it valid credentials (PATCH /connections/${id})`;
+    case null:
+    default:
+      return `fix its settings or credentials (PATCH /connections/${id}), or delete it`;
   }
 }
 
