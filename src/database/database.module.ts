@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import type { Migration } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { WriteSerializer } from './write-serializer.js';
@@ -33,19 +34,17 @@ const MIGRATION_LOCK_ID = 7_306_010;
 
 /**
  * Runs pending migrations at boot. On PostgreSQL several processes may start together, so they
- * take turns under an advisory lock; the later ones then find nothing left to run.
+ * take turns under an advisory lock; the later ones then find nothing left to run. `junction
+ * migrate` runs it too, and prints the migrations it returns.
  */
-async function migrate(dataSource: DataSource): Promise<void> {
-  if (dataSource.options.type !== 'postgres') {
-    await dataSource.runMigrations({ transaction: 'each' });
-    return;
-  }
+export async function migrate(dataSource: DataSource): Promise<Migration[]> {
+  if (dataSource.options.type !== 'postgres') return dataSource.runMigrations({ transaction: 'each' });
   const lock = dataSource.createQueryRunner();
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
     if (dataSource.options.schema)
       await lock.query(`CREATE SCHEMA IF NOT EXISTS "${dataSource.options.schema}"`);
-    await dataSource.runMigrations({ transaction: 'each' });
+    return await dataSource.runMigrations({ transaction: 'each' });
   } finally {
     await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
     await lock.release();
