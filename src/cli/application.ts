@@ -42,7 +42,8 @@ export async function withApplication<T>(
   work: (app: INestApplicationContext) => Promise<T>,
   options: { embeddedQueue?: boolean } = {},
 ): Promise<T> {
-  const env: Env = { ...process.env, JUNCTION_ROLES: 'api' };
+  // A command serves no HTTP, so no request lines to make pretty: no pino-pretty worker either.
+  const env: Env = { ...process.env, JUNCTION_ROLES: 'api', LOG_FORMAT: 'json' };
   if (options.embeddedQueue) delete env.REDIS_URL;
   const config = readConfig(env);
   // Bull would wait for an unreachable Redis forever; say so at once instead.
