@@ -83,7 +83,8 @@ export class ProjectProvidersHandler implements EventSubscriber, OnModuleInit {
     if (!event) return { skipped: `event ${ctx.payload.eventId} is gone` };
     const connectionId = CONNECTION_SOURCE.exec(event.source)?.[1];
     if (!connectionId) return { skipped: `event ${event.id} did not come from a connection` };
-    const { connection } = await this.calls.usable(connectionId);
+    const usable = await this.calls.usable(connectionId);
+    const { connection } = usable;
     const provider = this.providers.get(connection.provider);
     const handles = (provider.metadata.projectEvents ?? []).some((glob) =>
       compileEventPattern(glob)?.test(event.name),
@@ -94,7 +95,7 @@ export class ProjectProvidersHandler implements EventSubscriber, OnModuleInit {
       ({ settings }) => settings.connectionId === connectionId,
     );
     for (const { projectId, settings } of projects) {
-      const projectCtx = await this.context(ctx, projectId, connection.provider, settings);
+      const projectCtx = await this.context(ctx, projectId, connection.provider, settings, usable);
       await provider.instance.onProjectEvent(projectCtx, {
         id: event.id,
         name: event.name,
@@ -122,15 +123,19 @@ export class ProjectProvidersHandler implements EventSubscriber, OnModuleInit {
     return { synced: key };
   }
 
-  /** The project as the provider sees it; the connection its settings name is opened if it may be called. */
+  /**
+   * The project as the provider sees it; the connection its settings name is opened if it may be
+   * called, unless the caller opened it already (an event's connection, once for all its projects).
+   */
   private async context(
     job: JobContext<unknown>,
     projectId: string,
     provider: string,
     settings: Record<string, unknown>,
+    opened?: Awaited<ReturnType<PartnerCallsService['usable']>>,
   ): Promise<ProjectContext> {
     const connectionId = typeof settings.connectionId === 'string' ? settings.connectionId : null;
-    const usable = connectionId ? await this.calls.usable(connectionId) : null;
+    const usable = opened ?? (connectionId ? await this.calls.usable(connectionId) : null);
     return {
       projectId,
       settings,
