@@ -148,6 +148,7 @@ async function throughJunction(url: string, partner: PeerProcess, bare: boolean)
     const jobs = app.get(JobsService);
     const enqueuedAt = new Map<string, number>();
     const started = Date.now();
+    const cpuBefore = process.cpuUsage();
     for (let sent = 0; sent < TOTAL; sent += BATCH) {
       const t = clockMs();
       const batch = await jobs.enqueueMany(
@@ -178,6 +179,7 @@ async function throughJunction(url: string, partner: PeerProcess, bare: boolean)
       TOTAL,
       `${bare ? BARE_JOB_TYPE : 'http.action'} jobs`,
     );
+    const cpu = process.cpuUsage(cpuBefore);
     const [{ last }] = await dataSource.query<{ last: string }[]>(
       `SELECT max(finished_at) AS last FROM job WHERE status = 'succeeded'`,
     );
@@ -189,7 +191,11 @@ async function throughJunction(url: string, partner: PeerProcess, bare: boolean)
     });
     if (latencies.length !== TOTAL)
       throw new Error(`the partner received ${latencies.length} of ${TOTAL} orders`);
-    return { perSecond: TOTAL / seconds, ...percentiles(latencies) };
+    return {
+      perSecond: TOTAL / seconds,
+      cpuPerJobUs: Math.round((cpu.user + cpu.system) / TOTAL),
+      ...percentiles(latencies),
+    };
   } finally {
     await app.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -199,7 +205,9 @@ async function throughJunction(url: string, partner: PeerProcess, bare: boolean)
 async function main(): Promise<void> {
   const partner = await startPeerProcess(fileURLToPath(import.meta.url), 'fake');
   try {
+    const rawCpu = process.cpuUsage();
     const rawPerSecond = await raw(partner.url);
+    const rawCpuPerRequestUs = Math.round(((u) => u.user + u.system)(process.cpuUsage(rawCpu)) / TOTAL);
     const floor = await throughJunction(partner.url, partner, true);
     const junction = await throughJunction(partner.url, partner, false);
     const ofRaw = (perSecond: number) => (perSecond / rawPerSecond).toFixed(2);
@@ -208,6 +216,10 @@ async function main(): Promise<void> {
         `p99 ${junction.p99} ms (raw undici to the same fake: ${Math.round(rawPerSecond)} requests/s, ` +
         `ratio ${ofRaw(junction.perSecond)}; the engine's floor, a bare handler sending the raw POST: ` +
         `${Math.round(floor.perSecond)} jobs/s, ratio ${ofRaw(floor.perSecond)})`,
+    );
+    console.log(
+      `CPU in this process per job: http.action ${junction.cpuPerJobUs} µs, floor ${floor.cpuPerJobUs} µs ` +
+        `(raw undici client per request: ${rawCpuPerRequestUs} µs)`,
     );
     console.log(
       `conditions: node ${process.version}, ${os.cpus().length} cores, ${TOTAL} jobs enqueued in batches of ${BATCH}, ` +

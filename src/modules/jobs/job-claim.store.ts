@@ -5,7 +5,7 @@ import type { EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
-import { notIndexed, rawSql, sqlPlaceholders } from '../../database/raw-sql.js';
+import { notIndexed, rawSql, sqlPlaceholders, sqlText } from '../../database/raw-sql.js';
 import type { Dispatch } from './job-dispatch.js';
 import type { Job } from './job.entity.js';
 import { dispatchFromRow, jobFromRow } from './job.store.js';
@@ -66,6 +66,23 @@ export class JobClaimStore {
         // On PostgreSQL, claims of one queue take turns so per-key running counts stay exact across processes.
         if (this.postgres) {
           await rawSql(manager, `SELECT pg_advisory_xact_lock(hashtext(?))`, [`junction.claim:${queue}`]);
+        }
+        // The next jobs in claim order; when none has a concurrency key (the common case) they are
+        // claimed by id, a plain UPDATE far cheaper than the statement that counts keys' running jobs.
+        const { rows } = await rawSql(
+          manager,
+          `SELECT id, concurrency_key FROM job
+           WHERE queue = ? AND status IN ('queued', 'failed') AND run_at <= ?
+           ORDER BY priority DESC, run_at, id LIMIT ?`,
+          [queue, now, limit],
+        );
+        if (rows.length === 0) return [];
+        if (rows.every((row) => row.concurrency_key === null)) {
+          return this.claimUnkeyed(
+            manager,
+            now,
+            rows.map((row) => sqlText(row.id)),
+          );
         }
         return this.claimWithinKeyLimits(
           manager,
