@@ -171,6 +171,7 @@ describe('HTTP conventions', () => {
         'GET /metrics',
         'GET /queues',
         'POST /jobs',
+        'POST /jobs/retry',
         'POST /jobs/{id}/cancel',
         'POST /jobs/{id}/retry',
         'GET /events',

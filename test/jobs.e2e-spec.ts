@@ -209,6 +209,37 @@ describe(`jobs (${transport})`, () => {
     expect(conflict.body.error).toBe('JOB_NOT_RETRYABLE');
   });
 
+  it('retries every job matching a filter at once, and only those', async () => {
+    const from = new Date().toISOString();
+    const retryAll = async (filter: object, status = 200) =>
+      (await t.http().post('/jobs/retry').set(admin).send({ filter }).expect(status)).body as {
+        retried: number;
+        error?: string;
+      };
+    const flaky = await Promise.all(
+      [1, 2, 3].map(() => post({ type: 'test.flaky', payload: { failUntil: 2 }, maxAttempts: 1 })),
+    );
+    const other = await post({ type: 'test.permanent', payload: {} });
+    for (const job of [...flaky, other]) expect((await waitUntil(job.id)).status).toBe('dead');
+
+    expect(await retryAll({ status: 'dead', type: 'test.flaky', queue: 'blocking', from })).toEqual({
+      retried: 0,
+    });
+    expect(await retryAll({ status: 'cancelled', type: 'test.flaky', from })).toEqual({ retried: 0 });
+    expect(await retryAll({ status: 'dead', type: 'test.flaky', from, to: from })).toEqual({ retried: 0 });
+    expect(await retryAll({ status: 'dead', type: 'test.flaky', from })).toEqual({ retried: 3 });
+    for (const job of flaky) {
+      expect(await waitUntil(job.id)).toMatchObject({ status: 'succeeded', attempt: 2, result: 2 });
+    }
+    expect(await getJob(other.id)).toMatchObject({ status: 'dead', attempt: 1 });
+    expect(await retryAll({ status: 'dead', type: 'test.flaky', from })).toEqual({ retried: 0 });
+
+    expect((await retryAll({ status: 'succeeded' }, 400)).error).toBe('VALIDATION_FAILED');
+    await retryAll({ status: 'dead', from: 'yesterday' }, 400);
+    await retryAll({ status: 'dead', colour: 'red' }, 400);
+    await t.http().post('/jobs/retry').set(admin).send({}).expect(400);
+  });
+
   it('resumes a retried flow after its last completed step, with logs and progress', async () => {
     const job = await waitUntil((await post({ type: 'test.flow', payload: { name: 'shop' } })).id);
     expect(job.status).toBe('succeeded');
@@ -313,6 +344,12 @@ describe(`jobs (${transport})`, () => {
     await t.http().get('/jobs').set(viewer).expect(200);
     await t.http().get('/queues').set(viewer).expect(200);
     await t.http().post('/jobs').set(viewer).send({ type: 'test.echo', payload: {} }).expect(403);
+    await t
+      .http()
+      .post('/jobs/retry')
+      .set(viewer)
+      .send({ filter: { status: 'dead' } })
+      .expect(403);
   });
 });
 

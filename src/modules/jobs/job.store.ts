@@ -182,6 +182,39 @@ export class JobStore {
     return affected === 1;
   }
 
+  /**
+   * Queues again, to run now, up to `limit` jobs matching `filter` (whose status is one a retry
+   * accepts), in id order; a job out of attempts gets one more. Returns the jobs to dispatch.
+   */
+  async requeueMatching(
+    manager: EntityManager,
+    filter: JobFilter & { status: JobStatus },
+    now: Date,
+    limit: number,
+  ): Promise<Dispatch[]> {
+    const conditions = ['status = ?'];
+    const params: unknown[] = [filter.status];
+    for (const [column, value, operator] of [
+      ['type', filter.type, '='],
+      ['queue', filter.queue, '='],
+      ['created_at', filter.from, '>='],
+      ['created_at', filter.to, '<'],
+    ] as const) {
+      if (value === undefined) continue;
+      conditions.push(`${column} ${operator} ?`);
+      params.push(value);
+    }
+    const { rows } = await rawSql(
+      manager,
+      `UPDATE job SET status = 'queued', run_at = ?, finished_at = NULL,
+         max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END
+       WHERE status = ? AND id IN (SELECT id FROM job WHERE ${conditions.join(' AND ')} ORDER BY id LIMIT ?)
+       RETURNING id, attempt, queue, priority, run_at, concurrency_key`,
+      [now, filter.status, ...params, limit],
+    );
+    return rows.map(dispatchFromRow);
+  }
+
   /** Deletes finished jobs that finished before `before` (their history goes with them); returns how many. */
   async purge(manager: EntityManager, before: Date): Promise<number> {
     const { affected } = await rawSql(

@@ -16,6 +16,9 @@ export type { FinalStatus, FinishedJob, JobOutcomeListener } from './job-outcome
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'dead', 'cancelled'] as const;
 /** `failed` means an attempt failed and a retry is scheduled at `runAt`; `dead` means no more tries. */
 export type JobStatus = (typeof JOB_STATUSES)[number];
+/** The states a job can be retried from. */
+export const RETRYABLE_STATUSES = ['dead', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
+export type RetryableStatus = (typeof RETRYABLE_STATUSES)[number];
 
 /** The range of a job's `priority`; higher runs first. */
 export const MAX_PRIORITY = 1_000_000;

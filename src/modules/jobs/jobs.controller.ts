@@ -15,10 +15,11 @@ import {
   JobDto,
   JobPageDto,
   PurgeResultDto,
+  RetryResultDto,
   toJobDetailsDto,
   toJobDto,
 } from './dto/job.dto.js';
-import { CreateJobDto, JobQueryDto, PurgeJobsQueryDto } from './dto/job-requests.dto.js';
+import { CreateJobDto, JobQueryDto, PurgeJobsQueryDto, RetryJobsDto } from './dto/job-requests.dto.js';
 import { JobsService } from './jobs.service.js';
 
 @ApiTags('jobs')
@@ -60,6 +61,18 @@ export class JobsController {
   async create(@Body() body: CreateJobDto): Promise<JobDto> {
     const { type, payload, ...options } = body;
     return toJobDto(await this.jobs.submit(type, payload, options));
+  }
+
+  @Post('retry')
+  @HttpCode(200)
+  @Roles('operator')
+  @ApiOperation({
+    summary:
+      'Run again now every dead, failed or cancelled job matching a filter, as one retry each would (operator)',
+  })
+  @ApiOkResponse({ type: RetryResultDto })
+  async retryMatching(@Body() body: RetryJobsDto): Promise<RetryResultDto> {
+    return { retried: await this.jobs.retryMatching(body.filter) };
   }
 
   @Post(':id/retry')

@@ -19,7 +19,7 @@ import { Job } from './job.entity.js';
 import { JobStore } from './job.store.js';
 import type { JobFilter } from './job.store.js';
 import { MAX_ATTEMPTS_LIMIT, MAX_PRIORITY } from './jobs.contract.js';
-import type { JobStatus } from './jobs.contract.js';
+import type { JobStatus, RetryableStatus } from './jobs.contract.js';
 import { JobsMetrics } from './jobs.metrics.js';
 import type { LedgerSnapshot } from './jobs.metrics.js';
 import { JobTransport } from './transports/job-transport.js';
@@ -48,6 +48,9 @@ export interface EnqueueRequest {
 }
 
 export type { JobFilter } from './job.store.js';
+
+/** Jobs queued again per transaction by `retryMatching`. */
+const RETRY_CHUNK = 500;
 
 export interface JobDetails {
   job: Job;
@@ -211,6 +214,24 @@ export class JobsService {
       this.serializer.afterCommit(m, () => this.transport.dispatch([dispatchOf(job, now)]));
     });
     return this.mustFind(id);
+  }
+
+  /**
+   * Queues every job matching `filter` to run now, as `retry` does for one; returns how many. It
+   * goes in chunks, each a transaction of its own whose jobs are dispatched once it commits, so a
+   * retry of many jobs neither holds the database for long nor loses any chunk that committed.
+   */
+  async retryMatching(filter: JobFilter & { status: RetryableStatus }): Promise<number> {
+    let retried = 0;
+    for (;;) {
+      const dispatches = await this.serializer.transaction(async (m) => {
+        const requeued = await this.store.requeueMatching(m, filter, this.clock.now(), RETRY_CHUNK);
+        this.serializer.afterCommit(m, () => this.transport.dispatch(requeued));
+        return requeued;
+      });
+      retried += dispatches.length;
+      if (dispatches.length < RETRY_CHUNK) return retried;
+    }
   }
 
   /** Deletes finished jobs (succeeded, dead, cancelled) that finished before `before`, with their history. */

@@ -10,10 +10,18 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateNested,
 } from 'class-validator';
+import { Type } from 'class-transformer';
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
-import { JOB_STATUSES, JOB_TYPE_PATTERN, MAX_ATTEMPTS_LIMIT, MAX_PRIORITY } from '../jobs.contract.js';
-import type { JobStatus } from '../jobs.contract.js';
+import {
+  JOB_STATUSES,
+  JOB_TYPE_PATTERN,
+  MAX_ATTEMPTS_LIMIT,
+  MAX_PRIORITY,
+  RETRYABLE_STATUSES,
+} from '../jobs.contract.js';
+import type { JobStatus, RetryableStatus } from '../jobs.contract.js';
 import { IsoTime } from '../../../common/validation/iso-time.decorator.js';
 
 export class JobQueryDto extends PageQueryDto {
@@ -111,4 +119,41 @@ export class PurgeJobsQueryDto {
   })
   @IsoTime()
   before!: Date;
+}
+
+/** Which jobs `POST /jobs/retry` queues again: the list's filters, with a state a retry accepts. */
+export class RetryJobsFilterDto {
+  @ApiProperty({ enum: RETRYABLE_STATUSES, example: 'dead' })
+  @IsIn(RETRYABLE_STATUSES)
+  status!: RetryableStatus;
+
+  @ApiPropertyOptional({ example: 'partner.push-order' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  type?: string;
+
+  @ApiPropertyOptional({ example: 'default' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  queue?: string;
+
+  @ApiPropertyOptional({ description: 'Created at or after (ISO 8601)', example: '2026-11-24T00:00:00Z' })
+  @IsOptional()
+  @IsoTime()
+  from?: Date;
+
+  @ApiPropertyOptional({ description: 'Created before (ISO 8601)', example: '2026-11-25T00:00:00Z' })
+  @IsOptional()
+  @IsoTime()
+  to?: Date;
+}
+
+export class RetryJobsDto {
+  @ApiProperty({ type: RetryJobsFilterDto })
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => RetryJobsFilterDto)
+  filter!: RetryJobsFilterDto;
 }

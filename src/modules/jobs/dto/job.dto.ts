@@ -178,6 +178,11 @@ export class QueueStatsDto {
   succeededLastMinute!: number;
 }
 
+export class RetryResultDto {
+  @ApiProperty({ example: 42, description: 'How many jobs were queued to run again' })
+  retried!: number;
+}
+
 export class PurgeResultDto {
   @ApiProperty({ example: 1200 })
   deleted!: number;
