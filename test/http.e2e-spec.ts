@@ -172,6 +172,7 @@ describe('HTTP conventions', () => {
         'GET /queues',
         'POST /jobs',
         'POST /jobs/retry',
+        'GET /stream',
         'POST /jobs/{id}/cancel',
         'POST /jobs/{id}/retry',
         'GET /events',

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { Migration } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './data-source-options.js';
+import { ChangeFeed } from './change-feed.js';
 import { WriteSerializer } from './write-serializer.js';
 
 @Global()
@@ -24,8 +25,8 @@ import { WriteSerializer } from './write-serializer.js';
       },
     }),
   ],
-  providers: [WriteSerializer],
-  exports: [WriteSerializer],
+  providers: [WriteSerializer, ChangeFeed],
+  exports: [WriteSerializer, ChangeFeed],
 })
 export class DatabaseModule {}
 

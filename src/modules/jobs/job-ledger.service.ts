@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Batcher } from '../../common/batcher.js';
 import { Clock } from '../../common/clock.js';
+import { changeOf, JobChanges } from './job-changes.js';
 import { JobClaimStore } from './job-claim.store.js';
 import { dispatchOf } from './job-dispatch.js';
 import type { Dispatch } from './job-dispatch.js';
@@ -73,6 +74,7 @@ export class JobLedger {
     private readonly transactions: LedgerTransactions,
     private readonly hooks: JobOutcomeHooks,
     private readonly clock: Clock,
+    private readonly changes: JobChanges,
     owner: LeaseOwner,
   ) {
     this.workerId = owner.workerId;
@@ -86,8 +88,10 @@ export class JobLedger {
   }
 
   /** Claims up to `limit` due jobs of a queue in priority order, in one statement. */
-  claimBatch(queue: string, limit: number): Promise<Job[]> {
-    return this.claimStore.claimQueue(queue, limit);
+  async claimBatch(queue: string, limit: number): Promise<Job[]> {
+    const jobs = await this.claimStore.claimQueue(queue, limit);
+    this.changes.announce(() => jobs.map((job) => changeOf(job)));
+    return jobs;
   }
 
   /**
@@ -103,6 +107,7 @@ export class JobLedger {
       [...new Set(claims.map((c) => c.id))],
       claims.some((c) => c.keyed),
     );
+    this.changes.announce(() => claimed.map((job) => changeOf(job)));
     const outcomes = new Map<string, Job | ClaimMiss>(claimed.map((job) => [job.id, job]));
     for (const job of waiting) {
       // Not due yet: delivered again when it is. Due but not claimed (its concurrency key is at its
@@ -124,8 +129,11 @@ export class JobLedger {
    * are written in one transaction (on SQLite every transaction waits its turn, so fewer, larger
    * ones go faster).
    */
-  record(job: Job, result: AttemptResult, logs: JobLogLine[] = []): Promise<Recorded> {
-    return this.outcomes.submit({ job, result, logs });
+  async record(job: Job, result: AttemptResult, logs: JobLogLine[] = []): Promise<Recorded> {
+    const recorded = await this.outcomes.submit({ job, result, logs });
+    const { status } = recorded;
+    if (status) this.changes.announce(() => [changeOf(job, status)]);
+    return recorded;
   }
 
   private recordGroup(group: Outcome[]): Promise<Recorded[]> {
@@ -192,13 +200,13 @@ export class JobLedger {
    * Puts back every job whose lease expired (its worker died or stalled): the attempt counts as
    * failed with LEASE_EXPIRED; the job runs again at once, or is dead if that was its last attempt.
    */
-  expireLeases(): Promise<Dispatch[]> {
-    return this.transactions.run(
+  async expireLeases(): Promise<Dispatch[]> {
+    const { dead, requeued } = await this.transactions.run(
       async (manager, now) => {
-        const { dead, requeued } = await this.leaseStore.expire(manager, now);
+        const expired = await this.leaseStore.expire(manager, now);
         await this.hooks.notify(
           manager,
-          dead.map((job) => ({
+          expired.dead.map((job) => ({
             id: job.id,
             type: job.type,
             queue: job.queue,
@@ -209,10 +217,21 @@ export class JobLedger {
             error: { code: LEASE_EXPIRED.code, message: LEASE_EXPIRED.message },
           })),
         );
-        return requeued;
+        return expired;
       },
       { durability: 'full' },
     );
+    this.changes.announce(() => [
+      ...requeued.map(({ id, queue, attempt }) => ({ id, queue, attempt, status: 'queued' as const })),
+      ...dead.map(({ id, type, queue, attempts }) => ({
+        id,
+        type,
+        queue,
+        attempt: attempts,
+        status: 'dead' as const,
+      })),
+    ]);
+    return requeued;
   }
 
   /** Shutdown: hands this worker's unfinished jobs back at once, the attempt marked interrupted. */

@@ -11,6 +11,8 @@ export type { JobHandlerOptions } from './job-handler.decorator.js';
 export type { JobContext } from './job-context.js';
 export { DEFERRED_CODE, JobFailure } from './job-failure.js';
 export { JobOutcomeHooks } from './job-outcome-hooks.service.js';
+export { JOBS_TOPIC } from './job-changes.js';
+export type { JobChange } from './job-changes.js';
 export type { FinalStatus, FinishedJob, JobOutcomeListener } from './job-outcome-hooks.service.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'dead', 'cancelled'] as const;

@@ -9,6 +9,7 @@ import { JobExecutor } from './job-executor.service.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import { JobClaimStore } from './job-claim.store.js';
 import { JobLeaseStore } from './job-lease.store.js';
+import { JobChanges } from './job-changes.js';
 import { JobLedger } from './job-ledger.service.js';
 import { JobOutcomeHooks } from './job-outcome-hooks.service.js';
 import { JobOutcomeStore } from './job-outcome.store.js';
@@ -70,6 +71,7 @@ export class JobsModule {
         JobLeaseStore,
         JobRunStore,
         JobLedger,
+        JobChanges,
         JobExecutor,
         JobOutcomeHooks,
         JobsMetrics,

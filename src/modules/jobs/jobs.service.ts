@@ -7,6 +7,7 @@ import { newId } from '../../common/ids.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { AttemptStopped, JobExecutor } from './job-executor.service.js';
+import { changeOf, JobChanges } from './job-changes.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import type { RegisteredHandler } from './job-handler.registry.js';
 import { dispatchOf } from './job-dispatch.js';
@@ -78,6 +79,7 @@ export class JobsService {
     private readonly executor: JobExecutor,
     private readonly clock: Clock,
     private readonly store: JobStore,
+    private readonly changes: JobChanges,
     metrics: JobsMetrics,
   ) {
     metrics.readFrom(() => this.snapshot());
@@ -107,7 +109,10 @@ export class JobsService {
       const byKey = await this.store.byIdempotencyKeys(m, keys);
       const jobs = rows.map((row) => (row.idempotencyKey ? byKey.get(row.idempotencyKey)! : row));
       const added = jobs.filter((job, i) => job.id === rows[i].id);
-      this.serializer.afterCommit(m, () => this.transport.dispatch(added.map((job) => dispatchOf(job))));
+      this.serializer.afterCommit(m, () => {
+        this.transport.dispatch(added.map((job) => dispatchOf(job)));
+        this.changes.announce(() => added.map((job) => changeOf(job)));
+      });
       return jobs;
     };
     return manager ? work(manager) : this.serializer.transaction(work);
@@ -188,6 +193,7 @@ export class JobsService {
       const now = this.clock.now();
       if (!(await this.store.cancel(m, id, job.status, now)))
         throw new JobError('JOB_NOT_CANCELLABLE', `job ${id} changed state meanwhile; try again`);
+      this.serializer.afterCommit(m, () => this.changes.announce(() => [changeOf(job, 'cancelled')]));
       if (job.status === 'running') {
         await this.store.cancelAttempt(m, id, job.attempt, now);
         this.serializer.afterCommit(m, () =>
@@ -211,7 +217,10 @@ export class JobsService {
       const now = this.clock.now();
       if (!(await this.store.requeue(m, id, job.status, now)))
         throw new JobError('JOB_NOT_RETRYABLE', `job ${id} changed state meanwhile; try again`);
-      this.serializer.afterCommit(m, () => this.transport.dispatch([dispatchOf(job, now)]));
+      this.serializer.afterCommit(m, () => {
+        this.transport.dispatch([dispatchOf(job, now)]);
+        this.changes.announce(() => [changeOf(job, 'queued')]);
+      });
     });
     return this.mustFind(id);
   }
@@ -226,7 +235,12 @@ export class JobsService {
     for (;;) {
       const dispatches = await this.serializer.transaction(async (m) => {
         const requeued = await this.store.requeueMatching(m, filter, this.clock.now(), RETRY_CHUNK);
-        this.serializer.afterCommit(m, () => this.transport.dispatch(requeued));
+        this.serializer.afterCommit(m, () => {
+          this.transport.dispatch(requeued);
+          this.changes.announce(() =>
+            requeued.map(({ id, queue, attempt }) => ({ id, queue, attempt, status: 'queued' as const })),
+          );
+        });
         return requeued;
       });
       retried += dispatches.length;

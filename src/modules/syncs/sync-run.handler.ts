@@ -120,6 +120,7 @@ export class SyncRunHandler {
       // A run that started from no checkpoint over all dates reads everything, so what it does not see is gone.
       const fullRun = run.checkpointBefore === null && !range.from && !range.to ? run.id : null;
       await this.store.markRunning(run.id, this.clock.now());
+      this.syncs.announceRuns([run.id]);
       const result: SyncRunResult = {
         runId: run.id,
         itemsSeen: 0,
@@ -149,6 +150,7 @@ export class SyncRunHandler {
           await this.store.addPage(manager, run.id, counted, checkpoint);
           return counted;
         });
+        this.syncs.announceRuns([run.id]);
         result.itemsSeen += counts.seen;
         result.itemsAdded += counts.added;
         result.itemsUpdated += counts.updated;

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { Principal } from '../../common/auth/principal.js';
 import { roleAtLeast } from '../../common/auth/roles.js';
@@ -7,6 +7,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { hasErrorCode } from '../../common/errors/domain-error.js';
 import { newId } from '../../common/ids.js';
 import type { Page } from '../../common/pagination/pagination.js';
+import { ChangeFeed } from '../../database/change-feed.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { EventIntakeService } from '../events/event-intake.service.js';
@@ -31,6 +32,8 @@ import type { RunStatus, Sync, SyncRun } from './sync.store.js';
 export const SYNC_RUN_JOB_TYPE = 'syncs.run';
 export const SYNC_FINISHED_EVENT = 'sync.finished';
 export const SYNC_PROBLEM_EVENT = 'sync.problem';
+/** The change feed's topic of sync runs: each change is the run, with its account. */
+export const SYNC_RUNS_TOPIC = 'sync-runs';
 /** A run's job tries this many times (a worker killed midway resumes from the last page stored). */
 export const SYNC_RUN_ATTEMPTS = 5;
 
@@ -116,7 +119,38 @@ export class SyncsService {
     private readonly schedules: SchedulesService,
     private readonly config: AppConfig,
     private readonly storage: StorageService,
+    private readonly feed: ChangeFeed,
   ) {}
+
+  private readonly logger = new Logger('Syncs');
+
+  /**
+   * Announces runs' state and counters on the change feed (topic `sync-runs`) once `manager`'s
+   * transaction commits, or at once outside one, when anyone can be watching.
+   */
+  announceRuns(runIds: string[], manager?: EntityManager): void {
+    if (!this.feed.active || runIds.length === 0) return;
+    this.serializer.afterCommit(manager, () => {
+      this.publishRuns(runIds).catch((error: unknown) =>
+        this.logger.warn(`could not announce sync runs: ${String(error)}`),
+      );
+    });
+  }
+
+  private async publishRuns(runIds: string[]): Promise<void> {
+    const runs = await this.store.runsById(runIds);
+    const accounts = new Map<string, string | undefined>();
+    for (const run of runs) {
+      if (!accounts.has(run.syncId))
+        accounts.set(run.syncId, (await this.store.findSync(run.syncId))?.accountId);
+    }
+    this.feed.publish(
+      runs.flatMap((run) => {
+        const accountId = accounts.get(run.syncId);
+        return accountId ? [{ topic: SYNC_RUNS_TOPIC, key: run.id, data: { ...run, accountId } }] : [];
+      }),
+    );
+  }
 
   async start(caller: Principal, accountId: string, request: SyncRequest): Promise<SyncView> {
     await this.assertMayAct(caller, accountId);
@@ -161,6 +195,7 @@ export class SyncsService {
         }
       }
       await this.store.setRuns(manager, created);
+      this.announceRuns(created.runIds, manager);
       return created;
     });
     const runs = await this.reconciled(await this.store.runsById(sync.runIds));
@@ -253,6 +288,7 @@ export class SyncsService {
     at: Date,
   ): Promise<void> {
     if (!(await this.store.finish(manager, runId, status, error, at))) return;
+    this.announceRuns([runId], manager);
     await this.store.forgetSeen(manager, runId);
     const run = (await this.store.findRun(runId, manager))!;
     const data = {
@@ -306,6 +342,10 @@ export class SyncsService {
       await this.connections.setSyncsPaused(manager, connection.id, null);
       const runs = await this.store.pausedRuns(manager, connection.id);
       for (const run of runs) await this.store.requeue(manager, run.id, await this.enqueue(manager, run.id));
+      this.announceRuns(
+        runs.map((run) => run.id),
+        manager,
+      );
       return runs.map((run) => run.id);
     });
     return { connectionId: connection.id, syncsPausedAt: null, runs: resumed };
@@ -318,10 +358,12 @@ export class SyncsService {
     at: Date,
   ): Promise<{ pausedAt: Date | null; paused: { runId: string; jobId: string | null }[] }> {
     const connection = await this.connections.setSyncsPaused(manager, connectionId, at);
-    return {
-      pausedAt: connection.syncsPausedAt,
-      paused: await this.store.pauseQueued(manager, connectionId),
-    };
+    const paused = await this.store.pauseQueued(manager, connectionId);
+    this.announceRuns(
+      paused.map((run) => run.runId),
+      manager,
+    );
+    return { pausedAt: connection.syncsPausedAt, paused };
   }
 
   private async enqueue(manager: EntityManager, runId: string): Promise<string> {

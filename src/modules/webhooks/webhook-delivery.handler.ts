@@ -4,6 +4,7 @@ import { Batcher } from '../../common/batcher.js';
 import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
+import { ChangeFeed } from '../../database/change-feed.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventIntakeService } from '../events/event-intake.service.js';
 import { JobFailure, JobHandler } from '../jobs/jobs.contract.js';
@@ -11,7 +12,11 @@ import { JobsService } from '../jobs/jobs.service.js';
 import { RateBudgets } from '../providers/rate-budgets.service.js';
 import type { JobContext } from '../jobs/jobs.contract.js';
 import { retryDelayMs } from './retry-schedule.js';
-import { WEBHOOK_DELIVER_JOB_TYPE, WEBHOOK_ENDPOINT_DISABLED_EVENT } from './webhooks.contract.js';
+import {
+  DELIVERIES_TOPIC,
+  WEBHOOK_DELIVER_JOB_TYPE,
+  WEBHOOK_ENDPOINT_DISABLED_EVENT,
+} from './webhooks.contract.js';
 import { WebhooksMetrics } from './webhooks.metrics.js';
 import type { AttemptOutcome } from './webhooks.metrics.js';
 import { WebhookAttempt } from './webhook-attempt.entity.js';
@@ -71,6 +76,7 @@ export class WebhookDeliveryHandler {
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly jobs: JobsService,
+    private readonly feed: ChangeFeed,
   ) {}
 
   /** Attempts that end together are recorded in one transaction: one commit for many deliveries. */
@@ -259,13 +265,21 @@ export class WebhookDeliveryHandler {
     const verdict = outcome.ok
       ? ({ kind: 'succeeded' } as const)
       : await this.judgeFailure(manager, ctx, endpoint, outcome, now);
-    await this.deliveries.settle(manager, delivery.id, {
+    const settled = {
       status: verdict.kind === 'succeeded' ? 'succeeded' : verdict.kind === 'retry' ? 'pending' : 'failed',
       attempts: attempt.attempt,
       nextAttemptAt: verdict.kind === 'retry' ? new Date(now.getTime() + verdict.waitMs) : null,
       lastError: outcome.error,
       updatedAt: now,
-    });
+    } as const;
+    await this.deliveries.settle(manager, delivery.id, settled);
+    if (this.feed.active) {
+      const { id, endpointId, eventId, eventName } = delivery;
+      const data = { id, endpointId, eventId, eventName, ...settled, statusCode: outcome.statusCode };
+      this.serializer.afterCommit(manager, () =>
+        this.feed.publish([{ topic: DELIVERIES_TOPIC, key: id, data }]),
+      );
+    }
     if (outcome.ok) await this.endpointStore.markSucceeded(manager, endpoint.id);
     return verdict;
   }

@@ -4,3 +4,5 @@ export const WEBHOOK_DELIVER_JOB_TYPE = 'webhooks.deliver';
 export const WEBHOOK_RESEAL_JOB_TYPE = 'webhooks.reseal';
 /** Emitted when Junction disables an endpoint (410 Gone, or failing for too long). */
 export const WEBHOOK_ENDPOINT_DISABLED_EVENT = 'webhook.endpoint.disabled';
+/** The change feed's topic of deliveries: each change is a delivery after an attempt. */
+export const DELIVERIES_TOPIC = 'deliveries';
