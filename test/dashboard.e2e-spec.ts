@@ -30,6 +30,14 @@ if (!haveChromium && !IN_CI) {
 // In CI a missing browser fails the run instead of skipping it.
 const describeInBrowser = haveChromium || IN_CI ? describe : describe.skip;
 
+/** What the specs read of the page's globals; the test's own TypeScript has no DOM library. */
+interface PageGlobals {
+  axe: { run: (context: unknown) => Promise<{ violations: unknown[] }> };
+  document: { cookie: string };
+  localStorage: Record<string, string>;
+  sessionStorage: Record<string, string>;
+}
+
 interface AxeViolation {
   id: string;
   impact: string | null;
@@ -73,9 +81,9 @@ describeInBrowser('the dashboard in a browser', () => {
     // Evaluated through the DevTools protocol, so the page's CSP (no inline script) does not apply.
     await page.evaluate(axeSource);
     const violations = await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run: (c: Document) => Promise<{ violations: unknown[] }> } })
-        .axe;
-      return (await axe.run(document)).violations;
+      // Runs in the page: only what is written inside this function exists there.
+      const page = globalThis as unknown as PageGlobals;
+      return (await page.axe.run(page.document)).violations;
     });
     return (violations as AxeViolation[])
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
@@ -106,11 +114,14 @@ describeInBrowser('the dashboard in a browser', () => {
     await page.getByLabel('API key').fill(ADMIN_KEY);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
-    const storage = await page.evaluate(() => ({
-      local: JSON.stringify({ ...localStorage }),
-      session: JSON.stringify({ ...sessionStorage }),
-      cookie: document.cookie,
-    }));
+    const storage = await page.evaluate(() => {
+      const inPage = globalThis as unknown as PageGlobals;
+      return {
+        local: JSON.stringify({ ...inPage.localStorage }),
+        session: JSON.stringify({ ...inPage.sessionStorage }),
+        cookie: inPage.document.cookie,
+      };
+    });
     expect(storage).toEqual({ local: '{}', session: '{}', cookie: '' });
     const cookies = await context.cookies();
     expect(cookies).toEqual([

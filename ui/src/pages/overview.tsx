@@ -5,6 +5,7 @@ import type { Schemas } from '../api/client';
 import { ErrorMessage } from '../errors';
 import { formatAge } from '../format';
 import { useTitle } from '../layout';
+import { ThroughputChart } from './throughput-chart';
 
 const REFRESH_MS = 5000;
 const CONNECTION_STATES = ['active', 'paused', 'bad_authentication'] as const;
@@ -50,6 +51,10 @@ export function OverviewPage() {
         <h2 id="queues">Queues</h2>
         <ErrorMessage error={queues.error} />
         {queues.data && <QueueTable queues={queues.data} />}
+      </section>
+      <section aria-labelledby="throughput">
+        <h2 id="throughput">Successes and failures, last hour</h2>
+        <ThroughputChart />
       </section>
       <section aria-labelledby="connections">
         <h2 id="connections">Connections by state</h2>
