@@ -7,7 +7,7 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter.js';
 import type { AppConfig } from './config/app-config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { AccountsModule } from './modules/accounts/accounts.module.js';
-import { LiveModule } from './modules/console/live.module.js';
+import { ConsoleModule } from './modules/console/console.module.js';
 import { EventsModule } from './modules/events/events.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { JobsModule } from './modules/jobs/jobs.module.js';
@@ -78,7 +78,7 @@ export class AppModule {
         SyncsModule,
         ProjectsModule,
         ProvisioningModule,
-        LiveModule,
+        ConsoleModule,
         ...features,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

@@ -12,6 +12,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { PUBLIC_EXTENSION } from './common/auth/roles.js';
 import type { AppConfig } from './config/app-config.js';
+import { serveDashboard } from './dashboard.js';
 
 const API_KEY_SECURITY = 'api-key';
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
@@ -72,6 +73,7 @@ export async function createApp(
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },
   });
+  serveDashboard(adapter.getInstance());
   return app;
 }
 
@@ -101,4 +103,9 @@ function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject {
     }
   }
   return document;
+}
+
+/** The OpenAPI document of an app that has been created (not necessarily listening): for the UI's typed client. */
+export function openApiDocumentOf(app: NestFastifyApplication): OpenAPIObject {
+  return buildOpenApiDocument(app);
 }

@@ -281,6 +281,9 @@ describe('HTTP conventions', () => {
         'POST /webhook-endpoints/{id}/recover',
         'GET /webhook-deliveries/{id}',
         'POST /webhook-deliveries/{id}/resend',
+        'POST /session',
+        'GET /session',
+        'DELETE /session',
       ].sort(),
     );
     expect(doc.components.securitySchemes).toMatchObject({

@@ -10,6 +10,9 @@ export interface Principal {
   apiKeyId: string;
   /** Set for a project token: it acts only under `/projects/{projectId}`, as its member. */
   projectId?: string;
+  /** Set when the caller signed in to the dashboard: the session the cookie names. */
+  sessionId?: string;
+  sessionExpiresAt?: Date;
 }
 
 export const CurrentPrincipal = createParamDecorator(

@@ -1,5 +1,6 @@
 import {
   extractApiKey,
+  readCookie,
   generateApiKey,
   hashApiKey,
   hashMatches,
@@ -77,6 +78,22 @@ describe('api key secrets', () => {
 
     it('returns undefined when the headers are empty strings', () => {
       expect(extractApiKey({ authorization: '', 'x-api-key': '' })).toBeUndefined();
+    });
+  });
+
+  describe('readCookie', () => {
+    it('finds the named cookie among others', () => {
+      expect(readCookie('a=1; junction_session=jks_x; b=2', 'junction_session')).toBe('jks_x');
+    });
+
+    it('returns undefined when the cookie is absent or empty', () => {
+      expect(readCookie('a=1', 'junction_session')).toBeUndefined();
+      expect(readCookie('junction_session=', 'junction_session')).toBeUndefined();
+      expect(readCookie(undefined, 'junction_session')).toBeUndefined();
+    });
+
+    it('does not take a cookie whose name only ends the same way', () => {
+      expect(readCookie('old_junction_session=x', 'junction_session')).toBeUndefined();
     });
   });
 });

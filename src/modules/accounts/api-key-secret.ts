@@ -33,3 +33,24 @@ export function extractApiKey(headers: Record<string, string | string[] | undefi
   const header = headers['x-api-key'];
   return typeof header === 'string' && header.trim() !== '' ? header.trim() : undefined;
 }
+
+/** The dashboard's session cookie: HttpOnly, so the page's scripts never see it. */
+export const SESSION_COOKIE = 'junction_session';
+/**
+ * The header a cookie-authenticated write must carry. A cross-site page cannot set a custom header
+ * without a CORS preflight, which Junction never grants, so a forged form or fetch is refused.
+ */
+export const CSRF_HEADER = 'x-junction-request';
+
+/** The value of cookie `name` in a Cookie header, if present. */
+export function readCookie(header: string | string[] | undefined, name: string): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      const value = part.slice(eq + 1).trim();
+      return value === '' ? undefined : value;
+    }
+  }
+  return undefined;
+}

@@ -57,13 +57,21 @@ export class ApiKeyStore {
    * The keys whose prefix is `prefix`, joined with their accounts. Every request passes here: one
    * plain query, without building entities.
    */
-  async candidates(prefix: string): Promise<KeyCandidate[]> {
+  candidates(prefix: string): Promise<KeyCandidate[]> {
+    return this.selectCandidates('k.prefix = ?', prefix);
+  }
+
+  async candidateById(id: string): Promise<KeyCandidate | undefined> {
+    return (await this.selectCandidates('k.id = ?', id))[0];
+  }
+
+  private async selectCandidates(where: string, value: string): Promise<KeyCandidate[]> {
     const { rows } = await rawSql<CandidateRow>(
       this.dataSource.manager,
       `SELECT k.id, k.hash, k.expires_at, k.revoked_at, k.last_used_at, a.id AS account_id, a.role, a.disabled
        FROM api_key k JOIN account a ON a.id = k.account_id
-       WHERE k.prefix = ?`,
-      [prefix],
+       WHERE ${where}`,
+      [value],
     );
     return rows.map((row) => ({
       id: String(row.id),

@@ -12,6 +12,7 @@ import { AccountStore } from './account.store.js';
 import { generateApiKey, hashApiKey, hashMatches, keyPrefix } from './api-key-secret.js';
 import { ApiKey } from './api-key.entity.js';
 import { ApiKeyStore } from './api-key.store.js';
+import type { KeyCandidate } from './api-key.store.js';
 
 /** lastUsedAt is a hint for people, so it is written at most this often per key. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -27,6 +28,7 @@ export interface NewApiKey {
 export class ApiKeysService {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly otherKinds = new Map<string, (key: string) => Promise<Principal>>();
+  private sessions?: (token: string) => Promise<Principal>;
 
   constructor(
     private readonly apiKeys: ApiKeyStore,
@@ -92,10 +94,6 @@ export class ApiKeysService {
   }
 
   /**
-   * Finds who a key belongs to. The prefix narrows the search; the hash comparison is
-   * constant-time. A revoked or expired key, or one of a disabled account, is refused.
-   */
-  /**
    * Lets another module authenticate keys of its own kind, told apart by their mark (a project
    * token's `jpt_`): such a key is theirs to accept or refuse.
    */
@@ -103,11 +101,39 @@ export class ApiKeysService {
     this.otherKinds.set(mark, authenticate);
   }
 
+  /** Lets the console module authenticate the dashboard's session cookie. */
+  acceptSessions(authenticate: (token: string) => Promise<Principal>): void {
+    this.sessions = authenticate;
+  }
+
+  authenticateSession(token: string): Promise<Principal> {
+    if (!this.sessions) throw new CommonError('UNAUTHENTICATED', 'sessions are not accepted here');
+    return this.sessions(token);
+  }
+
+  /**
+   * Finds who a key belongs to. The prefix narrows the search; the hash comparison is
+   * constant-time. A revoked or expired key, or one of a disabled account, is refused.
+   */
   async authenticate(key: string): Promise<Principal> {
     for (const [mark, authenticate] of this.otherKinds) if (key.startsWith(mark)) return authenticate(key);
     const candidates = await this.apiKeys.candidates(keyPrefix(key));
     const found = candidates.find((candidate) => hashMatches(key, candidate.hash));
     if (!found) throw new CommonError('UNAUTHENTICATED', 'invalid API key');
+    return this.accept(found);
+  }
+
+  /**
+   * Who the key with this id acts for now, checked as its key itself would be: a session is refused
+   * from the moment its key is revoked or expires, and has the role its account has today.
+   */
+  async principalOfKey(apiKeyId: string): Promise<Principal> {
+    const found = await this.apiKeys.candidateById(apiKeyId);
+    if (!found) throw new CommonError('UNAUTHENTICATED', 'the API key of this session no longer exists');
+    return this.accept(found);
+  }
+
+  private async accept(found: KeyCandidate): Promise<Principal> {
     const now = this.clock.now();
     if (found.revoked) throw new CommonError('UNAUTHENTICATED', 'this API key has been revoked');
     if (found.expiresAt && found.expiresAt <= now) {

@@ -59,7 +59,8 @@ interface ScopedRequest {
 /** A project token may call only routes under `/projects/{id}` of its own project. */
 function assertInsideProject(request: ScopedRequest, projectId: string): void {
   const route = request.routeOptions?.url ?? '';
-  if ((route === '/projects/:id' || route.startsWith('/projects/:id/')) && request.params?.id === projectId) return;
+  if ((route === '/projects/:id' || route.startsWith('/projects/:id/')) && request.params?.id === projectId)
+    return;
   throw new CommonError('FORBIDDEN', 'a project token acts only inside its own project');
 }
 

@@ -1,0 +1,216 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { gzippedScriptBytes, UI_JS_BUDGET_BYTES } from '../scripts/ui-size.js';
+import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
+import type { TestApp } from './support/test-app.js';
+import { TestJobsModule } from './support/test-jobs.module.js';
+import { waitFor } from './support/wait-for.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const IN_CI = process.env.CI === 'true';
+// The machine's network is closed: without these chromium waits on services it cannot reach.
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && !IN_CI) {
+  console.warn(`dashboard browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+}
+// In CI a missing browser fails the run instead of skipping it.
+const describeInBrowser = haveChromium || IN_CI ? describe : describe.skip;
+
+/** What the specs read of the page's globals; the test's own TypeScript has no DOM library. */
+interface PageGlobals {
+  axe: { run: (context: unknown) => Promise<{ violations: unknown[] }> };
+  document: { cookie: string };
+  localStorage: Record<string, string>;
+  sessionStorage: Record<string, string>;
+}
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: unknown[] }[];
+}
+
+describeInBrowser('the dashboard in a browser', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  const axeSource = readFileSync(join(process.cwd(), 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+  beforeAll(async () => {
+    if (!haveChromium) throw new Error(`${CHROMIUM} is missing: .ci/run installs it with apt-get`);
+    t = await startTestApp({ features: [TestJobsModule] });
+    await t.app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
+    // launch() starts chromium with a fresh --user-data-dir of its own, removed on close.
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  /** A context of its own: cookies are not shared between the people a test plays. */
+  async function signedIn(apiKey: string): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ baseURL: base });
+    const page = await context.newPage();
+    await page.goto('/ui/');
+    await page.waitForURL(/\/ui\/sign-in/);
+    await page.getByLabel('API key').fill(apiKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    return { context, page };
+  }
+
+  /** Serious and critical accessibility violations axe-core finds on the page as it is now. */
+  async function seriousViolations(page: Page): Promise<string[]> {
+    // Evaluated through the DevTools protocol, so the page's CSP (no inline script) does not apply.
+    await page.evaluate(axeSource);
+    const violations = await page.evaluate(async () => {
+      // Runs in the page: only what is written inside this function exists there.
+      const page = globalThis as unknown as PageGlobals;
+      return (await page.axe.run(page.document)).violations;
+    });
+    return (violations as AxeViolation[])
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+  }
+
+  /** A job of test.flow that dies on its first and only attempt, and succeeds when retried. */
+  async function deadJob(): Promise<string> {
+    const { body: job } = await t
+      .http()
+      .post('/jobs')
+      .set(bearer(ADMIN_KEY))
+      .send({ type: 'test.flow', payload: { name: 'shop' }, maxAttempts: 1 })
+      .expect(201);
+    await waitFor(
+      async () =>
+        (await t.http().get(`/jobs/${job.id}`).set(bearer(ADMIN_KEY)).expect(200)).body.status as string,
+      (status) => status === 'dead',
+    );
+    return job.id as string;
+  }
+
+  it('signs in with a key that the browser does not keep, into an HttpOnly SameSite=Strict cookie', async () => {
+    const context = await browser.newContext({ baseURL: base });
+    const page = await context.newPage();
+    await page.goto('/ui/sign-in');
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByLabel('API key').fill(ADMIN_KEY);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    const storage = await page.evaluate(() => {
+      const inPage = globalThis as unknown as PageGlobals;
+      return {
+        local: JSON.stringify({ ...inPage.localStorage }),
+        session: JSON.stringify({ ...inPage.sessionStorage }),
+        cookie: inPage.document.cookie,
+      };
+    });
+    expect(storage).toEqual({ local: '{}', session: '{}', cookie: '' });
+    const cookies = await context.cookies();
+    expect(cookies).toEqual([
+      expect.objectContaining({ name: 'junction_session', httpOnly: true, sameSite: 'Strict', path: '/' }),
+    ]);
+    expect(cookies[0].value).not.toContain(ADMIN_KEY);
+    await context.close();
+  }, 60_000);
+
+  it('shows a wrong key readably', async () => {
+    const context = await browser.newContext({ baseURL: base });
+    const page = await context.newPage();
+    await page.goto('/ui/sign-in');
+    await page.getByLabel('API key').fill('jk_not-a-key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('invalid API key (401');
+    await context.close();
+  }, 60_000);
+
+  it('retries a dead job from the overview and its page, and the job succeeds', async () => {
+    const id = await deadJob();
+    const { context, page } = await signedIn(ADMIN_KEY);
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByRole('link', { name: /dead job/ }).click();
+    await page.waitForURL(/\/ui\/jobs\?status=dead/);
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    await page.getByRole('link', { name: id.slice(0, 8) }).waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByRole('link', { name: id.slice(0, 8) }).click();
+    await page.waitForURL(`**/ui/jobs/${id}`);
+    await expect(page.getByTestId('job-status').textContent()).resolves.toBe('dead');
+    await page.getByText('storing details failed').first().waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await page.getByTestId('job-status').getByText('succeeded').waitFor({ timeout: 15_000 });
+    await page.getByText('store-details').waitFor();
+    const { body } = await t.http().get(`/jobs/${id}`).set(bearer(ADMIN_KEY)).expect(200);
+    expect(body.status).toBe('succeeded');
+    await context.close();
+  }, 60_000);
+
+  it('opens a deep link directly, after signing in', async () => {
+    const id = await deadJob();
+    const context = await browser.newContext({ baseURL: base });
+    const page = await context.newPage();
+    await page.goto(`/ui/jobs/${id}`);
+    await page.waitForURL(/\/ui\/sign-in\?next=/);
+    await page.getByLabel('API key').fill(ADMIN_KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`**/ui/jobs/${id}`);
+    await expect(page.getByTestId('job-status').textContent()).resolves.toBe('dead');
+    await context.close();
+  }, 60_000);
+
+  it('shows a viewer no retry button, and the API refuses the viewer anyway', async () => {
+    const id = await deadJob();
+    const viewerKey = (await keyWithRole(t, 'viewer')).Authorization.slice('Bearer '.length);
+    const { context, page } = await signedIn(viewerKey);
+    await page.goto(`/ui/jobs/${id}`);
+    await expect(page.getByTestId('job-status').textContent()).resolves.toBe('dead');
+    expect(await page.getByRole('button', { name: 'Retry' }).count()).toBe(0);
+    const status = await page.evaluate(async (jobId) => {
+      const response = await fetch(`/jobs/${jobId}/retry`, {
+        method: 'POST',
+        headers: { 'X-Junction-Request': '1' },
+      });
+      return response.status;
+    }, id);
+    expect(status).toBe(403);
+    await context.close();
+  }, 60_000);
+
+  it('signs out and revokes the session: the old cookie is refused', async () => {
+    const { context, page } = await signedIn(ADMIN_KEY);
+    const [cookie] = await context.cookies();
+    await t.http().get('/session').set('Cookie', `${cookie.name}=${cookie.value}`).expect(200);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/ui\/sign-in/);
+    expect(await context.cookies()).toEqual([]);
+    await t.http().get('/session').set('Cookie', `${cookie.name}=${cookie.value}`).expect(401);
+    await context.close();
+  }, 60_000);
+});
+
+describe('the dashboard build', () => {
+  it('keeps its JavaScript under 300 KB gzipped', () => {
+    const bytes = gzippedScriptBytes(join(process.cwd(), 'dist', 'ui'));
+    console.log(`dashboard JavaScript: ${(bytes / 1024).toFixed(1)} KB gzipped`);
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThan(UI_JS_BUDGET_BYTES);
+  });
+});

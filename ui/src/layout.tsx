@@ -1,0 +1,54 @@
+import { useEffect } from 'react';
+import { Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { ErrorMessage } from './errors';
+import { useSession, useSignOut } from './session';
+
+/** The frame of every signed-in page: navigation, who is signed in, sign-out. */
+export function Layout() {
+  const session = useSession();
+  const signOut = useSignOut();
+  const navigate = useNavigate();
+  const location = useLocation();
+
+  if (session.isPending) return <p className="loading">Loading…</p>;
+  if (session.isError) return <ErrorMessage error={session.error} />;
+  if (!session.data) {
+    const next = location.pathname + location.search;
+    return <Navigate to={`/sign-in?next=${encodeURIComponent(next)}`} replace />;
+  }
+  const { account, role } = session.data;
+  return (
+    <>
+      <header className="top">
+        <span className="brand">Junction</span>
+        <nav aria-label="Main">
+          <NavLink to="/" end>
+            Overview
+          </NavLink>
+          <NavLink to="/jobs">Jobs</NavLink>
+        </nav>
+        <span className="who">
+          {account.name} <span className="role">({role})</span>
+        </span>
+        <button
+          type="button"
+          onClick={() => signOut.mutate(undefined, { onSuccess: () => void navigate('/sign-in') })}
+          disabled={signOut.isPending}
+        >
+          Sign out
+        </button>
+      </header>
+      <main>
+        <ErrorMessage error={signOut.error} />
+        <Outlet />
+      </main>
+    </>
+  );
+}
+
+/** Sets the document's title, so each page is told apart in history and by screen readers. */
+export function useTitle(title: string) {
+  useEffect(() => {
+    document.title = `${title} · Junction`;
+  }, [title]);
+}

@@ -1,0 +1,135 @@
+import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import type { FormEvent } from 'react';
+import { Link, useSearchParams } from 'react-router';
+import { api, unwrap } from '../api/client';
+import type { JobStatus } from '../api/client';
+import { ErrorMessage } from '../errors';
+import { formatTime } from '../format';
+import { useTitle } from '../layout';
+
+export const JOB_STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'dead', 'cancelled'];
+const PAGE_SIZE = 50;
+
+/** The filters live in the URL, so a filtered list can be linked to (the overview's dead jobs). */
+export function JobsPage() {
+  useTitle('Jobs');
+  const [params, setParams] = useSearchParams();
+  const status = params.get('status') ?? '';
+  const type = params.get('type') ?? '';
+  const queue = params.get('queue') ?? '';
+  const cursor = params.get('cursor') ?? undefined;
+  const [draft, setDraft] = useState({ status, type, queue });
+
+  const jobs = useQuery({
+    queryKey: ['jobs', { status, type, queue, cursor }],
+    queryFn: async () =>
+      unwrap(
+        await api.GET('/jobs', {
+          params: {
+            query: {
+              limit: PAGE_SIZE,
+              ...(status ? { status: status as JobStatus } : {}),
+              ...(type ? { type } : {}),
+              ...(queue ? { queue } : {}),
+              ...(cursor ? { cursor } : {}),
+            },
+          },
+        }),
+      ),
+    refetchInterval: 5000,
+  });
+
+  const apply = (event: FormEvent) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    for (const [key, value] of Object.entries(draft)) if (value.trim()) next.set(key, value.trim());
+    setParams(next);
+  };
+  const nextPage = () => {
+    if (!jobs.data?.nextCursor) return;
+    const next = new URLSearchParams(params);
+    next.set('cursor', jobs.data.nextCursor);
+    setParams(next);
+  };
+
+  return (
+    <>
+      <h1>Jobs</h1>
+      <form className="filters" onSubmit={apply} aria-label="Filter jobs" key={`${status}|${type}|${queue}`}>
+        <label>
+          Status
+          <select
+            defaultValue={status}
+            onChange={(event) => setDraft({ ...draft, status: event.target.value })}
+          >
+            <option value="">any</option>
+            {JOB_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Type
+          <input defaultValue={type} onChange={(event) => setDraft({ ...draft, type: event.target.value })} />
+        </label>
+        <label>
+          Queue
+          <input
+            defaultValue={queue}
+            onChange={(event) => setDraft({ ...draft, queue: event.target.value })}
+          />
+        </label>
+        <button type="submit">Filter</button>
+      </form>
+      <ErrorMessage error={jobs.error} />
+      {jobs.isPending && <p>Loading…</p>}
+      {jobs.data && jobs.data.items.length === 0 && <p>No job matches.</p>}
+      {jobs.data && jobs.data.items.length > 0 && (
+        <table>
+          <caption>
+            {jobs.data.items.length} job{jobs.data.items.length === 1 ? '' : 's'}
+            {status ? `, ${status}` : ''}, newest first
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Job</th>
+              <th scope="col">Type</th>
+              <th scope="col">Queue</th>
+              <th scope="col">Status</th>
+              <th scope="col">Attempt</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {jobs.data.items.map((job) => (
+              <tr key={job.id}>
+                <th scope="row">
+                  <Link to={`/jobs/${job.id}`}>{job.id.slice(0, 8)}…</Link>
+                </th>
+                <td>{job.type}</td>
+                <td>{job.queue}</td>
+                <td>
+                  <span className={`status status-${job.status}`}>{job.status}</span>
+                </td>
+                <td>
+                  {job.attempt} of {job.maxAttempts}
+                </td>
+                <td>{formatTime(job.createdAt)}</td>
+                <td>{job.lastError?.message ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {jobs.data?.nextCursor && (
+        <button type="button" onClick={nextPage}>
+          Older jobs
+        </button>
+      )}
+    </>
+  );
+}
