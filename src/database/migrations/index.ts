@@ -14,6 +14,7 @@ import { SyncSeen1764975600000 } from './1764975600000-sync-seen.js';
 import { Projects1765062000000 } from './1765062000000-projects.js';
 import { ProjectRecords1765148400000 } from './1765148400000-project-records.js';
 import { Provisioning1765234800000 } from './1765234800000-provisioning.js';
+import { JobTraceParent1765321200000 } from './1765321200000-job-trace-parent.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   Projects1765062000000,
   ProjectRecords1765148400000,
   Provisioning1765234800000,
+  JobTraceParent1765321200000,
 ];
