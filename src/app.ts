@@ -11,6 +11,8 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { PUBLIC_EXTENSION } from './common/auth/roles.js';
+import { traceRequests } from './common/tracing/request-spans.js';
+import { Tracing } from './common/tracing/tracing.js';
 import type { AppConfig } from './config/app-config.js';
 import { serveDashboard } from './dashboard.js';
 
@@ -48,6 +50,8 @@ export async function createApp(
     rawBody: true,
   });
   app.useLogger(app.get(Logger));
+  const tracing = app.get(Tracing);
+  if (tracing.enabled) traceRequests(adapter.getInstance(), tracing);
   // Many clients send `content-type: application/json` and no body on DELETE and on action routes
   // (POST /jobs/{id}/cancel); Fastify would refuse those with a 400 before authentication. An empty
   // JSON body is read as no body; anything else goes to Fastify's own JSON parser.

@@ -7,10 +7,11 @@ import { Console } from './console.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { MetricsRegistry } from './metrics-registry.js';
 import { ReadinessChecks } from './readiness.js';
+import { Tracing } from './tracing/tracing.js';
 
 /**
  * What every module may inject: the configuration, the clock, the metrics registry, the readiness
- * checks and the secret box.
+ * checks, the secret box and tracing (off unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set).
  */
 @Global()
 @Module({})
@@ -24,6 +25,8 @@ export class CoreModule {
         Console,
         MetricsRegistry,
         ReadinessChecks,
+        // Shut down (buffered spans sent) when the application closes: see Tracing's onApplicationShutdown.
+        { provide: Tracing, useFactory: () => Tracing.start(config.tracing) },
         {
           provide: SecretBox,
           useFactory: () => {
@@ -37,7 +40,7 @@ export class CoreModule {
           },
         },
       ],
-      exports: [AppConfig, Clock, Console, MetricsRegistry, ReadinessChecks, SecretBox],
+      exports: [AppConfig, Clock, Console, MetricsRegistry, ReadinessChecks, SecretBox, Tracing],
     };
   }
 }

@@ -127,6 +127,14 @@ export interface ProvisioningSettings {
   retryBaseMs: number;
 }
 
+/** Where traces go; absent (tracing off) unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set. */
+export interface TracingSettings {
+  /** `OTEL_EXPORTER_OTLP_ENDPOINT`: the collector's base URL; spans are POSTed to `<endpoint>/v1/traces`. */
+  endpoint: string;
+  /** `OTEL_SERVICE_NAME`: the `service.name` of every span of this process. */
+  serviceName: string;
+}
+
 /**
  * A plug-in named in `JUNCTION_PLUGINS`: a file (its path resolved against the working directory
  * at boot) or a package name, imported from Junction's own installation.
@@ -167,6 +175,8 @@ export class AppConfig {
     readonly provisioning: ProvisioningSettings = { retryBaseMs: 20_000 },
     /** `LOG_FORMAT`: coloured lines for a person at a terminal, JSON lines for a collector. */
     readonly logFormat: LogFormat = 'json',
+    /** OpenTelemetry traces; null (off) unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set. */
+    readonly tracing: TracingSettings | null = null,
   ) {}
 
   hasRole(role: ProcessRole): boolean {

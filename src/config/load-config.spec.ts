@@ -89,6 +89,7 @@ describe('loadConfig', () => {
       ['JUNCTION_PROVISIONING_RETRY_BASE', 'soon', 'it is not a duration'],
       ['BODY_LIMIT', 'tiny', 'it is not a size'],
       ['JUNCTION_ADMIN_KEY', 'short', 'it is shorter than 32 characters'],
+      ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', 'it is not an http URL'],
     ])('names %s when it is %s (%s)', (name, value) => {
       const error = configErrorFor({ [name]: value });
 
@@ -261,6 +262,28 @@ describe('loadConfig', () => {
         'JUNCTION_WEBHOOK_DISABLE_AFTER',
         'JUNCTION_WEBHOOK_ALLOW_PRIVATE',
       ]);
+    });
+  });
+
+  describe('OTEL_EXPORTER_OTLP_ENDPOINT', () => {
+    it('leaves tracing off when it is unset', () => {
+      expect(loadConfig({ OTEL_SERVICE_NAME: 'shop-hub' }).tracing).toBeNull();
+    });
+
+    it('turns tracing on as service junction, without the trailing slash, when it is set', () => {
+      expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318/' }).tracing).toEqual({
+        endpoint: 'http://otel:4318',
+        serviceName: 'junction',
+      });
+    });
+
+    it('names the service OTEL_SERVICE_NAME when both are set', () => {
+      const config = loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318',
+        OTEL_SERVICE_NAME: 'hub',
+      });
+
+      expect(config.tracing?.serviceName).toBe('hub');
     });
   });
 });

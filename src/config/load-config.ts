@@ -113,6 +113,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const git = { protocols: check('JUNCTION_GIT_PROTOCOLS', parseGitProtocols, DEFAULT_GIT_PROTOCOLS) };
   const provisioning = { retryBaseMs: check('JUNCTION_PROVISIONING_RETRY_BASE', parseDuration, 20_000) };
 
+  const otlpEndpoint = check('OTEL_EXPORTER_OTLP_ENDPOINT', parseOtlpEndpoint, undefined);
+  const serviceName = check('OTEL_SERVICE_NAME', parseServiceName, 'junction');
+  const tracing = otlpEndpoint === undefined ? null : { endpoint: otlpEndpoint, serviceName };
+
   const oauthClients: Record<string, OAuthClientSettings> = {};
   for (const name of Object.keys(env).sort()) {
     const match = OAUTH_VARIABLE.exec(name);
@@ -150,7 +154,26 @@ export function loadConfig(env: Env = process.env): AppConfig {
     git,
     provisioning,
     logFormat,
+    tracing,
   );
+}
+
+/** An OTLP/HTTP collector's base URL, such as http://localhost:4318; a trailing slash is dropped. */
+function parseOtlpEndpoint(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error('an http(s) URL such as http://localhost:4318');
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash)
+    throw new Error('an http(s) URL without query or fragment, such as http://localhost:4318');
+  return raw.replace(/\/+$/, '');
+}
+
+function parseServiceName(raw: string): string {
+  if (raw.length > 200) throw new Error('a name of at most 200 characters');
+  return raw;
 }
 
 function parseLogFormat(raw: string): LogFormat {

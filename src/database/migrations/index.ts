@@ -15,6 +15,7 @@ import { Projects1765062000000 } from './1765062000000-projects.js';
 import { ProjectRecords1765148400000 } from './1765148400000-project-records.js';
 import { Provisioning1765234800000 } from './1765234800000-provisioning.js';
 import { ConsoleSessions1765321200000 } from './1765321200000-console-sessions.js';
+import { JobTraceParent1765324800000 } from './1765324800000-job-trace-parent.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   ProjectRecords1765148400000,
   Provisioning1765234800000,
   ConsoleSessions1765321200000,
+  JobTraceParent1765324800000,
 ];

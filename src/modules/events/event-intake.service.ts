@@ -4,6 +4,8 @@ import { Batcher } from '../../common/batcher.js';
 import { Clock } from '../../common/clock.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { newId } from '../../common/ids.js';
+import { SpanKind, Tracing } from '../../common/tracing/tracing.js';
+import type { Span } from '../../common/tracing/tracing.js';
 import { AppConfig } from '../../config/app-config.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import type { JobSummary } from '../jobs/jobs.contract.js';
@@ -64,20 +66,36 @@ export class EventIntakeService {
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly tracing: Tracing,
   ) {}
 
   /**
    * Stores an event from outside and starts a job per matching route. Events that arrive while
    * another group is being written are written together, in one transaction.
    */
-  async ingest(input: EventInput, postedBy: string | null): Promise<Ingested> {
+  ingest(input: EventInput, postedBy: string | null): Promise<Ingested> {
+    if (!this.tracing.enabled) return this.ingestTraced(input, postedBy, null);
+    // The intake span: the child of the request's (POST /events, an inbound webhook) or of an
+    // AMQP consumer's, and the parent of every attempt of the jobs the event starts.
+    const span = this.intakeSpan(input);
+    return this.tracing.endWith(span, this.ingestTraced(input, postedBy, span));
+  }
+
+  private async ingestTraced(
+    input: EventInput,
+    postedBy: string | null,
+    span: Span | null,
+  ): Promise<Ingested> {
     const dataJson = await this.check(input);
     const settled = await this.intake.submit({
       input,
       dataJson,
       origin: { postedBy, causationDepth: 0, causedByJob: null },
+      // Events written together in one transaction each keep their own trace.
+      traceParent: span ? this.tracing.traceParent(span) : null,
     });
     if (!settled.ok) throw settled.error;
+    span?.setAttribute('event.id', settled.ingested.event.id);
     return settled.ingested;
   }
 
@@ -116,13 +134,14 @@ export class EventIntakeService {
           input,
           dataJson: await this.check(input),
           origin: { postedBy: null, causationDepth: 0, causedByJob: null },
+          traceParent: null,
         });
       } catch (error) {
         if (!(error instanceof EventError)) throw error;
         this.logger.warn(`${name} was not stored: ${error.message}`);
       }
     }
-    if (accepted.length > 0) await this.storeAll(manager, accepted);
+    if (accepted.length > 0) await this.storeTraced(manager, accepted);
   }
 
   /**
@@ -137,7 +156,7 @@ export class EventIntakeService {
         `${input.name} would be caused ${origin.causationDepth} events deep; the limit is ${MAX_CAUSATION_DEPTH}`,
       );
     }
-    return (await this.storeAll(manager, [{ input, dataJson, origin }]))[0];
+    return (await this.storeTraced(manager, [{ input, dataJson, origin, traceParent: null }]))[0];
   }
 
   /**
@@ -147,8 +166,38 @@ export class EventIntakeService {
    */
   async emitAll(manager: EntityManager, inputs: EventInput[], origin: EventOrigin): Promise<Ingested[]> {
     const pending: Pending[] = [];
-    for (const input of inputs) pending.push({ input, dataJson: await this.check(input), origin });
-    return this.storeAll(manager, pending);
+    for (const input of inputs)
+      pending.push({ input, dataJson: await this.check(input), origin, traceParent: null });
+    return this.storeTraced(manager, pending);
+  }
+
+  /**
+   * Events emitted by Junction's own work (a job's outcome, a poller's items): each gets an intake
+   * span, the child of the span active here (the job attempt's), and its jobs continue its trace.
+   */
+  private async storeTraced(manager: EntityManager, items: Pending[]): Promise<Ingested[]> {
+    if (!this.tracing.enabled) return this.storeAll(manager, items);
+    const spans = items.map((item) => {
+      const span = this.intakeSpan(item.input);
+      item.traceParent = this.tracing.traceParent(span);
+      return span;
+    });
+    try {
+      const ingested = await this.storeAll(manager, items);
+      ingested.forEach((result, i) => spans[i].setAttribute('event.id', result.event.id));
+      spans.forEach((span) => this.tracing.end(span));
+      return ingested;
+    } catch (error) {
+      spans.forEach((span) => this.tracing.end(span, error));
+      throw error;
+    }
+  }
+
+  private intakeSpan(input: EventInput): Span {
+    return this.tracing.startSpan('event.intake', SpanKind.INTERNAL, {
+      'event.name': input.name,
+      'event.source': input.source,
+    })!;
   }
 
   /**
@@ -220,10 +269,16 @@ export class EventIntakeService {
     if (added.length > 0) await this.store.insert(manager, added);
     const requests: EnqueueRequest[] = [];
     const owners: Ingested[] = [];
+    // Each event's trace, which its jobs continue; none while tracing is off.
+    const traces = this.tracing.enabled ? new Map(results.map((r, i) => [r, items[i].traceParent])) : null;
+    const traced = (request: EnqueueRequest, owner: Ingested): EnqueueRequest => {
+      const traceParent = traces?.get(owner);
+      return traceParent ? { ...request, options: { ...request.options, traceParent } } : request;
+    };
     for (const result of results) {
       if (result.duplicate) continue;
       for (const request of await this.routes.jobsFor(eventView(result.event))) {
-        requests.push(request);
+        requests.push(traced(request, result));
         owners.push(result);
       }
     }
@@ -232,7 +287,7 @@ export class EventIntakeService {
     for (const request of await this.subscribers.collect(manager, published)) {
       const owner = stored.get(request.options?.eventId ?? '');
       if (!owner) throw new Error(`a subscriber's ${request.type} job names no event stored here`);
-      requests.push(request);
+      requests.push(traced(request, owner));
       owners.push(owner);
     }
     if (requests.length > 0) {
@@ -271,6 +326,8 @@ interface Pending {
   /** `input.data` as stored, serialized once by the size check. */
   dataJson: string;
   origin: EventOrigin;
+  /** The `traceparent` of the event's intake span, which its jobs continue; null while tracing is off. */
+  traceParent: string | null;
 }
 
 /** How one event of a group came out. */

@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
+import { SpanKind, Tracing, markFailed } from '../../common/tracing/tracing.js';
+import type { Span } from '../../common/tracing/tracing.js';
 import type { JobContext } from './job-context.js';
 import { describeFailure, JobFailure } from './job-failure.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
@@ -77,6 +79,7 @@ export class JobExecutor {
     private readonly ledger: JobLedger,
     private readonly metrics: JobsMetrics,
     private readonly clock: Clock,
+    private readonly tracing: Tracing,
   ) {}
 
   runningIds(): string[] {
@@ -117,13 +120,16 @@ export class JobExecutor {
           );
     const startedAt = performance.now();
     const log = new AttemptLog(job, this.clock, (lines) => void this.writeLogs(job, lines));
+    // One span per attempt, the child of whatever enqueued the job, in this process or another.
+    const span = this.tracing.enabled ? this.startSpan(job) : null;
     let result: AttemptResult | null;
     try {
       const handler = this.registry.find(job.type);
       if (!handler)
         throw new JobFailure('UNKNOWN_JOB_TYPE', `no handler for job type "${job.type}" in this build`);
+      const context = this.context(job, controller.signal, log);
       const value = await untilAborted(
-        handler.invoke(this.context(job, controller.signal, log)),
+        span ? this.tracing.withSpan(span, () => handler.invoke(context)) : handler.invoke(context),
         controller.signal,
       );
       result = { kind: 'succeeded', result: serializeResult(value) };
@@ -140,7 +146,11 @@ export class JobExecutor {
     const lines = log.take();
     let recorded: Recorded | null = null;
     try {
-      if (result) recorded = await this.ledger.record(job, result, lines);
+      // Inside the span, so the events the outcome emits (job.dead...) continue its trace.
+      if (result)
+        recorded = await (span
+          ? this.tracing.withSpan(span, () => this.ledger.record(job, result, lines))
+          : this.ledger.record(job, result, lines));
       else await this.writeLogs(job, lines);
     } catch (error) {
       this.logger.error(`could not record the outcome of job ${job.id}: ${String(error)}`);
@@ -149,8 +159,25 @@ export class JobExecutor {
       this.running.delete(job.id);
       if (this.running.size === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
     }
-    this.metrics.attemptFinished(job.type, attemptOutcome(recorded), seconds);
+    const outcome = attemptOutcome(recorded);
+    this.metrics.attemptFinished(job.type, outcome, seconds);
+    if (span) endAttemptSpan(span, outcome, result);
     return recorded?.retry ?? null;
+  }
+
+  private startSpan(job: Job): Span | null {
+    return this.tracing.startSpan(
+      `job ${job.type}`,
+      SpanKind.CONSUMER,
+      {
+        'job.id': job.id,
+        'job.type': job.type,
+        'job.attempt': job.attempt,
+        'job.queue': job.queue,
+        ...(job.eventId ? { 'event.id': job.eventId } : {}),
+      },
+      job.traceParent,
+    );
   }
 
   /** Aborts a job running here (cancel, lost lease, shutdown); its outcome is then not recorded. */
@@ -209,6 +236,18 @@ export class JobExecutor {
       },
     };
   }
+}
+
+/**
+ * Ends an attempt's span with its outcome; a failed attempt (retried or dead) is an ERROR, one
+ * deferred by a spent rate budget is not.
+ */
+function endAttemptSpan(span: Span, outcome: string, result: AttemptResult | null): void {
+  span.setAttribute('job.outcome', outcome);
+  if (result?.kind === 'failed' && outcome !== 'deferred') {
+    markFailed(span, result.failure.code, result.failure.message);
+  }
+  span.end();
 }
 
 /** How an attempt ended, for metrics: the job's new state, or `deferred` (queued again, not a failure). */

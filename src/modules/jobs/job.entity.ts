@@ -77,4 +77,11 @@ export class Job {
   /** The event that started this job, if an event did. */
   @Column({ name: 'event_id', type: 'uuid', nullable: true })
   eventId!: string | null;
+
+  /**
+   * The W3C `traceparent` of the span that enqueued this job (an event's intake, another job's
+   * attempt); each attempt's span is its child. Null while tracing is off.
+   */
+  @Column({ name: 'trace_parent', type: String, length: 100, nullable: true })
+  traceParent!: string | null;
 }

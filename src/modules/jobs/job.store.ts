@@ -66,6 +66,7 @@ const JOB_COLUMNS = [
   'concurrency_limit',
   'created_at',
   'event_id',
+  'trace_parent',
 ];
 
 /**
@@ -101,6 +102,7 @@ export class JobStore {
           job.concurrencyLimit,
           job.createdAt,
           job.eventId,
+          job.traceParent,
         ]),
       );
     }
@@ -341,6 +343,7 @@ export function jobFromRow(row: Record<string, unknown>): Job {
   job.startedAt = readTimestamp(row.started_at);
   job.finishedAt = readTimestamp(row.finished_at);
   job.eventId = nullableSqlText(row.event_id);
+  job.traceParent = nullableSqlText(row.trace_parent);
   return job;
 }
 

@@ -4,6 +4,7 @@ import { validate } from 'class-validator';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
+import { Tracing } from '../../common/tracing/tracing.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { AttemptStopped, JobExecutor } from './job-executor.service.js';
@@ -40,6 +41,11 @@ export interface EnqueueOptions {
   maxAttempts?: number;
   /** The event that started this job. */
   eventId?: string;
+  /**
+   * The trace its attempts continue (a W3C `traceparent`); the span active where it is enqueued
+   * when absent. Callers that enqueue for several traces at once (event intake) set it per job.
+   */
+  traceParent?: string | null;
 }
 
 export interface EnqueueRequest {
@@ -80,6 +86,7 @@ export class JobsService {
     private readonly clock: Clock,
     private readonly store: JobStore,
     private readonly changes: JobChanges,
+    private readonly tracing: Tracing,
     metrics: JobsMetrics,
   ) {
     metrics.readFrom(() => this.snapshot());
@@ -358,6 +365,7 @@ export class JobsService {
     job.startedAt = null;
     job.finishedAt = null;
     job.eventId = options.eventId ?? null;
+    job.traceParent = options.traceParent ?? this.tracing.traceParent();
     return job;
   }
 }

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { OnModuleDestroy } from '@nestjs/common';
 import { Agent } from 'undici';
 import { Clock } from '../../common/clock.js';
+import { SpanKind, Tracing, markFailed } from '../../common/tracing/tracing.js';
+import type { Span } from '../../common/tracing/tracing.js';
 import { AppConfig } from '../../config/app-config.js';
 import { PartnerHttpClient, ProviderError } from '../providers/providers.contract.js';
 import type { ProviderErrorCode } from '../providers/providers.contract.js';
@@ -50,6 +52,7 @@ export class WebhookSender implements OnModuleDestroy {
   constructor(
     private readonly http: PartnerHttpClient,
     private readonly clock: Clock,
+    private readonly tracing: Tracing,
     config: AppConfig,
   ) {
     this.agent = config.webhooks.allowPrivate ? new Agent() : publicOnlyAgent();
@@ -59,7 +62,24 @@ export class WebhookSender implements OnModuleDestroy {
     await this.agent.close();
   }
 
-  async send(request: SignedRequest): Promise<SendOutcome> {
+  /** One attempt of a delivery; traced as a `webhook.delivery` span around its partner call. */
+  send(request: SignedRequest): Promise<SendOutcome> {
+    if (!this.tracing.enabled) return this.sendSigned(request);
+    const span = this.tracing.startSpan('webhook.delivery', SpanKind.PRODUCER, {
+      'webhook.message_id': request.messageId,
+    })!;
+    return this.tracing.endWith(
+      span,
+      this.tracing
+        .withSpan(span, () => this.sendSigned(request))
+        .then((outcome) => {
+          recordOutcome(span, outcome);
+          return outcome;
+        }),
+    );
+  }
+
+  private async sendSigned(request: SignedRequest): Promise<SendOutcome> {
     const timestamp = Math.floor(this.clock.now().getTime() / 1000);
     const startedAt = performance.now();
     const elapsed = () => Math.round(performance.now() - startedAt);
@@ -123,6 +143,12 @@ export class WebhookSender implements OnModuleDestroy {
       };
     }
   }
+}
+
+/** A failed attempt is an ERROR with its code (REFUSED, TEMPORARY...); the message can hold no secret. */
+function recordOutcome(span: Span, outcome: SendOutcome): void {
+  if (outcome.statusCode !== null) span.setAttribute('http.response.status_code', outcome.statusCode);
+  if (!outcome.ok) markFailed(span, outcome.code ?? 'ERROR', outcome.error ?? 'the delivery failed');
 }
 
 /** The first 1 KB, with the endpoint's secrets masked in case the receiver echoes a header back. */

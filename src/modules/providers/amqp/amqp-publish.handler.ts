@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../../../common/clock.js';
+import { SpanKind, Tracing } from '../../../common/tracing/tracing.js';
 import { IsOptional, IsString, IsUUID, isUUID, MaxLength } from 'class-validator';
 import type { ConfirmChannel } from 'amqplib';
 import { EventsService } from '../../events/events.service.js';
@@ -63,6 +64,7 @@ export class AmqpPublishHandler {
     private readonly budgets: RateBudgets,
     private readonly metrics: AmqpMetrics,
     private readonly clock: Clock,
+    private readonly tracing: Tracing,
   ) {}
 
   /** Refuses, before any job runs, a connection that does not exist or is not an amqp one. */
@@ -125,6 +127,16 @@ export class AmqpPublishHandler {
     await this.budgets.take(connection, undefined);
     const link = this.links.linkFor(opened, connection.name);
     const started = performance.now();
+    // A producer span per publish; its traceparent travels in the message's headers, so a
+    // consumer can continue the trace.
+    const span = this.tracing.startSpan(`publish ${exchange}`, SpanKind.PRODUCER, {
+      'messaging.system': 'rabbitmq',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': exchange,
+      'messaging.rabbitmq.destination.routing_key': routingKey,
+      'messaging.message.id': messageId,
+    });
+    const traceParent = span ? this.tracing.traceParent(span) : null;
     try {
       await link.assertExchangeExists(exchange);
       const channel = await link.confirmChannel();
@@ -132,8 +144,11 @@ export class AmqpPublishHandler {
         messageId,
         type: event?.name,
         timestamp: Math.floor((event ? Date.parse(event.occurredAt) : this.clock.now().getTime()) / 1000),
+        ...(traceParent ? { headers: { traceparent: traceParent } } : {}),
       });
+      this.tracing.end(span);
     } catch (error) {
+      this.tracing.end(span, error);
       if (ctx.signal.aborted) {
         this.metrics.publish(connection.name, 'failed');
         throw error;
@@ -159,7 +174,7 @@ function confirmed(
   exchange: string,
   routingKey: string,
   content: Buffer,
-  properties: { messageId: string; type?: string; timestamp: number },
+  properties: { messageId: string; type?: string; timestamp: number; headers?: Record<string, string> },
 ): Promise<void> {
   signal.throwIfAborted();
   return new Promise<void>((resolve, reject) => {

@@ -3,6 +3,8 @@ import type { OnModuleDestroy } from '@nestjs/common';
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { Clock } from '../../../common/clock.js';
+import { SpanKind, Tracing } from '../../../common/tracing/tracing.js';
+import type { Span } from '../../../common/tracing/tracing.js';
 import { classifyNetworkError, classifyStatus, errorCodes } from './classify.js';
 import type { ResponseHeaders } from './classify.js';
 import { maskUrl } from './mask-url.js';
@@ -66,13 +68,26 @@ export class PartnerHttpClient implements OnModuleDestroy {
   // repeated calls skip the TCP and TLS handshakes.
   private readonly agent = new Agent();
 
-  constructor(@Optional() private readonly clock: Clock = new Clock()) {}
+  constructor(
+    @Optional() private readonly clock: Clock = new Clock(),
+    @Optional() private readonly tracing: Tracing = Tracing.off(),
+  ) {}
 
   async onModuleDestroy(): Promise<void> {
     await this.agent.close();
   }
 
-  async request(options: PartnerRequest): Promise<PartnerResponse> {
+  request(options: PartnerRequest): Promise<PartnerResponse> {
+    if (!this.tracing.enabled) return this.send(options, null);
+    // A span per call, the child of the active one (a job attempt's): method, masked URL, status,
+    // and the classified code when it fails.
+    const span = this.tracing.startSpan(options.method, SpanKind.CLIENT, {
+      'http.request.method': options.method,
+    })!;
+    return this.tracing.endWith(span, this.send(options, span));
+  }
+
+  private async send(options: PartnerRequest, span: Span | null): Promise<PartnerResponse> {
     const { method } = options;
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -101,6 +116,7 @@ export class PartnerHttpClient implements OnModuleDestroy {
       const password = moveUserinfoToHeader(url, headers);
       if (password) secrets.push(password);
       shownUrl = maskUrl(url, secrets);
+      span?.setAttribute('url.full', shownUrl);
       const response = await (options.dispatcher ?? this.agent).request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
@@ -110,6 +126,7 @@ export class PartnerHttpClient implements OnModuleDestroy {
         signal: controller.signal,
       });
       const status = response.statusCode;
+      span?.setAttribute('http.response.status_code', status);
       const contentType = headerValue(response.headers['content-type']);
       const answered = `${method} ${shown()} answered ${status}`;
       if (status >= 300 && status < 400) {
