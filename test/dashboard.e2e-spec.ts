@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { gzippedScriptBytes, UI_JS_BUDGET_BYTES } from '../scripts/ui-size.js';
+import { LiveStreamService } from '../src/modules/console/live-stream.service.js';
 import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 import { TestJobsModule } from './support/test-jobs.module.js';
@@ -160,6 +161,26 @@ describeInBrowser('the dashboard in a browser', () => {
     await page.getByText('store-details').waitFor();
     const { body } = await t.http().get(`/jobs/${id}`).set(bearer(ADMIN_KEY)).expect(200);
     expect(body.status).toBe('succeeded');
+    await context.close();
+  }, 60_000);
+
+  it('moves a job page live, says when the stream drops, reconnects, and still works', async () => {
+    const id = await deadJob();
+    const { context, page } = await signedIn(ADMIN_KEY);
+    await page.getByTestId('live-state').getByText('Live', { exact: true }).waitFor();
+    await page.goto(`/ui/jobs/${id}`);
+    await page.getByTestId('live-state').getByText('Live', { exact: true }).waitFor();
+    await expect(page.getByTestId('job-status').textContent()).resolves.toBe('dead');
+
+    // The server ends every stream, as a proxy or a restart would cut them.
+    t.app.get(LiveStreamService).endAll();
+    await page.getByTestId('live-state').getByText('reconnecting').waitFor();
+    await page.getByTestId('live-state').getByText('Live', { exact: true }).waitFor({ timeout: 10_000 });
+
+    // Retried through the API, not the page: only the stream can tell the page, without a reload.
+    await t.http().post(`/jobs/${id}/retry`).set(bearer(ADMIN_KEY)).expect(200);
+    await page.getByTestId('job-status').getByText('succeeded').waitFor({ timeout: 15_000 });
+    expect(await seriousViolations(page)).toEqual([]);
     await context.close();
   }, 60_000);
 

@@ -1,13 +1,13 @@
 import { useEffect } from 'react';
 import { Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import type { Session } from './api/client';
 import { ErrorMessage } from './errors';
+import { LiveIndicator, useLiveUpdates } from './live';
 import { useSession, useSignOut } from './session';
 
-/** The frame of every signed-in page: navigation, who is signed in, sign-out. */
+/** The frame of every signed-in page: navigation, who is signed in, live updates, sign-out. */
 export function Layout() {
   const session = useSession();
-  const signOut = useSignOut();
-  const navigate = useNavigate();
   const location = useLocation();
 
   if (session.isPending) return <p className="loading">Loading…</p>;
@@ -16,7 +16,15 @@ export function Layout() {
     const next = location.pathname + location.search;
     return <Navigate to={`/sign-in?next=${encodeURIComponent(next)}`} replace />;
   }
-  const { account, role } = session.data;
+  return <SignedIn session={session.data} />;
+}
+
+/** Rendered only once signed in, so the live stream opens with a session. */
+function SignedIn({ session }: { session: Session }) {
+  const signOut = useSignOut();
+  const navigate = useNavigate();
+  const live = useLiveUpdates();
+  const { account, role } = session;
   return (
     <>
       <header className="top">
@@ -27,6 +35,7 @@ export function Layout() {
           </NavLink>
           <NavLink to="/jobs">Jobs</NavLink>
         </nav>
+        <LiveIndicator state={live} />
         <span className="who">
           {account.name} <span className="role">({role})</span>
         </span>

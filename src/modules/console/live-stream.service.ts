@@ -93,9 +93,14 @@ export class LiveStreamService implements OnModuleDestroy {
     return { stop };
   }
 
-  /** Ends every open stream, so the HTTP server can close. */
-  onModuleDestroy(): void {
+  /** Ends every open stream; browsers reconnect theirs. */
+  endAll(): void {
     for (const stop of [...this.open]) stop();
+  }
+
+  /** At shutdown the streams end, so the HTTP server can close. */
+  onModuleDestroy(): void {
+    this.endAll();
   }
 }
 
