@@ -197,6 +197,27 @@ describeInBrowser('the dashboard in a browser', () => {
     await context.close();
   }, 60_000);
 
+  it('retries every dead job matching the filter at once, from the Jobs page', async () => {
+    const ids = [await deadJob(), await deadJob()];
+    const { context, page } = await signedIn(ADMIN_KEY);
+    await page.goto('/ui/jobs?status=dead&type=test.flow');
+    await page.locator(`a[href="/ui/jobs/${ids[0]}"]`).waitFor();
+    await page.getByRole('button', { name: 'Retry every dead job matching' }).click();
+    await page
+      .getByRole('status')
+      .getByText(/jobs? queued to run again/)
+      .waitFor();
+    for (const id of ids) {
+      await waitFor(
+        async () =>
+          (await t.http().get(`/jobs/${id}`).set(bearer(ADMIN_KEY)).expect(200)).body.status as string,
+        (status) => status === 'succeeded',
+      );
+    }
+    expect(await seriousViolations(page)).toEqual([]);
+    await context.close();
+  }, 60_000);
+
   it('shows a viewer no retry button, and the API refuses the viewer anyway', async () => {
     const id = await deadJob();
     const viewerKey = (await keyWithRole(t, 'viewer')).Authorization.slice('Bearer '.length);
@@ -204,6 +225,9 @@ describeInBrowser('the dashboard in a browser', () => {
     await page.goto(`/ui/jobs/${id}`);
     await expect(page.getByTestId('job-status').textContent()).resolves.toBe('dead');
     expect(await page.getByRole('button', { name: 'Retry' }).count()).toBe(0);
+    await page.goto('/ui/jobs?status=dead');
+    await page.locator(`a[href="/ui/jobs/${id}"]`).waitFor();
+    expect(await page.getByRole('button', { name: /Retry every/ }).count()).toBe(0);
     const status = await page.evaluate(async (jobId) => {
       const response = await fetch(`/jobs/${jobId}/retry`, {
         method: 'POST',

@@ -1,14 +1,18 @@
-import { useQuery } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { api, unwrap } from '../api/client';
+import { api, roleAtLeast, unwrap } from '../api/client';
 import type { JobStatus } from '../api/client';
 import { ErrorMessage } from '../errors';
 import { formatTime } from '../format';
 import { useTitle } from '../layout';
+import { useSession } from '../session';
 
 export const JOB_STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'dead', 'cancelled'];
+/** The states `POST /jobs/retry` takes. */
+const RETRYABLE = ['dead', 'failed', 'cancelled'] as const;
+type Retryable = (typeof RETRYABLE)[number];
 const PAGE_SIZE = 50;
 
 /** The filters live in the URL, so a filtered list can be linked to (the overview's dead jobs). */
@@ -39,6 +43,20 @@ export function JobsPage() {
       ),
     refetchInterval: 5000,
   });
+
+  const client = useQueryClient();
+  const session = useSession();
+  const retryable = (RETRYABLE as readonly string[]).includes(status) ? (status as Retryable) : null;
+  // Every job matching the filter, not only this page's: one request, POST /jobs/retry.
+  const retryAll = useMutation({
+    mutationFn: async (filter: { status: Retryable; type?: string; queue?: string }) =>
+      unwrap(await api.POST('/jobs/retry', { body: { filter } })),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: ['jobs'] });
+      void client.invalidateQueries({ queryKey: ['queues'] });
+    },
+  });
+  const mayRetry = retryable !== null && session.data && roleAtLeast(session.data.role, 'operator');
 
   const apply = (event: FormEvent) => {
     event.preventDefault();
@@ -84,6 +102,30 @@ export function JobsPage() {
         </label>
         <button type="submit">Filter</button>
       </form>
+      {mayRetry && jobs.data && jobs.data.items.length > 0 && (
+        <p>
+          <button
+            type="button"
+            disabled={retryAll.isPending}
+            onClick={() =>
+              retryAll.mutate({
+                status: retryable,
+                ...(type ? { type } : {}),
+                ...(queue ? { queue } : {}),
+              })
+            }
+          >
+            Retry every {retryable} job matching
+          </button>
+        </p>
+      )}
+      {/* Outside the button's paragraph: the retried jobs leave the list, and the button with them. */}
+      {retryAll.data && (
+        <p role="status">
+          {retryAll.data.retried === 1 ? '1 job' : `${retryAll.data.retried} jobs`} queued to run again
+        </p>
+      )}
+      <ErrorMessage error={retryAll.error} />
       <ErrorMessage error={jobs.error} />
       {jobs.isPending && <p>Loading…</p>}
       {jobs.data && jobs.data.items.length === 0 && <p>No job matches.</p>}
