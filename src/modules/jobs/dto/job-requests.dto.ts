@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import {
   IsDefined,
   IsIn,
@@ -122,32 +122,10 @@ export class PurgeJobsQueryDto {
 }
 
 /** Which jobs `POST /jobs/retry` queues again: the list's filters, with a state a retry accepts. */
-export class RetryJobsFilterDto {
+export class RetryJobsFilterDto extends PickType(JobQueryDto, ['type', 'queue', 'from', 'to'] as const) {
   @ApiProperty({ enum: RETRYABLE_STATUSES, example: 'dead' })
   @IsIn(RETRYABLE_STATUSES)
   status!: RetryableStatus;
-
-  @ApiPropertyOptional({ example: 'partner.push-order' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  type?: string;
-
-  @ApiPropertyOptional({ example: 'default' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(100)
-  queue?: string;
-
-  @ApiPropertyOptional({ description: 'Created at or after (ISO 8601)', example: '2026-11-24T00:00:00Z' })
-  @IsOptional()
-  @IsoTime()
-  from?: Date;
-
-  @ApiPropertyOptional({ description: 'Created before (ISO 8601)', example: '2026-11-25T00:00:00Z' })
-  @IsOptional()
-  @IsoTime()
-  to?: Date;
 }
 
 export class RetryJobsDto {
