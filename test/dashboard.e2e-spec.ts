@@ -1,95 +1,30 @@
-import { existsSync, readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { gzippedScriptBytes, UI_JS_BUDGET_BYTES } from '../scripts/ui-size.js';
 import { LiveStreamService } from '../src/modules/console/live-stream.service.js';
+import { describeInBrowser, driveDashboard } from './support/browser.js';
+import type { DashboardDriver, PageGlobals } from './support/browser.js';
 import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 import { TestJobsModule } from './support/test-jobs.module.js';
 import { waitFor } from './support/wait-for.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const IN_CI = process.env.CI === 'true';
-// The machine's network is closed: without these chromium waits on services it cannot reach.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && !IN_CI) {
-  console.warn(`dashboard browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
-}
-// In CI a missing browser fails the run instead of skipping it.
-const describeInBrowser = haveChromium || IN_CI ? describe : describe.skip;
-
-/** What the specs read of the page's globals; the test's own TypeScript has no DOM library. */
-interface PageGlobals {
-  axe: { run: (context: unknown) => Promise<{ violations: unknown[] }> };
-  document: { cookie: string };
-  localStorage: Record<string, string>;
-  sessionStorage: Record<string, string>;
-}
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: unknown[] }[];
-}
-
 describeInBrowser('the dashboard in a browser', () => {
   let t: TestApp;
-  let base: string;
   let browser: Browser;
-  const axeSource = readFileSync(join(process.cwd(), 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  let signedIn: DashboardDriver['signedIn'];
+  let seriousViolations: DashboardDriver['seriousViolations'];
+  let driver: DashboardDriver;
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`${CHROMIUM} is missing: .ci/run installs it with apt-get`);
     t = await startTestApp({ features: [TestJobsModule] });
-    await t.app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
-    // launch() starts chromium with a fresh --user-data-dir of its own, removed on close.
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    driver = await driveDashboard(t);
+    ({ browser, signedIn, seriousViolations } = driver);
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await driver?.close();
     await t?.close();
   });
-
-  /** A context of its own: cookies are not shared between the people a test plays. */
-  async function signedIn(apiKey: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ baseURL: base });
-    const page = await context.newPage();
-    await page.goto('/ui/');
-    await page.waitForURL(/\/ui\/sign-in/);
-    await page.getByLabel('API key').fill(apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Overview' }).waitFor();
-    return { context, page };
-  }
-
-  /** Serious and critical accessibility violations axe-core finds on the page as it is now. */
-  async function seriousViolations(page: Page): Promise<string[]> {
-    // Evaluated through the DevTools protocol, so the page's CSP (no inline script) does not apply.
-    await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      // Runs in the page: only what is written inside this function exists there.
-      const page = globalThis as unknown as PageGlobals;
-      return (await page.axe.run(page.document)).violations;
-    });
-    return (violations as AxeViolation[])
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-  }
 
   /** A job of test.flow that dies on its first and only attempt, and succeeds when retried. */
   async function deadJob(): Promise<string> {
@@ -108,7 +43,7 @@ describeInBrowser('the dashboard in a browser', () => {
   }
 
   it('signs in with a key that the browser does not keep, into an HttpOnly SameSite=Strict cookie', async () => {
-    const context = await browser.newContext({ baseURL: base });
+    const context = await browser.newContext({ baseURL: driver.base });
     const page = await context.newPage();
     await page.goto('/ui/sign-in');
     expect(await seriousViolations(page)).toEqual([]);
@@ -133,7 +68,7 @@ describeInBrowser('the dashboard in a browser', () => {
   }, 60_000);
 
   it('shows a wrong key readably', async () => {
-    const context = await browser.newContext({ baseURL: base });
+    const context = await browser.newContext({ baseURL: driver.base });
     const page = await context.newPage();
     await page.goto('/ui/sign-in');
     await page.getByLabel('API key').fill('jk_not-a-key');
@@ -186,7 +121,7 @@ describeInBrowser('the dashboard in a browser', () => {
 
   it('opens a deep link directly, after signing in', async () => {
     const id = await deadJob();
-    const context = await browser.newContext({ baseURL: base });
+    const context = await browser.newContext({ baseURL: driver.base });
     const page = await context.newPage();
     await page.goto(`/ui/jobs/${id}`);
     await page.waitForURL(/\/ui\/sign-in\?next=/);
