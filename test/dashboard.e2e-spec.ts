@@ -153,6 +153,39 @@ describeInBrowser('the dashboard in a browser', () => {
     await context.close();
   }, 60_000);
 
+  it('filters jobs by creation time, from the form and the URL, and bulk retry keeps the time filter', async () => {
+    const older = await deadJob();
+    const { body: olderJob } = await t.http().get(`/jobs/${older}`).set(bearer(ADMIN_KEY)).expect(200);
+    const since = new Date(new Date(olderJob.createdAt as string).getTime() + 1).toISOString();
+    const newer = await deadJob();
+    const { context, page } = await signedIn(ADMIN_KEY);
+
+    await page.goto(`/ui/jobs?status=dead&type=test.flow&from=${encodeURIComponent(since)}`);
+    await page.locator(`a[href="/ui/jobs/${newer}"]`).waitFor();
+    expect(await page.locator(`a[href="/ui/jobs/${older}"]`).count()).toBe(0);
+    expect(await page.getByLabel('Created from').inputValue()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d$/);
+
+    await page.getByRole('button', { name: 'Retry every dead job matching' }).click();
+    await page.getByRole('status').getByText('1 job queued to run again').waitFor();
+    await waitFor(
+      async () =>
+        (await t.http().get(`/jobs/${newer}`).set(bearer(ADMIN_KEY)).expect(200)).body.status as string,
+      (status) => status === 'succeeded',
+    );
+    const { body: stillDead } = await t.http().get(`/jobs/${older}`).set(bearer(ADMIN_KEY)).expect(200);
+    expect(stillDead.status).toBe('dead');
+
+    // From the form: nothing was created before 2020.
+    await page.goto('/ui/jobs?status=dead');
+    await page.locator(`a[href="/ui/jobs/${older}"]`).waitFor();
+    await page.getByLabel('Created before').fill('2020-01-01T00:00');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/to=2019-12-3|to=2020-01-01/);
+    await page.getByText('No job matches.').waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await context.close();
+  }, 60_000);
+
   it('shows a viewer no retry button, and the API refuses the viewer anyway', async () => {
     const id = await deadJob();
     const viewerKey = (await keyWithRole(t, 'viewer')).Authorization.slice('Bearer '.length);

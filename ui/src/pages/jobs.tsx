@@ -22,11 +22,14 @@ export function JobsPage() {
   const status = params.get('status') ?? '';
   const type = params.get('type') ?? '';
   const queue = params.get('queue') ?? '';
+  // Instants in the URL (ISO 8601), edited as the browser's local time.
+  const from = params.get('from') ?? '';
+  const to = params.get('to') ?? '';
   const cursor = params.get('cursor') ?? undefined;
-  const [draft, setDraft] = useState({ status, type, queue });
+  const [draft, setDraft] = useState({ status, type, queue, from: toLocalInput(from), to: toLocalInput(to) });
 
   const jobs = useQuery({
-    queryKey: ['jobs', { status, type, queue, cursor }],
+    queryKey: ['jobs', { status, type, queue, from, to, cursor }],
     queryFn: async () =>
       unwrap(
         await api.GET('/jobs', {
@@ -36,6 +39,8 @@ export function JobsPage() {
               ...(status ? { status: status as JobStatus } : {}),
               ...(type ? { type } : {}),
               ...(queue ? { queue } : {}),
+              ...(from ? { from } : {}),
+              ...(to ? { to } : {}),
               ...(cursor ? { cursor } : {}),
             },
           },
@@ -49,8 +54,13 @@ export function JobsPage() {
   const retryable = (RETRYABLE as readonly string[]).includes(status) ? (status as Retryable) : null;
   // Every job matching the filter, not only this page's: one request, POST /jobs/retry.
   const retryAll = useMutation({
-    mutationFn: async (filter: { status: Retryable; type?: string; queue?: string }) =>
-      unwrap(await api.POST('/jobs/retry', { body: { filter } })),
+    mutationFn: async (filter: {
+      status: Retryable;
+      type?: string;
+      queue?: string;
+      from?: string;
+      to?: string;
+    }) => unwrap(await api.POST('/jobs/retry', { body: { filter } })),
     onSuccess: () => {
       void client.invalidateQueries({ queryKey: ['jobs'] });
       void client.invalidateQueries({ queryKey: ['queues'] });
@@ -61,7 +71,10 @@ export function JobsPage() {
   const apply = (event: FormEvent) => {
     event.preventDefault();
     const next = new URLSearchParams();
-    for (const [key, value] of Object.entries(draft)) if (value.trim()) next.set(key, value.trim());
+    for (const key of ['status', 'type', 'queue'] as const)
+      if (draft[key].trim()) next.set(key, draft[key].trim());
+    for (const key of ['from', 'to'] as const)
+      if (draft[key]) next.set(key, new Date(draft[key]).toISOString());
     setParams(next);
   };
   const nextPage = () => {
@@ -74,7 +87,12 @@ export function JobsPage() {
   return (
     <>
       <h1>Jobs</h1>
-      <form className="filters" onSubmit={apply} aria-label="Filter jobs" key={`${status}|${type}|${queue}`}>
+      <form
+        className="filters"
+        onSubmit={apply}
+        aria-label="Filter jobs"
+        key={`${status}|${type}|${queue}|${from}|${to}`}
+      >
         <label>
           Status
           <select
@@ -100,6 +118,22 @@ export function JobsPage() {
             onChange={(event) => setDraft({ ...draft, queue: event.target.value })}
           />
         </label>
+        <label>
+          Created from
+          <input
+            type="datetime-local"
+            defaultValue={draft.from}
+            onChange={(event) => setDraft({ ...draft, from: event.target.value })}
+          />
+        </label>
+        <label>
+          Created before
+          <input
+            type="datetime-local"
+            defaultValue={draft.to}
+            onChange={(event) => setDraft({ ...draft, to: event.target.value })}
+          />
+        </label>
         <button type="submit">Filter</button>
       </form>
       {mayRetry && jobs.data && jobs.data.items.length > 0 && (
@@ -112,6 +146,8 @@ export function JobsPage() {
                 status: retryable,
                 ...(type ? { type } : {}),
                 ...(queue ? { queue } : {}),
+                ...(from ? { from } : {}),
+                ...(to ? { to } : {}),
               })
             }
           >
@@ -174,4 +210,12 @@ export function JobsPage() {
       )}
     </>
   );
+}
+
+/** An ISO instant as a datetime-local input's value, in the browser's time zone ("" when none or invalid). */
+function toLocalInput(iso: string): string {
+  const time = new Date(iso);
+  if (!iso || Number.isNaN(time.getTime())) return '';
+  const local = new Date(time.getTime() - time.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 16);
 }
