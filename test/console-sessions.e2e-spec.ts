@@ -1,3 +1,6 @@
+import { DataSource, IsNull, Not } from 'typeorm';
+import { hashApiKey } from '../src/modules/accounts/accounts.contract.js';
+import { Session } from '../src/modules/console/session.entity.js';
 import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 
@@ -111,6 +114,23 @@ describe('dashboard sessions', () => {
     await t.http().get('/session').set('Cookie', cookie).expect(200);
     await t.http().delete(`/accounts/${me.id}/api-keys/${created.id}`).set(admin).expect(200);
     await t.http().get('/session').set('Cookie', cookie).expect(401);
+  });
+
+  it('removes ended sessions (expired or signed out) at the next sign-in, and keeps live ones', async () => {
+    const sessions = t.app.get(DataSource).getRepository(Session);
+    const rowOf = (cookie: string) => sessions.findOneBy({ tokenHash: hashApiKey(cookie.split('=')[1]) });
+    const live = cookieOf((await signIn(ADMIN_KEY)).headers['set-cookie']);
+    const expired = cookieOf((await signIn(ADMIN_KEY)).headers['set-cookie']);
+    const signedOut = cookieOf((await signIn(ADMIN_KEY)).headers['set-cookie']);
+    await t.http().delete('/session').set('Cookie', signedOut).set('X-Junction-Request', '1').expect(204);
+    await sessions.update({ id: (await rowOf(expired))!.id }, { expiresAt: new Date(Date.now() - 1000) });
+    expect(await rowOf(signedOut)).toMatchObject({ revokedAt: expect.any(Date) });
+
+    await signIn(ADMIN_KEY);
+    expect(await rowOf(expired)).toBeNull();
+    expect(await rowOf(signedOut)).toBeNull();
+    expect(await sessions.countBy({ revokedAt: Not(IsNull()) })).toBe(0);
+    await t.http().get('/session').set('Cookie', live).expect(200);
   });
 
   it('serves the dashboard at /ui, deep links included, under a CSP without inline script', async () => {

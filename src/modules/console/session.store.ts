@@ -18,6 +18,16 @@ export class SessionStore {
     return this.dataSource.manager.findOneBy(Session, { tokenHash });
   }
 
+  /** Removes the sessions that can never be used again: expired, or signed out. */
+  async deleteEnded(manager: EntityManager, now: Date): Promise<void> {
+    await manager
+      .createQueryBuilder()
+      .delete()
+      .from(Session)
+      .where('expires_at <= :now OR revoked_at IS NOT NULL', { now })
+      .execute();
+  }
+
   async revoke(manager: EntityManager, id: string, at: Date): Promise<void> {
     await manager
       .createQueryBuilder()

@@ -60,7 +60,11 @@ export class SessionsService implements OnModuleInit {
       expiresAt: new Date(now.getTime() + SESSION_TTL_SECONDS * 1000),
       revokedAt: null,
     });
-    await this.serializer.transaction((manager) => this.sessions.insert(manager, session));
+    // Sign-ins are rare, and the ended sessions few: each one sweeps them, so the table stays small.
+    await this.serializer.transaction(async (manager) => {
+      await this.sessions.deleteEnded(manager, now);
+      await this.sessions.insert(manager, session);
+    });
     return { token, signedIn: await this.describe(principal, session.expiresAt) };
   }
 
