@@ -229,6 +229,45 @@ describeInBrowser('the dashboard: events, routes and schedules', () => {
     await context.close();
   }, 90_000);
 
+  it('shows an operator replay, send, pause and trigger, but no route or schedule form', async () => {
+    const routeId = await createRoute('operator route', 'operator.seen');
+    const { body: schedule } = await t
+      .http()
+      .post('/schedules')
+      .set(admin)
+      .send({ name: 'operator schedule', cron: '0 5 * * *', timezone: 'UTC', jobType: 'test.echo' })
+      .expect(201);
+    const operatorKey = (await keyWithRole(t, 'operator')).Authorization.slice('Bearer '.length);
+    const { context, page } = await driver.signedIn(operatorKey);
+    const buttons = async () => (await page.locator('main').getByRole('button').allTextContents()).sort();
+
+    await page.goto('/ui/events');
+    await page.getByLabel('Event name').fill('operator.seen');
+    await page.getByRole('button', { name: 'Send event' }).click();
+    await page.getByRole('status').getByText('1 job started').waitFor();
+    await page
+      .getByRole('status')
+      .getByRole('link', { name: /^event / })
+      .click();
+    await page.getByRole('button', { name: 'Replay' }).waitFor();
+
+    await page.goto(`/ui/routes/${routeId}`);
+    await page.getByRole('heading', { name: 'Payload template' }).waitFor();
+    expect(await buttons()).toEqual([]);
+    await page.goto('/ui/routes/new');
+    await page.getByText('Only admins add routes.').waitFor();
+    expect(await page.getByRole('textbox').count()).toBe(0);
+
+    await page.goto(`/ui/schedules/${schedule.id}`);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByTestId('schedule-state').getByText('paused').waitFor();
+    expect(await buttons()).toEqual(['Resume', 'Trigger now']);
+    expect(await page.getByRole('textbox').count()).toBe(0);
+    const { body: paused } = await t.http().get(`/schedules/${schedule.id}`).set(admin).expect(200);
+    expect(paused.enabled).toBe(false);
+    await context.close();
+  }, 90_000);
+
   it('shows a viewer none of the write buttons on these pages', async () => {
     const routeId = await createRoute('viewer route', 'viewer.seen');
     const { body: sent } = await t
