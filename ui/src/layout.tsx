@@ -34,6 +34,9 @@ function SignedIn({ session }: { session: Session }) {
             Overview
           </NavLink>
           <NavLink to="/jobs">Jobs</NavLink>
+          <NavLink to="/events">Events</NavLink>
+          <NavLink to="/routes">Routes</NavLink>
+          <NavLink to="/schedules">Schedules</NavLink>
         </nav>
         <LiveIndicator state={live} />
         <span className="who">

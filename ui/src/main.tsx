@@ -4,10 +4,16 @@ import { createRoot } from 'react-dom/client';
 import { createBrowserRouter, RouterProvider } from 'react-router';
 import { ApiError } from './api/client';
 import { Layout } from './layout';
+import { EventsPage } from './pages/events';
+import { EventPage } from './pages/events-detail';
 import { JobPage } from './pages/job';
 import { JobsPage } from './pages/jobs';
 import { NotFoundPage } from './pages/not-found';
 import { OverviewPage } from './pages/overview';
+import { RoutesPage } from './pages/routes';
+import { RoutePage } from './pages/routes-form';
+import { SchedulesPage } from './pages/schedules';
+import { SchedulePage } from './pages/schedules-form';
 import { SignInPage } from './pages/sign-in';
 import './styles.css';
 
@@ -30,6 +36,14 @@ const router = createBrowserRouter(
         { index: true, element: <OverviewPage /> },
         { path: 'jobs', element: <JobsPage /> },
         { path: 'jobs/:id', element: <JobPage /> },
+        { path: 'events', element: <EventsPage /> },
+        { path: 'events/:id', element: <EventPage /> },
+        { path: 'routes', element: <RoutesPage /> },
+        { path: 'routes/new', element: <RoutePage /> },
+        { path: 'routes/:id', element: <RoutePage /> },
+        { path: 'schedules', element: <SchedulesPage /> },
+        { path: 'schedules/new', element: <SchedulePage /> },
+        { path: 'schedules/:id', element: <SchedulePage /> },
         { path: '*', element: <NotFoundPage /> },
       ],
     },
