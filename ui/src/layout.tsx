@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { roleAtLeast } from './api/client';
 import type { Session } from './api/client';
 import { ErrorMessage } from './errors';
 import { LiveIndicator, useLiveUpdates } from './live';
@@ -34,6 +35,8 @@ function SignedIn({ session }: { session: Session }) {
             Overview
           </NavLink>
           <NavLink to="/jobs">Jobs</NavLink>
+          {/* Webhook endpoints are admin's: other roles get no link to pages the API refuses them. */}
+          {roleAtLeast(role, 'admin') && <NavLink to="/webhooks">Webhooks</NavLink>}
         </nav>
         <LiveIndicator state={live} />
         <span className="who">

@@ -9,6 +9,10 @@ import { JobsPage } from './pages/jobs';
 import { NotFoundPage } from './pages/not-found';
 import { OverviewPage } from './pages/overview';
 import { SignInPage } from './pages/sign-in';
+import { WebhooksPage } from './pages/webhooks';
+import { WebhookDeliveryPage } from './pages/webhooks-delivery';
+import { WebhookEndpointPage } from './pages/webhooks-endpoint';
+import { NewWebhookPage } from './pages/webhooks-new';
 import './styles.css';
 
 const queryClient = new QueryClient({
@@ -30,6 +34,10 @@ const router = createBrowserRouter(
         { index: true, element: <OverviewPage /> },
         { path: 'jobs', element: <JobsPage /> },
         { path: 'jobs/:id', element: <JobPage /> },
+        { path: 'webhooks', element: <WebhooksPage /> },
+        { path: 'webhooks/new', element: <NewWebhookPage /> },
+        { path: 'webhooks/:id', element: <WebhookEndpointPage /> },
+        { path: 'webhook-deliveries/:id', element: <WebhookDeliveryPage /> },
         { path: '*', element: <NotFoundPage /> },
       ],
     },
