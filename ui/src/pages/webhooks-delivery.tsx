@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router';
 import { api, unwrap } from '../api/client';
 import { ErrorMessage } from '../errors';
-import { formatTime } from '../format';
+import { formatJson, formatTime } from '../format';
 import { useTitle } from '../layout';
 import { AdminsOnly, useIsAdmin, webhookKeys } from './webhooks-common';
 
@@ -122,7 +122,7 @@ export function WebhookDeliveryPage() {
               </section>
               <section aria-labelledby="body">
                 <h2 id="body">Body sent</h2>
-                <pre tabIndex={0}>{data.body}</pre>
+                <pre tabIndex={0}>{readableBody(data.body)}</pre>
               </section>
             </>
           )}
@@ -130,4 +130,13 @@ export function WebhookDeliveryPage() {
       )}
     </>
   );
+}
+
+/** The JSON sent, indented for reading; as sent when it is not JSON. */
+function readableBody(body: string): string {
+  try {
+    return formatJson(JSON.parse(body));
+  } catch {
+    return body;
+  }
 }

@@ -191,7 +191,8 @@ function Deliveries({ endpointId }: { endpointId: string }) {
           },
         }),
       ),
-    refetchInterval: 10_000,
+    // The live stream moves the list; polling is the fallback while it is down.
+    refetchInterval: 15_000,
   });
   const filter = (next: string) => setParams(next ? { status: next } : {});
 
