@@ -1,6 +1,7 @@
 import type { Page } from 'playwright-core';
 import { describeInBrowser, driveDashboard } from './support/browser.js';
 import type { DashboardDriver } from './support/browser.js';
+import { FakeNetwork } from './fakes/network.js';
 import { WebhookReceiver } from './fakes/webhook-receiver.js';
 import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
@@ -8,6 +9,7 @@ import { waitFor } from './support/wait-for.js';
 
 const mode = process.env.DATABASE_URL?.startsWith('postgres') ? 'PostgreSQL + Redis' : 'SQLite';
 const admin = bearer(ADMIN_KEY);
+const NETWORK_TOKEN = 'network-token-0123456789abcdef';
 
 interface Endpoint {
   id: string;
@@ -31,15 +33,18 @@ function localDateTime(at: Date): string {
   return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
 }
 
-describeInBrowser(`the dashboard's webhooks pages (${mode})`, () => {
+describeInBrowser(`the dashboard's Webhooks pages and the overview's syncs and endpoints (${mode})`, () => {
   let t: TestApp;
   let receiver: WebhookReceiver;
+  let network: FakeNetwork;
   let driver: DashboardDriver;
   let signedIn: DashboardDriver['signedIn'];
   let seriousViolations: DashboardDriver['seriousViolations'];
 
   beforeAll(async () => {
     receiver = await WebhookReceiver.start();
+    network = await FakeNetwork.start(NETWORK_TOKEN);
+    network.put('p-1', 'Photo 1', 100);
     // Two attempts, the second right after the first: a failing delivery fails within the test.
     t = await startTestApp({
       env: { JUNCTION_WEBHOOK_ALLOW_PRIVATE: 'true', JUNCTION_WEBHOOK_RETRY_SCHEDULE: '0,200ms' },
@@ -51,6 +56,7 @@ describeInBrowser(`the dashboard's webhooks pages (${mode})`, () => {
     await driver?.close();
     await t?.close();
     await receiver?.close();
+    await network?.close();
   });
 
   const post = async (name: string): Promise<string> =>
@@ -233,6 +239,54 @@ describeInBrowser(`the dashboard's webhooks pages (${mode})`, () => {
     await page.getByRole('button', { name: 'Delete the endpoint and its deliveries' }).click();
     await page.waitForURL('**/ui/webhooks');
     await t.http().get(`/webhook-endpoints/${hook.id}`).set(admin).expect(404);
+    await context.close();
+  }, 120_000);
+
+  it('counts the running syncs on the overview as they start and end, linking to the Syncs page', async () => {
+    const accountId = ((await t.http().get('/accounts/me').set(admin).expect(200)).body as { id: string }).id;
+    const { body: connection } = await t
+      .http()
+      .post('/connections')
+      .set(admin)
+      .send({
+        provider: 'http',
+        name: 'slow network',
+        config: {
+          baseUrl: network.url,
+          rateLimit: { requests: 1000, perMs: 1000 },
+          streams: { photos: { path: '/photos', items: 'data', id: 'id' } },
+        },
+        credentials: { type: 'bearer', token: NETWORK_TOKEN },
+      })
+      .expect(201);
+    const { context, page } = await signedIn(ADMIN_KEY);
+    const needsAHand = page.getByRole('region', { name: 'Needs a hand' });
+    await needsAHand.getByRole('link', { name: '0 syncs running', exact: true }).waitFor();
+
+    // The network answers slowly, so the run stays running while the page is looked at.
+    network.delayMs = 30_000;
+    try {
+      const { body: sync } = await t
+        .http()
+        .post(`/accounts/${accountId}/syncs`)
+        .set(admin)
+        .send({ connections: [(connection as { id: string }).id] })
+        .expect(202);
+      const runId = (sync as { runs: { id: string }[] }).runs[0].id;
+      await waitFor(
+        async () =>
+          (await t.http().get(`/sync-runs/${runId}`).set(admin).expect(200)).body as { status: string },
+        (run) => run.status === 'running',
+      );
+      const running = needsAHand.getByRole('link', { name: '1 sync running', exact: true });
+      await running.waitFor();
+      expect(await running.getAttribute('href')).toBe('/ui/syncs');
+      await expectAccessible(page);
+      await t.http().post(`/sync-runs/${runId}/cancel`).set(admin).expect(200);
+      await needsAHand.getByRole('link', { name: '0 syncs running', exact: true }).waitFor();
+    } finally {
+      network.delayMs = 0;
+    }
     await context.close();
   }, 120_000);
 
