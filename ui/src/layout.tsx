@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { roleAtLeast } from './api/client';
 import type { Session } from './api/client';
 import { ErrorMessage } from './errors';
 import { LiveIndicator, useLiveUpdates } from './live';
@@ -37,6 +38,8 @@ function SignedIn({ session }: { session: Session }) {
           <NavLink to="/events">Events</NavLink>
           <NavLink to="/routes">Routes</NavLink>
           <NavLink to="/schedules">Schedules</NavLink>
+          {/* Webhook endpoints are admin's: other roles get no link to pages the API refuses them. */}
+          {roleAtLeast(role, 'admin') && <NavLink to="/webhooks">Webhooks</NavLink>}
         </nav>
         <LiveIndicator state={live} />
         <span className="who">

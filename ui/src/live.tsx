@@ -34,6 +34,14 @@ export function useLiveUpdates(): LiveState {
       void client.invalidateQueries({ queryKey: ['jobs'] });
       void client.invalidateQueries({ queryKey: ['queues'] });
     });
+    // Sent to admins only: a delivery after an attempt moves its page, its endpoint's list and state.
+    source.addEventListener('deliveries', (message: MessageEvent<string>) => {
+      const delivery = JSON.parse(message.data) as { id: string; endpointId: string };
+      void client.invalidateQueries({ queryKey: ['webhooks', 'delivery', delivery.id] });
+      void client.invalidateQueries({ queryKey: ['webhooks', 'deliveries', delivery.endpointId] });
+      void client.invalidateQueries({ queryKey: ['webhooks', 'endpoint', delivery.endpointId] });
+      void client.invalidateQueries({ queryKey: ['webhooks', 'endpoints'] });
+    });
     source.onerror = () => {
       dropped = true;
       setState(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');

@@ -15,6 +15,10 @@ import { RoutePage } from './pages/routes-form';
 import { SchedulesPage } from './pages/schedules';
 import { SchedulePage } from './pages/schedules-form';
 import { SignInPage } from './pages/sign-in';
+import { WebhooksPage } from './pages/webhooks';
+import { WebhookDeliveryPage } from './pages/webhooks-delivery';
+import { WebhookEndpointPage } from './pages/webhooks-endpoint';
+import { NewWebhookPage } from './pages/webhooks-new';
 import './styles.css';
 
 const queryClient = new QueryClient({
@@ -44,6 +48,10 @@ const router = createBrowserRouter(
         { path: 'schedules', element: <SchedulesPage /> },
         { path: 'schedules/new', element: <SchedulePage /> },
         { path: 'schedules/:id', element: <SchedulePage /> },
+        { path: 'webhooks', element: <WebhooksPage /> },
+        { path: 'webhooks/new', element: <NewWebhookPage /> },
+        { path: 'webhooks/:id', element: <WebhookEndpointPage /> },
+        { path: 'webhook-deliveries/:id', element: <WebhookDeliveryPage /> },
         { path: '*', element: <NotFoundPage /> },
       ],
     },

@@ -3,9 +3,10 @@ import { Link } from 'react-router';
 import { api, unwrap } from '../api/client';
 import type { Schemas } from '../api/client';
 import { ErrorMessage } from '../errors';
-import { formatAge } from '../format';
+import { formatAge, formatTime } from '../format';
 import { useTitle } from '../layout';
 import { ThroughputChart } from './throughput-chart';
+import { useIsAdmin, webhookKeys } from './webhooks-common';
 
 const REFRESH_MS = 5000;
 const CONNECTION_STATES = ['active', 'paused', 'bad_authentication'] as const;
@@ -17,9 +18,14 @@ const STATE_LABELS: Record<ConnectionState, string> = {
 };
 /** Counting stops here: more than this many is "100+", which is enough to say where to look. */
 const COUNT_LIMIT = 100;
+/** The job type of a sync run: a run runs while its job does, so the jobs list counts them across accounts. */
+const SYNC_RUN_JOB_TYPE = 'syncs.run';
+/** Endpoints read to find the failing ones; more than this many endpoints is beyond an overview. */
+const ENDPOINTS_READ = 200;
 
 export function OverviewPage() {
   useTitle('Overview');
+  const isAdmin = useIsAdmin();
   const queues = useQuery({
     queryKey: ['queues'],
     queryFn: async () => unwrap(await api.GET('/queues')),
@@ -28,6 +34,19 @@ export function OverviewPage() {
   const connections = useQuery({
     queryKey: ['connections', 'by-state'],
     queryFn: () => Promise.all(CONNECTION_STATES.map(countConnections)),
+    refetchInterval: REFRESH_MS,
+  });
+  // Under 'jobs', so the live stream's job changes refresh it.
+  const syncsRunning = useQuery({
+    queryKey: ['jobs', 'sync-runs-running'],
+    queryFn: async () => {
+      const page = unwrap(
+        await api.GET('/jobs', {
+          params: { query: { status: 'running', type: SYNC_RUN_JOB_TYPE, limit: COUNT_LIMIT } },
+        }),
+      );
+      return page.nextCursor ? `${COUNT_LIMIT}+` : String(page.items.length);
+    },
     refetchInterval: REFRESH_MS,
   });
   const dead = (queues.data ?? []).reduce((sum, queue) => sum + queue.counts.dead, 0);
@@ -46,6 +65,17 @@ export function OverviewPage() {
             'Dead jobs: …'
           )}
         </p>
+        <p>
+          {syncsRunning.data ? (
+            <Link to="/syncs">
+              {syncsRunning.data === '1' ? '1 sync running' : `${syncsRunning.data} syncs running`}
+            </Link>
+          ) : (
+            'Syncs running: …'
+          )}
+        </p>
+        <ErrorMessage error={syncsRunning.error} />
+        {isAdmin && <FailingEndpoints />}
       </section>
       <section aria-labelledby="queues">
         <h2 id="queues">Queues</h2>
@@ -70,6 +100,46 @@ export function OverviewPage() {
           </dl>
         )}
       </section>
+    </>
+  );
+}
+
+/** Endpoints disabled or failing since their last success, each a link to its page (admins only, as the API). */
+function FailingEndpoints() {
+  const endpoints = useQuery({
+    queryKey: [...webhookKeys.endpoints, 'failing'],
+    queryFn: async () => {
+      const page = unwrap(
+        await api.GET('/webhook-endpoints', { params: { query: { limit: ENDPOINTS_READ } } }),
+      );
+      return page.items.filter((endpoint) => !endpoint.enabled || endpoint.failingSince !== null);
+    },
+    refetchInterval: REFRESH_MS,
+  });
+  if (endpoints.error) return <ErrorMessage error={endpoints.error} />;
+  if (!endpoints.data) return <p>Webhook endpoints failing: …</p>;
+  const failing = endpoints.data;
+  return (
+    <>
+      <p>
+        <Link to="/webhooks" className={failing.length > 0 ? 'alarm' : undefined}>
+          {failing.length === 1
+            ? '1 webhook endpoint failing'
+            : `${failing.length} webhook endpoints failing`}
+        </Link>
+      </p>
+      {failing.length > 0 && (
+        <ul aria-label="Webhook endpoints failing">
+          {failing.map((endpoint) => (
+            <li key={endpoint.id}>
+              <Link to={`/webhooks/${endpoint.id}`}>{endpoint.url}</Link>{' '}
+              {endpoint.enabled
+                ? `failing since ${formatTime(endpoint.failingSince)}`
+                : `disabled${endpoint.disabledReason ? `: ${endpoint.disabledReason}` : ''}`}
+            </li>
+          ))}
+        </ul>
+      )}
     </>
   );
 }
