@@ -34,13 +34,26 @@ export class ApiError extends Error {
 export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
   if (result.response.ok) return result.data as T;
   const body = (result.error ?? {}) as Partial<Schemas['ErrorBodyDto']>;
-  const details = Array.isArray(body.details) ? body.details.map(String) : [];
+  const details = Array.isArray(body.details) ? (body.details as unknown[]).flatMap(detailLines) : [];
   throw new ApiError(
     result.response.status,
     body.error ?? String(result.response.status),
     body.message ?? result.response.statusText ?? 'request failed',
     details,
   );
+}
+
+/**
+ * A detail of an error body in words: the API's details are sentences, `{ field, problems }`
+ * (routes, schedules, webhook endpoints) or `{ path, message }` (connections' JSON pointers).
+ */
+function detailLines(detail: unknown): string[] {
+  if (typeof detail === 'string') return [detail];
+  const { field, problems, path, message } = (detail ?? {}) as Record<string, unknown>;
+  if (typeof field === 'string' && Array.isArray(problems))
+    return problems.map((p) => `${field}: ${String(p)}`);
+  if (typeof path === 'string' && typeof message === 'string') return [`${path || '/'}: ${message}`];
+  return [JSON.stringify(detail)];
 }
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
