@@ -34,6 +34,9 @@ function SignedIn({ session }: { session: Session }) {
             Overview
           </NavLink>
           <NavLink to="/jobs">Jobs</NavLink>
+          <NavLink to="/reservations">Reservations</NavLink>
+          <NavLink to="/projects">Projects</NavLink>
+          <NavLink to="/services">Services</NavLink>
         </nav>
         <LiveIndicator state={live} />
         <span className="who">

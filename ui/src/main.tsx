@@ -8,6 +8,12 @@ import { JobPage } from './pages/job';
 import { JobsPage } from './pages/jobs';
 import { NotFoundPage } from './pages/not-found';
 import { OverviewPage } from './pages/overview';
+import { FeaturePage } from './pages/projects-feature';
+import { ProjectPage, ProjectsPage } from './pages/projects';
+import { ReservationsPage } from './pages/reservations';
+import { OperationPage, OperationsPage } from './pages/reservations-operations';
+import { ReservationRequestPage } from './pages/reservations-request';
+import { ServicesPage } from './pages/services';
 import { SignInPage } from './pages/sign-in';
 import './styles.css';
 
@@ -30,6 +36,14 @@ const router = createBrowserRouter(
         { index: true, element: <OverviewPage /> },
         { path: 'jobs', element: <JobsPage /> },
         { path: 'jobs/:id', element: <JobPage /> },
+        { path: 'reservations', element: <ReservationsPage /> },
+        { path: 'reservations/requests/:id', element: <ReservationRequestPage /> },
+        { path: 'reservations/operations', element: <OperationsPage /> },
+        { path: 'reservations/operations/:id', element: <OperationPage /> },
+        { path: 'projects', element: <ProjectsPage /> },
+        { path: 'projects/:id', element: <ProjectPage /> },
+        { path: 'projects/:id/features/:featureId', element: <FeaturePage /> },
+        { path: 'services', element: <ServicesPage /> },
         { path: '*', element: <NotFoundPage /> },
       ],
     },
