@@ -1,4 +1,5 @@
 import { useQueries, useQuery } from '@tanstack/react-query';
+import { useId } from 'react';
 import type { FormEvent, ReactNode } from 'react';
 import { Link, NavLink, useSearchParams } from 'react-router';
 import { api, unwrap } from '../api/client';
@@ -56,6 +57,7 @@ export function SelectFilter(props: {
 }) {
   const [params, setParams] = useSearchParams();
   const value = params.get(props.name) ?? '';
+  const id = useId();
   // Replaces its own parameter and keeps the others; a list's cursor starts over.
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -68,17 +70,16 @@ export function SelectFilter(props: {
   };
   return (
     <form className="filters" onSubmit={submit} aria-label={props.formLabel} key={value}>
-      <label>
-        {props.label}
-        <select name={props.name} defaultValue={value}>
-          <option value="">{props.anyLabel}</option>
-          {props.options.map((option) => (
-            <option key={option.value} value={option.value}>
-              {option.label}
-            </option>
-          ))}
-        </select>
-      </label>
+      {/* Labelled by id: a wrapping label would put the options' words in the select's name. */}
+      <label htmlFor={id}>{props.label}</label>
+      <select id={id} name={props.name} defaultValue={value}>
+        <option value="">{props.anyLabel}</option>
+        {props.options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
       <button type="submit">Show</button>
     </form>
   );

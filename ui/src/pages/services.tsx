@@ -72,17 +72,15 @@ export function ServicesPage() {
     <>
       <h1>Services</h1>
       <form className="filters" onSubmit={choose} aria-label="Choose a project" key={projectId}>
-        <label>
-          Project
-          <select name="project" defaultValue={projectId}>
-            <option value="">choose a project</option>
-            {(projects.data?.items ?? []).map((p) => (
-              <option key={p.id} value={p.id}>
-                {p.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <label htmlFor="services-project">Project</label>
+        <select id="services-project" name="project" defaultValue={projectId}>
+          <option value="">choose a project</option>
+          {(projects.data?.items ?? []).map((p) => (
+            <option key={p.id} value={p.id}>
+              {p.name}
+            </option>
+          ))}
+        </select>
         <button type="submit">Show</button>
       </form>
       <ErrorMessage error={projects.error ?? services.error} />
