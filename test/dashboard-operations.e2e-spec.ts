@@ -447,6 +447,36 @@ describeInBrowser('the dashboard: reservations, projects and services', () => {
         status: 'failed',
         providerDetails: { fastly: { status: 'failed' }, 'mock-cdn': { status: 'deployed' } },
       });
+      await page.getByRole('link', { name: 'images', exact: true }).click();
+      await page.waitForURL(`**/ui/services/${projectId}/${failedId}`);
+      await expect(page.getByTestId('service-status').textContent()).resolves.toBe('failed');
+      const detailTable = /^Each provider’s part/;
+      const fastlyCells = await cellsOf(page, detailTable, 'fastly');
+      expect(fastlyCells[0]).toBe('failed');
+      expect(fastlyCells[3]).toContain(`PERMANENT: ${body.providerDetails.fastly.errorInfo.message}`);
+      const mockCells = await cellsOf(page, detailTable, 'mock-cdn');
+      expect(mockCells.slice(0, 2)).toEqual(['deployed', body.providerDetails['mock-cdn'].providerServiceId]);
+      expect(mockCells[2]).toContain('img.shop.example → ');
+      expect(await driver.seriousViolations(page)).toEqual([]);
+      await context.close();
+    }, 60_000);
+
+    it('shows a viewer who is a member only that project, its services, and no button to change them', async () => {
+      const viewer = await keyWithRole(t, 'viewer');
+      const { email } = (await t.http().get('/accounts/me').set(viewer).expect(200)).body as {
+        email: string;
+      };
+      await post(`/projects/${projectId}/members`, { email });
+      const { context, page } = await driver.signedIn(viewer.Authorization.slice('Bearer '.length));
+      await page.goto('/ui/projects');
+      await page.getByRole('link', { name: 'Web shop', exact: true }).waitFor();
+      expect(await page.getByRole('link', { name: 'Storefront', exact: true }).count()).toBe(0);
+      await page.getByRole('link', { name: 'Services of Web shop' }).click();
+      await page.waitForURL(`**/ui/services?project=${projectId}`);
+      await page.getByRole('link', { name: 'images', exact: true }).click();
+      await page.waitForURL(`**/ui/services/${projectId}/${failedId}`);
+      await expect(page.getByTestId('service-status').textContent()).resolves.toBe('failed');
+      expect(await page.getByRole('main').getByRole('button').count()).toBe(0);
       await context.close();
     }, 60_000);
   });

@@ -13,7 +13,7 @@ import { ProjectPage, ProjectsPage } from './pages/projects';
 import { ReservationsPage } from './pages/reservations';
 import { OperationPage, OperationsPage } from './pages/reservations-operations';
 import { ReservationRequestPage } from './pages/reservations-request';
-import { ServicesPage } from './pages/services';
+import { ServicePage, ServicesPage } from './pages/services';
 import { SignInPage } from './pages/sign-in';
 import './styles.css';
 
@@ -44,6 +44,7 @@ const router = createBrowserRouter(
         { path: 'projects/:id', element: <ProjectPage /> },
         { path: 'projects/:id/features/:featureId', element: <FeaturePage /> },
         { path: 'services', element: <ServicesPage /> },
+        { path: 'services/:projectId/:serviceId', element: <ServicePage /> },
         { path: '*', element: <NotFoundPage /> },
       ],
     },

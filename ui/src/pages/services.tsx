@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import type { FormEvent } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { Link, useParams, useSearchParams } from 'react-router';
 import { api, unwrap } from '../api/client';
 import { ErrorMessage } from '../errors';
 import { formatTime } from '../format';
@@ -17,9 +17,12 @@ interface ProviderDetail {
 
 interface ServiceView {
   id: string;
+  projectId: string;
   name: string;
   flavorId: string;
-  domains: { domain: string }[];
+  domains: { domain: string; protocol?: string }[];
+  origins: { origin: string; port?: number; ssl?: boolean }[];
+  caching: { name: string; ttl: number }[];
   operatorStatus: 'enabled' | 'disabled';
   status: string;
   providerDetails: Record<string, ProviderDetail>;
@@ -105,7 +108,9 @@ export function ServicesPage() {
           <tbody>
             {services.data.items.map((service) => (
               <tr key={service.id}>
-                <th scope="row">{service.name}</th>
+                <th scope="row">
+                  <Link to={`/services/${projectId}/${service.id}`}>{service.name}</Link>
+                </th>
                 <td>{service.flavorId}</td>
                 <td>{service.domains.map((d) => d.domain).join(', ')}</td>
                 <td>
@@ -159,4 +164,109 @@ function ProviderStatuses({ details }: { details: Record<string, ProviderDetail>
 /** "create_in_progress" reads "create in progress". */
 function label(status: string): string {
   return status.replaceAll('_', ' ');
+}
+
+/** One service: its spec, and each provider's part with its id there, access URLs and last error. */
+export function ServicePage() {
+  const { projectId = '', serviceId = '' } = useParams();
+  const service = useQuery({
+    queryKey: ['service', projectId, serviceId],
+    queryFn: async () =>
+      unwrap(
+        await api.GET('/projects/{id}/services/{sid}', {
+          params: { path: { id: projectId, sid: serviceId } },
+        }),
+      ) as unknown as ServiceView,
+    refetchInterval: 3000,
+  });
+  const data = service.data;
+  useTitle(data ? `Service ${data.name}` : 'Service');
+
+  return (
+    <>
+      <p>
+        <Link to={`/services?project=${projectId}`}>← The project’s services</Link>
+      </p>
+      <h1>{data ? `Service ${data.name}` : 'Service'}</h1>
+      <ErrorMessage error={service.error} />
+      {data && (
+        <>
+          <dl className="summary">
+            <div>
+              <dt>Status</dt>
+              <dd>
+                <span className={`status status-${data.status}`} data-testid="service-status">
+                  {label(data.status)}
+                </span>
+              </dd>
+            </div>
+            <div>
+              <dt>Operator status</dt>
+              <dd>{data.operatorStatus}</dd>
+            </div>
+            <div>
+              <dt>Flavor</dt>
+              <dd>{data.flavorId}</dd>
+            </div>
+            <div>
+              <dt>Domains</dt>
+              <dd>{data.domains.map((d) => d.domain).join(', ')}</dd>
+            </div>
+            <div>
+              <dt>Origins</dt>
+              <dd>{data.origins.map((o) => `${o.origin}${o.port ? `:${o.port}` : ''}`).join(', ')}</dd>
+            </div>
+            <div>
+              <dt>Caching</dt>
+              <dd>{data.caching.map((c) => `${c.name}: ${c.ttl} s`).join(', ') || '—'}</dd>
+            </div>
+            <div>
+              <dt>Updated</dt>
+              <dd>{formatTime(data.updatedAt)}</dd>
+            </div>
+          </dl>
+          <section aria-labelledby="providers">
+            <h2 id="providers">Providers</h2>
+            <table>
+              <caption>
+                Each provider’s part of the service; the service’s status is derived from them
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Provider</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Id there</th>
+                  <th scope="col">Access URLs</th>
+                  <th scope="col">Last error</th>
+                  <th scope="col">Updated</th>
+                </tr>
+              </thead>
+              <tbody>
+                {Object.entries(data.providerDetails).map(([provider, detail]) => (
+                  <tr key={provider}>
+                    <th scope="row">{provider}</th>
+                    <td>
+                      <span className={`status status-${detail.status}`}>{label(detail.status)}</span>
+                    </td>
+                    <td>{detail.providerServiceId ? <code>{detail.providerServiceId}</code> : '—'}</td>
+                    <td>
+                      {detail.accessUrls.length === 0
+                        ? '—'
+                        : detail.accessUrls.map((access) => `${access.domain} → ${access.url}`).join(', ')}
+                    </td>
+                    <td>
+                      {detail.errorInfo
+                        ? `${detail.errorInfo.code}: ${detail.errorInfo.message} (${formatTime(detail.errorInfo.at)})`
+                        : '—'}
+                    </td>
+                    <td>{formatTime(detail.updatedAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+        </>
+      )}
+    </>
+  );
 }
