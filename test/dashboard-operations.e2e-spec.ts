@@ -309,7 +309,8 @@ describeInBrowser('the dashboard: reservations, projects and services', () => {
         'targetprocess',
       ]);
       expect(await driver.seriousViolations(page)).toEqual([]);
-      await page.getByRole('link', { name: 'SHOP-7', exact: true }).click();
+      await page.getByRole('link', { name: 'SHOP-7', exact: true }).focus();
+      await page.keyboard.press('Enter');
       await page.waitForURL(`**/ui/projects/${projectId}/features/${featureId}`);
       await page.getByRole('table', { name: 'acme/store (github)' }).waitFor();
 
@@ -414,8 +415,11 @@ describeInBrowser('the dashboard: reservations, projects and services', () => {
       await page.waitForURL('**/ui/services');
       await page.getByText('Services belong to a project: choose one.').waitFor();
       expect(await driver.seriousViolations(page)).toEqual([]);
+      // By keyboard alone: the select, then Tab to Show and Enter.
+      await page.getByLabel('Project', { exact: true }).focus();
       await page.getByLabel('Project', { exact: true }).selectOption({ label: 'Web shop' });
-      await page.getByRole('button', { name: 'Show' }).click();
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
       await page.waitForURL(`**/ui/services?project=${projectId}`);
 
       const images = page.getByRole('row', { name: /^images/ });
