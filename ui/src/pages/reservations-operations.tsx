@@ -84,7 +84,9 @@ export function OperationsTable({ operations, caption }: { operations: Operation
         {operations.map((operation) => (
           <tr key={operation.id}>
             <th scope="row">
-              <Link to={`/reservations/operations/${operation.id}`}>{operation.id.slice(0, 8)}…</Link>
+              <Link to={`/reservations/operations/${operation.id}`}>
+                <code>{operation.id}</code>
+              </Link>
             </th>
             <td>{operation.type}</td>
             <td>
@@ -97,7 +99,7 @@ export function OperationsTable({ operations, caption }: { operations: Operation
             <td>
               {operation.requestId ? (
                 <Link to={`/reservations/requests/${operation.requestId}`}>
-                  {operation.requestId.slice(0, 8)}…
+                  <code>{operation.requestId}</code>
                 </Link>
               ) : (
                 'none'
