@@ -267,6 +267,7 @@ describeInBrowser('the dashboard: reservations, projects and services', () => {
         ['feature/SHOP-7-emails', 'running'],
         ['feature/SHOP-7-docs', null],
       ];
+      await records.upsertBranch(projectId, repository.id, { name: 'develop', headSha: '0'.repeat(40) });
       let number = 0;
       for (const [name, status] of builds) {
         const headSha = `${++number}`.repeat(40).slice(0, 40);
@@ -309,7 +310,22 @@ describeInBrowser('the dashboard: reservations, projects and services', () => {
         'targetprocess',
       ]);
       expect(await driver.seriousViolations(page)).toEqual([]);
-      await page.getByRole('link', { name: 'SHOP-7', exact: true }).focus();
+      // Every branch, the develop branch linked to no feature too.
+      expect(await cellsOf(page, /^Branches of/, 'develop')).toEqual([
+        'acme/store',
+        '—',
+        'none',
+        '0000000000',
+      ]);
+      expect((await cellsOf(page, /^Branches of/, 'feature/SHOP-7-payment')).slice(0, 3)).toEqual([
+        'acme/store',
+        'develop',
+        'SHOP-7',
+      ]);
+      await page
+        .getByRole('table', { name: /^Stories, bugs/ })
+        .getByRole('link', { name: 'SHOP-7', exact: true })
+        .focus();
       await page.keyboard.press('Enter');
       await page.waitForURL(`**/ui/projects/${projectId}/features/${featureId}`);
       await page.getByRole('table', { name: 'acme/store (github)' }).waitFor();

@@ -18,8 +18,25 @@ export interface FeatureRecord {
   updatedAt: string;
 }
 
+interface BranchRecord {
+  id: string;
+  repositoryId: string;
+  name: string;
+  headSha: string;
+  parent: string | null;
+  mergedIntoParent: boolean;
+  featureId: string | null;
+}
+
+interface RepositoryRecord {
+  id: string;
+  owner: string;
+  name: string;
+}
+
 const PAGE_SIZE = 50;
-const FEATURE_LIMIT = 200;
+/** The largest page the records lists give. */
+const RECORD_LIMIT = 200;
 
 /** The projects the signed-in account is a member of (an admin: all). */
 export function ProjectsPage() {
@@ -83,7 +100,7 @@ export function ProjectsPage() {
   );
 }
 
-/** One project: its features, each linking to its branches and their builds. */
+/** One project: its features, each linking to its branches and their builds, and every branch. */
 export function ProjectPage() {
   const { id = '' } = useParams();
   const project = useQuery({
@@ -96,11 +113,32 @@ export function ProjectPage() {
     queryFn: async () =>
       unwrap(
         await api.GET('/projects/{id}/features', {
-          params: { path: { id }, query: { limit: FEATURE_LIMIT } },
+          params: { path: { id }, query: { limit: RECORD_LIMIT } },
         }),
       ).items as unknown as FeatureRecord[],
     refetchInterval: 10_000,
   });
+  const branches = useQuery({
+    queryKey: ['project', id, 'branches'],
+    queryFn: async () => {
+      const [page, repositories] = await Promise.all([
+        api.GET('/projects/{id}/branches', { params: { path: { id }, query: { limit: RECORD_LIMIT } } }),
+        api.GET('/projects/{id}/repositories', { params: { path: { id }, query: { limit: RECORD_LIMIT } } }),
+      ]);
+      const names = new Map(
+        (unwrap(repositories).items as unknown as RepositoryRecord[]).map((r) => [
+          r.id,
+          `${r.owner}/${r.name}`,
+        ]),
+      );
+      return (unwrap(page).items as unknown as BranchRecord[]).map((branch) => ({
+        ...branch,
+        repository: names.get(branch.repositoryId) ?? branch.repositoryId,
+      }));
+    },
+    refetchInterval: 10_000,
+  });
+  const featureOf = new Map((features.data ?? []).map((feature) => [feature.id, feature]));
 
   return (
     <>
@@ -144,6 +182,54 @@ export function ProjectPage() {
                   <td>{feature.provider}</td>
                 </tr>
               ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section aria-labelledby="branches">
+        <h2 id="branches">Branches</h2>
+        <ErrorMessage error={branches.error} />
+        {branches.data && branches.data.length === 0 && (
+          <p>No branch yet: its code hosting tool adds them.</p>
+        )}
+        {branches.data && branches.data.length > 0 && (
+          <table>
+            <caption>Branches of the project’s repositories; a feature’s page shows their builds</caption>
+            <thead>
+              <tr>
+                <th scope="col">Branch</th>
+                <th scope="col">Repository</th>
+                <th scope="col">Parent</th>
+                <th scope="col">Feature</th>
+                <th scope="col">Head</th>
+              </tr>
+            </thead>
+            <tbody>
+              {branches.data.map((branch) => {
+                const feature = branch.featureId ? featureOf.get(branch.featureId) : undefined;
+                return (
+                  <tr key={branch.id}>
+                    <th scope="row">
+                      {branch.name}
+                      {branch.mergedIntoParent ? ' (merged)' : ''}
+                    </th>
+                    <td>{branch.repository}</td>
+                    <td>{branch.parent ?? '—'}</td>
+                    <td>
+                      {branch.featureId ? (
+                        <Link to={`/projects/${id}/features/${branch.featureId}`}>
+                          {feature?.externalId ?? 'its feature'}
+                        </Link>
+                      ) : (
+                        'none'
+                      )}
+                    </td>
+                    <td>
+                      <code>{branch.headSha.slice(0, 10)}</code>
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         )}
