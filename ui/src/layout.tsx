@@ -40,6 +40,9 @@ function SignedIn({ session }: { session: Session }) {
           <NavLink to="/schedules">Schedules</NavLink>
           {/* Webhook endpoints are admin's: other roles get no link to pages the API refuses them. */}
           {roleAtLeast(role, 'admin') && <NavLink to="/webhooks">Webhooks</NavLink>}
+          <NavLink to="/reservations">Reservations</NavLink>
+          <NavLink to="/projects">Projects</NavLink>
+          <NavLink to="/services">Services</NavLink>
         </nav>
         <LiveIndicator state={live} />
         <span className="who">

@@ -14,6 +14,12 @@ import { RoutesPage } from './pages/routes';
 import { RoutePage } from './pages/routes-form';
 import { SchedulesPage } from './pages/schedules';
 import { SchedulePage } from './pages/schedules-form';
+import { FeaturePage } from './pages/projects-feature';
+import { ProjectPage, ProjectsPage } from './pages/projects';
+import { ReservationsPage } from './pages/reservations';
+import { OperationPage, OperationsPage } from './pages/reservations-operations';
+import { ReservationRequestPage } from './pages/reservations-request';
+import { ServicePage, ServicesPage } from './pages/services';
 import { SignInPage } from './pages/sign-in';
 import { WebhooksPage } from './pages/webhooks';
 import { WebhookDeliveryPage } from './pages/webhooks-delivery';
@@ -52,6 +58,15 @@ const router = createBrowserRouter(
         { path: 'webhooks/new', element: <NewWebhookPage /> },
         { path: 'webhooks/:id', element: <WebhookEndpointPage /> },
         { path: 'webhook-deliveries/:id', element: <WebhookDeliveryPage /> },
+        { path: 'reservations', element: <ReservationsPage /> },
+        { path: 'reservations/requests/:id', element: <ReservationRequestPage /> },
+        { path: 'reservations/operations', element: <OperationsPage /> },
+        { path: 'reservations/operations/:id', element: <OperationPage /> },
+        { path: 'projects', element: <ProjectsPage /> },
+        { path: 'projects/:id', element: <ProjectPage /> },
+        { path: 'projects/:id/features/:featureId', element: <FeaturePage /> },
+        { path: 'services', element: <ServicesPage /> },
+        { path: 'services/:projectId/:serviceId', element: <ServicePage /> },
         { path: '*', element: <NotFoundPage /> },
       ],
     },
