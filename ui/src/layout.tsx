@@ -34,6 +34,8 @@ function SignedIn({ session }: { session: Session }) {
             Overview
           </NavLink>
           <NavLink to="/jobs">Jobs</NavLink>
+          <NavLink to="/connections">Connections</NavLink>
+          <NavLink to="/syncs">Syncs</NavLink>
         </nav>
         <LiveIndicator state={live} />
         <span className="who">

@@ -4,11 +4,14 @@ import { createRoot } from 'react-dom/client';
 import { createBrowserRouter, RouterProvider } from 'react-router';
 import { ApiError } from './api/client';
 import { Layout } from './layout';
+import { ConnectionsPage } from './pages/connections';
 import { JobPage } from './pages/job';
 import { JobsPage } from './pages/jobs';
 import { NotFoundPage } from './pages/not-found';
 import { OverviewPage } from './pages/overview';
 import { SignInPage } from './pages/sign-in';
+import { SyncRunPage } from './pages/syncs-run';
+import { SyncsPage } from './pages/syncs';
 import './styles.css';
 
 const queryClient = new QueryClient({
@@ -30,6 +33,18 @@ const router = createBrowserRouter(
         { index: true, element: <OverviewPage /> },
         { path: 'jobs', element: <JobsPage /> },
         { path: 'jobs/:id', element: <JobPage /> },
+        { path: 'connections', element: <ConnectionsPage /> },
+        // The forms carry rjsf and ajv: loaded only when a form page opens.
+        {
+          path: 'connections/new',
+          lazy: async () => ({ Component: (await import('./pages/connections-new')).NewConnectionPage }),
+        },
+        {
+          path: 'connections/:id',
+          lazy: async () => ({ Component: (await import('./pages/connections-detail')).ConnectionPage }),
+        },
+        { path: 'syncs', element: <SyncsPage /> },
+        { path: 'syncs/runs/:id', element: <SyncRunPage /> },
         { path: '*', element: <NotFoundPage /> },
       ],
     },

@@ -30,7 +30,12 @@ export class OAuthStartDto extends PickType(CreateConnectionDto, ['provider', 'n
   @MaxLength(200, { each: true })
   scopes?: string[];
 
-  @ApiPropertyOptional({ example: {}, description: "Settings, checked against the provider's configSchema" })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: {},
+    description: "Settings, checked against the provider's configSchema",
+  })
   @IsOptional()
   @IsObject()
   config?: Record<string, unknown>;
