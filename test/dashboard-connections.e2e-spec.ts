@@ -111,12 +111,15 @@ describeInBrowser('the Connections and Syncs pages in a browser', () => {
     await page.getByRole('heading', { name: 'Connections' }).waitFor();
     expect(await driver.seriousViolations(page)).toEqual([]);
     await page.getByRole('link', { name: 'New connection' }).click();
+    await page.getByRole('heading', { name: 'New connection' }).waitFor();
     await page.getByLabel('Provider').selectOption('http');
-    await page.getByLabel('Name', { exact: true }).waitFor();
-    // The config fields come from the http provider's JSON Schema, rendered by rjsf.
+    // The config fields come from the http provider's JSON Schema, rendered by rjsf, and are checked by it.
+    await page.getByLabel('baseUrl').fill('ftp://partner.example');
+    await page.getByLabel('Name', { exact: true }).fill('photo network');
+    await page.getByRole('button', { name: 'Create connection' }).click();
+    await page.locator('#config_baseUrl__error').getByText('must match ^https?://').waitFor();
     await page.getByLabel('baseUrl').fill(network.url);
     await page.getByLabel('checkPath').fill('/photos');
-    await page.getByLabel('Name', { exact: true }).fill('photo network');
     await page.getByLabel('Credential type').selectOption({ label: 'Bearer token' });
     expect(await driver.seriousViolations(page)).toEqual([]);
 
@@ -132,7 +135,10 @@ describeInBrowser('the Connections and Syncs pages in a browser', () => {
     const id = idInUrl(page);
     await page.getByRole('heading', { name: 'Connection photo network' }).waitFor();
     await page.getByRole('button', { name: 'Test' }).click();
-    await page.getByRole('status').getByText(/Test passed: the connection works, in \d+ ms/).waitFor();
+    await page
+      .getByRole('status')
+      .getByText(/Test passed: the connection works, in \d+ ms/)
+      .waitFor();
     expect(network.requests.some((request) => request.path === '/photos')).toBe(true);
     expect(await driver.seriousViolations(page)).toEqual([]);
 
@@ -153,7 +159,10 @@ describeInBrowser('the Connections and Syncs pages in a browser', () => {
     await page.getByText('Credentials replaced.').waitFor();
     expect((await connection(id)).credentials.hint).toBe('…0000');
     await page.getByRole('button', { name: 'Test' }).click();
-    await page.getByRole('status').getByText(/Test failed \(AUTH\)/).waitFor();
+    await page
+      .getByRole('status')
+      .getByText(/Test failed \(AUTH\)/)
+      .waitFor();
     const html = await page.content();
     expect(html).not.toContain(TOKEN);
     expect(html).not.toContain('a-wrong-token-0000');
@@ -191,7 +200,12 @@ describeInBrowser('the Connections and Syncs pages in a browser', () => {
       .http()
       .post('/connections')
       .set(viewer)
-      .send({ provider: 'http', name: 'viewer’s own', config: { baseUrl: network.url }, credentials: { type: 'none' } })
+      .send({
+        provider: 'http',
+        name: 'viewer’s own',
+        config: { baseUrl: network.url },
+        credentials: { type: 'none' },
+      })
       .expect(201);
     const { context, page } = await driver.signedIn(viewer.Authorization.slice('Bearer '.length));
     await page.goto('/ui/connections');
@@ -200,7 +214,10 @@ describeInBrowser('the Connections and Syncs pages in a browser', () => {
     expect(await driver.seriousViolations(page)).toEqual([]);
 
     await page.goto(`/ui/connections/${theirs.id}`);
-    await page.getByRole('alert').getByText(/CONNECTION_NOT_FOUND/).waitFor();
+    await page
+      .getByRole('alert')
+      .getByText(/CONNECTION_NOT_FOUND/)
+      .waitFor();
     for (const name of ['Test', 'Pause', 'Delete', 'Save', 'Replace credentials'])
       expect(await page.getByRole('button', { name, exact: true }).count()).toBe(0);
     expect(await driver.seriousViolations(page)).toEqual([]);
@@ -234,7 +251,10 @@ describeInBrowser('the Connections and Syncs pages in a browser', () => {
       const run = (body as { items: { id: string; connectionId: string }[] }).items.find(
         (r) => r.connectionId === id,
       )!;
-      const row = page.getByRole('row').filter({ has: page.locator(`a[href="/ui/syncs/runs/${run.id}"]`) });
+      const row = page
+        .getByRole('table', { name: /runs, newest first/ })
+        .getByRole('row')
+        .filter({ has: page.locator(`a[href="/ui/syncs/runs/${run.id}"]`) });
       const seen = row.getByRole('cell').nth(3);
       for (const count of ['10', '20', '25']) await seen.getByText(count, { exact: true }).waitFor();
       await row.getByText('succeeded').waitFor({ timeout: 15_000 });
@@ -281,7 +301,8 @@ describeInBrowser('the Connections and Syncs pages in a browser', () => {
       expect(await driver.seriousViolations(page)).toEqual([]);
       await waitFor(
         async () =>
-          ((await t.http().get(`/sync-runs/${runId}`).set(admin).expect(200)).body as { status: string }).status,
+          ((await t.http().get(`/sync-runs/${runId}`).set(admin).expect(200)).body as { status: string })
+            .status,
         (status) => status === 'cancelled',
       );
     } finally {
@@ -302,10 +323,9 @@ describeInBrowser('the Connections and Syncs pages in a browser', () => {
     await page.getByLabel('Name', { exact: true }).fill('photos by oauth');
     await page.getByLabel('region').fill('eu');
     expect(await driver.seriousViolations(page)).toEqual([]);
-    page.on('request', (r) => console.log('REQ', r.url()));
-    page.on('response', (r) => console.log('RES', r.status(), r.url()));
-    page.on('console', (m) => console.log('CONSOLE', m.text()));
-    const back = page.waitForResponse((response) => response.url().startsWith(`${PUBLIC_URL}/connections/oauth/callback`));
+    const back = page.waitForResponse((response) =>
+      response.url().startsWith(`${PUBLIC_URL}/connections/oauth/callback`),
+    );
     await page.getByRole('button', { name: 'Connect with OAuth' }).click();
     expect((await back).status()).toBe(201);
     const { body } = await t.http().get('/connections?provider=oauth-demo').set(admin).expect(200);

@@ -81,9 +81,7 @@ export function ConnectionPage() {
       <ErrorMessage error={connection.error} />
       {webhookSecret && (
         <div role="status" className="notice">
-          <p>
-            The partner signs its webhooks with this secret. It is shown this once: copy it now.
-          </p>
+          <p>The partner signs its webhooks with this secret. It is shown this once: copy it now.</p>
           <pre tabIndex={0}>{webhookSecret}</pre>
         </div>
       )}
@@ -105,7 +103,11 @@ export function ConnectionPage() {
               </button>
             )}
             {provider?.credentialTypes.includes('oauth2') && (
-              <button type="button" onClick={() => connect.mutate(connection.data)} disabled={connect.isPending}>
+              <button
+                type="button"
+                onClick={() => connect.mutate(connection.data)}
+                disabled={connect.isPending}
+              >
                 Connect with OAuth
               </button>
             )}
@@ -118,7 +120,12 @@ export function ConnectionPage() {
           {confirmDelete && (
             <div className="actions" role="group" aria-label="Confirm deletion">
               <span>Delete {connection.data.name} and its credentials?</span>
-              <button type="button" className="danger" onClick={() => remove.mutate()} disabled={remove.isPending}>
+              <button
+                type="button"
+                className="danger"
+                onClick={() => remove.mutate()}
+                disabled={remove.isPending}
+              >
                 Delete for good
               </button>
               <button type="button" className="secondary" onClick={() => setConfirmDelete(false)}>
@@ -130,7 +137,8 @@ export function ConnectionPage() {
             <div role="status" className={test.data.ok ? 'notice' : 'error'}>
               <p>
                 Test {test.data.ok ? 'passed' : 'failed'}
-                {test.data.code ? ` (${test.data.code})` : ''}: {test.data.message}, in {test.data.durationMs} ms
+                {test.data.code ? ` (${test.data.code})` : ''}: {test.data.message}, in {test.data.durationMs}{' '}
+                ms
               </p>
             </div>
           )}
@@ -140,7 +148,11 @@ export function ConnectionPage() {
           </p>
           {provider && (
             <>
-              <EditConnection key={connection.data.updatedAt} connection={connection.data} provider={provider} />
+              <EditConnection
+                key={connection.data.updatedAt}
+                connection={connection.data}
+                provider={provider}
+              />
               <ReplaceCredentials connection={connection.data} provider={provider} />
             </>
           )}
@@ -183,7 +195,9 @@ function ConnectionSummary({ connection }: { connection: Connection }) {
       </div>
       <div>
         <dt>Syncs</dt>
-        <dd>{connection.syncsPausedAt ? `paused since ${formatTime(connection.syncsPausedAt)}` : 'not paused'}</dd>
+        <dd>
+          {connection.syncsPausedAt ? `paused since ${formatTime(connection.syncsPausedAt)}` : 'not paused'}
+        </dd>
       </div>
       {connection.webhookUrl && (
         <div>
@@ -195,7 +209,8 @@ function ConnectionSummary({ connection }: { connection: Connection }) {
         <div>
           <dt>Last error</dt>
           <dd>
-            {connection.lastError.code}: {connection.lastError.message} ({formatTime(connection.lastError.at)})
+            {connection.lastError.code}: {connection.lastError.message} ({formatTime(connection.lastError.at)}
+            )
           </dd>
         </div>
       )}
@@ -231,7 +246,7 @@ function EditConnection({ connection, provider }: { connection: Connection; prov
   return (
     <section aria-labelledby="edit">
       <h2 id="edit">Name and config</h2>
-      <form onSubmit={submit} aria-labelledby="edit" className="connection-form">
+      <form onSubmit={submit} aria-labelledby="edit" className="connection-form" noValidate>
         <label htmlFor="edit-name">Name</label>
         <input
           id="edit-name"

@@ -73,7 +73,13 @@ function errorSchemaOf(problems: Problem[]): ErrorSchema | undefined {
 
 /** Buttons with words instead of the Bootstrap glyphs rjsf's default theme expects. */
 function textButton(text: string) {
-  return function TextButton({ icon: _icon, iconType: _iconType, uiSchema: _ui, registry: _r, ...props }: IconButtonProps) {
+  return function TextButton({
+    icon: _icon,
+    iconType: _iconType,
+    uiSchema: _ui,
+    registry: _r,
+    ...props
+  }: IconButtonProps) {
     return (
       <button type="button" {...props} className="secondary">
         {text}
@@ -180,7 +186,9 @@ export interface CredentialsDraft {
 
 /** What `credentials` the API takes: the type and its fields. */
 export function credentialsBody(draft: CredentialsDraft): Record<string, unknown> {
-  const fields = Object.fromEntries(CREDENTIAL_FIELDS[draft.type].map((f) => [f.name, draft.fields[f.name] ?? '']));
+  const fields = Object.fromEntries(
+    CREDENTIAL_FIELDS[draft.type].map((f) => [f.name, draft.fields[f.name] ?? '']),
+  );
   return { type: draft.type, ...fields };
 }
 

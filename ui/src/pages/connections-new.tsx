@@ -74,7 +74,12 @@ function NewConnectionForm({ provider }: { provider: Provider }) {
     mutationFn: async () =>
       unwrapProblems(
         await api.POST('/connections', {
-          body: { provider: provider.key, name, config: pruned(config), credentials: credentialsBody(credentials) },
+          body: {
+            provider: provider.key,
+            name,
+            config: pruned(config),
+            credentials: credentialsBody(credentials),
+          },
         }),
       ),
     onSuccess: (created) => {
@@ -88,6 +93,8 @@ function NewConnectionForm({ provider }: { provider: Provider }) {
   });
   const error = create.error ?? connect.error;
 
+  // The form is not left to the browser's checks (noValidate): rjsf marks the required fields of
+  // optional objects too, which would stop it; the config form and the API check instead.
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (configRef.current && !configRef.current.validateForm()) return;
@@ -96,7 +103,12 @@ function NewConnectionForm({ provider }: { provider: Provider }) {
   const nameErrors = problemsAt(error, '/name').map((p) => p.message);
 
   return (
-    <form onSubmit={submit} aria-label={`New ${provider.title} connection`} className="connection-form">
+    <form
+      onSubmit={submit}
+      aria-label={`New ${provider.title} connection`}
+      className="connection-form"
+      noValidate
+    >
       <label htmlFor="connection-name">Name</label>
       <input
         id="connection-name"

@@ -32,8 +32,10 @@ function resolve(schema: Schema, root: RJSFSchema): Schema {
   if (typeof schema === 'object' && typeof schema.$ref === 'string' && schema.$ref.startsWith('#')) {
     let target: unknown = root;
     for (const part of schema.$ref.slice(1).split('/').filter(Boolean))
-      target = (target as Record<string, unknown> | undefined)?.[decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~')];
-    return resolve((target ?? true) as Schema, root);
+      target = (target as Record<string, unknown> | undefined)?.[
+        decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~')
+      ];
+    return resolve((target ?? true), root);
   }
   return schema;
 }
@@ -63,11 +65,14 @@ function validate(input: Schema, value: unknown, path: string[], root: RJSFSchem
       fail('maxLength', `must be at most ${schema.maxLength} characters`);
     if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value))
       fail('pattern', `must match ${schema.pattern}`);
-    if ((schema.format === 'uri' || schema.format === 'url') && !URL.canParse(value)) fail('format', 'must be a URL');
+    if ((schema.format === 'uri' || schema.format === 'url') && !URL.canParse(value))
+      fail('format', 'must be a URL');
   }
   if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) fail('minimum', `must be ≥ ${schema.minimum}`);
-    if (schema.maximum !== undefined && value > schema.maximum) fail('maximum', `must be ≤ ${schema.maximum}`);
+    if (schema.minimum !== undefined && value < schema.minimum)
+      fail('minimum', `must be ≥ ${schema.minimum}`);
+    if (schema.maximum !== undefined && value > schema.maximum)
+      fail('maximum', `must be ≤ ${schema.maximum}`);
     if (typeof schema.exclusiveMinimum === 'number' && value <= schema.exclusiveMinimum)
       fail('exclusiveMinimum', `must be > ${schema.exclusiveMinimum}`);
     if (typeof schema.exclusiveMaximum === 'number' && value >= schema.exclusiveMaximum)
@@ -79,7 +84,9 @@ function validate(input: Schema, value: unknown, path: string[], root: RJSFSchem
     if (schema.maxItems !== undefined && value.length > schema.maxItems)
       fail('maxItems', `must have at most ${schema.maxItems} items`);
     if (schema.items !== undefined && !Array.isArray(schema.items))
-      value.forEach((item, index) => validate(schema.items as Schema, item, [...path, String(index)], root, out));
+      value.forEach((item, index) =>
+        validate(schema.items as Schema, item, [...path, String(index)], root, out),
+      );
   }
   if (typeOf(value) === 'object') {
     const object = value as Record<string, unknown>;
@@ -91,8 +98,10 @@ function validate(input: Schema, value: unknown, path: string[], root: RJSFSchem
       const at = [...path, name];
       if (schema.propertyNames !== undefined) validate(schema.propertyNames, name, at, root, out);
       if (name in properties) validate(properties[name], item, at, root, out);
-      else if (schema.additionalProperties === false) fail('additionalProperties', 'is not a field of this config', at);
-      else if (schema.additionalProperties !== undefined) validate(schema.additionalProperties, item, at, root, out);
+      else if (schema.additionalProperties === false)
+        fail('additionalProperties', 'is not a field of this config', at);
+      else if (schema.additionalProperties !== undefined)
+        validate(schema.additionalProperties, item, at, root, out);
     }
   }
 
@@ -103,7 +112,8 @@ function validate(input: Schema, value: unknown, path: string[], root: RJSFSchem
   };
   for (const sub of schema.allOf ?? []) validate(sub, value, path, root, out);
   if (schema.anyOf && !schema.anyOf.some(passes)) fail('anyOf', 'must match one of the allowed forms');
-  if (schema.oneOf && schema.oneOf.filter(passes).length !== 1) fail('oneOf', 'must match exactly one of the allowed forms');
+  if (schema.oneOf && schema.oneOf.filter(passes).length !== 1)
+    fail('oneOf', 'must match exactly one of the allowed forms');
   if (schema.not !== undefined && passes(schema.not)) fail('not', 'is not allowed');
   if (schema.if !== undefined) {
     const branch = passes(schema.if) ? schema.then : schema.else;

@@ -73,7 +73,10 @@ export function ConnectionsPage() {
       <form className="filters" onSubmit={apply} aria-label="Filter connections" key={`${provider}|${state}`}>
         <label>
           Provider
-          <select defaultValue={provider} onChange={(event) => setDraft({ ...draft, provider: event.target.value })}>
+          <select
+            defaultValue={provider}
+            onChange={(event) => setDraft({ ...draft, provider: event.target.value })}
+          >
             <option value="">any</option>
             {(providers.data ?? []).map((p) => (
               <option key={p.key} value={p.key}>
@@ -87,7 +90,10 @@ export function ConnectionsPage() {
         </label>
         <label>
           State
-          <select defaultValue={state} onChange={(event) => setDraft({ ...draft, state: event.target.value })}>
+          <select
+            defaultValue={state}
+            onChange={(event) => setDraft({ ...draft, state: event.target.value })}
+          >
             <option value="">any</option>
             {STATES.map((s) => (
               <option key={s} value={s}>
@@ -133,7 +139,11 @@ export function ConnectionsPage() {
                   {connection.credentials.hint ? ` ${connection.credentials.hint}` : ''}
                 </td>
                 <td>{formatTime(connection.lastUsedAt)}</td>
-                <td>{connection.lastError ? `${connection.lastError.code}: ${connection.lastError.message}` : ''}</td>
+                <td>
+                  {connection.lastError
+                    ? `${connection.lastError.code}: ${connection.lastError.message}`
+                    : ''}
+                </td>
               </tr>
             ))}
           </tbody>

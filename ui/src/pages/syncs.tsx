@@ -72,7 +72,15 @@ export function SyncsPage() {
 }
 
 /** The accounts an operator may look at: those with connections (listing accounts is for admins). */
-function AccountChooser({ value, own, onChange }: { value: string; own: string; onChange: (id: string) => void }) {
+function AccountChooser({
+  value,
+  own,
+  onChange,
+}: {
+  value: string;
+  own: string;
+  onChange: (id: string) => void;
+}) {
   const connections = useQuery({
     queryKey: ['connections', 'accounts'],
     queryFn: async () => unwrap(await api.GET('/connections', { params: { query: { limit: 200 } } })),
@@ -110,7 +118,8 @@ function useSyncMutation<T>(run: () => Promise<T>) {
 function StatusTable({ accountId, entries }: { accountId: string; entries: StatusEntry[] }) {
   if (entries.length === 0) return <p>No connection of this account syncs anything.</p>;
   const byConnection = new Map<string, StatusEntry[]>();
-  for (const entry of entries) byConnection.set(entry.connectionId, [...(byConnection.get(entry.connectionId) ?? []), entry]);
+  for (const entry of entries)
+    byConnection.set(entry.connectionId, [...(byConnection.get(entry.connectionId) ?? []), entry]);
   return (
     <>
       {[...byConnection.values()].map((group) => (
@@ -139,7 +148,8 @@ function ConnectionSyncs({ accountId, entries }: { accountId: string; entries: S
   return (
     <section aria-labelledby={headingId} className="sync-connection">
       <h3 id={headingId}>
-        <Link to={`/connections/${connectionId}`}>{first.connectionName}</Link> ({first.provider}, {first.state})
+        <Link to={`/connections/${connectionId}`}>{first.connectionName}</Link> ({first.provider},{' '}
+        {first.state})
       </h3>
       <div className="actions">
         <button
