@@ -35,7 +35,7 @@ function resolve(schema: Schema, root: RJSFSchema): Schema {
       target = (target as Record<string, unknown> | undefined)?.[
         decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~')
       ];
-    return resolve((target ?? true), root);
+    return resolve(target ?? true, root);
   }
   return schema;
 }
