@@ -240,17 +240,20 @@ describeInBrowser('the Connections and Syncs pages in a browser', () => {
     page.on('framenavigated', () => navigations++);
 
     // Each page of the network answers slowly, so each page's counters are seen on their own.
-    network.delayMs = 1000;
+    network.delayMs = 1500;
     try {
       await page.getByRole('button', { name: `Sync now: ${name}` }).click();
-      const { body } = await t
-        .http()
-        .get(`/accounts/${(await connection(id)).accountId}/sync-runs`)
-        .set(admin)
-        .expect(200);
-      const run = (body as { items: { id: string; connectionId: string }[] }).items.find(
-        (r) => r.connectionId === id,
-      )!;
+      const accountId = (await connection(id)).accountId;
+      // The page's request made it; the API says which run.
+      const run = (await waitFor(
+        async () =>
+          (
+            (await t.http().get(`/accounts/${accountId}/sync-runs`).set(admin).expect(200)).body as {
+              items: { id: string; connectionId: string }[];
+            }
+          ).items.find((r) => r.connectionId === id),
+        (found) => found !== undefined,
+      ))!;
       const row = page
         .getByRole('table', { name: /runs, newest first/ })
         .getByRole('row')
