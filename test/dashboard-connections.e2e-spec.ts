@@ -226,6 +226,19 @@ describeInBrowser('the Connections and Syncs pages in a browser', () => {
 
     await page.goto(`/ui/connections/${(own as ConnectionBody).id}`);
     await page.getByRole('button', { name: 'Test' }).waitFor();
+
+    // Syncs: no account to choose, and another account's are not found, without a button.
+    await page.goto('/ui/syncs');
+    await page.getByRole('heading', { name: 'By connection and content type' }).waitFor();
+    expect(await page.getByLabel('Account').count()).toBe(0);
+    await page.goto(`/ui/syncs?account=${theirs.accountId}`);
+    await page
+      .getByRole('alert')
+      .first()
+      .getByText(/ACCOUNT_NOT_FOUND/)
+      .waitFor();
+    expect(await page.getByRole('button', { name: /^(Sync now|Pause syncs|Restart|Clear)/ }).count()).toBe(0);
+    expect(await driver.seriousViolations(page)).toEqual([]);
     await context.close();
   }, 60_000);
 
