@@ -329,21 +329,29 @@ describeInBrowser('the Connections and Syncs pages in a browser', () => {
 
   it('connects an OAuth provider: the page sends the person to the partner, who sends them back', async () => {
     const { context, page } = await driver.signedIn(ADMIN_KEY);
-    // The partner redirects to Junction's public URL; the browser's request there goes to the app.
+    // The partner redirects to Junction's public URL; the browser's request there goes to the app,
+    // and the app's redirect back to the dashboard's origin, as if the public URL were it.
     await page.route(`${PUBLIC_URL}/**`, async (route) => {
       const url = new URL(route.request().url());
-      const response = await route.fetch({ url: `${driver.base}${url.pathname}${url.search}` });
-      await route.fulfill({ response });
+      const response = await route.fetch({
+        url: `${driver.base}${url.pathname}${url.search}`,
+        maxRedirects: 0,
+      });
+      const location = response.headers().location;
+      const headers = location?.startsWith('/')
+        ? { ...response.headers(), location: `${driver.base}${location}` }
+        : response.headers();
+      await route.fulfill({ response, headers });
     });
     await page.goto('/ui/connections/new?provider=oauth-demo');
     await page.getByLabel('Name', { exact: true }).fill('photos by oauth');
     await page.getByLabel('region').fill('eu');
     expect(await driver.seriousViolations(page)).toEqual([]);
-    const back = page.waitForResponse((response) =>
-      response.url().startsWith(`${PUBLIC_URL}/connections/oauth/callback`),
-    );
     await page.getByRole('button', { name: 'Connect with OAuth' }).click();
-    expect((await back).status()).toBe(201);
+    // The partner sends the browser back to Junction, which shows the new connection's page.
+    await page.waitForURL(/\/ui\/connections\/[0-9a-f-]{36}$/);
+    await page.getByRole('heading', { name: 'Connection photos by oauth' }).waitFor();
+    await page.getByText('oauth2, set').waitFor();
     const { body } = await t.http().get('/connections?provider=oauth-demo').set(admin).expect(200);
     expect((body as { items: ConnectionBody[] }).items).toEqual([
       expect.objectContaining({
