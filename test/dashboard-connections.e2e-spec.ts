@@ -329,20 +329,19 @@ describeInBrowser('the Connections and Syncs pages in a browser', () => {
 
   it('connects an OAuth provider: the page sends the person to the partner, who sends them back', async () => {
     const { context, page } = await driver.signedIn(ADMIN_KEY);
-    // The partner redirects to Junction's public URL; the browser's request there goes to the app,
-    // and the app's redirect back to the dashboard's origin, as if the public URL were it.
-    await page.route(`${PUBLIC_URL}/**`, async (route) => {
-      const url = new URL(route.request().url());
-      const response = await route.fetch({
-        url: `${driver.base}${url.pathname}${url.search}`,
-        maxRedirects: 0,
-      });
-      const location = response.headers().location;
-      const headers = location?.startsWith('/')
-        ? { ...response.headers(), location: `${driver.base}${location}` }
-        : response.headers();
-      await route.fulfill({ response, headers });
-    });
+    // The partner sends the person back to Junction's public URL, here the dashboard's own origin:
+    // its redirect is pointed there, and the browser follows it to the app's callback.
+    const partner = new URL(oauth.issuer.url!);
+    await page.route(
+      (url) => url.host === partner.host && url.pathname === '/authorize',
+      async (route) => {
+        const response = await route.fetch({ maxRedirects: 0 });
+        const back = new URL(response.headers().location);
+        expect(`${back.origin}${back.pathname}`).toBe(`${PUBLIC_URL}/connections/oauth/callback`);
+        const location = `${driver.base}${back.pathname}${back.search}`;
+        await route.fulfill({ response, headers: { ...response.headers(), location } });
+      },
+    );
     await page.goto('/ui/connections/new?provider=oauth-demo');
     await page.getByLabel('Name', { exact: true }).fill('photos by oauth');
     await page.getByLabel('region').fill('eu');

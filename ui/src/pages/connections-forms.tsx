@@ -107,14 +107,12 @@ export function ConfigForm({
   onChange,
   problems,
   formRef,
-  disabled,
 }: {
   provider: Provider;
   value: Record<string, unknown>;
   onChange: (value: Record<string, unknown>) => void;
   problems: Problem[];
   formRef: RefObject<Form | null>;
-  disabled?: boolean;
 }) {
   return (
     <Form
@@ -130,7 +128,6 @@ export function ConfigForm({
       idPrefix="config"
       showErrorList={false}
       noHtml5Validate
-      disabled={disabled}
       templates={{ ButtonTemplates: BUTTONS }}
     >
       {/* The page's form has the submit button. */}
