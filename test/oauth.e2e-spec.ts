@@ -160,6 +160,22 @@ describe(`OAuth 2 connect (${mode})`, () => {
         )
     )[0];
 
+  it('sends a browser back to the dashboard’s page of the connection', async () => {
+    const started = await start({ provider: 'oauth-demo', name: 'photos in a browser' });
+    const callback = await authorize(started.authorizationUrl);
+    const response = await t
+      .http()
+      .get(callback)
+      .set('Accept', 'text/html,application/xhtml+xml')
+      .expect(303);
+    const { body } = await t.http().get('/connections?provider=oauth-demo').set(admin).expect(200);
+    const connection = (body as { items: ConnectionBody[] }).items.find(
+      (c) => c.name === 'photos in a browser',
+    )!;
+    expect(response.headers.location).toBe(`/ui/connections/${connection.id}`);
+    expect(connection.credentials).toMatchObject({ type: 'oauth2', set: true });
+  });
+
   it('connects through the partner with PKCE, and keeps the tokens sealed', async () => {
     const started = await start({ provider: 'oauth-demo', name: 'photos', config: { region: 'eu' } });
     const url = new URL(started.authorizationUrl);

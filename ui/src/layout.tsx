@@ -38,6 +38,8 @@ function SignedIn({ session }: { session: Session }) {
           <NavLink to="/events">Events</NavLink>
           <NavLink to="/routes">Routes</NavLink>
           <NavLink to="/schedules">Schedules</NavLink>
+          <NavLink to="/connections">Connections</NavLink>
+          <NavLink to="/syncs">Syncs</NavLink>
           {/* Webhook endpoints are admin's: other roles get no link to pages the API refuses them. */}
           {roleAtLeast(role, 'admin') && <NavLink to="/webhooks">Webhooks</NavLink>}
           <NavLink to="/reservations">Reservations</NavLink>

@@ -42,6 +42,11 @@ export function useLiveUpdates(): LiveState {
       void client.invalidateQueries({ queryKey: ['webhooks', 'endpoint', delivery.endpointId] });
       void client.invalidateQueries({ queryKey: ['webhooks', 'endpoints'] });
     });
+    // A sync run's counters and status: the Syncs pages' queries.
+    source.addEventListener('sync-runs', () => {
+      for (const queryKey of [['sync-status'], ['sync-runs'], ['sync-run']])
+        void client.invalidateQueries({ queryKey });
+    });
     source.onerror = () => {
       dropped = true;
       setState(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');

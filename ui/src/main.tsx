@@ -6,6 +6,7 @@ import { ApiError } from './api/client';
 import { Layout } from './layout';
 import { EventsPage } from './pages/events';
 import { EventPage } from './pages/events-detail';
+import { ConnectionsPage } from './pages/connections';
 import { JobPage } from './pages/job';
 import { JobsPage } from './pages/jobs';
 import { NotFoundPage } from './pages/not-found';
@@ -25,6 +26,8 @@ import { WebhooksPage } from './pages/webhooks';
 import { WebhookDeliveryPage } from './pages/webhooks-delivery';
 import { WebhookEndpointPage } from './pages/webhooks-endpoint';
 import { NewWebhookPage } from './pages/webhooks-new';
+import { SyncRunPage } from './pages/syncs-run';
+import { SyncsPage } from './pages/syncs';
 import './styles.css';
 
 const queryClient = new QueryClient({
@@ -67,6 +70,18 @@ const router = createBrowserRouter(
         { path: 'projects/:id/features/:featureId', element: <FeaturePage /> },
         { path: 'services', element: <ServicesPage /> },
         { path: 'services/:projectId/:serviceId', element: <ServicePage /> },
+        { path: 'connections', element: <ConnectionsPage /> },
+        // The forms carry rjsf and ajv: loaded only when a form page opens.
+        {
+          path: 'connections/new',
+          lazy: async () => ({ Component: (await import('./pages/connections-new')).NewConnectionPage }),
+        },
+        {
+          path: 'connections/:id',
+          lazy: async () => ({ Component: (await import('./pages/connections-detail')).ConnectionPage }),
+        },
+        { path: 'syncs', element: <SyncsPage /> },
+        { path: 'syncs/runs/:id', element: <SyncRunPage /> },
         { path: '*', element: <NotFoundPage /> },
       ],
     },

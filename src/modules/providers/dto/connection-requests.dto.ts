@@ -49,13 +49,20 @@ export class CreateConnectionDto {
   accountId?: string;
 
   @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
     example: { baseUrl: 'https://partner.example', timeoutMs: 10000 },
     description: "Settings, checked against the provider's configSchema",
   })
   @IsObject()
   config!: Record<string, unknown>;
 
-  @ApiProperty({ example: CREDENTIALS_EXAMPLE, description: CREDENTIALS_DESCRIPTION })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: CREDENTIALS_EXAMPLE,
+    description: CREDENTIALS_DESCRIPTION,
+  })
   @IsObject()
   credentials!: Record<string, unknown>;
 
@@ -74,6 +81,8 @@ export class UpdateConnectionDto {
   name?: string;
 
   @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
     example: { baseUrl: 'https://eu.partner.example' },
     description: 'Replaces the whole config; checked like on create',
   })
@@ -91,7 +100,12 @@ export class UpdateConnectionDto {
 }
 
 export class ReplaceCredentialsDto {
-  @ApiProperty({ example: CREDENTIALS_EXAMPLE, description: CREDENTIALS_DESCRIPTION })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: CREDENTIALS_EXAMPLE,
+    description: CREDENTIALS_DESCRIPTION,
+  })
   @IsObject()
   credentials!: Record<string, unknown>;
 }

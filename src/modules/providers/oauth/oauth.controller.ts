@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Post, Query, Res } from '@nestjs/common';
 import {
   ApiCreatedResponse,
   ApiOkResponse,
@@ -16,6 +16,7 @@ import type { Principal } from '../../../common/auth/principal.js';
 import { Public, Roles } from '../../../common/auth/roles.js';
 import { ApiStandardErrors, ErrorBodyDto } from '../../../common/errors/error-body.dto.js';
 import { AppConfig } from '../../../config/app-config.js';
+import { DASHBOARD_PATH } from '../../../dashboard.js';
 import { CreateConnectionDto } from '../dto/connection-requests.dto.js';
 import { ConnectionDto, toConnectionDto } from '../dto/connection.dto.js';
 import { OAuthService } from './oauth.service.js';
@@ -30,7 +31,12 @@ export class OAuthStartDto extends PickType(CreateConnectionDto, ['provider', 'n
   @MaxLength(200, { each: true })
   scopes?: string[];
 
-  @ApiPropertyOptional({ example: {}, description: "Settings, checked against the provider's configSchema" })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: {},
+    description: "Settings, checked against the provider's configSchema",
+  })
   @IsOptional()
   @IsObject()
   config?: Record<string, unknown>;
@@ -122,12 +128,23 @@ export class OAuthController {
   @ApiResponse(
     error(400, 'Unknown, used or expired state (OAUTH_STATE_INVALID), or the person refused (OAUTH_DENIED)'),
   )
+  @ApiResponse({
+    status: 303,
+    description:
+      'For a browser (Accept: text/html), as when the dashboard started the flow: to the connection’s page, /ui/connections/{id}',
+  })
   @ApiResponse(error(422, 'The partner refused the code (OAUTH_EXCHANGE_FAILED)'))
   async callback(
     @Query() query: OAuthCallbackQueryDto,
+    @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ConnectionDto> {
+  ): Promise<ConnectionDto | undefined> {
     const { connection, created } = await this.oauth.callback(query);
+    // A person sent back by the partner sees the connection's page rather than its JSON.
+    if (accept?.includes('text/html')) {
+      void reply.status(303).header('location', `${DASHBOARD_PATH}/connections/${connection.id}`);
+      return undefined;
+    }
     void reply.status(created ? 201 : 200);
     return toConnectionDto(connection, this.config.publicUrl);
   }
