@@ -5,7 +5,7 @@ import { Link } from 'react-router';
 import { api } from '../api/client';
 import type { Schemas } from '../api/client';
 import { ErrorMessage } from '../errors';
-import { Field, FieldsError, messagesFor, parseJsonField, unwrapFields } from './routes-fields';
+import { Field, FieldsError, messagesFor, parseJsonField, unwrapFields } from '../fields';
 
 const EVENT_FIELDS = ['name', 'source', 'data', 'idempotencyKey', 'occurredAt'];
 const CODE_FIELDS = { INVALID_EVENT_NAME: 'name', CAUSATION_TOO_DEEP: 'name' };

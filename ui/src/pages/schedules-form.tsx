@@ -8,7 +8,7 @@ import { ErrorMessage } from '../errors';
 import { formatJson, formatTime } from '../format';
 import { useTitle } from '../layout';
 import { useSession } from '../session';
-import { Field, jsonText, messagesFor, parseJsonField, unwrapFields } from './routes-fields';
+import { Field, jsonText, messagesFor, parseJsonField, unwrapFields } from '../fields';
 
 type Schedule = Schemas['ScheduleDto'];
 type ScheduleBody = Schemas['CreateScheduleDto'];

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { FormEvent } from 'react';
-import { ApiError, roleAtLeast } from '../api/client';
+import { roleAtLeast } from '../api/client';
+import { Field, messagesFor } from '../fields';
 import type { Schemas } from '../api/client';
 import { useSession } from '../session';
 
@@ -38,42 +39,8 @@ export function endpointState(endpoint: WebhookEndpoint): { label: string; class
   return { label: 'enabled', className: 'status status-succeeded' };
 }
 
-/** The API's refusal of an endpoint (422 INVALID_ENDPOINT), with its problems by field. */
-export class InvalidEndpoint extends ApiError {
-  constructor(
-    error: ApiError,
-    readonly fields: Record<string, string[]>,
-  ) {
-    super(error.status, error.code, error.message, error.details);
-  }
-}
-
-/**
- * The error of a failed endpoint write: an InvalidEndpoint when the API named fields, so the form
- * shows each problem at its field, else an ApiError as `unwrap` makes.
- */
-export function endpointError(result: { error?: unknown; response: Response }): ApiError {
-  const body = (result.error ?? {}) as { error?: string; message?: string; details?: unknown };
-  const fields: Record<string, string[]> = {};
-  if (Array.isArray(body.details)) {
-    for (const detail of body.details as unknown[]) {
-      if (typeof detail === 'object' && detail !== null && 'field' in detail && 'problems' in detail) {
-        const { field, problems } = detail;
-        if (Array.isArray(problems)) fields[String(field)] = problems.map(String);
-      }
-    }
-  }
-  const details = Array.isArray(body.details)
-    ? (body.details as unknown[]).filter((detail) => typeof detail === 'string')
-    : [];
-  const error = new ApiError(
-    result.response.status,
-    body.error ?? String(result.response.status),
-    body.message ?? (result.response.statusText || 'request failed'),
-    details,
-  );
-  return Object.keys(fields).length > 0 ? new InvalidEndpoint(error, fields) : error;
-}
+/** The fields of an endpoint the API may name in a 422 INVALID_ENDPOINT. */
+export const ENDPOINT_FIELDS = ['url', 'eventPatterns', 'description'] as const;
 
 export interface EndpointFields {
   url: string;
@@ -98,7 +65,6 @@ export function EndpointForm({
   const [url, setUrl] = useState(initial.url);
   const [patterns, setPatterns] = useState(initial.eventPatterns.join('\n'));
   const [description, setDescription] = useState(initial.description ?? '');
-  const fields = error instanceof InvalidEndpoint ? error.fields : {};
   const submit = (event: FormEvent) => {
     event.preventDefault();
     onSubmit({
@@ -112,47 +78,41 @@ export function EndpointForm({
   };
   return (
     <form className="endpoint-form" onSubmit={submit} aria-label={submitLabel}>
-      <label>
-        URL
-        <input
-          type="url"
-          required
-          value={url}
-          onChange={(event) => setUrl(event.target.value)}
-          aria-invalid={fields.url ? true : undefined}
-          aria-describedby={fields.url ? 'url-problems' : undefined}
-        />
-      </label>
-      <FieldProblems id="url-problems" problems={fields.url} />
-      <label>
-        Event patterns, one a line (<code>*</code> is one segment, <code>**</code> one or more)
-        <textarea
-          required
-          rows={3}
-          value={patterns}
-          onChange={(event) => setPatterns(event.target.value)}
-          aria-invalid={fields.eventPatterns ? true : undefined}
-          aria-describedby={fields.eventPatterns ? 'patterns-problems' : undefined}
-        />
-      </label>
-      <FieldProblems id="patterns-problems" problems={fields.eventPatterns} />
-      <label>
-        Description
-        <input value={description} onChange={(event) => setDescription(event.target.value)} />
-      </label>
-      <FieldProblems id="description-problems" problems={fields.description} />
+      <Field id="endpoint-url" label="URL" messages={messagesFor(error, 'url')}>
+        {(props) => (
+          <input
+            {...props}
+            type="url"
+            required
+            value={url}
+            onChange={(event) => setUrl(event.target.value)}
+          />
+        )}
+      </Field>
+      <Field
+        id="endpoint-patterns"
+        label="Event patterns"
+        hint="One a line: * is one segment, ** one or more."
+        messages={messagesFor(error, 'eventPatterns')}
+      >
+        {(props) => (
+          <textarea
+            {...props}
+            required
+            rows={3}
+            value={patterns}
+            onChange={(event) => setPatterns(event.target.value)}
+          />
+        )}
+      </Field>
+      <Field id="endpoint-description" label="Description" messages={messagesFor(error, 'description')}>
+        {(props) => (
+          <input {...props} value={description} onChange={(event) => setDescription(event.target.value)} />
+        )}
+      </Field>
       <button type="submit" disabled={pending}>
         {submitLabel}
       </button>
     </form>
-  );
-}
-
-function FieldProblems({ id, problems }: { id: string; problems: string[] | undefined }) {
-  if (!problems || problems.length === 0) return null;
-  return (
-    <p id={id} className="error field-error">
-      {problems.join('; ')}
-    </p>
   );
 }

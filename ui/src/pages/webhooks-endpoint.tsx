@@ -4,13 +4,14 @@ import type { FormEvent } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { api, unwrap } from '../api/client';
 import { ErrorMessage } from '../errors';
+import { unwrapFields } from '../fields';
 import { formatTime } from '../format';
 import { useTitle } from '../layout';
 import {
   AdminsOnly,
   DELIVERY_STATUSES,
   EndpointForm,
-  endpointError,
+  ENDPOINT_FIELDS,
   endpointState,
   useIsAdmin,
   webhookKeys,
@@ -74,8 +75,7 @@ function EndpointSettings({ endpoint }: { endpoint: WebhookEndpoint }) {
           enabled: enabled ?? endpoint.enabled,
         },
       });
-      if (!result.response.ok || !result.data) throw endpointError(result);
-      return result.data;
+      return unwrapFields(result, ENDPOINT_FIELDS);
     },
     onSuccess: (updated) => {
       client.setQueryData(webhookKeys.endpoint(endpoint.id), updated);

@@ -2,8 +2,9 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { api } from '../api/client';
 import { ErrorMessage } from '../errors';
+import { unwrapFields } from '../fields';
 import { useTitle } from '../layout';
-import { AdminsOnly, EndpointForm, endpointError, useIsAdmin, webhookKeys } from './webhooks-common';
+import { AdminsOnly, EndpointForm, ENDPOINT_FIELDS, useIsAdmin, webhookKeys } from './webhooks-common';
 import type { EndpointFields } from './webhooks-common';
 
 /** Subscribes a URL to events; the signing secret is shown here once. */
@@ -23,8 +24,7 @@ export function NewWebhookPage() {
           ...(fields.description ? { description: fields.description } : {}),
         },
       });
-      if (!result.response.ok || !result.data) throw endpointError(result);
-      return result.data;
+      return unwrapFields(result, ENDPOINT_FIELDS);
     },
     onSuccess: () => void client.invalidateQueries({ queryKey: webhookKeys.endpoints }),
   });

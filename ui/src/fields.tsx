@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { ApiError, unwrap } from '../api/client';
+import { ApiError, unwrap } from './api/client';
 
 /** Messages per form field, keyed by the API's field path (`filter`, `jobOptions.priority`). */
 export type FieldMessages = Record<string, string[]>;
