@@ -5,6 +5,7 @@ import type { FormEvent } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router';
 import { api, unwrap } from '../api/client';
 import { ErrorMessage } from '../errors';
+import { unwrapFields } from '../fields';
 import { formatTime } from '../format';
 import { useTitle } from '../layout';
 import {
@@ -15,7 +16,7 @@ import {
   FieldErrors,
   problemsAt,
   pruned,
-  unwrapProblems,
+  CONNECTION_FIELDS,
   useProviders,
 } from './connections-forms';
 import type { Connection, CredentialsDraft, CredentialType, Provider } from './connections-forms';
@@ -226,11 +227,12 @@ function EditConnection({ connection, provider }: { connection: Connection; prov
   const [config, setConfig] = useState<Record<string, unknown>>(connection.config);
   const save = useMutation({
     mutationFn: async () =>
-      unwrapProblems(
+      unwrapFields(
         await api.PATCH('/connections/{id}', {
           params: { path: { id: connection.id } },
           body: { name, config: pruned(config) },
         }),
+        CONNECTION_FIELDS,
       ),
     onSuccess: (saved) => {
       client.setQueryData(['connection', connection.id], saved);
@@ -286,11 +288,12 @@ function ReplaceCredentials({ connection, provider }: { connection: Connection; 
   const [draft, setDraft] = useState<CredentialsDraft>(initial);
   const replace = useMutation({
     mutationFn: async () =>
-      unwrapProblems(
+      unwrapFields(
         await api.PUT('/connections/{id}/credentials', {
           params: { path: { id: connection.id } },
           body: { credentials: credentialsBody(draft) },
         }),
+        CONNECTION_FIELDS,
       ),
     onSuccess: (saved) => {
       client.setQueryData(['connection', connection.id], saved);

@@ -1,7 +1,8 @@
 import Form from '@rjsf/core';
 import type { ErrorSchema, IconButtonProps, RJSFSchema } from '@rjsf/utils';
 import type { RefObject } from 'react';
-import { api, ApiError, unwrap } from '../api/client';
+import { api } from '../api/client';
+import { FieldsError, unwrapFields } from '../fields';
 
 import type { Provider } from './connections';
 import { schemaValidator } from './connections-validator';
@@ -15,45 +16,18 @@ export interface Problem {
   message: string;
 }
 
-/** An API error whose details name the fields at fault, so a form can show each at its field. */
-export class ProblemsError extends ApiError {
-  constructor(
-    base: ApiError,
-    readonly problems: Problem[],
-  ) {
-    super(
-      base.status,
-      base.code,
-      base.message,
-      problems.map((problem) => `${problem.path}: ${problem.message}`),
-    );
-  }
-}
+/** The fields of a connection the API may name in a 422 INVALID_CONNECTION. */
+export const CONNECTION_FIELDS = ['name', 'config', 'credentials'] as const;
 
-const isProblem = (value: unknown): value is Problem =>
-  typeof value === 'object' &&
-  value !== null &&
-  typeof (value as Problem).path === 'string' &&
-  typeof (value as Problem).message === 'string';
-
-/** As `unwrap`, keeping the `{ path, message }` details of a refusal instead of flattening them. */
-export function unwrapProblems<T>(result: { data?: T; error?: unknown; response: Response }): T {
-  try {
-    return unwrap(result);
-  } catch (error) {
-    const details = (result.error as { details?: unknown } | undefined)?.details;
-    if (error instanceof ApiError && Array.isArray(details) && details.length > 0 && details.every(isProblem))
-      throw new ProblemsError(error, details);
-    throw error;
-  }
-}
-
-/** The problems under `prefix` (`/config`), with the prefix taken off; [] for any other error. */
+/** The problems under `prefix` (`/config`) as JSON pointers below it (`/baseUrl`); [] for any other error. */
 export function problemsAt(error: unknown, prefix: string): Problem[] {
-  if (!(error instanceof ProblemsError)) return [];
-  return error.problems
-    .filter((problem) => problem.path === prefix || problem.path.startsWith(`${prefix}/`))
-    .map((problem) => ({ ...problem, path: problem.path.slice(prefix.length) }));
+  if (!(error instanceof FieldsError)) return [];
+  const field = prefix.slice(1);
+  return Object.entries(error.fields).flatMap(([path, messages]) =>
+    path === field || path.startsWith(`${field}.`)
+      ? messages.map((message) => ({ path: path.slice(field.length).replaceAll('.', '/'), message }))
+      : [],
+  );
 }
 
 /** rjsf's error tree from JSON-pointer paths (`/baseUrl`, `/rateLimit/perMs`): each at its field. */
@@ -270,6 +244,6 @@ export async function connectWithOAuth(body: {
   config?: Record<string, unknown>;
   accountId?: string;
 }): Promise<void> {
-  const started = unwrapProblems(await api.POST('/connections/oauth/start', { body }));
+  const started = unwrapFields(await api.POST('/connections/oauth/start', { body }), CONNECTION_FIELDS);
   window.location.assign(started.authorizationUrl);
 }

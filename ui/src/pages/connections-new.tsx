@@ -5,6 +5,7 @@ import type { FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { api } from '../api/client';
 import { ErrorMessage } from '../errors';
+import { unwrapFields } from '../fields';
 import { useTitle } from '../layout';
 import {
   ConfigForm,
@@ -14,7 +15,7 @@ import {
   FieldErrors,
   problemsAt,
   pruned,
-  unwrapProblems,
+  CONNECTION_FIELDS,
   useProviders,
 } from './connections-forms';
 import type { CredentialsDraft, Provider } from './connections-forms';
@@ -72,7 +73,7 @@ function NewConnectionForm({ provider }: { provider: Provider }) {
 
   const create = useMutation({
     mutationFn: async () =>
-      unwrapProblems(
+      unwrapFields(
         await api.POST('/connections', {
           body: {
             provider: provider.key,
@@ -81,6 +82,7 @@ function NewConnectionForm({ provider }: { provider: Provider }) {
             credentials: credentialsBody(credentials),
           },
         }),
+        CONNECTION_FIELDS,
       ),
     onSuccess: (created) => {
       void client.invalidateQueries({ queryKey: ['connections'] });
