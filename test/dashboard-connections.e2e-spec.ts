@@ -242,7 +242,7 @@ describeInBrowser('the Connections and Syncs pages in a browser', () => {
     await context.close();
   }, 60_000);
 
-  it('moves a sync’s counters while it runs (live, no reload), and pauses, resumes and clears its syncs', async () => {
+  it('moves a sync’s counters while it runs (live, no reload), and pauses, resumes, clears and restarts its syncs', async () => {
     const { id, name } = await syncingConnection('live network');
     const { context, page } = await driver.signedIn(ADMIN_KEY);
     await page.goto('/ui/syncs');
@@ -292,6 +292,26 @@ describeInBrowser('the Connections and Syncs pages in a browser', () => {
     await page.getByText('25 records and 1 checkpoints deleted').waitFor();
     const records = await t.http().get(`/connections/${id}/records`).set(admin).expect(200);
     expect((records.body as { items: unknown[] }).items).toEqual([]);
+
+    // Restart: a run from nothing reads every record again, and its row shows it.
+    await page.getByRole('button', { name: `Restart photos of ${name} from nothing` }).click();
+    await waitFor(
+      async () =>
+        (
+          (await t.http().get(`/connections/${id}/records?limit=100`).set(admin).expect(200)).body as {
+            items: unknown[];
+          }
+        ).items.length,
+      (count) => count === 25,
+      30_000,
+    );
+    const restart = page.getByRole('button', { name: `Restart photos of ${name} from nothing` });
+    await page
+      .getByRole('row')
+      .filter({ has: restart })
+      .getByRole('cell', { name: '25', exact: true })
+      .first()
+      .waitFor();
     await context.close();
   }, 90_000);
 
