@@ -20,6 +20,7 @@ import {
   useProviders,
 } from './connections-forms';
 import type { Connection, CredentialsDraft, CredentialType, Provider } from './connections-forms';
+import { Summary } from '../summary';
 
 /**
  * One connection: what it is (never its credentials, which the API does not give back), test,
@@ -166,56 +167,44 @@ export function ConnectionPage() {
 function ConnectionSummary({ connection }: { connection: Connection }) {
   const { credentials } = connection;
   return (
-    <dl className="summary">
-      <div>
-        <dt>State</dt>
-        <dd>
-          <span className={`status status-${connection.state}`} data-testid="connection-state">
-            {connection.state}
-          </span>
-        </dd>
-      </div>
-      <div>
-        <dt>Provider</dt>
-        <dd>{connection.provider}</dd>
-      </div>
-      <div>
-        <dt>Credentials</dt>
-        <dd>
-          {credentials.type}, {credentials.set ? 'set' : 'none stored'}
-          {credentials.hint ? ` (ending ${credentials.hint})` : ''}
-        </dd>
-      </div>
-      <div>
-        <dt>Account</dt>
-        <dd>{connection.accountId}</dd>
-      </div>
-      <div>
-        <dt>Last used</dt>
-        <dd>{formatTime(connection.lastUsedAt)}</dd>
-      </div>
-      <div>
-        <dt>Syncs</dt>
-        <dd>
-          {connection.syncsPausedAt ? `paused since ${formatTime(connection.syncsPausedAt)}` : 'not paused'}
-        </dd>
-      </div>
-      {connection.webhookUrl && (
-        <div>
-          <dt>Webhook URL</dt>
-          <dd>{connection.webhookUrl}</dd>
-        </div>
-      )}
-      {connection.lastError && (
-        <div>
-          <dt>Last error</dt>
-          <dd>
-            {connection.lastError.code}: {connection.lastError.message} ({formatTime(connection.lastError.at)}
-            )
-          </dd>
-        </div>
-      )}
-    </dl>
+    <Summary
+      items={[
+        [
+          'State',
+          <>
+            <span className={`status status-${connection.state}`} data-testid="connection-state">
+              {connection.state}
+            </span>
+          </>,
+        ],
+        ['Provider', connection.provider],
+        [
+          'Credentials',
+          <>
+            {credentials.type}, {credentials.set ? 'set' : 'none stored'}
+            {credentials.hint ? ` (ending ${credentials.hint})` : ''}
+          </>,
+        ],
+        ['Account', connection.accountId],
+        ['Last used', formatTime(connection.lastUsedAt)],
+        [
+          'Syncs',
+          <>
+            {connection.syncsPausedAt ? `paused since ${formatTime(connection.syncsPausedAt)}` : 'not paused'}
+          </>,
+        ],
+        connection.webhookUrl ? ['Webhook URL', connection.webhookUrl] : null,
+        connection.lastError
+          ? [
+              'Last error',
+              <>
+                {connection.lastError.code}: {connection.lastError.message} (
+                {formatTime(connection.lastError.at)})
+              </>,
+            ]
+          : null,
+      ]}
+    />
   );
 }
 

@@ -6,6 +6,7 @@ import { ErrorMessage } from '../errors';
 import { formatJson, formatTime } from '../format';
 import { useTitle } from '../layout';
 import { useSession } from '../session';
+import { Summary } from '../summary';
 
 type EventDetails = Schemas['EventDetailsDto'];
 const UNFINISHED = ['queued', 'running', 'failed'];
@@ -69,36 +70,23 @@ export function EventPage() {
 
 function EventSummary({ event }: { event: EventDetails }) {
   return (
-    <dl className="summary">
-      <div>
-        <dt>Name</dt>
-        <dd>{event.name}</dd>
-      </div>
-      <div>
-        <dt>Source</dt>
-        <dd>{event.source}</dd>
-      </div>
-      <div>
-        <dt>Occurred</dt>
-        <dd>{formatTime(event.occurredAt)}</dd>
-      </div>
-      <div>
-        <dt>Received</dt>
-        <dd>{formatTime(event.receivedAt)}</dd>
-      </div>
-      <div>
-        <dt>Idempotency key</dt>
-        <dd>{event.idempotencyKey ?? '—'}</dd>
-      </div>
-      {event.causedByJob && (
-        <div>
-          <dt>Reports the outcome of</dt>
-          <dd>
-            <Link to={`/jobs/${event.causedByJob}`}>job {event.causedByJob.slice(0, 8)}…</Link>
-          </dd>
-        </div>
-      )}
-    </dl>
+    <Summary
+      items={[
+        ['Name', event.name],
+        ['Source', event.source],
+        ['Occurred', formatTime(event.occurredAt)],
+        ['Received', formatTime(event.receivedAt)],
+        ['Idempotency key', event.idempotencyKey ?? '—'],
+        event.causedByJob
+          ? [
+              'Reports the outcome of',
+              <>
+                <Link to={`/jobs/${event.causedByJob}`}>job {event.causedByJob.slice(0, 8)}…</Link>
+              </>,
+            ]
+          : null,
+      ]}
+    />
   );
 }
 

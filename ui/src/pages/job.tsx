@@ -6,6 +6,7 @@ import { ErrorMessage } from '../errors';
 import { formatJson, formatTime } from '../format';
 import { useTitle } from '../layout';
 import { useSession } from '../session';
+import { Summary } from '../summary';
 
 const RETRYABLE: JobStatus[] = ['dead', 'failed', 'cancelled'];
 const CANCELLABLE: JobStatus[] = ['queued', 'running', 'failed'];
@@ -73,44 +74,29 @@ export function JobPage() {
 
 function JobSummary({ job }: { job: JobDetails }) {
   return (
-    <dl className="summary">
-      <div>
-        <dt>Status</dt>
-        <dd>
-          <span className={`status status-${job.status}`} data-testid="job-status">
-            {job.status}
-          </span>
-        </dd>
-      </div>
-      <div>
-        <dt>Type</dt>
-        <dd>{job.type}</dd>
-      </div>
-      <div>
-        <dt>Queue</dt>
-        <dd>{job.queue}</dd>
-      </div>
-      <div>
-        <dt>Attempt</dt>
-        <dd>
-          {job.attempt} of {job.maxAttempts}
-        </dd>
-      </div>
-      <div>
-        <dt>Created</dt>
-        <dd>{formatTime(job.createdAt)}</dd>
-      </div>
-      <div>
-        <dt>Finished</dt>
-        <dd>{formatTime(job.finishedAt)}</dd>
-      </div>
-      {job.lastError && (
-        <div>
-          <dt>Last error</dt>
-          <dd>{job.lastError.message}</dd>
-        </div>
-      )}
-    </dl>
+    <Summary
+      items={[
+        [
+          'Status',
+          <>
+            <span className={`status status-${job.status}`} data-testid="job-status">
+              {job.status}
+            </span>
+          </>,
+        ],
+        ['Type', job.type],
+        ['Queue', job.queue],
+        [
+          'Attempt',
+          <>
+            {job.attempt} of {job.maxAttempts}
+          </>,
+        ],
+        ['Created', formatTime(job.createdAt)],
+        ['Finished', formatTime(job.finishedAt)],
+        job.lastError ? ['Last error', job.lastError.message] : null,
+      ]}
+    />
   );
 }
 

@@ -5,6 +5,7 @@ import { ErrorMessage } from '../errors';
 import { formatTime } from '../format';
 import { useTitle } from '../layout';
 import type { FeatureRecord } from './projects';
+import { Summary } from '../summary';
 
 interface BuildRecord {
   id: string;
@@ -108,28 +109,15 @@ export function FeaturePage() {
       <ErrorMessage error={feature.error} />
       {data && (
         <>
-          <dl className="summary">
-            <div>
-              <dt>State</dt>
-              <dd>{data.state}</dd>
-            </div>
-            <div>
-              <dt>Type</dt>
-              <dd>{data.type}</dd>
-            </div>
-            <div>
-              <dt>Owner</dt>
-              <dd>{data.owner ?? '—'}</dd>
-            </div>
-            <div>
-              <dt>From</dt>
-              <dd>{data.url ? <a href={data.url}>{data.provider}</a> : data.provider}</dd>
-            </div>
-            <div>
-              <dt>Updated</dt>
-              <dd>{formatTime(data.updatedAt)}</dd>
-            </div>
-          </dl>
+          <Summary
+            items={[
+              ['State', data.state],
+              ['Type', data.type],
+              ['Owner', data.owner ?? '—'],
+              ['From', <>{data.url ? <a href={data.url}>{data.provider}</a> : data.provider}</>],
+              ['Updated', formatTime(data.updatedAt)],
+            ]}
+          />
           <section aria-labelledby="branches">
             <h2 id="branches">Branches</h2>
             {data.repositories.length === 0 && <p>No branch is linked to this feature yet.</p>}

@@ -8,6 +8,7 @@ import { useTitle } from '../layout';
 import { useSession } from '../session';
 import { countOf, ReservationsNav, SelectFilter, StatusBadge, useCatalogue } from './reservations';
 import type { OperationState } from './reservations';
+import { Summary } from '../summary';
 
 type Operation = Schemas['OperationDto'];
 
@@ -146,56 +147,46 @@ export function OperationPage() {
       <ErrorMessage error={operation.error} />
       {data && (
         <>
-          <dl className="summary">
-            <div>
-              <dt>State</dt>
-              <dd>
-                <StatusBadge testId="operation-state">{data.state}</StatusBadge>
-              </dd>
-            </div>
-            <div>
-              <dt>Type</dt>
-              <dd>{data.type}</dd>
-            </div>
-            <div>
-              <dt>Planned for</dt>
-              <dd>{formatTime(data.dtExecution)}</dd>
-            </div>
-            <div>
-              <dt>Executed</dt>
-              <dd>{formatTime(data.executedAt)}</dd>
-            </div>
-            <div>
-              <dt>Goods</dt>
-              <dd>
-                <code>{data.goodsId}</code>
-              </dd>
-            </div>
-            <div>
-              <dt>Location</dt>
-              <dd>{data.locationId ? (locationCode.get(data.locationId) ?? data.locationId) : '—'}</dd>
-            </div>
-            <div>
-              <dt>Request</dt>
-              <dd>
-                {data.requestId ? (
-                  <Link to={`/reservations/requests/${data.requestId}`}>{data.requestId}</Link>
-                ) : (
-                  'none'
-                )}
-              </dd>
-            </div>
-            <div>
-              <dt>Follows</dt>
-              <dd>
-                {data.followsId ? (
-                  <Link to={`/reservations/operations/${data.followsId}`}>{data.followsId}</Link>
-                ) : (
-                  'none'
-                )}
-              </dd>
-            </div>
-          </dl>
+          <Summary
+            items={[
+              [
+                'State',
+                <>
+                  <StatusBadge testId="operation-state">{data.state}</StatusBadge>
+                </>,
+              ],
+              ['Type', data.type],
+              ['Planned for', formatTime(data.dtExecution)],
+              ['Executed', formatTime(data.executedAt)],
+              [
+                'Goods',
+                <>
+                  <code>{data.goodsId}</code>
+                </>,
+              ],
+              ['Location', data.locationId ? (locationCode.get(data.locationId) ?? data.locationId) : '—'],
+              [
+                'Request',
+                <>
+                  {data.requestId ? (
+                    <Link to={`/reservations/requests/${data.requestId}`}>{data.requestId}</Link>
+                  ) : (
+                    'none'
+                  )}
+                </>,
+              ],
+              [
+                'Follows',
+                <>
+                  {data.followsId ? (
+                    <Link to={`/reservations/operations/${data.followsId}`}>{data.followsId}</Link>
+                  ) : (
+                    'none'
+                  )}
+                </>,
+              ],
+            ]}
+          />
           {mayCancel && data.state === 'planned' && (
             <div className="actions">
               <button type="button" onClick={() => cancel.mutate()} disabled={cancel.isPending}>

@@ -8,6 +8,7 @@ import { useSession } from '../session';
 import { OperationsTable } from './reservations-operations';
 import { purposeType, ReservationsNav, StatusBadge, useCatalogue } from './reservations';
 import type { RequestStatus } from './reservations';
+import { Summary } from '../summary';
 
 const FINISHED: RequestStatus[] = ['done', 'cancelled'];
 
@@ -54,30 +55,20 @@ export function ReservationRequestPage() {
       <ErrorMessage error={request.error} />
       {data && (
         <>
-          <dl className="summary">
-            <div>
-              <dt>Status</dt>
-              <dd>
-                <StatusBadge testId="request-status">{data.status}</StatusBadge>
-              </dd>
-            </div>
-            <div>
-              <dt>Purpose</dt>
-              <dd>{purposeType(data.purpose)}</dd>
-            </div>
-            <div>
-              <dt>Lane</dt>
-              <dd>{data.lane}</dd>
-            </div>
-            <div>
-              <dt>Created</dt>
-              <dd>{formatTime(data.createdAt)}</dd>
-            </div>
-            <div>
-              <dt>Updated</dt>
-              <dd>{formatTime(data.updatedAt)}</dd>
-            </div>
-          </dl>
+          <Summary
+            items={[
+              [
+                'Status',
+                <>
+                  <StatusBadge testId="request-status">{data.status}</StatusBadge>
+                </>,
+              ],
+              ['Purpose', purposeType(data.purpose)],
+              ['Lane', data.lane],
+              ['Created', formatTime(data.createdAt)],
+              ['Updated', formatTime(data.updatedAt)],
+            ]}
+          />
           {mayCancel && !FINISHED.includes(data.status) && (
             <div className="actions">
               <button type="button" onClick={() => cancel.mutate()} disabled={cancel.isPending}>

@@ -9,6 +9,7 @@ import { formatJson, formatTime } from '../format';
 import { useTitle } from '../layout';
 import { useSession } from '../session';
 import { Field, jsonText, messagesFor, parseJsonField, unwrapFields } from '../fields';
+import { Summary } from '../summary';
 
 type Route = Schemas['RouteDto'];
 type RouteBody = Schemas['CreateRouteDto'];
@@ -286,26 +287,19 @@ function RouteSummary({ route }: { route: Route }) {
   return (
     <>
       {route.origin === 'code' && <p>Declared in code (@JobHandler on): it cannot be changed here.</p>}
-      <dl className="summary">
-        <div>
-          <dt>Event pattern</dt>
-          <dd>
-            <code>{route.eventPattern}</code>
-          </dd>
-        </div>
-        <div>
-          <dt>Job type</dt>
-          <dd>{route.jobType}</dd>
-        </div>
-        <div>
-          <dt>Enabled</dt>
-          <dd>{route.enabled ? 'yes' : 'no'}</dd>
-        </div>
-        <div>
-          <dt>Updated</dt>
-          <dd>{formatTime(route.updatedAt)}</dd>
-        </div>
-      </dl>
+      <Summary
+        items={[
+          [
+            'Event pattern',
+            <>
+              <code>{route.eventPattern}</code>
+            </>,
+          ],
+          ['Job type', route.jobType],
+          ['Enabled', route.enabled ? 'yes' : 'no'],
+          ['Updated', formatTime(route.updatedAt)],
+        ]}
+      />
       <h2>Filter</h2>
       <pre tabIndex={0}>{route.filter ? formatJson(route.filter) : 'none: every event of the pattern'}</pre>
       <h2>Payload template</h2>

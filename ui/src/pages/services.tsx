@@ -5,6 +5,7 @@ import { api, unwrap } from '../api/client';
 import { ErrorMessage } from '../errors';
 import { formatTime } from '../format';
 import { useTitle } from '../layout';
+import { Summary } from '../summary';
 
 /** One provider's part of a service, as `GET /projects/{id}/services` gives it (untyped in the OpenAPI document). */
 interface ProviderDetail {
@@ -191,40 +192,27 @@ export function ServicePage() {
       <ErrorMessage error={service.error} />
       {data && (
         <>
-          <dl className="summary">
-            <div>
-              <dt>Status</dt>
-              <dd>
-                <span className={`status status-${data.status}`} data-testid="service-status">
-                  {label(data.status)}
-                </span>
-              </dd>
-            </div>
-            <div>
-              <dt>Operator status</dt>
-              <dd>{data.operatorStatus}</dd>
-            </div>
-            <div>
-              <dt>Flavor</dt>
-              <dd>{data.flavorId}</dd>
-            </div>
-            <div>
-              <dt>Domains</dt>
-              <dd>{data.domains.map((d) => d.domain).join(', ')}</dd>
-            </div>
-            <div>
-              <dt>Origins</dt>
-              <dd>{data.origins.map((o) => `${o.origin}${o.port ? `:${o.port}` : ''}`).join(', ')}</dd>
-            </div>
-            <div>
-              <dt>Caching</dt>
-              <dd>{data.caching.map((c) => `${c.name}: ${c.ttl} s`).join(', ') || '—'}</dd>
-            </div>
-            <div>
-              <dt>Updated</dt>
-              <dd>{formatTime(data.updatedAt)}</dd>
-            </div>
-          </dl>
+          <Summary
+            items={[
+              [
+                'Status',
+                <>
+                  <span className={`status status-${data.status}`} data-testid="service-status">
+                    {label(data.status)}
+                  </span>
+                </>,
+              ],
+              ['Operator status', data.operatorStatus],
+              ['Flavor', data.flavorId],
+              ['Domains', data.domains.map((d) => d.domain).join(', ')],
+              [
+                'Origins',
+                <>{data.origins.map((o) => `${o.origin}${o.port ? `:${o.port}` : ''}`).join(', ')}</>,
+              ],
+              ['Caching', <>{data.caching.map((c) => `${c.name}: ${c.ttl} s`).join(', ') || '—'}</>],
+              ['Updated', formatTime(data.updatedAt)],
+            ]}
+          />
           <section aria-labelledby="providers">
             <h2 id="providers">Providers</h2>
             <table>

@@ -5,6 +5,7 @@ import { ErrorMessage } from '../errors';
 import { formatTime } from '../format';
 import { useTitle } from '../layout';
 import { UNFINISHED, useCancelRun } from './syncs';
+import { Summary } from '../summary';
 
 /** One sync run: its status, live counters and checkpoints, with Cancel while it has not ended. */
 export function SyncRunPage() {
@@ -26,72 +27,47 @@ export function SyncRunPage() {
       <ErrorMessage error={run.error} />
       {data && (
         <>
-          <dl className="summary">
-            <div>
-              <dt>Status</dt>
-              <dd>
-                <span className={`status status-${data.status}`}>{data.status}</span>
-              </dd>
-            </div>
-            <div>
-              <dt>Connection</dt>
-              <dd>
-                <Link to={`/connections/${data.connectionId}`}>{data.connectionId.slice(0, 8)}…</Link>
-              </dd>
-            </div>
-            <div>
-              <dt>Type</dt>
-              <dd>{data.type}</dd>
-            </div>
-            <div>
-              <dt>Seen</dt>
-              <dd>{data.itemsSeen}</dd>
-            </div>
-            <div>
-              <dt>Added</dt>
-              <dd>{data.itemsAdded}</dd>
-            </div>
-            <div>
-              <dt>Updated</dt>
-              <dd>{data.itemsUpdated}</dd>
-            </div>
-            <div>
-              <dt>Deleted</dt>
-              <dd>{data.itemsDeleted}</dd>
-            </div>
-            <div>
-              <dt>Checkpoint before</dt>
-              <dd>{data.checkpointBefore ?? 'none (a full sync)'}</dd>
-            </div>
-            <div>
-              <dt>Checkpoint after</dt>
-              <dd>{data.checkpointAfter ?? '—'}</dd>
-            </div>
-            <div>
-              <dt>Started</dt>
-              <dd>{formatTime(data.startedAt)}</dd>
-            </div>
-            <div>
-              <dt>Finished</dt>
-              <dd>{formatTime(data.finishedAt)}</dd>
-            </div>
-            {data.error && (
-              <div>
-                <dt>Error</dt>
-                <dd>
-                  {data.error.code}: {data.error.message}
-                </dd>
-              </div>
-            )}
-            {data.jobId && (
-              <div>
-                <dt>Job</dt>
-                <dd>
-                  <Link to={`/jobs/${data.jobId}`}>{data.jobId.slice(0, 8)}…</Link>
-                </dd>
-              </div>
-            )}
-          </dl>
+          <Summary
+            items={[
+              [
+                'Status',
+                <>
+                  <span className={`status status-${data.status}`}>{data.status}</span>
+                </>,
+              ],
+              [
+                'Connection',
+                <>
+                  <Link to={`/connections/${data.connectionId}`}>{data.connectionId.slice(0, 8)}…</Link>
+                </>,
+              ],
+              ['Type', data.type],
+              ['Seen', data.itemsSeen],
+              ['Added', data.itemsAdded],
+              ['Updated', data.itemsUpdated],
+              ['Deleted', data.itemsDeleted],
+              ['Checkpoint before', data.checkpointBefore ?? 'none (a full sync)'],
+              ['Checkpoint after', data.checkpointAfter ?? '—'],
+              ['Started', formatTime(data.startedAt)],
+              ['Finished', formatTime(data.finishedAt)],
+              data.error
+                ? [
+                    'Error',
+                    <>
+                      {data.error.code}: {data.error.message}
+                    </>,
+                  ]
+                : null,
+              data.jobId
+                ? [
+                    'Job',
+                    <>
+                      <Link to={`/jobs/${data.jobId}`}>{data.jobId.slice(0, 8)}…</Link>
+                    </>,
+                  ]
+                : null,
+            ]}
+          />
           {UNFINISHED.includes(data.status) && (
             <div className="actions">
               <button type="button" onClick={() => cancel.mutate()} disabled={cancel.isPending}>

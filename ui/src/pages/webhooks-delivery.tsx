@@ -5,6 +5,7 @@ import { ErrorMessage } from '../errors';
 import { formatJson, formatTime } from '../format';
 import { useTitle } from '../layout';
 import { AdminsOnly, useIsAdmin, webhookKeys } from './webhooks-common';
+import { Summary } from '../summary';
 
 /** One delivery of an event to an endpoint: every attempt, the body sent, and Resend. */
 export function WebhookDeliveryPage() {
@@ -43,40 +44,28 @@ export function WebhookDeliveryPage() {
           <ErrorMessage error={delivery.error} />
           {data && (
             <>
-              <dl className="summary">
-                <div>
-                  <dt>Status</dt>
-                  <dd>
-                    <span className={`status status-${data.status}`} data-testid="delivery-status">
-                      {data.status}
-                    </span>
-                  </dd>
-                </div>
-                <div>
-                  <dt>Event</dt>
-                  <dd>
-                    {data.eventName} ({data.eventId})
-                  </dd>
-                </div>
-                <div>
-                  <dt>Attempts</dt>
-                  <dd>{data.attemptCount}</dd>
-                </div>
-                <div>
-                  <dt>Next attempt</dt>
-                  <dd>{formatTime(data.nextAttemptAt)}</dd>
-                </div>
-                <div>
-                  <dt>Created</dt>
-                  <dd>{formatTime(data.createdAt)}</dd>
-                </div>
-                {data.lastError && (
-                  <div>
-                    <dt>Last error</dt>
-                    <dd>{data.lastError}</dd>
-                  </div>
-                )}
-              </dl>
+              <Summary
+                items={[
+                  [
+                    'Status',
+                    <>
+                      <span className={`status status-${data.status}`} data-testid="delivery-status">
+                        {data.status}
+                      </span>
+                    </>,
+                  ],
+                  [
+                    'Event',
+                    <>
+                      {data.eventName} ({data.eventId})
+                    </>,
+                  ],
+                  ['Attempts', data.attemptCount],
+                  ['Next attempt', formatTime(data.nextAttemptAt)],
+                  ['Created', formatTime(data.createdAt)],
+                  data.lastError ? ['Last error', data.lastError] : null,
+                ]}
+              />
               {data.status !== 'pending' && (
                 <div className="actions">
                   <button type="button" disabled={resend.isPending} onClick={() => resend.mutate()}>

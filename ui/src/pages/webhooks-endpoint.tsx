@@ -17,6 +17,7 @@ import {
   webhookKeys,
 } from './webhooks-common';
 import type { DeliveryStatus, EndpointFields, WebhookEndpoint } from './webhooks-common';
+import { Summary } from '../summary';
 
 const PAGE_SIZE = 50;
 const DAY_MS = 86_400_000;
@@ -97,42 +98,24 @@ function EndpointSettings({ endpoint }: { endpoint: WebhookEndpoint }) {
   return (
     <section aria-labelledby="settings">
       <h2 id="settings">Settings</h2>
-      <dl className="summary">
-        <div>
-          <dt>State</dt>
-          <dd>
-            <span className={state.className} data-testid="endpoint-state">
-              {state.label}
-            </span>
-          </dd>
-        </div>
-        {endpoint.disabledReason && (
-          <div>
-            <dt>Disabled because</dt>
-            <dd>{endpoint.disabledReason}</dd>
-          </div>
-        )}
-        <div>
-          <dt>Failing since</dt>
-          <dd>{formatTime(endpoint.failingSince)}</dd>
-        </div>
-        <div>
-          <dt>Event patterns</dt>
-          <dd>{endpoint.eventPatterns.join(', ')}</dd>
-        </div>
-        <div>
-          <dt>Description</dt>
-          <dd>{endpoint.description || '—'}</dd>
-        </div>
-        <div>
-          <dt>Headers</dt>
-          <dd>{endpoint.headerNames.length > 0 ? endpoint.headerNames.join(', ') : '—'}</dd>
-        </div>
-        <div>
-          <dt>Created</dt>
-          <dd>{formatTime(endpoint.createdAt)}</dd>
-        </div>
-      </dl>
+      <Summary
+        items={[
+          [
+            'State',
+            <>
+              <span className={state.className} data-testid="endpoint-state">
+                {state.label}
+              </span>
+            </>,
+          ],
+          endpoint.disabledReason ? ['Disabled because', endpoint.disabledReason] : null,
+          ['Failing since', formatTime(endpoint.failingSince)],
+          ['Event patterns', endpoint.eventPatterns.join(', ')],
+          ['Description', endpoint.description || '—'],
+          ['Headers', endpoint.headerNames.length > 0 ? endpoint.headerNames.join(', ') : '—'],
+          ['Created', formatTime(endpoint.createdAt)],
+        ]}
+      />
       <div className="actions">
         <button type="button" onClick={() => setEditing(!editing)} aria-expanded={editing}>
           Edit
