@@ -3,7 +3,8 @@
  * go (one transaction for many claims, outcomes or events). One group at a time: on SQLite
  * transactions queue anyway, and on PostgreSQL fewer, larger groups measured faster than several
  * in parallel. With `gather`, a call that finds the batcher idle waits until the event loop has
- * taken in the rest of what already arrived (such as other HTTP requests), so those join it.
+ * taken in the rest of what already arrived (such as other HTTP requests), so those join it; with
+ * `gatherMs`, it waits that long, for calls that arrive spread out and need no quick answer.
  */
 export class Batcher<In, Out> {
   private waiting: { input: In; done: (out: Out) => void; fail: (error: unknown) => void }[] = [];
@@ -12,19 +13,22 @@ export class Batcher<In, Out> {
 
   constructor(
     private readonly handle: (inputs: In[]) => Promise<Out[]>,
-    private readonly options: { gather?: boolean } = {},
+    private readonly options: { gather?: boolean; gatherMs?: number } = {},
   ) {}
 
   submit(input: In): Promise<Out> {
     return new Promise<Out>((done, fail) => {
       this.waiting.push({ input, done, fail });
-      if (!this.options.gather || this.busy) this.pump();
+      const { gather, gatherMs } = this.options;
+      if (!(gather || gatherMs) || this.busy) this.pump();
       else if (!this.gathering) {
         this.gathering = true;
-        setImmediate(() => {
+        const gathered = () => {
           this.gathering = false;
           this.pump();
-        });
+        };
+        if (gatherMs) setTimeout(gathered, gatherMs);
+        else setImmediate(gathered);
       }
     });
   }

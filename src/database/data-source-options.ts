@@ -35,6 +35,10 @@ export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {
     database: database.path,
     timeout: SQLITE_BUSY_TIMEOUT_MS,
     enableWAL: true,
+    // TypeORM keeps prepared statements per SQL text, first in first out, 100 by default. Batched
+    // statements differ by their number of rows, so at that size the hot statements kept being
+    // pushed out and prepared again.
+    statementCacheSize: 1000,
     prepareDatabase: (db: { pragma(source: string): unknown }) => {
       db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
       db.pragma('foreign_keys = ON');
