@@ -59,9 +59,19 @@ const RESERVED_HEADERS = new Set([
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]{1,100}$/i;
 const MAX_HEADERS = 20;
 
+/** An endpoint's secrets and headers as `opened` last opened them, and the sealed values they came from. */
+interface OpenedEndpoint {
+  secretsSealed: string;
+  headersSealed: string | null;
+  secrets: SigningSecret[];
+  headers: Readonly<Record<string, string>>;
+}
+
 /** Webhook endpoints: their settings, their sealed secrets and headers. */
 @Injectable()
 export class WebhookEndpointsService {
+  private readonly openedById = new Map<string, OpenedEndpoint>();
+
   constructor(
     private readonly store: WebhookEndpointStore,
     private readonly fanOut: WebhookFanOut,
@@ -126,6 +136,7 @@ export class WebhookEndpointsService {
   async remove(id: string): Promise<void> {
     const deleted = isUUID(id) && (await this.serializer.transaction((m) => this.store.delete(m, id)));
     if (!deleted) throw notFound(id);
+    this.openedById.delete(id);
     this.fanOut.invalidate();
   }
 
@@ -196,14 +207,28 @@ export class WebhookEndpointsService {
     return counts;
   }
 
-  /** The secrets that sign a request made now, and the endpoint's headers, opened. */
-  opened(endpoint: WebhookEndpoint): { secrets: string[]; headers: Record<string, string> } {
-    return {
-      secrets: validSecrets(this.openSecrets(endpoint), this.clock.now()),
-      headers: endpoint.headersSealed
-        ? (JSON.parse(this.box.open(endpoint.headersSealed)) as Record<string, string>)
-        : {},
-    };
+  /**
+   * The secrets that sign a request made now, and the endpoint's headers, opened. Every delivery
+   * asks, and opening a sealed value costs more than the rest of signing: what was opened is kept
+   * per endpoint for as long as the sealed values read with the endpoint stay the same, so a
+   * rotation or a change of headers, made in any process, is opened afresh.
+   */
+  opened(endpoint: WebhookEndpoint): { secrets: string[]; headers: Readonly<Record<string, string>> } {
+    let kept = this.openedById.get(endpoint.id);
+    if (kept?.secretsSealed !== endpoint.secretsSealed || kept.headersSealed !== endpoint.headersSealed) {
+      kept = {
+        secretsSealed: endpoint.secretsSealed,
+        headersSealed: endpoint.headersSealed,
+        secrets: this.openSecrets(endpoint),
+        headers: Object.freeze(
+          endpoint.headersSealed
+            ? (JSON.parse(this.box.open(endpoint.headersSealed)) as Record<string, string>)
+            : {},
+        ),
+      };
+      this.openedById.set(endpoint.id, kept);
+    }
+    return { secrets: validSecrets(kept.secrets, this.clock.now()), headers: kept.headers };
   }
 
   private describeSecrets(secrets: SigningSecret[]): EndpointSecrets {
