@@ -22,6 +22,7 @@ import type { AttemptOutcome } from './webhooks.metrics.js';
 import { WebhookAttempt } from './webhook-attempt.entity.js';
 import type { WebhookDelivery } from './webhook-delivery.entity.js';
 import { WebhookDeliveryStore } from './webhook-delivery.store.js';
+import type { DeliveryToSend } from './webhook-delivery.store.js';
 import type { WebhookEndpoint } from './webhook-endpoint.entity.js';
 import { WebhookEndpointStore } from './webhook-endpoint.store.js';
 import { WebhookEndpointsService } from './webhook-endpoints.service.js';
@@ -79,6 +80,15 @@ export class WebhookDeliveryHandler {
     private readonly feed: ChangeFeed,
   ) {}
 
+  /** Attempts that start together read their deliveries and endpoints in one statement. */
+  private readonly reads = new Batcher<string, DeliveryToSend | null>(
+    async (ids) => {
+      const found = await this.deliveries.findWithEndpoints(ids);
+      return ids.map((id) => found.get(id) ?? null);
+    },
+    { gather: true },
+  );
+
   /** Attempts that end together are recorded in one transaction: one commit for many deliveries. */
   private readonly records = new Batcher<Attempted, Verdict>(
     (group) =>
@@ -93,13 +103,12 @@ export class WebhookDeliveryHandler {
   // concurrencyLimit 1: an ordered endpoint's jobs share a concurrency key, so one runs at a time.
   @JobHandler(WEBHOOK_DELIVER_JOB_TYPE, { queue: 'webhooks', timeoutMs: 30_000, concurrencyLimit: 1 })
   async deliver(ctx: JobContext<DeliverPayload>): Promise<DeliverResult> {
-    const delivery = await this.deliveries.find(ctx.payload.deliveryId);
+    const found = await this.reads.submit(ctx.payload.deliveryId);
     // Deleted with its endpoint, or finished by another job (a resend): nothing to do.
-    if (!delivery)
-      return { deliveryId: ctx.payload.deliveryId, statusCode: null, skipped: 'no such delivery' };
+    if (!found) return { deliveryId: ctx.payload.deliveryId, statusCode: null, skipped: 'no such delivery' };
+    const { delivery, endpoint } = found;
     if (delivery.status !== 'pending')
       return { deliveryId: delivery.id, statusCode: null, skipped: `the delivery is ${delivery.status}` };
-    const endpoint = await this.endpointStore.find(delivery.endpointId);
     if (!endpoint) return { deliveryId: delivery.id, statusCode: null, skipped: 'no such endpoint' };
     if (!endpoint.enabled) {
       await this.serializer.transaction((m) =>

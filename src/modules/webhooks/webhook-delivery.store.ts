@@ -8,6 +8,8 @@ import { inChunks, rawSql, readTimestamp, sqlPlaceholders, sqlText } from '../..
 import { WebhookAttempt } from './webhook-attempt.entity.js';
 import { WebhookDelivery } from './webhook-delivery.entity.js';
 import type { DeliveryStatus } from './webhook-delivery.entity.js';
+import type { WebhookEndpoint } from './webhook-endpoint.entity.js';
+import { ENDPOINT_COLUMNS, endpointFromRow } from './webhook-endpoint.store.js';
 
 const DELIVERY_COLUMNS = [
   'id',
@@ -24,6 +26,12 @@ const DELIVERY_COLUMNS = [
 ] as const;
 /** Rows per INSERT: under either database's parameter limit. */
 const INSERT_CHUNK = 400;
+
+/** A delivery to attempt, and its endpoint (null when it was deleted). */
+export interface DeliveryToSend {
+  delivery: WebhookDelivery;
+  endpoint: WebhookEndpoint | null;
+}
 
 /** Deliveries and their attempts. Methods that take a manager run inside the caller's transaction. */
 @Injectable()
@@ -57,10 +65,34 @@ export class WebhookDeliveryStore {
     }
   }
 
-  /** Plain SQL: every delivery attempt reads its delivery, and TypeORM's query building cost more than the read. */
+  /** Plain SQL: TypeORM's query building cost more than the read. */
   async find(id: string, manager: EntityManager = this.dataSource.manager): Promise<WebhookDelivery | null> {
     const { rows } = await rawSql(manager, `SELECT * FROM webhook_delivery WHERE id = ?`, [id]);
     return rows.length === 0 ? null : deliveryFromRow(rows[0]);
+  }
+
+  /**
+   * Deliveries and their endpoints (null when gone) in one read, by delivery id: every attempt
+   * needs both, and attempts starting together read them together. The endpoint is read fresh, not
+   * cached, so a change made in any process (disabled, rotated) applies to the next attempt.
+   */
+  async findWithEndpoints(ids: string[]): Promise<Map<string, DeliveryToSend>> {
+    const found = new Map<string, DeliveryToSend>();
+    for (const chunk of inChunks(ids, INSERT_CHUNK)) {
+      const { rows } = await rawSql(
+        this.dataSource.manager,
+        `SELECT d.*, ${ENDPOINT_COLUMNS.map((c) => `e.${c} AS e_${c}`).join(', ')}
+         FROM webhook_delivery d LEFT JOIN webhook_endpoint e ON e.id = d.endpoint_id
+         WHERE d.id IN (${sqlPlaceholders(chunk.length)})`,
+        chunk,
+      );
+      for (const row of rows) {
+        const delivery = deliveryFromRow(row);
+        const endpoint = row.e_id === null || row.e_id === undefined ? null : endpointFromRow(row, 'e_');
+        found.set(delivery.id, { delivery, endpoint });
+      }
+    }
+    return found;
   }
 
   page(

@@ -16,7 +16,7 @@ export class WebhookEndpointStore {
     await manager.save(WebhookEndpoint, endpoint);
   }
 
-  /** Plain SQL: every delivery attempt reads its endpoint, and TypeORM's query building cost more than the read. */
+  /** Plain SQL: TypeORM's query building cost more than the read. */
   async find(id: string, manager: EntityManager = this.dataSource.manager): Promise<WebhookEndpoint | null> {
     const { rows } = await rawSql(manager, `SELECT * FROM webhook_endpoint WHERE id = ?`, [id]);
     return rows.length === 0 ? null : endpointFromRow(rows[0]);
@@ -81,22 +81,44 @@ export class WebhookEndpointStore {
   }
 }
 
-/** An endpoint row read by raw SQL, converted as TypeORM would (booleans are 0/1 on SQLite). */
-function endpointFromRow(row: Record<string, unknown>): WebhookEndpoint {
+/** The endpoint table's columns, for reads joined with another table. */
+export const ENDPOINT_COLUMNS = [
+  'id',
+  'url',
+  'description',
+  'event_patterns',
+  'filter',
+  'headers_sealed',
+  'rate_limit',
+  'ordered',
+  'enabled',
+  'disabled_reason',
+  'secrets_sealed',
+  'failing_since',
+  'created_at',
+  'updated_at',
+] as const;
+
+/**
+ * An endpoint row read by raw SQL, converted as TypeORM would (booleans are 0/1 on SQLite).
+ * `prefix` names its columns in a joined read (`e_url`...).
+ */
+export function endpointFromRow(row: Record<string, unknown>, prefix = ''): WebhookEndpoint {
+  const column = (name: (typeof ENDPOINT_COLUMNS)[number]) => row[`${prefix}${name}`];
   return Object.assign(new WebhookEndpoint(), {
-    id: String(row.id),
-    url: sqlText(row.url),
-    description: nullableSqlText(row.description),
-    eventPatterns: sqlJson(row.event_patterns) as string[],
-    filter: sqlJson(row.filter) as Record<string, unknown> | null,
-    headersSealed: nullableSqlText(row.headers_sealed),
-    rateLimit: sqlJson(row.rate_limit) as WebhookEndpoint['rateLimit'],
-    ordered: Boolean(row.ordered),
-    enabled: Boolean(row.enabled),
-    disabledReason: nullableSqlText(row.disabled_reason),
-    secretsSealed: sqlText(row.secrets_sealed),
-    failingSince: readTimestamp(row.failing_since),
-    createdAt: readTimestamp(row.created_at)!,
-    updatedAt: readTimestamp(row.updated_at)!,
+    id: String(column('id')),
+    url: sqlText(column('url')),
+    description: nullableSqlText(column('description')),
+    eventPatterns: sqlJson(column('event_patterns')) as string[],
+    filter: sqlJson(column('filter')) as Record<string, unknown> | null,
+    headersSealed: nullableSqlText(column('headers_sealed')),
+    rateLimit: sqlJson(column('rate_limit')) as WebhookEndpoint['rateLimit'],
+    ordered: Boolean(column('ordered')),
+    enabled: Boolean(column('enabled')),
+    disabledReason: nullableSqlText(column('disabled_reason')),
+    secretsSealed: sqlText(column('secrets_sealed')),
+    failingSince: readTimestamp(column('failing_since')),
+    createdAt: readTimestamp(column('created_at'))!,
+    updatedAt: readTimestamp(column('updated_at'))!,
   } satisfies WebhookEndpoint);
 }
