@@ -5,6 +5,7 @@ import { Clock } from '../../common/clock.js';
 import { newId } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
 import { ChangeFeed } from '../../database/change-feed.js';
+import type { Change } from '../../database/change-feed.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventIntakeService } from '../events/event-intake.service.js';
 import { JobFailure, JobHandler } from '../jobs/jobs.contract.js';
@@ -22,7 +23,7 @@ import type { AttemptOutcome } from './webhooks.metrics.js';
 import { WebhookAttempt } from './webhook-attempt.entity.js';
 import type { WebhookDelivery } from './webhook-delivery.entity.js';
 import { WebhookDeliveryStore } from './webhook-delivery.store.js';
-import type { DeliveryToSend } from './webhook-delivery.store.js';
+import type { DeliverySettled, DeliveryToSend } from './webhook-delivery.store.js';
 import type { WebhookEndpoint } from './webhook-endpoint.entity.js';
 import { WebhookEndpointStore } from './webhook-endpoint.store.js';
 import { WebhookEndpointsService } from './webhook-endpoints.service.js';
@@ -91,12 +92,7 @@ export class WebhookDeliveryHandler {
 
   /** Attempts that end together are recorded in one transaction: one commit for many deliveries. */
   private readonly records = new Batcher<Attempted, Verdict>(
-    (group) =>
-      this.serializer.transaction(async (manager) => {
-        const verdicts: Verdict[] = [];
-        for (const attempted of group) verdicts.push(await this.record(manager, attempted));
-        return verdicts;
-      }),
+    (group) => this.serializer.transaction((manager) => this.record(manager, group)),
     { gather: true },
   );
 
@@ -254,43 +250,62 @@ export class WebhookDeliveryHandler {
     });
   }
 
-  /** Keeps the attempt and moves the delivery and its endpoint on, in one transaction. */
-  private async record(
-    manager: EntityManager,
-    { ctx, endpoint, delivery, outcome, startedAt }: Attempted,
-  ): Promise<Verdict> {
+  /**
+   * Keeps the attempts and moves their deliveries and endpoints on, in one transaction. The
+   * attempts and the deliveries' new states are written together at the end, a statement or two
+   * for the whole group; the endpoints' failing clocks are moved in order, as the attempts ended.
+   */
+  private async record(manager: EntityManager, group: Attempted[]): Promise<Verdict[]> {
     const now = this.clock.now();
-    const attempt = Object.assign(new WebhookAttempt(), {
-      id: newId(),
-      deliveryId: delivery.id,
-      attempt: delivery.attempts + 1,
-      statusCode: outcome.statusCode,
-      durationMs: outcome.durationMs,
-      response: outcome.response,
-      error: outcome.error,
-      startedAt,
-    } satisfies WebhookAttempt);
-    await this.deliveries.addAttempt(manager, attempt);
-    const verdict = outcome.ok
-      ? ({ kind: 'succeeded' } as const)
-      : await this.judgeFailure(manager, ctx, endpoint, outcome, now);
-    const settled = {
-      status: verdict.kind === 'succeeded' ? 'succeeded' : verdict.kind === 'retry' ? 'pending' : 'failed',
-      attempts: attempt.attempt,
-      nextAttemptAt: verdict.kind === 'retry' ? new Date(now.getTime() + verdict.waitMs) : null,
-      lastError: outcome.error,
-      updatedAt: now,
-    } as const;
-    await this.deliveries.settle(manager, delivery.id, settled);
-    if (this.feed.active) {
-      const { id, endpointId, eventId, eventName } = delivery;
-      const data = { id, endpointId, eventId, eventName, ...settled, statusCode: outcome.statusCode };
-      this.serializer.afterCommit(manager, () =>
-        this.feed.publish([{ topic: DELIVERIES_TOPIC, key: id, data }]),
-      );
+    const verdicts: Verdict[] = [];
+    const attempts: WebhookAttempt[] = [];
+    const settled: { id: string; to: DeliverySettled }[] = [];
+    const published: Change[] = [];
+    // Endpoints whose failing clock this group already stopped with no failure since: stopping it
+    // again would change nothing.
+    const cleared = new Set<string>();
+    for (const { ctx, endpoint, delivery, outcome, startedAt } of group) {
+      const attempt = Object.assign(new WebhookAttempt(), {
+        id: newId(),
+        deliveryId: delivery.id,
+        attempt: delivery.attempts + 1,
+        statusCode: outcome.statusCode,
+        durationMs: outcome.durationMs,
+        response: outcome.response,
+        error: outcome.error,
+        startedAt,
+      } satisfies WebhookAttempt);
+      attempts.push(attempt);
+      let verdict: Verdict;
+      if (outcome.ok) {
+        verdict = { kind: 'succeeded' };
+        if (!cleared.has(endpoint.id)) {
+          await this.endpointStore.markSucceeded(manager, endpoint.id);
+          cleared.add(endpoint.id);
+        }
+      } else {
+        cleared.delete(endpoint.id);
+        verdict = await this.judgeFailure(manager, ctx, endpoint, outcome, now);
+      }
+      verdicts.push(verdict);
+      const to = {
+        status: verdict.kind === 'succeeded' ? 'succeeded' : verdict.kind === 'retry' ? 'pending' : 'failed',
+        attempts: attempt.attempt,
+        nextAttemptAt: verdict.kind === 'retry' ? new Date(now.getTime() + verdict.waitMs) : null,
+        lastError: outcome.error,
+        updatedAt: now,
+      } as const;
+      settled.push({ id: delivery.id, to });
+      if (this.feed.active) {
+        const { id, endpointId, eventId, eventName } = delivery;
+        const data = { id, endpointId, eventId, eventName, ...to, statusCode: outcome.statusCode };
+        published.push({ topic: DELIVERIES_TOPIC, key: id, data });
+      }
     }
-    if (outcome.ok) await this.endpointStore.markSucceeded(manager, endpoint.id);
-    return verdict;
+    await this.deliveries.addAttempts(manager, attempts);
+    await this.deliveries.settleMany(manager, settled);
+    if (published.length > 0) this.serializer.afterCommit(manager, () => this.feed.publish(published));
+    return verdicts;
   }
 
   private async judgeFailure(
