@@ -6,6 +6,7 @@ import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { isUniqueViolation } from '../../database/db-errors.js';
 import { nullableSqlText, rawSql, readTimestamp, sqlJson, sqlText } from '../../database/raw-sql.js';
+import { ConnectionCache } from './connection-cache.js';
 import { Connection } from './connection.entity.js';
 import type { ConnectionProblem, ConnectionSettings, ConnectionState } from './connection.entity.js';
 import type { CredentialType } from './credentials.js';
@@ -16,15 +17,24 @@ export interface ConnectionFilter {
   state?: ConnectionState;
 }
 
-/** The connection table. Methods that take a manager run inside the caller's transaction. */
+/**
+ * The connection table. Methods that take a manager run inside the caller's transaction. Every
+ * write, once made, tells the cache of connections partner calls read (`ConnectionCache`): here no
+ * write can pass it by.
+ */
 @Injectable()
 export class ConnectionStore {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cache: ConnectionCache,
+  ) {}
 
   /** Inserts or updates; `'name-taken'` when the account already has a connection of that name. */
   async save(manager: EntityManager, connection: Connection): Promise<Connection | 'name-taken'> {
     try {
-      return await manager.save(connection);
+      const saved = await manager.save(connection);
+      this.cache.written(manager, connection.id);
+      return saved;
     } catch (error) {
       if (isUniqueViolation(error)) return 'name-taken';
       throw error;
@@ -80,6 +90,7 @@ export class ConnectionStore {
        WHERE id = ? AND credentials_sealed = ? AND (refreshing_until IS NULL OR refreshing_until < ?)`,
       [until, id, sealed, now],
     );
+    this.cache.written(this.dataSource.manager, id);
     return affected === 1;
   }
 
@@ -91,11 +102,13 @@ export class ConnectionStore {
          updated_at = ? WHERE id = ?`,
       [sealed, at, id],
     );
+    this.cache.written(manager, id);
   }
 
   /** Gives the refresh lease back, nothing else changed. */
   async releaseRefresh(manager: EntityManager, id: string): Promise<void> {
     await rawSql(manager, `UPDATE "connection" SET refreshing_until = NULL WHERE id = ?`, [id]);
+    this.cache.written(manager, id);
   }
 
   /** Gives the lease back after a failed refresh, with the days refresh has failed on. */
@@ -105,6 +118,7 @@ export class ConnectionStore {
       `UPDATE "connection" SET refreshing_until = NULL, refresh_failures = ? WHERE id = ?`,
       [JSON.stringify(days), id],
     );
+    this.cache.written(manager, id);
   }
 
   page(filter: ConnectionFilter, page: PageQueryDto): Promise<Page<Connection>> {
@@ -130,11 +144,13 @@ export class ConnectionStore {
       { id, state: 'active' },
       { state: 'bad_authentication', lastError: problem, updatedAt: at },
     );
+    this.cache.written(manager, id);
     return result.affected === 1;
   }
 
   async touch(manager: EntityManager, id: string, at: Date): Promise<void> {
     await manager.update(Connection, { id }, { lastUsedAt: at });
+    this.cache.written(manager, id);
   }
 
   async countByProviderAndState(): Promise<{ provider: string; state: ConnectionState; count: number }[]> {
@@ -151,6 +167,7 @@ export class ConnectionStore {
 
   async remove(manager: EntityManager, id: string): Promise<void> {
     await manager.delete(Connection, { id });
+    this.cache.written(manager, id);
   }
 
   /** Replaces a sealed value, unless it changed since it was read (`expected`). */
@@ -162,6 +179,7 @@ export class ConnectionStore {
     sealed: string,
   ): Promise<boolean> {
     const result = await manager.update(Connection, { id, [column]: expected }, { [column]: sealed });
+    this.cache.written(manager, id);
     return result.affected === 1;
   }
 }

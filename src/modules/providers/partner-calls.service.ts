@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../../common/clock.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventIntakeService } from '../events/event-intake.service.js';
+import { ConnectionCache } from './connection-cache.js';
 import type { Connection } from './connection.entity.js';
 import { ConnectionStore } from './connection.store.js';
 import { ConnectionsService } from './connections.service.js';
@@ -10,7 +11,7 @@ import { PartnerHttpClient } from './http/partner-http.client.js';
 import type { PartnerRequest, PartnerResponse } from './http/partner-http.client.js';
 import { ProviderError } from './http/provider-error.js';
 import { OAuthService } from './oauth/oauth.service.js';
-import type { ProviderConnection } from './provider.decorator.js';
+import type { OpenedCredentials, ProviderConnection } from './provider.decorator.js';
 import { ProvidersMetrics } from './providers.metrics.js';
 import { ProviderRegistry } from './provider.registry.js';
 import { RateBudgets } from './rate-budgets.service.js';
@@ -37,6 +38,10 @@ const TOUCHED_KEPT = 10_000;
 export class PartnerCallsService {
   /** When this process last wrote each connection's lastUsedAt. */
   private readonly touched = new Map<string, number>();
+  /** Connections from the cache, which are never changed, opened once each; see `usable`. */
+  private readonly openedOf = new WeakMap<Connection, ProviderConnection>();
+  /** The secrets of opened credentials, found once for each; see `request`. */
+  private readonly secretsOf = new WeakMap<OpenedCredentials, readonly string[]>();
 
   constructor(
     private readonly store: ConnectionStore,
@@ -49,11 +54,15 @@ export class PartnerCallsService {
     private readonly budgets: RateBudgets,
     private readonly registry: ProviderRegistry,
     private readonly oauth: OAuthService,
+    private readonly cache: ConnectionCache,
   ) {}
 
-  /** The connection, opened, if it may be called now. */
+  /**
+   * The connection, opened, if it may be called now. Read through the cache, which every change
+   * to the connection drops, so a pause or a refusal stops the next call at once.
+   */
   async usable(connectionId: string): Promise<{ connection: Connection; opened: ProviderConnection }> {
-    const connection = await this.store.find(connectionId);
+    const connection = this.cache.get(connectionId) ?? (await this.find(connectionId));
     if (!connection) throw new ProviderError('PERMANENT', `no connection with id ${connectionId}`);
     if (connection.state === 'paused')
       throw new ProviderError('PERMANENT', `connection ${connection.name} (${connection.id}) is paused`);
@@ -63,7 +72,21 @@ export class PartnerCallsService {
         `connection ${connection.name} (${connection.id}) was refused by its partner; replace its credentials`,
       );
     }
-    return { connection, opened: await this.opened(connection) };
+    if (connection.credentialType === 'oauth2') return { connection, opened: await this.opened(connection) };
+    let opened = this.openedOf.get(connection);
+    if (!opened) {
+      opened = this.connections.open(connection);
+      this.openedOf.set(connection, opened);
+    }
+    return { connection, opened };
+  }
+
+  /**
+   * The connection as partner calls see it, from the cache: for checks made on every call, such as
+   * a job's payload check. It must not be changed.
+   */
+  find(connectionId: string): Promise<Connection | null> {
+    return this.cache.read(connectionId, () => this.store.find(connectionId));
   }
 
   /** The connection with credentials ready for a call: an OAuth token about to expire is refreshed first. */
@@ -96,10 +119,10 @@ export class PartnerCallsService {
       const response = await this.http.request({
         ...request,
         signal: context.signal,
-        secrets: [...(request.secrets ?? []), ...secretsOf(opened.credentials)],
+        secrets: request.secrets ? [...request.secrets, ...this.secrets(opened)] : this.secrets(opened),
         log: (line) => context.log(line),
       });
-      await this.touch(connection);
+      if (this.touchDue(connection)) await this.touch(connection);
       return response;
     } catch (error) {
       code = error instanceof ProviderError ? error.code : 'CANCELLED';
@@ -131,11 +154,25 @@ export class PartnerCallsService {
     });
   }
 
-  private async touch(connection: Connection): Promise<void> {
+  private secrets({ credentials }: ProviderConnection): readonly string[] {
+    let secrets = this.secretsOf.get(credentials);
+    if (!secrets) {
+      secrets = secretsOf(credentials);
+      this.secretsOf.set(credentials, secrets);
+    }
+    return secrets;
+  }
+
+  /** Whether the connection's lastUsedAt is due a write; asked first, so most calls await nothing. */
+  private touchDue(connection: Connection): boolean {
     const now = this.clock.now().getTime();
     // The connection a long job loaded at its start does not see its own touches: they are kept here.
     const last = Math.max(connection.lastUsedAt?.getTime() ?? 0, this.touched.get(connection.id) ?? 0);
-    if (now - last < LAST_USED_RESOLUTION_MS) return;
+    return now - last >= LAST_USED_RESOLUTION_MS;
+  }
+
+  private async touch(connection: Connection): Promise<void> {
+    const now = this.clock.now().getTime();
     if (this.touched.size >= TOUCHED_KEPT) this.touched.clear();
     this.touched.set(connection.id, now);
     await this.serializer.transaction((manager) => this.store.touch(manager, connection.id, new Date(now)));

@@ -10,6 +10,7 @@ import { AmqpPublishHandler } from './amqp/amqp-publish.handler.js';
 import { AmqpMetrics } from './amqp/amqp.metrics.js';
 import { AmqpProvider } from './amqp/amqp.provider.js';
 import { CloudflareDnsProvider } from './cloudflare-dns/cloudflare-dns.provider.js';
+import { ConnectionCache } from './connection-cache.js';
 import { ConnectionChanges } from './connection-changes.service.js';
 import { ConnectionSchedules } from './connection-schedules.service.js';
 import { Connection } from './connection.entity.js';
@@ -60,6 +61,7 @@ import { WebdavProvider } from './webdav/webdav.provider.js';
   ],
   controllers: [ProvidersController, OAuthController, ConnectionsController, InboundWebhooksController],
   providers: [
+    ConnectionCache,
     ConnectionStore,
     PollCursorStore,
     ConnectionSchedules,

@@ -3,7 +3,6 @@ import { IsDefined, IsString, IsUUID, isUUID, Matches } from 'class-validator';
 import { renderTemplate, renderText } from '../../../common/template.js';
 import { JobHandler, JobPayloadCheck } from '../../jobs/jobs.contract.js';
 import type { JobContext, JobPayloadProblem } from '../../jobs/jobs.contract.js';
-import { ConnectionStore } from '../connection.store.js';
 import { PartnerCallsService } from '../partner-calls.service.js';
 import { ProviderError } from './provider-error.js';
 import { authHeaders, HTTP_PROVIDER_KEY, joinUrl } from './http.provider.js';
@@ -41,10 +40,7 @@ export interface HttpActionResult {
  */
 @Injectable()
 export class HttpActionHandler {
-  constructor(
-    private readonly calls: PartnerCallsService,
-    private readonly connections: ConnectionStore,
-  ) {}
+  constructor(private readonly calls: PartnerCallsService) {}
 
   /**
    * Refuses, before any job runs, a payload naming a connection that does not exist, one that is
@@ -58,7 +54,7 @@ export class HttpActionHandler {
     const { connectionId, action } = (payload ?? {}) as Partial<Record<'connectionId' | 'action', unknown>>;
     // A route's template leaves out what comes from the event; what is absent is not known yet.
     if (typeof connectionId !== 'string') return [];
-    const connection = isUUID(connectionId) ? await this.connections.find(connectionId) : null;
+    const connection = isUUID(connectionId) ? await this.calls.find(connectionId) : null;
     if (!connection) return [{ path: 'connectionId', message: `no connection has the id ${connectionId}` }];
     if (connection.provider !== HTTP_PROVIDER_KEY) {
       return [
@@ -68,8 +64,9 @@ export class HttpActionHandler {
         },
       ];
     }
-    const actions = Object.keys((connection.config as unknown as HttpConfig).actions ?? {}).sort();
-    if (typeof action !== 'string' || actions.includes(action)) return [];
+    const configured = (connection.config as unknown as HttpConfig).actions ?? {};
+    if (typeof action !== 'string' || Object.hasOwn(configured, action)) return [];
+    const actions = Object.keys(configured).sort();
     const has = actions.length > 0 ? `it has: ${actions.join(', ')}` : 'it has none';
     return [{ path: 'action', message: `connection ${connection.name} has no action "${action}"; ${has}` }];
   }
