@@ -29,9 +29,10 @@ export function renderTemplate(template: unknown, scope: Record<string, unknown>
   if (typeof template === 'string') return renderString(template, scope);
   if (Array.isArray(template)) return template.map((item) => renderTemplate(item, scope));
   if (template !== null && typeof template === 'object') {
-    return Object.fromEntries(
-      Object.entries(template).map(([key, value]) => [key, renderTemplate(value, scope)]),
-    );
+    // The entries are fresh arrays: filled in place, as every partner call renders its body here.
+    const entries: [string, unknown][] = Object.entries(template);
+    for (const entry of entries) entry[1] = renderTemplate(entry[1], scope);
+    return Object.fromEntries(entries);
   }
   return template;
 }
@@ -45,9 +46,9 @@ export function renderText(template: string, scope: Record<string, unknown>): st
 }
 
 function renderString(text: string, scope: Record<string, unknown>): unknown {
+  if (!text.includes('{{')) return text;
   const whole = WHOLE.exec(text);
   if (whole) return valueAt(scope, whole[1]) ?? null;
-  if (!text.includes('{{')) return text;
   return text.replace(PLACEHOLDER, (_match, path: string) => {
     const value = valueAt(scope, path);
     if (value === undefined || value === null) return '';

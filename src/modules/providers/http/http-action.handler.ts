@@ -11,6 +11,12 @@ import type { HttpAction, HttpConfig } from './http.provider.js';
 export const HTTP_ACTION_JOB_TYPE = 'http.action';
 /** A partner's answer kept as the job's result is cut to this many characters of JSON. */
 const MAX_RESULT_BODY_CHARS = 16_384;
+/**
+ * An answer of at most this many bytes is under MAX_RESULT_BODY_CHARS as JSON, so it need not be
+ * serialised to be measured: JSON read and written again grows at most 5.25 times (`1e20` is
+ * written `100000000000000000000`), and text at most 6 times and its quotes (`\u0001`).
+ */
+const SURELY_SMALL_BYTES = Math.floor((MAX_RESULT_BODY_CHARS - 2) / 6);
 
 export class HttpActionPayload {
   @IsUUID()
@@ -100,7 +106,10 @@ export class HttpActionHandler {
       body: action.body === undefined ? undefined : (renderTemplate(action.body, scope) as object),
       timeoutMs: config.timeoutMs,
     });
-    return { status: response.status, body: capped(response.body) };
+    return {
+      status: response.status,
+      body: response.size <= SURELY_SMALL_BYTES ? response.body : capped(response.body),
+    };
   }
 }
 

@@ -67,6 +67,9 @@ function isCredentialName(rawName: string): boolean {
  * first, so a secret that contains another is masked whole.
  */
 function maskSecrets(text: string, secrets: readonly string[]): string {
+  // Most text holds none of them: looking first spares the sorting below, on every call.
+  if (!secrets.some((secret) => secret.length > 0 && formsOf(secret).some((form) => text.includes(form))))
+    return text;
   const forms = secrets
     .filter((secret) => secret.length > 0)
     .flatMap(formsOf)

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import type { OnModuleDestroy } from '@nestjs/common';
 import { Agent } from 'undici';
@@ -49,6 +50,8 @@ export interface PartnerResponse {
    * Buffer when the request asked for `binary`.
    */
   body: unknown;
+  /** How many bytes the body had as received. */
+  size: number;
   durationMs: number;
 }
 
@@ -91,7 +94,7 @@ export class PartnerHttpClient implements OnModuleDestroy {
     const { method } = options;
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-    const secrets = [...(options.secrets ?? [])];
+    let secrets = options.secrets ?? [];
     const startedAt = performance.now();
     const elapsed = () => Math.round(performance.now() - startedAt);
     // The URL as the log line and errors show it: masked once, after parsing adds the query.
@@ -99,31 +102,36 @@ export class PartnerHttpClient implements OnModuleDestroy {
     const shown = () => (shownUrl ??= maskUrl(options.url, secrets));
     // What the log line says after the arrow; set where the call ends.
     let outcome = '';
-    // One controller for both the job's signal and the call's timeout: AbortSignal.any and
-    // AbortSignal.timeout cost more per call than the rest of the client together.
-    const controller = new AbortController();
+    // One abort for both the job's signal and the call's timeout: AbortSignal.any and
+    // AbortSignal.timeout cost more per call than the rest of the client together, and even an
+    // AbortController costs more than the emitter undici also accepts as a signal.
+    const abort = new CallAbort();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort();
+      abort.abort(undefined);
     }, timeoutMs);
-    const stop = () => controller.abort(options.signal?.reason);
+    const stop = () => abort.abort(options.signal?.reason);
     if (options.signal?.aborted) stop();
-    else options.signal?.addEventListener('abort', stop, { once: true });
+    else options.signal?.addEventListener('abort', stop);
     try {
-      const url = parseUrl(options.url, options.query);
+      const target = parseUrl(options.url, options.query);
       const headers = { ...options.headers };
-      const password = moveUserinfoToHeader(url, headers);
-      if (password) secrets.push(password);
-      shownUrl = maskUrl(url, secrets);
+      const password = moveUserinfoToHeader(target.url, headers);
+      if (password) secrets = [...secrets, password];
+      // A connection's calls repeat its URLs with the same secrets, so the URL masked for the last
+      // secrets is most likely the one wanted next.
+      if (!target.shown || !sameSecrets(target.shown.secrets, secrets))
+        target.shown = { secrets: [...secrets], url: maskUrl(target.url.href, secrets) };
+      shownUrl = target.shown.url;
       span?.setAttribute('url.full', shownUrl);
       const response = await (options.dispatcher ?? this.agent).request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
+        origin: target.origin,
+        path: target.path,
         method,
         headers,
         body: encodeBody(options.body, headers),
-        signal: controller.signal,
+        signal: abort,
       });
       const status = response.statusCode;
       span?.setAttribute('http.response.status_code', status);
@@ -164,7 +172,7 @@ export class PartnerHttpClient implements OnModuleDestroy {
           status,
         });
       }
-      return { status, headers: response.headers, body, durationMs: elapsed() };
+      return { status, headers: response.headers, body, size: bytes.length, durationMs: elapsed() };
     } catch (error) {
       // The job was cancelled, timed out as a whole or lost its lease: the engine must see its own
       // reason, not a partner failure it would retry.
@@ -211,7 +219,39 @@ export class PartnerHttpClient implements OnModuleDestroy {
   }
 }
 
-function parseUrl(raw: string, query: PartnerRequest['query']): URL {
+/** What undici needs of a signal (`aborted`, `reason` and an `abort` event), for one call. */
+class CallAbort extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+}
+
+/** A partner URL parsed, with the parts undici asks for. The URL must not be changed: it may be shared. */
+interface Target {
+  url: URL;
+  origin: string;
+  path: string;
+  /** The URL masked for the last list of secrets it was shown with. */
+  shown?: { secrets: readonly string[]; url: string };
+}
+
+function sameSecrets(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((secret, i) => secret === b[i]);
+}
+
+/** URLs without a query parsed before: a connection's calls repeat the same few. */
+const knownTargets = new Map<string, Target>();
+const MAX_KNOWN_TARGETS = 1000;
+
+function parseUrl(raw: string, query: PartnerRequest['query']): Target {
+  const known = query === undefined ? knownTargets.get(raw) : undefined;
+  if (known) return known;
   const url = new URL(raw);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ProviderError(
@@ -222,7 +262,12 @@ function parseUrl(raw: string, query: PartnerRequest['query']): URL {
   for (const [name, value] of Object.entries(query ?? {})) {
     if (value !== null && value !== undefined) url.searchParams.append(name, String(value));
   }
-  return url;
+  const target = { url, origin: url.origin, path: `${url.pathname}${url.search}` };
+  if (query === undefined) {
+    if (knownTargets.size >= MAX_KNOWN_TARGETS) knownTargets.clear();
+    knownTargets.set(raw, target);
+  }
+  return target;
 }
 
 /**
@@ -250,24 +295,34 @@ function encodeBody(
 
 /**
  * Reads at most `limit` bytes; `truncated` when the body went on, in which case the rest is not
- * downloaded (the connection is closed instead of reused).
+ * downloaded (the connection is closed instead of reused). Through the stream's events: an async
+ * iterator over it cost more than the rest of the read.
  */
-async function readCapped(
+function readCapped(
   body: Dispatcher.ResponseData['body'],
   limit: number,
 ): Promise<{ bytes: Buffer; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size + chunk.length > limit) {
-      chunks.push(chunk.subarray(0, limit - size));
-      // Leaving the loop destroys the stream, which stops the download.
-      return { bytes: Buffer.concat(chunks), truncated: true };
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  return { bytes: Buffer.concat(chunks), truncated: false };
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      if (size + chunk.length > limit) {
+        chunks.push(chunk.subarray(0, limit - size));
+        // Destroying the stream stops the download.
+        body.destroy();
+        resolve({ bytes: Buffer.concat(chunks), truncated: true });
+        return;
+      }
+      chunks.push(chunk);
+      size += chunk.length;
+    });
+    body.on('end', () => resolve({ bytes: Buffer.concat(chunks, size), truncated: false }));
+    body.on('error', reject);
+    // Closed with neither its end nor an error (destroyed elsewhere), it would never settle.
+    body.on('close', () => {
+      if (!body.readableEnded && !body.errored) reject(new Error('the response closed before its end'));
+    });
+  });
 }
 
 const INVALID_JSON = Symbol('invalid JSON');
@@ -276,7 +331,7 @@ const INVALID_JSON = Symbol('invalid JSON');
 function decodeBody(bytes: Buffer, contentType: string | undefined): unknown {
   const text = bytes.toString('utf8');
   if (text.length === 0) return null;
-  if (!isJsonContentType(contentType)) return text;
+  if (!isJson(contentType)) return text;
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -284,10 +339,23 @@ function decodeBody(bytes: Buffer, contentType: string | undefined): unknown {
   }
 }
 
+/** The last content type asked about and whether it is JSON: a partner answers with the same one. */
+let lastContentType: string | undefined;
+let lastIsJson = false;
+
+function isJson(contentType: string | undefined): boolean {
+  if (contentType !== lastContentType) {
+    lastIsJson = isJsonContentType(contentType);
+    lastContentType = contentType;
+  }
+  return lastIsJson;
+}
+
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
 function hasHeader(headers: Record<string, string>, name: string): boolean {
-  return Object.keys(headers).some((key) => key.toLowerCase() === name);
+  for (const key in headers) if (key.toLowerCase() === name) return true;
+  return false;
 }
