@@ -1,8 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { EntityManager } from 'typeorm';
+import { InvalidationChannel } from '../../common/invalidation-channel.js';
 import { AppConfig } from '../../config/app-config.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { ConnectionChanges } from './connection-changes.service.js';
@@ -28,62 +28,35 @@ const MAX_AGE_MS = 10_000;
  */
 @Injectable()
 export class ConnectionCache implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(ConnectionCache.name);
   private readonly entries = new LRUCache<string, Connection>({ max: MAX_ENTRIES, ttl: MAX_AGE_MS });
   /** Moves on with every write; a read during which it moved does not fill. */
   private version = 0;
   /** On SQLite, connections written by a transaction not known to have committed. */
   private readonly unsettled = new Set<string>();
   private readonly readsUncommitted: boolean;
-  private readonly channel: string;
-  private publisher: Redis | undefined;
-  private subscriber: Redis | undefined;
-  /** Whether this process hears every write: always alone on SQLite, with Redis while subscribed. */
-  private hearing: boolean;
+  private readonly channel: InvalidationChannel;
 
   constructor(
     private readonly config: AppConfig,
     private readonly serializer: WriteSerializer,
     changes: ConnectionChanges,
   ) {
-    this.channel = `${config.jobs.redisPrefix}:connections`;
-    this.hearing = config.database.kind === 'sqlite';
     this.readsUncommitted = config.database.kind === 'sqlite';
+    this.channel = new InvalidationChannel(
+      `${config.jobs.redisPrefix}:connections`,
+      'connections',
+      config.database.kind === 'sqlite',
+      { stale: (connectionId) => this.drop(connectionId, false), gap: () => this.entries.clear() },
+    );
     changes.listen((connectionId) => this.drop(connectionId, true));
   }
 
-  async onModuleInit(): Promise<void> {
-    const url = this.config.redisUrl;
-    if (!url) return;
-    this.publisher = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    // A failed publish is logged where it happens; the connection's own errors must not go unheard.
-    this.publisher.on('error', (error: Error) =>
-      this.logger.debug(`connection cache publisher: ${error.message}`),
-    );
-    const subscriber = (this.subscriber = new Redis(url, { lazyConnect: true }));
-    subscriber.on('message', (_channel: string, connectionId: string) => this.drop(connectionId, false));
-    // Writes missed while away are unknown: start again empty once subscribed again.
-    subscriber.on('close', () => {
-      this.hearing = false;
-      this.entries.clear();
-    });
-    subscriber.on('ready', () => {
-      this.entries.clear();
-      this.hearing = true;
-    });
-    subscriber.on('error', (error: Error) => this.logger.warn(`connection cache channel: ${error.message}`));
-    try {
-      await subscriber.connect();
-      await subscriber.subscribe(this.channel);
-      this.hearing = true;
-    } catch (error) {
-      this.logger.warn(`connections are not cached until Redis answers: ${(error as Error).message}`);
-    }
+  onModuleInit(): Promise<void> {
+    return this.channel.open(this.config.redisUrl);
   }
 
   onApplicationShutdown(): void {
-    this.hearing = false;
-    for (const client of [this.subscriber, this.publisher]) client?.disconnect();
+    this.channel.close();
   }
 
   /** The connection if the cache holds it; without a promise, which every call would pay for. */
@@ -100,7 +73,7 @@ export class ConnectionCache implements OnModuleInit, OnApplicationShutdown {
     if (
       connection &&
       connection.credentialType !== 'oauth2' &&
-      this.hearing &&
+      this.channel.hearing &&
       this.version === version &&
       !this.unsettled.has(id)
     ) {
@@ -122,11 +95,6 @@ export class ConnectionCache implements OnModuleInit, OnApplicationShutdown {
   private drop(id: string, tellOthers: boolean): void {
     this.version++;
     this.entries.delete(id);
-    if (!tellOthers) return;
-    this.publisher
-      ?.publish(this.channel, id)
-      .catch((error: Error) =>
-        this.logger.warn(`could not tell other processes of a write: ${error.message}`),
-      );
+    if (tellOthers) this.channel.publish(id);
   }
 }

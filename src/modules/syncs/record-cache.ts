@@ -1,8 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { EntityManager } from 'typeorm';
+import { InvalidationChannel } from '../../common/invalidation-channel.js';
 import { AppConfig } from '../../config/app-config.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import type { StoredRecord } from './record.store.js';
@@ -26,55 +26,28 @@ interface Entry {
  */
 @Injectable()
 export class RecordCache implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(RecordCache.name);
   private readonly entries = new LRUCache<string, Entry>({ max: MAX_ENTRIES, ttl: MAX_AGE_MS });
   private readonly generations = new Map<string, number>();
-  private readonly channel: string;
-  private publisher: Redis | undefined;
-  private subscriber: Redis | undefined;
-  /** Whether this process hears every write: always alone on SQLite, with Redis while subscribed. */
-  private hearing: boolean;
+  private readonly channel: InvalidationChannel;
 
   constructor(
     private readonly config: AppConfig,
     private readonly serializer: WriteSerializer,
   ) {
-    this.channel = `${config.jobs.redisPrefix}:records`;
-    this.hearing = config.database.kind === 'sqlite';
+    this.channel = new InvalidationChannel(
+      `${config.jobs.redisPrefix}:records`,
+      'records',
+      config.database.kind === 'sqlite',
+      { stale: (connectionId) => this.bump(connectionId), gap: () => this.entries.clear() },
+    );
   }
 
-  async onModuleInit(): Promise<void> {
-    const url = this.config.redisUrl;
-    if (!url) return;
-    this.publisher = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    // A failed publish is logged where it happens; the connection's own errors must not go unheard.
-    this.publisher.on('error', (error: Error) =>
-      this.logger.debug(`record cache publisher: ${error.message}`),
-    );
-    const subscriber = (this.subscriber = new Redis(url, { lazyConnect: true }));
-    subscriber.on('message', (_channel: string, connectionId: string) => this.bump(connectionId));
-    // Writes missed while away are unknown: start again empty once subscribed again.
-    subscriber.on('close', () => {
-      this.hearing = false;
-      this.entries.clear();
-    });
-    subscriber.on('ready', () => {
-      this.entries.clear();
-      this.hearing = true;
-    });
-    subscriber.on('error', (error: Error) => this.logger.warn(`record cache channel: ${error.message}`));
-    try {
-      await subscriber.connect();
-      await subscriber.subscribe(this.channel);
-      this.hearing = true;
-    } catch (error) {
-      this.logger.warn(`records are not cached until Redis answers: ${(error as Error).message}`);
-    }
+  onModuleInit(): Promise<void> {
+    return this.channel.open(this.config.redisUrl);
   }
 
   onApplicationShutdown(): void {
-    this.hearing = false;
-    for (const client of [this.subscriber, this.publisher]) client?.disconnect();
+    this.channel.close();
   }
 
   /** The record from the cache, or loaded (and kept, unless a write came meanwhile). */
@@ -88,7 +61,7 @@ export class RecordCache implements OnModuleInit, OnApplicationShutdown {
     const hit = this.entries.get(cacheKey);
     if (hit && hit.generation === generation) return hit.record;
     const record = await load();
-    if (this.hearing && (this.generations.get(connectionId) ?? 0) === generation)
+    if (this.channel.hearing && (this.generations.get(connectionId) ?? 0) === generation)
       this.entries.set(cacheKey, { generation, record });
     return record;
   }
@@ -97,11 +70,7 @@ export class RecordCache implements OnModuleInit, OnApplicationShutdown {
   changed(manager: EntityManager, connectionId: string): void {
     this.serializer.afterCommit(manager, () => {
       this.bump(connectionId);
-      this.publisher
-        ?.publish(this.channel, connectionId)
-        .catch((error: Error) =>
-          this.logger.warn(`could not tell other processes of a write: ${error.message}`),
-        );
+      this.channel.publish(connectionId);
     });
   }
 
