@@ -19,3 +19,23 @@ export function Summary({ items }: { items: SummaryItem[] }) {
     </dl>
   );
 }
+
+/**
+ * A status or state as a badge: its class follows the value, so every page colours it alike;
+ * `label` words it for people when the value itself is not meant to be read.
+ */
+export function StatusBadge({
+  children,
+  label,
+  testId,
+}: {
+  children: string;
+  label?: string;
+  testId?: string;
+}): ReactNode {
+  return (
+    <span className={`status status-${children}`} data-testid={testId}>
+      {label ?? children}
+    </span>
+  );
+}

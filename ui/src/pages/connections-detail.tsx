@@ -20,7 +20,7 @@ import {
   useProviders,
 } from './connections-forms';
 import type { Connection, CredentialsDraft, CredentialType, Provider } from './connections-forms';
-import { Summary } from '../summary';
+import { StatusBadge, Summary } from '../summary';
 
 /**
  * One connection: what it is (never its credentials, which the API does not give back), test,
@@ -169,14 +169,7 @@ function ConnectionSummary({ connection }: { connection: Connection }) {
   return (
     <Summary
       items={[
-        [
-          'State',
-          <>
-            <span className={`status status-${connection.state}`} data-testid="connection-state">
-              {connection.state}
-            </span>
-          </>,
-        ],
+        ['State', <StatusBadge testId="connection-state">{connection.state}</StatusBadge>],
         ['Provider', connection.provider],
         [
           'Credentials',

@@ -7,6 +7,7 @@ import type { Schemas } from '../api/client';
 import { ErrorMessage } from '../errors';
 import { formatTime } from '../format';
 import { useTitle } from '../layout';
+import { StatusBadge } from '../summary';
 
 export type Provider = Schemas['ProviderDto'];
 export type Connection = Schemas['ConnectionDto'];
@@ -132,7 +133,7 @@ export function ConnectionsPage() {
                 </th>
                 <td>{connection.provider}</td>
                 <td>
-                  <span className={`status status-${connection.state}`}>{connection.state}</span>
+                  <StatusBadge>{connection.state}</StatusBadge>
                 </td>
                 <td>
                   {connection.credentials.type}

@@ -6,7 +6,7 @@ import { ErrorMessage } from '../errors';
 import { formatJson, formatTime } from '../format';
 import { useTitle } from '../layout';
 import { useSession } from '../session';
-import { Summary } from '../summary';
+import { StatusBadge, Summary } from '../summary';
 
 type EventDetails = Schemas['EventDetailsDto'];
 const UNFINISHED = ['queued', 'running', 'failed'];
@@ -119,7 +119,7 @@ function EventJobs({ event }: { event: EventDetails }) {
                 </th>
                 <td>{job.type}</td>
                 <td>
-                  <span className={`status status-${job.status}`}>{job.status}</span>
+                  <StatusBadge>{job.status}</StatusBadge>
                 </td>
                 <td>{job.attempt}</td>
                 <td>{formatTime(job.createdAt)}</td>

@@ -6,7 +6,7 @@ import { ErrorMessage } from '../errors';
 import { formatJson, formatTime } from '../format';
 import { useTitle } from '../layout';
 import { useSession } from '../session';
-import { Summary } from '../summary';
+import { StatusBadge, Summary } from '../summary';
 
 const RETRYABLE: JobStatus[] = ['dead', 'failed', 'cancelled'];
 const CANCELLABLE: JobStatus[] = ['queued', 'running', 'failed'];
@@ -76,14 +76,7 @@ function JobSummary({ job }: { job: JobDetails }) {
   return (
     <Summary
       items={[
-        [
-          'Status',
-          <>
-            <span className={`status status-${job.status}`} data-testid="job-status">
-              {job.status}
-            </span>
-          </>,
-        ],
+        ['Status', <StatusBadge testId="job-status">{job.status}</StatusBadge>],
         ['Type', job.type],
         ['Queue', job.queue],
         [

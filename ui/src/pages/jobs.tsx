@@ -8,6 +8,7 @@ import { ErrorMessage } from '../errors';
 import { formatTime } from '../format';
 import { useTitle } from '../layout';
 import { useSession } from '../session';
+import { StatusBadge } from '../summary';
 
 export const JOB_STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'dead', 'cancelled'];
 /** The states `POST /jobs/retry` takes. */
@@ -191,7 +192,7 @@ export function JobsPage() {
                 <td>{job.type}</td>
                 <td>{job.queue}</td>
                 <td>
-                  <span className={`status status-${job.status}`}>{job.status}</span>
+                  <StatusBadge>{job.status}</StatusBadge>
                 </td>
                 <td>
                   {job.attempt} of {job.maxAttempts}

@@ -6,9 +6,9 @@ import { ErrorMessage } from '../errors';
 import { formatTime } from '../format';
 import { useTitle } from '../layout';
 import { useSession } from '../session';
-import { countOf, ReservationsNav, SelectFilter, StatusBadge, useCatalogue } from './reservations';
+import { countOf, ReservationsNav, SelectFilter, useCatalogue } from './reservations';
 import type { OperationState } from './reservations';
-import { Summary } from '../summary';
+import { StatusBadge, Summary } from '../summary';
 
 type Operation = Schemas['OperationDto'];
 

@@ -6,9 +6,9 @@ import { formatJson, formatTime } from '../format';
 import { useTitle } from '../layout';
 import { useSession } from '../session';
 import { OperationsTable } from './reservations-operations';
-import { purposeType, ReservationsNav, StatusBadge, useCatalogue } from './reservations';
+import { purposeType, ReservationsNav, useCatalogue } from './reservations';
 import type { RequestStatus } from './reservations';
-import { Summary } from '../summary';
+import { StatusBadge, Summary } from '../summary';
 
 const FINISHED: RequestStatus[] = ['done', 'cancelled'];
 

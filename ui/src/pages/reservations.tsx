@@ -1,12 +1,13 @@
 import { useQueries, useQuery } from '@tanstack/react-query';
 import { useId } from 'react';
-import type { FormEvent, ReactNode } from 'react';
+import type { FormEvent } from 'react';
 import { Link, NavLink, useSearchParams } from 'react-router';
 import { api, unwrap } from '../api/client';
 import type { Schemas } from '../api/client';
 import { ErrorMessage } from '../errors';
 import { formatTime } from '../format';
 import { useTitle } from '../layout';
+import { StatusBadge } from '../summary';
 
 export type RequestStatus = Schemas['ReservationRequestDto']['status'];
 export type OperationState = Schemas['OperationDto']['state'];
@@ -240,14 +241,6 @@ function RequestsSection() {
         </button>
       )}
     </section>
-  );
-}
-
-export function StatusBadge({ children, testId }: { children: string; testId?: string }): ReactNode {
-  return (
-    <span className={`status status-${children}`} data-testid={testId}>
-      {children}
-    </span>
   );
 }
 

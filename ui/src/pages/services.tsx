@@ -5,7 +5,7 @@ import { api, unwrap } from '../api/client';
 import { ErrorMessage } from '../errors';
 import { formatTime } from '../format';
 import { useTitle } from '../layout';
-import { Summary } from '../summary';
+import { StatusBadge, Summary } from '../summary';
 
 /** One provider's part of a service, as `GET /projects/{id}/services` gives it (untyped in the OpenAPI document). */
 interface ProviderDetail {
@@ -115,7 +115,7 @@ export function ServicesPage() {
                 <td>{service.flavorId}</td>
                 <td>{service.domains.map((d) => d.domain).join(', ')}</td>
                 <td>
-                  <span className={`status status-${service.status}`}>{label(service.status)}</span>
+                  <StatusBadge label={label(service.status)}>{service.status}</StatusBadge>
                   {service.operatorStatus === 'disabled' && ' (disabled)'}
                 </td>
                 <td>
@@ -143,7 +143,7 @@ function ProviderStatuses({ details }: { details: Record<string, ProviderDetail>
     <ul className="providers">
       {entries.map(([provider, detail]) => (
         <li key={provider}>
-          {provider}: <span className={`status status-${detail.status}`}>{label(detail.status)}</span>
+          {provider}: <StatusBadge label={label(detail.status)}>{detail.status}</StatusBadge>
           {detail.errorInfo && (
             <>
               {' '}
@@ -196,11 +196,9 @@ export function ServicePage() {
             items={[
               [
                 'Status',
-                <>
-                  <span className={`status status-${data.status}`} data-testid="service-status">
-                    {label(data.status)}
-                  </span>
-                </>,
+                <StatusBadge testId="service-status" label={label(data.status)}>
+                  {data.status}
+                </StatusBadge>,
               ],
               ['Operator status', data.operatorStatus],
               ['Flavor', data.flavorId],
@@ -234,7 +232,7 @@ export function ServicePage() {
                   <tr key={provider}>
                     <th scope="row">{provider}</th>
                     <td>
-                      <span className={`status status-${detail.status}`}>{label(detail.status)}</span>
+                      <StatusBadge label={label(detail.status)}>{detail.status}</StatusBadge>
                     </td>
                     <td>{detail.providerServiceId ? <code>{detail.providerServiceId}</code> : '—'}</td>
                     <td>

@@ -5,7 +5,7 @@ import { ErrorMessage } from '../errors';
 import { formatTime } from '../format';
 import { useTitle } from '../layout';
 import { UNFINISHED, useCancelRun } from './syncs';
-import { Summary } from '../summary';
+import { StatusBadge, Summary } from '../summary';
 
 /** One sync run: its status, live counters and checkpoints, with Cancel while it has not ended. */
 export function SyncRunPage() {
@@ -32,7 +32,7 @@ export function SyncRunPage() {
               [
                 'Status',
                 <>
-                  <span className={`status status-${data.status}`}>{data.status}</span>
+                  <StatusBadge>{data.status}</StatusBadge>
                 </>,
               ],
               [

@@ -7,6 +7,7 @@ import { ErrorMessage } from '../errors';
 import { formatTime } from '../format';
 import { useTitle } from '../layout';
 import { useSession } from '../session';
+import { StatusBadge } from '../summary';
 
 export type SyncRun = Schemas['SyncRunDto'];
 type StatusEntry = Schemas['SyncStatusEntryDto'];
@@ -232,7 +233,7 @@ function TypeRow({ entry }: { entry: StatusEntry }) {
         {run ? (
           <>
             <Link to={`/syncs/runs/${run.id}`}>
-              <span className={`status status-${run.status}`}>{run.status}</span>
+              <StatusBadge>{run.status}</StatusBadge>
             </Link>
             {run.error && ` ${run.error.code}: ${run.error.message}`}
           </>
@@ -334,7 +335,7 @@ function RunRow({ run, connectionName }: { run: SyncRun; connectionName: string 
       <td>{connectionName}</td>
       <td>{run.type}</td>
       <td>
-        <span className={`status status-${run.status}`}>{run.status}</span>
+        <StatusBadge>{run.status}</StatusBadge>
         {run.error && ` ${run.error.code}: ${run.error.message}`}
       </td>
       <td>{run.itemsSeen}</td>

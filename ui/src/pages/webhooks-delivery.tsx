@@ -5,7 +5,7 @@ import { ErrorMessage } from '../errors';
 import { formatJson, formatTime } from '../format';
 import { useTitle } from '../layout';
 import { AdminsOnly, useIsAdmin, webhookKeys } from './webhooks-common';
-import { Summary } from '../summary';
+import { StatusBadge, Summary } from '../summary';
 
 /** One delivery of an event to an endpoint: every attempt, the body sent, and Resend. */
 export function WebhookDeliveryPage() {
@@ -46,14 +46,7 @@ export function WebhookDeliveryPage() {
             <>
               <Summary
                 items={[
-                  [
-                    'Status',
-                    <>
-                      <span className={`status status-${data.status}`} data-testid="delivery-status">
-                        {data.status}
-                      </span>
-                    </>,
-                  ],
+                  ['Status', <StatusBadge testId="delivery-status">{data.status}</StatusBadge>],
                   [
                     'Event',
                     <>

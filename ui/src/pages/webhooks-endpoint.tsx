@@ -17,7 +17,7 @@ import {
   webhookKeys,
 } from './webhooks-common';
 import type { DeliveryStatus, EndpointFields, WebhookEndpoint } from './webhooks-common';
-import { Summary } from '../summary';
+import { StatusBadge, Summary } from '../summary';
 
 const PAGE_SIZE = 50;
 const DAY_MS = 86_400_000;
@@ -220,7 +220,7 @@ function Deliveries({ endpointId }: { endpointId: string }) {
                 </th>
                 <td>{delivery.eventName}</td>
                 <td>
-                  <span className={`status status-${delivery.status}`}>{delivery.status}</span>
+                  <StatusBadge>{delivery.status}</StatusBadge>
                 </td>
                 <td>{delivery.attemptCount}</td>
                 <td>{formatTime(delivery.nextAttemptAt)}</td>
