@@ -1,11 +1,14 @@
+import * as fs from 'node:fs';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { newId } from '../src/common/ids.js';
 import { MIGRATIONS } from '../src/database/migrations/index.js';
+import { BACKSTOP_PAGES } from '../src/database/wal-checkpointer.js';
 import { WriteSerializer } from '../src/database/write-serializer.js';
 import { Account } from '../src/modules/accounts/account.entity.js';
 import { startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
+import { waitFor } from './support/wait-for.js';
 
 describe('database', () => {
   let t: TestApp;
@@ -100,6 +103,27 @@ describe('database', () => {
       foreign_keys: 1,
       timeout: 5000,
     });
+  });
+
+  it('copies the SQLite log into the database file from a thread, not inside a COMMIT', async () => {
+    if (t.database.kind !== 'sqlite') return;
+    const file = dataSource.options.database as string;
+    const [{ wal_autocheckpoint }] = await dataSource.query('PRAGMA wal_autocheckpoint');
+    expect(wal_autocheckpoint).toBe(BACKSTOP_PAGES);
+    await dataSource.query('CREATE TABLE checkpoint_probe (body TEXT)');
+    try {
+      const before = fs.statSync(file).size;
+      // 2 MB: far below the 40 MB at which this connection would checkpoint by itself.
+      for (let i = 0; i < 250; i++)
+        await dataSource.query('INSERT INTO checkpoint_probe VALUES (?)', ['x'.repeat(8000)]);
+
+      await waitFor(
+        () => Promise.resolve(fs.statSync(file).size - before),
+        (grown) => grown > 2_000_000,
+      );
+    } finally {
+      await dataSource.query('DROP TABLE checkpoint_probe');
+    }
   });
 
   it('has run every migration at boot, and each one reverts and re-applies', async () => {

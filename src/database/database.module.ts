@@ -5,6 +5,7 @@ import type { Migration } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { ChangeFeed } from './change-feed.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { WriteSerializer } from './write-serializer.js';
 
 @Global()
@@ -25,7 +26,7 @@ import { WriteSerializer } from './write-serializer.js';
       },
     }),
   ],
-  providers: [WriteSerializer, ChangeFeed],
+  providers: [WriteSerializer, ChangeFeed, WalCheckpointer],
   exports: [WriteSerializer, ChangeFeed],
 })
 export class DatabaseModule {}
