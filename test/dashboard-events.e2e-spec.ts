@@ -62,7 +62,11 @@ describeInBrowser('the dashboard: events, routes and schedules', () => {
     await page.getByRole('button', { name: 'Create route' }).click();
 
     await page.getByText('$bogus', { exact: false }).first().waitFor();
-    await expect(filter.getAttribute('aria-invalid')).resolves.toBe('true');
+    // The field is marked in a render of its own, which may come after the message.
+    await waitFor(
+      () => filter.getAttribute('aria-invalid'),
+      (invalid) => invalid === 'true',
+    );
     await expect(descriptionOf(page, filter)).resolves.toContain('$bogus');
     // The other fields are fine, and are not marked.
     expect(await page.getByLabel('Event pattern').getAttribute('aria-invalid')).toBeNull();
@@ -111,9 +115,13 @@ describeInBrowser('the dashboard: events, routes and schedules', () => {
     await page.getByLabel('Event name').fill('dash.order');
     await page.getByLabel('Data (JSON)').fill('{ "orderId": "A-1" ');
     await page.getByRole('button', { name: 'Send event' }).click();
-    // JSON that does not parse is refused at its field, before any request.
+    // JSON that does not parse is refused at its field, before any request. Nothing else on the
+    // page changes to wait for, so the field's description is read until it says so.
     const data = page.getByLabel('Data (JSON)');
-    await expect(descriptionOf(page, data)).resolves.toContain('not valid JSON');
+    await waitFor(
+      () => descriptionOf(page, data),
+      (text) => text.includes('not valid JSON'),
+    );
     await data.fill('{ "orderId": "A-1" }');
     await page.getByRole('button', { name: 'Send event' }).click();
     const sent = page.getByRole('status').getByRole('link', { name: /^event / });
@@ -157,9 +165,15 @@ describeInBrowser('the dashboard: events, routes and schedules', () => {
     await page.getByLabel('Source').first().fill('crm');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/name=filter\.\*/);
-    await page.getByRole('cell', { name: 'filter.beta' }).waitFor();
-    expect(await page.getByRole('cell', { name: 'filter.alpha' }).count()).toBe(1);
-    expect(await page.getByRole('cell', { name: 'dash.order' }).count()).toBe(0);
+    // Read until the filtered list has replaced the one shown before it.
+    await waitFor(
+      async () => ({
+        alpha: await page.getByRole('cell', { name: 'filter.alpha' }).count(),
+        beta: await page.getByRole('cell', { name: 'filter.beta' }).count(),
+        other: await page.getByRole('cell', { name: 'dash.order' }).count(),
+      }),
+      (cells) => cells.alpha === 1 && cells.beta === 1 && cells.other === 0,
+    );
     // A window that ended before they were received holds none of them.
     await page.goto('/ui/events?name=filter.*&to=2000-01-01T00%3A00');
     await page.getByText('No event matches.').waitFor();
