@@ -132,8 +132,14 @@ describeInBrowser('the dashboard: reservations, projects and services', () => {
       await page.getByLabel('Status', { exact: true }).selectOption('reserved');
       await page.getByRole('form', { name: 'Filter requests' }).getByRole('button', { name: 'Show' }).click();
       await page.waitForURL('**/ui/reservations?status=reserved');
-      await page.locator(`a[href="/ui/reservations/requests/${reservedId}"]`).waitFor();
-      expect(await page.locator(`a[href="/ui/reservations/requests/${pendingId}"]`).count()).toBe(0);
+      // Read until the filtered list has replaced the one shown before it, which held both.
+      await waitFor(
+        async () => ({
+          reserved: await page.locator(`a[href="/ui/reservations/requests/${reservedId}"]`).count(),
+          pending: await page.locator(`a[href="/ui/reservations/requests/${pendingId}"]`).count(),
+        }),
+        (links) => links.reserved === 1 && links.pending === 0,
+      );
       await page.locator(`a[href="/ui/reservations/requests/${reservedId}"]`).click();
       await page.waitForURL(`**/ui/reservations/requests/${reservedId}`);
       await expect(page.getByTestId('request-status').textContent()).resolves.toBe('reserved');
