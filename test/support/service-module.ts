@@ -37,11 +37,19 @@ export async function startServiceModule(
     ...env,
   });
   const { imports = [], providers = [] } = typeof metadata === 'function' ? metadata(config) : metadata;
-  const module = await Test.createTestingModule({
-    imports: [CoreModule.forRoot(config), DatabaseModule, ...imports],
-    providers,
-  }).compile();
-  await module.init();
+  let module: TestingModule | undefined;
+  try {
+    module = await Test.createTestingModule({
+      imports: [CoreModule.forRoot(config), DatabaseModule, ...imports],
+      providers,
+    }).compile();
+    await module.init();
+  } catch (error) {
+    // A boot that fails (as some specs expect) leaves neither its database open nor its folder.
+    await module?.close().catch(() => undefined);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     module,
     config,
