@@ -93,6 +93,22 @@ describe('database', () => {
     expect(nested).toBe(true);
   });
 
+  it('still joins and defers commit hooks after its scope was switched off between transactions', async () => {
+    // Each transaction ends with no other open, which switches the scope's tracking off.
+    for (let round = 0; round < 3; round++) {
+      const order: string[] = [];
+      const joined = await serializer.transaction(async (outer) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return serializer.transaction((inner) => {
+          serializer.afterCommit(undefined, () => order.push('hook'));
+          order.push('work');
+          return Promise.resolve(inner === outer);
+        });
+      });
+      expect({ round, joined, order }).toEqual({ round, joined: true, order: ['work', 'hook'] });
+    }
+  });
+
   it('runs SQLite with WAL, a busy timeout and foreign keys on', async () => {
     if (t.database.kind !== 'sqlite') return;
     const [{ journal_mode }] = await dataSource.query('PRAGMA journal_mode');
