@@ -168,16 +168,13 @@ export class JobLedger {
           for (const item of sorted) {
             if (!out.has(item)) out.set(item, await this.recordOne(manager, item, now));
           }
-          // Asked once a group, before a finished job is built: building one parses its result again.
-          const wanted = { succeeded: this.hooks.wants('succeeded'), dead: this.hooks.wants('dead') };
           await this.hooks.notify(
             manager,
             sorted.flatMap((item) => {
               const { status } = out.get(item)!;
-              return (status === 'succeeded' || status === 'dead') && wanted[status]
-                ? [finishedJob(item.job, status, item.result)]
-                : [];
+              return status === 'succeeded' || status === 'dead' ? [{ status, item }] : [];
             }),
+            ({ status, item }) => finishedJob(item.job, status, item.result),
           );
           return group.map((item) => out.get(item)!);
         },
@@ -225,6 +222,7 @@ export class JobLedger {
             result: null,
             error: { code: LEASE_EXPIRED.code, message: LEASE_EXPIRED.message },
           })),
+          (job) => job,
         );
         return expired;
       },

@@ -42,8 +42,18 @@ export class JobOutcomeHooks {
     return this.listener?.wants(status) ?? false;
   }
 
-  async notify(manager: EntityManager, jobs: FinishedJob[]): Promise<void> {
-    const wanted = jobs.filter((job) => this.wants(job.status));
+  /**
+   * Tells the listener of the jobs that ended in a way it wants, asking it once per status. `build`
+   * makes a job's record only for those: a succeeded job's parses its result again.
+   */
+  async notify<T extends { status: FinalStatus }>(
+    manager: EntityManager,
+    ended: T[],
+    build: (job: T) => FinishedJob,
+  ): Promise<void> {
+    if (ended.length === 0) return;
+    const wants = { succeeded: this.wants('succeeded'), dead: this.wants('dead') };
+    const wanted = ended.filter((job) => wants[job.status]).map(build);
     if (wanted.length > 0) await this.listener!.onFinished(manager, wanted);
   }
 }
