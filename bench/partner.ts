@@ -33,7 +33,7 @@ import { ConnectionsService } from '../src/modules/providers/connections.service
 import type { JobContext } from '../src/modules/jobs/job-context.js';
 import { JobHandler } from '../src/modules/jobs/job-handler.decorator.js';
 import { JobsService } from '../src/modules/jobs/jobs.service.js';
-import { rawPosts, servePeerOrRun, startPeerProcess, untilDone } from './support/baseline.js';
+import { rawPosts, servePeerOrRun, startPeerProcess, untilSucceeded } from './support/baseline.js';
 import type { PeerProcess } from './support/baseline.js';
 
 const TOTAL = 20_000;
@@ -182,15 +182,10 @@ async function throughJunction(url: string, partner: PeerProcess, bare: boolean)
         for (const job of batch) enqueuedAt.set(job.id, t);
       }
       finished += count;
-      // Index-only counts (status, finished_at): a scan of the job rows would stall the worker.
-      await untilDone(
-        async () => {
-          const [row] = await dataSource.query<{ n: number; dead: number }[]>(
-            `SELECT (SELECT count(*) FROM job WHERE status = 'succeeded') AS n,
-                    (SELECT count(*) FROM job WHERE status = 'dead') AS dead`,
-          );
-          return { done: Number(row.n), failed: Number(row.dead) };
-        },
+      await untilSucceeded(
+        dataSource,
+        'job',
+        'dead',
         finished,
         `${bare ? BARE_JOB_TYPE : 'http.action'} jobs`,
       );

@@ -24,7 +24,7 @@ import { AppModule } from '../src/app.module.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { EventIntakeService } from '../src/modules/events/event-intake.service.js';
 import { WebhookEndpointsService } from '../src/modules/webhooks/webhook-endpoints.service.js';
-import { rawPosts, servePeerOrRun, startPeerProcess, untilDone } from './support/baseline.js';
+import { rawPosts, servePeerOrRun, startPeerProcess, untilSucceeded } from './support/baseline.js';
 import type { PeerProcess } from './support/baseline.js';
 import { inbound } from './webhooks-inbound.js';
 
@@ -116,17 +116,7 @@ async function throughJunction(url: string, receiver: PeerProcess) {
         if (results.some((r) => !r.ok)) throw new Error('an event was refused');
       }
       finished += count;
-      await untilDone(
-        async () => {
-          const [row] = await dataSource.query<{ n: number; failed: number }[]>(
-            `SELECT (SELECT count(*) FROM webhook_delivery WHERE status = 'succeeded') AS n,
-                    (SELECT count(*) FROM webhook_delivery WHERE status = 'failed') AS failed`,
-          );
-          return { done: Number(row.n), failed: Number(row.failed) };
-        },
-        finished,
-        'deliveries',
-      );
+      await untilSucceeded(dataSource, 'webhook_delivery', 'failed', finished, 'deliveries');
       const [{ last }] = await dataSource.query<{ last: string }[]>(
         `SELECT max(updated_at) AS last FROM webhook_delivery WHERE status = 'succeeded'`,
       );

@@ -4,6 +4,7 @@
  * finished the work.
  */
 import { fork } from 'node:child_process';
+import type { DataSource } from 'typeorm';
 import { Agent } from 'undici';
 
 export interface PeerProcess {
@@ -89,7 +90,7 @@ export async function rawPosts(options: {
  * Polls `count` every `pollMs` until `done` reaches `total`; fails when `failed` is above 0 or
  * nothing moved for `stallMs`. Counts should be index-only, so polling does not stall the worker.
  */
-export async function untilDone(
+async function untilDone(
   count: () => Promise<{ done: number; failed: number }>,
   total: number,
   what: string,
@@ -105,4 +106,29 @@ export async function untilDone(
     done = counts.done;
     if (Date.now() - movedAt > stallMs) throw new Error(`stuck at ${done} of ${total} ${what}`);
   }
+}
+
+/**
+ * `untilDone` over the rows of `table` by status: done when `total` have `succeeded`, failed when
+ * one has `failedStatus`. Both counts should be index-only (a status index), so polling does not
+ * stall the worker with a scan.
+ */
+export function untilSucceeded(
+  dataSource: DataSource,
+  table: string,
+  failedStatus: string,
+  total: number,
+  what: string,
+): Promise<void> {
+  return untilDone(
+    async () => {
+      const [row] = await dataSource.query<{ n: number; failed: number }[]>(
+        `SELECT (SELECT count(*) FROM ${table} WHERE status = 'succeeded') AS n,
+                (SELECT count(*) FROM ${table} WHERE status = '${failedStatus}') AS failed`,
+      );
+      return { done: Number(row.n), failed: Number(row.failed) };
+    },
+    total,
+    what,
+  );
 }
