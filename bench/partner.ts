@@ -6,10 +6,10 @@
  * undici POSTs of the same orders to the same fake, 20 in flight at once (the worker's default
  * concurrency), with keep-alive, measured before and after the runs through Junction; ratios are
  * to the mean of the two, so a slow spell of the machine during one of them shows as a spread
- * between them instead of moving the ratio alone. Between them, the floor any handler can reach on this engine: the
- * same jobs run by a bare handler that sends the raw POST itself (no connection, credentials,
- * templates, rate budget, log line or metrics), so the report shows how much of the gap to raw
- * is the engine's durable per-job work and how much is http.action's.
+ * between them instead of moving the ratio alone. Between them, the floor any handler can reach
+ * on this engine: the same jobs run by a bare handler that sends the raw POST itself (no
+ * connection, credentials, templates, rate budget, log line or metrics), so the report shows how
+ * much of the gap to raw is the engine's durable per-job work and how much is http.action's.
  *
  * Conditions: 20,000 jobs on SQLite with the embedded queue, enqueued with
  * `JobsService.enqueueMany` in batches of 500 while the worker runs; one `http` connection with a

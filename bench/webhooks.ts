@@ -30,8 +30,8 @@ import { inbound } from './webhooks-inbound.js';
 
 const TOTAL = 5_000;
 /**
- * Events delivered through Junction first and not counted, as a first raw run is not, so both are measured
- * warm.
+ * Events delivered through Junction first and not counted, as a first raw run is not, so both are
+ * measured warm.
  */
 const WARM_UP = 500;
 const BATCH = 500;
