@@ -224,6 +224,7 @@ async function main(): Promise<void> {
     const rawCpu = process.cpuUsage();
     const rawBefore = await raw(partner.url, 'before');
     const rawCpuPerRequestUs = Math.round(((u) => u.user + u.system)(process.cpuUsage(rawCpu)) / TOTAL);
+    // The fake forgets the raw orders, so the floor's run starts with an empty record.
     await partner.ask('received');
     const floor = await throughJunction(partner.url, partner, true);
     const junction = await throughJunction(partner.url, partner, false);

@@ -86,49 +86,32 @@ export async function rawPosts(options: {
   return options.total / seconds;
 }
 
-/**
- * Polls `count` every `pollMs` until `done` reaches `total`; fails when `failed` is above 0 or
- * nothing moved for `stallMs`. Counts should be index-only, so polling does not stall the worker.
- */
-async function untilDone(
-  count: () => Promise<{ done: number; failed: number }>,
-  total: number,
-  what: string,
-  { pollMs = 100, stallMs = 60_000 } = {},
-): Promise<void> {
-  let done = 0;
-  let movedAt = Date.now();
-  while (done < total) {
-    await new Promise<void>((resolve) => setTimeout(resolve, pollMs));
-    const counts = await count();
-    if (counts.failed > 0) throw new Error(`${counts.failed} ${what} failed`);
-    if (counts.done !== done) movedAt = Date.now();
-    done = counts.done;
-    if (Date.now() - movedAt > stallMs) throw new Error(`stuck at ${done} of ${total} ${what}`);
-  }
-}
+const POLL_MS = 100;
+const STALL_MS = 60_000;
 
 /**
- * `untilDone` over the rows of `table` by status: done when `total` have `succeeded`, failed when
- * one has `failedStatus`. Both counts should be index-only (a status index), so polling does not
- * stall the worker with a scan.
+ * Polls the rows of `table` by status until `total` have `succeeded`; fails when one has
+ * `failedStatus`, or when the count has not moved for a minute. Both counts are index-only (a
+ * status index), so polling does not stall the worker with a scan.
  */
-export function untilSucceeded(
+export async function untilSucceeded(
   dataSource: DataSource,
   table: string,
   failedStatus: string,
   total: number,
   what: string,
 ): Promise<void> {
-  return untilDone(
-    async () => {
-      const [row] = await dataSource.query<{ n: number; failed: number }[]>(
-        `SELECT (SELECT count(*) FROM ${table} WHERE status = 'succeeded') AS n,
-                (SELECT count(*) FROM ${table} WHERE status = '${failedStatus}') AS failed`,
-      );
-      return { done: Number(row.n), failed: Number(row.failed) };
-    },
-    total,
-    what,
-  );
+  let done = 0;
+  let movedAt = Date.now();
+  while (done < total) {
+    await new Promise<void>((resolve) => setTimeout(resolve, POLL_MS));
+    const [row] = await dataSource.query<{ n: number; failed: number }[]>(
+      `SELECT (SELECT count(*) FROM ${table} WHERE status = 'succeeded') AS n,
+              (SELECT count(*) FROM ${table} WHERE status = '${failedStatus}') AS failed`,
+    );
+    if (Number(row.failed) > 0) throw new Error(`${row.failed} ${what} failed`);
+    if (Number(row.n) !== done) movedAt = Date.now();
+    done = Number(row.n);
+    if (Date.now() - movedAt > STALL_MS) throw new Error(`stuck at ${done} of ${total} ${what}`);
+  }
 }
