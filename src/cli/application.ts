@@ -1,12 +1,9 @@
 import { ConsoleLogger } from '@nestjs/common';
 import type { INestApplicationContext, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AppModule } from '../app.module.js';
 import type { Principal } from '../common/auth/principal.js';
 import type { AppConfig } from '../config/app-config.js';
 import { ConfigError, loadConfig } from '../config/load-config.js';
-import { PluginLoadError, loadPlugins } from '../plugins/load-plugins.js';
-import { pingRedis, redisProblem } from './checks.js';
 import { CliError } from './cli-error.js';
 
 /**
@@ -46,6 +43,13 @@ export async function withApplication<T>(
   const env: Env = { ...process.env, JUNCTION_ROLES: 'api', LOG_FORMAT: 'json' };
   if (options.embeddedQueue) delete env.REDIS_URL;
   const config = readConfig(env);
+  // Loaded here, not at the top: importing the application takes seconds, which `--help` and a
+  // mistyped option should not wait for. A command imports the services it uses the same way.
+  const [{ AppModule }, { PluginLoadError, loadPlugins }, { pingRedis, redisProblem }] = await Promise.all([
+    import('../app.module.js'),
+    import('../plugins/load-plugins.js'),
+    import('./checks.js'),
+  ]);
   // Bull would wait for an unreachable Redis forever; say so at once instead.
   if (config.redisUrl) {
     const problem = await pingRedis(config.redisUrl);

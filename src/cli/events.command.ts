@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { isIsoTime } from '../common/validation/iso-time.decorator.js';
-import { EventReplayService } from '../modules/events/event-replay.service.js';
+import type { EventReplayService } from '../modules/events/event-replay.service.js';
 import { withApplication } from './application.js';
 import { CliError } from './cli-error.js';
 
@@ -45,6 +44,16 @@ export class EventsReplayCommand extends CommandRunner {
   }
 
   async run(_params: string[], options: ReplayOptions): Promise<void> {
+    // With class-validator's decorators: loaded when the command runs, not for `--help`.
+    const { isIsoTime } = await import('../common/validation/iso-time.decorator.js');
+    const isoTime = (flag: string, text: string): Date => {
+      if (!isIsoTime(text)) {
+        throw new CliError(
+          `${flag} must be an ISO 8601 time with a zone, such as 2026-11-24T10:00:00Z (got ${text})`,
+        );
+      }
+      return new Date(text);
+    };
     const range = {
       pattern: options.pattern,
       from: isoTime('--from', options.from),
@@ -52,6 +61,7 @@ export class EventsReplayCommand extends CommandRunner {
     };
     if (!(range.from < range.to)) throw new CliError('--from must be before --to');
     const totals = await withApplication(async (app) => {
+      const { EventReplayService } = await import('../modules/events/event-replay.service.js');
       const replays = app.get(EventReplayService, { strict: false });
       // Each replayed event's jobs are keyed by this run, so one run never starts a job twice.
       const replayKey = `replay:cli:${randomUUID()}`;
@@ -71,15 +81,6 @@ export class EventsReplayCommand extends CommandRunner {
       `replayed ${totals.replayed} of ${totals.scanned} events received from ${range.from.toISOString()} to ${range.to.toISOString()} matching ${range.pattern}: ${totals.jobs} jobs queued\n`,
     );
   }
-}
-
-function isoTime(flag: string, text: string): Date {
-  if (!isIsoTime(text)) {
-    throw new CliError(
-      `${flag} must be an ISO 8601 time with a zone, such as 2026-11-24T10:00:00Z (got ${text})`,
-    );
-  }
-  return new Date(text);
 }
 
 @Command({ name: 'events', description: 'Stored events', subCommands: [EventsReplayCommand] })

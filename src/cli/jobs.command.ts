@@ -1,7 +1,7 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { RETRYABLE_STATUSES } from '../modules/jobs/jobs.contract.js';
-import type { RetryableStatus } from '../modules/jobs/jobs.contract.js';
-import { JobsService } from '../modules/jobs/jobs.service.js';
+// Not jobs.contract, which loads the jobs module: `--help` lists the choices without it.
+import { RETRYABLE_STATUSES } from '../modules/jobs/job-statuses.js';
+import type { RetryableStatus } from '../modules/jobs/job-statuses.js';
 import { withApplication } from './application.js';
 
 interface RetryOptions {
@@ -31,9 +31,12 @@ export class JobsRetryCommand extends CommandRunner {
   }
 
   async run(_params: string[], options: RetryOptions): Promise<void> {
-    const retried = await withApplication((app) =>
-      app.get(JobsService, { strict: false }).retryMatching({ status: options.status, type: options.type }),
-    );
+    const retried = await withApplication(async (app) => {
+      const { JobsService } = await import('../modules/jobs/jobs.service.js');
+      return app
+        .get(JobsService, { strict: false })
+        .retryMatching({ status: options.status, type: options.type });
+    });
     const which = `${options.status} job${retried === 1 ? '' : 's'}${options.type ? ` of type ${options.type}` : ''}`;
     process.stdout.write(`retried ${retried} ${which}\n`);
   }

@@ -1,8 +1,6 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { ACCOUNT_ROLES } from '../common/auth/roles.js';
-import type { AccountRole } from '../common/auth/roles.js';
-import { AccountsService } from '../modules/accounts/accounts.service.js';
-import { ApiKeysService } from '../modules/accounts/api-keys.service.js';
+import { ACCOUNT_ROLES } from '../common/auth/account-roles.js';
+import type { AccountRole } from '../common/auth/account-roles.js';
 import { CLI_PRINCIPAL, withApplication } from './application.js';
 import { CliError } from './cli-error.js';
 
@@ -41,6 +39,10 @@ export class KeysCreateCommand extends CommandRunner {
     const email = options.email ?? '';
     const { key, details } = await withApplication(
       async (app) => {
+        const [{ AccountsService }, { ApiKeysService }] = await Promise.all([
+          import('../modules/accounts/accounts.service.js'),
+          import('../modules/accounts/api-keys.service.js'),
+        ]);
         const accounts = app.get(AccountsService, { strict: false });
         const apiKeys = app.get(ApiKeysService, { strict: false });
         let account = await accounts.findByEmail(email);

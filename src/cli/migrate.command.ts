@@ -1,9 +1,5 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { DataSource, MigrationExecutor } from 'typeorm';
-import { dataSourceOptions } from '../database/data-source-options.js';
-import { migrate } from '../database/database.module.js';
 import { readConfig } from './application.js';
-import { describeDatabase } from './checks.js';
 import { CliError } from './cli-error.js';
 
 interface MigrateOptions {
@@ -33,6 +29,13 @@ export class MigrateCommand extends CommandRunner {
   async run(_params: string[], options: MigrateOptions): Promise<void> {
     if (options.show && options.revert) throw new CliError('choose one of --show and --revert');
     const config = readConfig();
+    const [{ DataSource, MigrationExecutor }, { dataSourceOptions }, { migrate }, { describeDatabase }] =
+      await Promise.all([
+        import('typeorm'),
+        import('../database/data-source-options.js'),
+        import('../database/database.module.js'),
+        import('./checks.js'),
+      ]);
     const dataSource = new DataSource(dataSourceOptions(config.database));
     try {
       await dataSource.initialize();

@@ -1,6 +1,4 @@
 import { Command, CommandRunner } from 'nest-commander';
-import { ConnectionsService } from '../modules/providers/connections.service.js';
-import { WebhookEndpointsService } from '../modules/webhooks/webhook-endpoints.service.js';
 import { readConfig, withApplication } from './application.js';
 import { CliError } from './cli-error.js';
 
@@ -16,10 +14,16 @@ export class ResealCommand extends CommandRunner {
         'JUNCTION_SECRET_KEY_PREVIOUS is not set: set it to the old key and JUNCTION_SECRET_KEY to the new one, then run this again',
       );
     }
-    const counts = await withApplication(async (app) => ({
-      connections: await app.get(ConnectionsService, { strict: false }).resealAll(),
-      endpoints: await app.get(WebhookEndpointsService, { strict: false }).resealAll(),
-    }));
+    const counts = await withApplication(async (app) => {
+      const [{ ConnectionsService }, { WebhookEndpointsService }] = await Promise.all([
+        import('../modules/providers/connections.service.js'),
+        import('../modules/webhooks/webhook-endpoints.service.js'),
+      ]);
+      return {
+        connections: await app.get(ConnectionsService, { strict: false }).resealAll(),
+        endpoints: await app.get(WebhookEndpointsService, { strict: false }).resealAll(),
+      };
+    });
     process.stdout.write(
       `connections: ${counts.connections.resealed} sealed again, ${counts.connections.current} already on the current key\n` +
         `webhook endpoints: ${counts.endpoints.resealed} sealed again, ${counts.endpoints.current} already on the current key\n`,

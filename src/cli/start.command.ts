@@ -1,5 +1,4 @@
 import { Command, CommandRunner } from 'nest-commander';
-import { start } from '../start.js';
 
 let serving = false;
 
@@ -16,6 +15,7 @@ export function isServing(): boolean {
 export class StartCommand extends CommandRunner {
   async run(): Promise<void> {
     serving = true;
+    const { start } = await import('../start.js');
     await start();
   }
 }

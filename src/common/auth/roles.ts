@@ -1,15 +1,10 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiExtension } from '@nestjs/swagger';
 
-export const ACCOUNT_ROLES = ['admin', 'operator', 'viewer'] as const;
-export type AccountRole = (typeof ACCOUNT_ROLES)[number];
+import type { AccountRole } from './account-roles.js';
 
-const RANK: Record<AccountRole, number> = { viewer: 0, operator: 1, admin: 2 };
-
-/** admin can do all an operator can, an operator all a viewer can. */
-export function roleAtLeast(role: AccountRole, required: AccountRole): boolean {
-  return RANK[role] >= RANK[required];
-}
+export { ACCOUNT_ROLES, roleAtLeast } from './account-roles.js';
+export type { AccountRole } from './account-roles.js';
 
 export const REQUIRED_ROLE = 'junction:required-role';
 export const IS_PUBLIC = 'junction:public';

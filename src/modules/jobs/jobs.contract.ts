@@ -3,6 +3,8 @@
  * its options are checked against, and the handler API (decorators, context, failures). Other
  * modules never import the job entities, the ledger or its stores.
  */
+import type { JobStatus } from './job-statuses.js';
+
 export { EnqueuesJobs } from './enqueues-jobs.decorator.js';
 export { JobHandler } from './job-handler.decorator.js';
 export { JobPayloadCheck } from './job-payload-check.decorator.js';
@@ -15,12 +17,8 @@ export { JOBS_TOPIC } from './job-changes.js';
 export type { JobChange } from './job-changes.js';
 export type { FinalStatus, FinishedJob, JobOutcomeListener } from './job-outcome-hooks.service.js';
 
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'dead', 'cancelled'] as const;
-/** `failed` means an attempt failed and a retry is scheduled at `runAt`; `dead` means no more tries. */
-export type JobStatus = (typeof JOB_STATUSES)[number];
-/** The states a job can be retried from. */
-export const RETRYABLE_STATUSES = ['dead', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
-export type RetryableStatus = (typeof RETRYABLE_STATUSES)[number];
+export { JOB_STATUSES, RETRYABLE_STATUSES } from './job-statuses.js';
+export type { JobStatus, RetryableStatus } from './job-statuses.js';
 
 /** The range of a job's `priority`; higher runs first. */
 export const MAX_PRIORITY = 1_000_000;
