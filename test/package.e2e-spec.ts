@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +17,25 @@ function shellEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     Object.entries(process.env).filter(([name]) => !/^npm_|^INIT_CWD$/i.test(name)),
   );
   return { ...env, ...extra };
+}
+
+/**
+ * better-sqlite3's install script (prebuild-install) unpacks a prebuilt addon where one is found,
+ * and compiles SQLite from source (about two minutes here) where none is: the GitHub release it
+ * downloads from is out of reach on this network. This hands it, as a local prebuild under the
+ * name it looks for, the addon `npm ci` compiled for this checkout: the same version, Node and
+ * machine. Returns the folder to give it.
+ */
+function prebuildOfBetterSqlite(dir: string): string {
+  const root = path.resolve('node_modules/better-sqlite3');
+  const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const folder = path.join(dir, 'prebuilds');
+  fs.mkdirSync(folder);
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  execFileSync('tar', ['-czf', path.join(folder, name), '-C', root, 'build/Release/better_sqlite3.node']);
+  return folder;
 }
 
 // The tarball is the same whatever database the suite runs on, and installing it takes minutes
@@ -42,6 +61,7 @@ describeOnce('the packed tarball, installed with npm install -g', () => {
           npm_config_prefer_offline: 'true',
           npm_config_audit: 'false',
           npm_config_fund: 'false',
+          npm_config_better_sqlite3_local_prebuilds: prebuildOfBetterSqlite(dir),
         }),
       },
     );
