@@ -1,6 +1,5 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiExtension } from '@nestjs/swagger';
-
 import type { AccountRole } from './account-roles.js';
 
 export { ACCOUNT_ROLES, roleAtLeast } from './account-roles.js';
