@@ -38,8 +38,8 @@ function prebuildOfBetterSqlite(dir: string): string {
   return folder;
 }
 
-// The tarball is the same whatever database the suite runs on, and installing it takes minutes
-// (better-sqlite3 compiles): it is proven in the SQLite pass, the one `npm test` runs by default.
+// The tarball is the same whatever database the suite runs on, and installing it takes half a
+// minute: it is proven in the SQLite pass, the one `npm test` runs by default.
 const onPostgres = process.env.DATABASE_URL?.startsWith('postgres') ?? false;
 const describeOnce = onPostgres ? describe.skip : describe;
 
