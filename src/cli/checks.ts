@@ -32,7 +32,9 @@ export async function pingRedis(url: string): Promise<string | undefined> {
     return cause?.message ?? (error instanceof Error ? error.message : String(error));
   } finally {
     clearTimeout(timer);
-    client.disconnect();
+    // A client whose connection failed has ended; disconnecting it again would start a 2 s
+    // timer (ioredis's disconnectTimeout) waiting for a close that has already happened.
+    if (client.status !== 'end') client.disconnect();
   }
 }
 
