@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { Redis } from 'ioredis';
+import { redisPingProblem } from '../../common/redis-ping.js';
 
 const REDIS_PING_TIMEOUT_MS = 1500;
 
@@ -9,26 +9,9 @@ const REDIS_PING_TIMEOUT_MS = 1500;
 export class RedisHealthIndicator {
   constructor(private readonly health: HealthIndicatorService) {}
 
-  pingCheck<const Key extends string>(key: Key, url: string) {
-    return this.health
-      .check(key)
-      .attempt(async () => {
-        const client = new Redis(url, {
-          lazyConnect: true,
-          connectTimeout: REDIS_PING_TIMEOUT_MS,
-          maxRetriesPerRequest: 0,
-          enableOfflineQueue: false,
-          retryStrategy: () => null,
-        });
-        try {
-          await client.connect();
-          await client.ping();
-        } finally {
-          // A client whose connection failed has ended; disconnecting it again would start a 2 s
-          // timer (ioredis's disconnectTimeout) waiting for a close that has already happened.
-          if (client.status !== 'end') client.disconnect();
-        }
-      })
-      .withTimeout(REDIS_PING_TIMEOUT_MS);
+  async pingCheck<const Key extends string>(key: Key, url: string) {
+    const indicator = this.health.check(key);
+    const problem = await redisPingProblem(url, REDIS_PING_TIMEOUT_MS);
+    return problem === undefined ? indicator.up() : indicator.down({ message: problem });
   }
 }
