@@ -34,6 +34,11 @@ export class JobFailure extends Error {
 
 const PERMANENT_CODES = new Set(['PERMANENT', 'AUTH', 'NOT_FOUND', 'UNKNOWN_JOB_TYPE']);
 const MAX_MESSAGE_LENGTH = 2000;
+/**
+ * The longest a job waits on a `retryAfterMs`: a partner's `Retry-After` of years (or beyond what a
+ * Date holds, which would leave the attempt unrecordable and the job running) waits this instead.
+ */
+export const MAX_RETRY_AFTER_MS = 30 * 24 * 3_600_000;
 const MAX_STACK_LENGTH = 8000;
 
 export interface FailureVerdict {
@@ -64,7 +69,7 @@ export function describeFailure(error: unknown): FailureVerdict {
     typeof fields.retryAfterMs === 'number' &&
     Number.isFinite(fields.retryAfterMs) &&
     fields.retryAfterMs >= 0
-      ? fields.retryAfterMs
+      ? Math.min(fields.retryAfterMs, MAX_RETRY_AFTER_MS)
       : null;
   const message = error instanceof Error ? error.message : String(error);
   return {

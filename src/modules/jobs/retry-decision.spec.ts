@@ -1,4 +1,4 @@
-import { describeFailure, JobFailure } from './job-failure.js';
+import { describeFailure, JobFailure, MAX_RETRY_AFTER_MS } from './job-failure.js';
 import { decideRetry } from './retry-decision.js';
 import type { FailedAttempt } from './retry-decision.js';
 
@@ -31,6 +31,18 @@ describe('decideRetry', () => {
     const decision = decideRetry(attempt(4, 5), temporary, NOW, () => 0.5);
     expect(decision.status).toBe('failed');
     expect(decision.runAt.getTime()).toBeGreaterThanOrEqual(NOW.getTime());
+  });
+
+  it('waits at most 30 days, whatever wait the failure asks for', () => {
+    // 1e17 ms is past what a Date holds: unbounded, the retry's runAt would be an Invalid Date.
+    for (const failure of [
+      JobFailure.rateLimited('come back in ages', 1e17),
+      JobFailure.deferred('later', 1e17),
+    ]) {
+      const { runAt } = decideRetry(attempt(2), describeFailure(failure), NOW);
+      expect(runAt).toEqual(new Date(NOW.getTime() + MAX_RETRY_AFTER_MS));
+    }
+    expect(MAX_RETRY_AFTER_MS).toBe(30 * 24 * 3_600_000);
   });
 
   it('waits exactly retryAfterMs when the failure is a rate limit with a retry-after', () => {
