@@ -88,6 +88,49 @@ describe('providers and connections', () => {
     expect((await call('get', '/connections').expect(200)).body.items).toHaveLength(before);
   });
 
+  it('refuses a user or password in a config URL, a rate window longer than a timer can wait, and a blank name', async () => {
+    const before = (await call('get', '/connections').expect(200)).body.items.length;
+    const message = 'must not carry a user or password; give them as the connection’s credentials';
+    for (const baseUrl of ['https://shop:pa55-w0rd@partner.example', 'https://ghp_t0ken@partner.example']) {
+      const refused = await create({ name: 'inline', config: { baseUrl } }).expect(422);
+      expect(refused.body.details).toEqual([{ path: '/config/baseUrl', message }]);
+      expect(refused.text).not.toContain(baseUrl);
+    }
+    // Anywhere in the config, an action's header or body included.
+    const nested = await create({
+      name: 'inline',
+      config: {
+        baseUrl: 'https://partner.example',
+        actions: {
+          send: { method: 'POST', path: '/x', body: { callback: 'https://me:pw@shop.example/cb' } },
+        },
+      },
+    }).expect(422);
+    expect(nested.body.details).toEqual([{ path: '/config/actions/send/body/callback', message }]);
+
+    const monthly = await create({
+      name: 'monthly',
+      config: { baseUrl: 'https://partner.example', rateLimit: { requests: 1000, perMs: 2_592_000_000 } },
+    }).expect(422);
+    expect(monthly.body.details).toEqual([
+      { path: '/config/rateLimit/perMs', message: 'must be <= 2147483647' },
+    ]);
+
+    const blank = await create({ name: '   ' }).expect(400);
+    expect(JSON.stringify(blank.body)).toContain('name must not be blank');
+    const { id } = (await create({ name: 'not blank' }).expect(201)).body as { id: string };
+    await call('patch', `/connections/${id}`).send({ name: ' \t ' }).expect(400);
+    await call('patch', `/connections/${id}`)
+      .send({ config: { baseUrl: 'https://u:p@partner.example' } })
+      .expect(422);
+    expect((await call('get', `/connections/${id}`).expect(200)).body).toMatchObject({
+      name: 'not blank',
+      config: { baseUrl: 'https://partner.example' },
+    });
+    await call('delete', `/connections/${id}`).expect(204);
+    expect((await call('get', '/connections').expect(200)).body.items).toHaveLength(before);
+  });
+
   it('keeps names unique per account', async () => {
     await create({ name: 'twice' }).expect(201);
     const again = await create({ name: 'twice' }).expect(409);

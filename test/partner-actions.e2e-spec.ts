@@ -202,6 +202,51 @@ describe('http actions against a partner', () => {
     expect(metrics).toContain('junction_provider_call_duration_seconds_bucket{le="0.01",provider="http"}');
   });
 
+  it('masks the credential in the result when the partner echoes it back', async () => {
+    const { event } = await connect();
+    partner.answerNext({
+      kind: 'status',
+      status: 200,
+      body: { youSent: `Bearer ${TOKEN}`, asQuery: `token=${encodeURIComponent(TOKEN)}` },
+    });
+    const done = await finished(await order(event, 'A-7'));
+    expect(done).toMatchObject({ status: 'succeeded', result: { status: 200 } });
+    expect(done.result).toEqual({ status: 200, body: { youSent: 'Bearer ***', asQuery: 'token=***' } });
+  });
+
+  it('sends an action query value that is an object or a list as JSON', async () => {
+    const { id } = await connect();
+    await t
+      .http()
+      .patch(`/connections/${id}`)
+      .set(admin)
+      .send({
+        config: {
+          baseUrl: partner.url,
+          actions: {
+            find: {
+              method: 'GET',
+              path: '/shipments',
+              query: { filter: '{{input.filter}}', ids: '{{input.ids}}', status: 'open' },
+            },
+          },
+        },
+      })
+      .expect(200);
+    const submitted = await t
+      .http()
+      .post('/jobs')
+      .set(admin)
+      .send({
+        type: 'http.action',
+        payload: { connectionId: id, action: 'find', input: { filter: { since: 5 }, ids: [1, 2] } },
+      })
+      .expect(201);
+    await finished(submitted.body.id as string);
+    const [sent] = partner.requests.filter((r) => r.path === '/shipments').slice(-1);
+    expect(sent.query).toEqual({ filter: '{"since":5}', ids: '[1,2]', status: 'open' });
+  });
+
   it('keeps the token out of job results, logs, errors and events', async () => {
     const jobs = await t.http().get('/jobs?type=http.action&limit=200').set(admin).expect(200);
     const details = await Promise.all(

@@ -387,6 +387,30 @@ describe('PartnerHttpClient secrets', () => {
     ]);
   });
 
+  it('masks the Basic header made from userinfo, and a user that is the token, when the partner echoes them', async () => {
+    const basic = Buffer.from('shop:pa55-w0rd').toString('base64');
+    partner.answerNext({
+      kind: 'status',
+      status: 401,
+      body: `refused: Basic ${basic}`,
+      contentType: 'text/plain',
+    });
+    const refused = await providerFailure(
+      client.request({ method: 'GET', url: `${partner.url.replace('http://', 'http://shop:pa55-w0rd@')}/` }),
+    );
+    expect(refused.message).toContain('refused: Basic ***');
+    expect(refused.message).not.toContain(basic);
+
+    await client.request({
+      method: 'GET',
+      url: `${partner.url.replace('http://', 'http://ghp_t0ken1234@')}/`,
+      log: (line) => void lines.push(line),
+    });
+    expect(lines).toEqual([
+      expect.stringMatching(/^GET http:\/\/\*\*\*@127\.0\.0\.1:\d+\/ -> 200 in \d+ ms$/),
+    ]);
+  });
+
   it('cuts the body excerpt to 200 characters when the error body is long', async () => {
     partner.answerNext({ kind: 'status', status: 500, body: 'e'.repeat(5000) });
 

@@ -5,6 +5,7 @@ import type { ValidateFunction } from 'ajv';
 import { newAjv, toViolation } from '../../common/json-schema.js';
 import { withPluginOrigin } from '../../common/plugin-origin.js';
 import type { SchemaViolation } from '../../common/json-schema.js';
+import { MAX_RATE_WINDOW_MS, userinfoProblems } from './config-schemas.js';
 import { CREDENTIAL_TYPES } from './credentials.js';
 import { isRateLimit } from './rate-budgets.service.js';
 import { isCdnDriver, isDnsDriver } from './provisioning-drivers.js';
@@ -117,7 +118,10 @@ export class ProviderRegistry implements OnModuleInit {
               .map(toViolation)
               .map(({ path, message }) => ({ path: `/config${path}`, message }));
           }
-          return instance.validate?.(config as Record<string, unknown>) ?? [];
+          return [
+            ...userinfoProblems(config),
+            ...(instance.validate?.(config as Record<string, unknown>) ?? []),
+          ];
         },
         validateProjectSettings: (settings) => {
           if (!validateProject) return null;
@@ -158,7 +162,7 @@ function metadataProblems(metadata: ProviderMetadata): string[] {
   }
   if (metadata.rateLimit !== undefined && !isRateLimit(metadata.rateLimit)) {
     problems.push(
-      `its rateLimit must be { requests, perMs }, both whole numbers of 1 or more: ${JSON.stringify(metadata.rateLimit)}`,
+      `its rateLimit must be { requests, perMs }, both whole numbers of 1 or more, perMs at most ${MAX_RATE_WINDOW_MS}: ${JSON.stringify(metadata.rateLimit)}`,
     );
   }
   if (metadata.credentialTypes.includes('oauth2') && !metadata.oauth2)

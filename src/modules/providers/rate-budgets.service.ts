@@ -8,6 +8,7 @@ import { DEFERRED_CODE } from '../jobs/jobs.contract.js';
 import type { Connection } from './connection.entity.js';
 import { ProviderError } from './http/provider-error.js';
 import type { RateLimit } from './provider.decorator.js';
+import { MAX_RATE_WINDOW_MS } from './config-schemas.js';
 
 /** What a budget needs of a connection: the key it is kept under, its name for messages, its override. */
 export type BudgetOwner = Pick<Connection, 'id' | 'name' | 'config'>;
@@ -142,11 +143,14 @@ function spent(connection: BudgetOwner, limit: RateLimit, waitMs: number): Provi
   );
 }
 
-/** Whether `value` is a rate limit: `{ requests, perMs }`, both whole numbers of 1 or more. */
+/**
+ * Whether `value` is a rate limit: `{ requests, perMs }`, both whole numbers of 1 or more, the
+ * window no longer than a timer can wait.
+ */
 export function isRateLimit(value: unknown): value is RateLimit {
   if (typeof value !== 'object' || value === null) return false;
   const { requests, perMs } = value as Partial<Record<keyof RateLimit, unknown>>;
-  return isCount(requests) && isCount(perMs);
+  return isCount(requests) && isCount(perMs) && perMs <= MAX_RATE_WINDOW_MS;
 }
 
 function isCount(value: unknown): value is number {

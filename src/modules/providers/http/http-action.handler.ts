@@ -4,6 +4,7 @@ import { renderTemplate, renderText } from '../../../common/template.js';
 import { JobHandler, JobPayloadCheck } from '../../jobs/jobs.contract.js';
 import type { JobContext, JobPayloadProblem } from '../../jobs/jobs.contract.js';
 import { PartnerCallsService } from '../partner-calls.service.js';
+import { queryOf } from './paging.js';
 import { ProviderError } from './provider-error.js';
 import { authHeaders, HTTP_PROVIDER_KEY, joinUrl } from './http.provider.js';
 import type { HttpAction, HttpConfig } from './http.provider.js';
@@ -101,10 +102,12 @@ export class HttpActionHandler {
     const response = await this.calls.request(connection, opened, ctx, {
       method: action.method,
       url: joinUrl(config.baseUrl, renderText(action.path, scope) ?? action.path),
-      query: action.query ? (renderTemplate(action.query, scope) as Record<string, string>) : undefined,
+      query: action.query ? queryOf(renderTemplate(action.query, scope)) : undefined,
       headers,
       body: action.body === undefined ? undefined : (renderTemplate(action.body, scope) as object),
       timeoutMs: config.timeoutMs,
+      // The body becomes the job's result, which anyone who may read jobs sees.
+      maskBody: true,
     });
     return {
       status: response.status,

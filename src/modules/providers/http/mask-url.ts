@@ -63,10 +63,11 @@ function isCredentialName(rawName: string): boolean {
 }
 
 /**
- * Each secret as written, as a path segment encodes it and as a query value encodes it; longest
- * first, so a secret that contains another is masked whole.
+ * `text` with every occurrence of `secrets` as `***`: each secret as written, as a path segment or
+ * a query value encodes it, and as a JSON string escapes it; longest first, so a secret that
+ * contains another is masked whole.
  */
-function maskSecrets(text: string, secrets: readonly string[]): string {
+export function maskSecrets(text: string, secrets: readonly string[]): string {
   // Most text holds none of them: looking first spares the sorting below, on every call.
   if (!secrets.some((secret) => secret.length > 0 && formsOf(secret).some((form) => text.includes(form))))
     return text;
@@ -87,7 +88,15 @@ function formsOf(secret: string): string[] {
   let forms = knownForms.get(secret);
   if (!forms) {
     if (knownForms.size >= MAX_KNOWN_FORMS) knownForms.clear();
-    forms = [secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)];
+    // Usually one form: a token of letters and digits is written the same in all four.
+    forms = [
+      ...new Set([
+        secret,
+        encodeURIComponent(secret),
+        new URLSearchParams({ s: secret }).toString().slice(2),
+        JSON.stringify(secret).slice(1, -1),
+      ]),
+    ];
     knownForms.set(secret, forms);
   }
   return forms;

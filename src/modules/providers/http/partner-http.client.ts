@@ -8,7 +8,7 @@ import { SpanKind, Tracing } from '../../../common/tracing/tracing.js';
 import type { Span } from '../../../common/tracing/tracing.js';
 import { classifyNetworkError, classifyStatus, errorCodes } from './classify.js';
 import type { ResponseHeaders } from './classify.js';
-import { maskUrl } from './mask-url.js';
+import { maskSecrets, maskUrl } from './mask-url.js';
 import { ProviderError, bodyExcerpt, isJsonContentType } from './provider-error.js';
 
 /** HTTP's methods partners use, and WebDAV's (RFC 4918) that storage needs. */
@@ -33,6 +33,12 @@ export interface PartnerRequest {
   binary?: boolean;
   /** Strings (tokens, keys) that must never appear in the log line or an error message. */
   secrets?: readonly string[];
+  /**
+   * Masks the secrets in the answered body too, for a body kept where people read it (a job's
+   * result), in case the partner echoes the credential back. Not for a body whose secrets are
+   * wanted, such as a token endpoint's answer.
+   */
+  maskBody?: boolean;
   /** Receives the call's one log line, such as the job context's `log`; else the app log gets it. */
   log?: (line: string) => void | Promise<void>;
   /**
@@ -117,8 +123,8 @@ export class PartnerHttpClient implements OnModuleDestroy {
     try {
       const target = parseUrl(options.url, options.query);
       const headers = { ...options.headers };
-      const password = moveUserinfoToHeader(target.url, headers);
-      if (password) secrets = [...secrets, password];
+      const userinfo = moveUserinfoToHeader(target.url, headers);
+      if (userinfo.length > 0) secrets = [...secrets, ...userinfo];
       // A connection's calls repeat its URLs with the same secrets, so the URL masked for the last
       // secrets is most likely the one wanted next.
       if (!target.shown || !sameSecrets(target.shown.secrets, secrets))
@@ -165,7 +171,7 @@ export class PartnerHttpClient implements OnModuleDestroy {
           status,
         });
       }
-      const body = options.binary ? bytes : decodeBody(bytes, contentType);
+      const body = options.binary ? bytes : decodeBody(bytes, contentType, options.maskBody ? secrets : []);
       outcome = `${status} in ${elapsed()} ms`;
       if (body === INVALID_JSON) {
         throw new ProviderError('PERMANENT', `${answered} with a body that is not the JSON it claims`, {
@@ -272,16 +278,17 @@ function parseUrl(raw: string, query: PartnerRequest['query']): Target {
 
 /**
  * Credentials written into the URL (`https://user:pass@host`) become Basic auth, as curl does;
- * undici would otherwise drop them silently. Returns the password, to be masked.
+ * undici would otherwise drop them silently. Returns what must be masked: the password and the
+ * header's base64 (which decodes to it), or the user alone when it is the token
+ * (`https://ghp_…@host`).
  */
-function moveUserinfoToHeader(url: URL, headers: Record<string, string>): string | null {
-  if (!url.username && !url.password) return null;
+function moveUserinfoToHeader(url: URL, headers: Record<string, string>): string[] {
+  if (!url.username && !url.password) return [];
   const username = decodeURIComponent(url.username);
   const password = decodeURIComponent(url.password);
-  if (!hasHeader(headers, 'authorization')) {
-    headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-  }
-  return password || null;
+  const basic = Buffer.from(`${username}:${password}`).toString('base64');
+  if (!hasHeader(headers, 'authorization')) headers.authorization = `Basic ${basic}`;
+  return [password || username, basic];
 }
 
 function encodeBody(
@@ -328,8 +335,8 @@ function readCapped(
 const INVALID_JSON = Symbol('invalid JSON');
 
 /** JSON must be UTF-8 (RFC 8259), and partners send text as UTF-8 in practice. */
-function decodeBody(bytes: Buffer, contentType: string | undefined): unknown {
-  const text = bytes.toString('utf8');
+function decodeBody(bytes: Buffer, contentType: string | undefined, secrets: readonly string[]): unknown {
+  const text = maskSecrets(bytes.toString('utf8'), secrets);
   if (text.length === 0) return null;
   if (!isJson(contentType)) return text;
   try {

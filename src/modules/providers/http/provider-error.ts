@@ -1,4 +1,5 @@
 import type { DEFERRED_CODE } from '../../jobs/jobs.contract.js';
+import { maskSecrets } from './mask-url.js';
 
 /**
  * What the job engine does with each code (jobs/job-failure.ts `describeFailure` reads `code` and
@@ -57,11 +58,10 @@ export function bodyExcerpt(
   secrets: readonly string[] = [],
 ): string | null {
   if (!isTextOrJson(contentType)) return null;
-  let excerpt = text;
-  for (const secret of secrets) if (secret.length > 0) excerpt = excerpt.replaceAll(secret, '***');
+  const masked = maskSecrets(text, secrets);
   // Control characters (CR/LF included) would let a partner forge extra log lines.
   // eslint-disable-next-line no-control-regex
-  excerpt = excerpt.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  const excerpt = masked.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   if (excerpt.length === 0) return null;
   return excerpt.length > MAX_EXCERPT_CHARS ? `${excerpt.slice(0, MAX_EXCERPT_CHARS)}…` : excerpt;
 }
