@@ -51,6 +51,23 @@ describe('accounts and API keys', () => {
     await t.http().get('/accounts/me').set('Authorization', `Basic ${ADMIN_KEY}`).expect(401);
   });
 
+  it('refuses a blank account or key name, which would be stored empty', async () => {
+    const blank = await t
+      .http()
+      .post('/accounts')
+      .set(bearer(ADMIN_KEY))
+      .send({ name: '  ', email: 'blank@example.com', role: 'viewer' })
+      .expect(400);
+    expect(JSON.stringify(blank.body)).toContain('name must not be blank');
+    const me = (await t.http().get('/accounts/me').set(bearer(ADMIN_KEY)).expect(200)).body as { id: string };
+    await t
+      .http()
+      .post(`/accounts/${me.id}/api-keys`)
+      .set(bearer(ADMIN_KEY))
+      .send({ name: '\t' })
+      .expect(400);
+  });
+
   it('refuses a viewer creating an account with 403', async () => {
     const viewer = await createAccount('viewer', 'viewer@example.com');
     const response = await t

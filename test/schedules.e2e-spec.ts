@@ -113,6 +113,7 @@ describe('schedules', () => {
   });
 
   it('refuses a bad cron or time zone with 422 naming the field', async () => {
+    await create({ name: '   ', cron: '0 3 * * *' }, 400);
     const badCron = await create({ cron: '* * *' }, 422);
     expect(badCron).toMatchObject({ error: 'INVALID_SCHEDULE', details: [{ field: 'cron' }] });
     const neverFires = await create({ cron: '0 0 30 2 *' }, 422);

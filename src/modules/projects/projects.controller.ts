@@ -24,7 +24,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { IsBoolean, IsEmail, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsEmail, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsNotBlank } from '../../common/validation/not-blank.decorator.js';
 import { CurrentPrincipal } from '../../common/auth/principal.js';
 import type { Principal } from '../../common/auth/principal.js';
 import { Roles } from '../../common/auth/roles.js';
@@ -36,7 +37,7 @@ import type { Invitation, Member, ProjectToken, ProviderSettings } from './proje
 export class CreateProjectDto {
   @ApiProperty({ example: 'Shop redesign', maxLength: 200 })
   @IsString()
-  @IsNotEmpty()
+  @IsNotBlank()
   @MaxLength(200)
   name!: string;
 
@@ -65,7 +66,7 @@ export class AddMemberDto {
 export class CreateTokenDto {
   @ApiProperty({ example: 'CI server', maxLength: 200 })
   @IsString()
-  @IsNotEmpty()
+  @IsNotBlank()
   @MaxLength(200)
   label!: string;
 }

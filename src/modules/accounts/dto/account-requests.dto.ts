@@ -1,12 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsEmail, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsBoolean, IsEmail, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsNotBlank } from '../../../common/validation/not-blank.decorator.js';
 import { ACCOUNT_ROLES } from '../../../common/auth/roles.js';
 import type { AccountRole } from '../../../common/auth/roles.js';
 
 export class CreateAccountDto {
   @ApiProperty({ example: 'Warehouse team', maxLength: 200 })
   @IsString()
-  @IsNotEmpty()
+  @IsNotBlank()
   @MaxLength(200)
   name!: string;
 
@@ -24,7 +25,7 @@ export class UpdateAccountDto {
   @ApiPropertyOptional({ example: 'Warehouse team (night shift)', maxLength: 200 })
   @IsOptional()
   @IsString()
-  @IsNotEmpty()
+  @IsNotBlank()
   @MaxLength(200)
   name?: string;
 

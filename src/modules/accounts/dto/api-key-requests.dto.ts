@@ -1,11 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsNotBlank } from '../../../common/validation/not-blank.decorator.js';
 import { IsoTime } from '../../../common/validation/iso-time.decorator.js';
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'shop integration', maxLength: 200 })
   @IsString()
-  @IsNotEmpty()
+  @IsNotBlank()
   @MaxLength(200)
   name!: string;
 

@@ -1,15 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  IsIn,
-  IsNotEmpty,
-  IsObject,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Matches,
-  MaxLength,
-  MinLength,
-} from 'class-validator';
+import { IsIn, IsObject, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsNotBlank } from '../../../common/validation/not-blank.decorator.js';
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
 import { CONNECTION_STATES } from '../connection.entity.js';
 import type { ConnectionSettings, ConnectionState } from '../connection.entity.js';
@@ -39,7 +30,7 @@ export class CreateConnectionDto {
     description: 'Unique among the account’s connections',
   })
   @IsString()
-  @IsNotEmpty()
+  @IsNotBlank()
   @MaxLength(200)
   name!: string;
 
@@ -76,7 +67,7 @@ export class UpdateConnectionDto {
   @ApiPropertyOptional({ example: 'manufacturer (EU)', maxLength: 200 })
   @IsOptional()
   @IsString()
-  @IsNotEmpty()
+  @IsNotBlank()
   @MaxLength(200)
   name?: string;
 

@@ -9,6 +9,7 @@ import {
   Matches,
   MaxLength,
 } from 'class-validator';
+import { IsNotBlank } from '../../../common/validation/not-blank.decorator.js';
 import { JOB_TYPE_PATTERN } from '../../jobs/jobs.contract.js';
 import { SCHEDULE_CATCH_UPS, SCHEDULE_OVERLAPS } from '../schedule.entity.js';
 import type { ScheduleCatchUp, ScheduleOverlap } from '../schedule.entity.js';
@@ -19,6 +20,7 @@ export class CreateScheduleDto {
   @ApiProperty({ example: 'nightly-stock-sync', minLength: 1, maxLength: 200, description: 'Unique' })
   @IsString()
   @Length(1, 200)
+  @IsNotBlank()
   name!: string;
 
   @ApiProperty({
@@ -79,6 +81,7 @@ export class UpdateScheduleDto {
   @IsOptional()
   @IsString()
   @Length(1, 200)
+  @IsNotBlank()
   name?: string;
 
   @ApiPropertyOptional({ example: '30 2 * * *' })
