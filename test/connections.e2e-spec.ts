@@ -256,6 +256,57 @@ describe('secret key rotation', () => {
   const OLD_KEY = '11'.repeat(32);
   const NEW_KEY = '22'.repeat(32);
 
+  it('seals the others again, and fails for good naming it, when a credential opens with neither key', async () => {
+    const database = await TestDatabase.create();
+    const bearerConnection = (app: TestApp, name: string) =>
+      app
+        .http()
+        .post('/connections')
+        .set(admin)
+        .send({
+          provider: 'http',
+          name,
+          config: { baseUrl: 'http://127.0.0.1:9' },
+          credentials: { type: 'bearer', token: TOKEN },
+        })
+        .expect(201);
+    try {
+      const old = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: OLD_KEY } });
+      const rotated = (await bearerConnection(old, 'sealed with the old key')).body as { id: string };
+      await old.close();
+      const other = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: '33'.repeat(32) } });
+      const stray = (await bearerConnection(other, 'sealed with another key')).body as { id: string };
+      await other.close();
+
+      const rotating = await startTestApp({
+        database,
+        env: { JUNCTION_SECRET_KEY: NEW_KEY, JUNCTION_SECRET_KEY_PREVIOUS: OLD_KEY },
+      });
+      const job = await waitFor(
+        async () =>
+          (await rotating.http().get('/jobs?type=connections.reseal').set(admin).expect(200)).body
+            .items[0] as { id: string; status: string } | undefined,
+        (found) => found?.status === 'dead',
+      );
+      const detail = (await rotating.http().get(`/jobs/${job!.id}`).set(admin).expect(200)).body;
+      expect(detail).toMatchObject({ attempt: 1, lastError: { code: 'PERMANENT' } });
+      expect(detail.lastError.message).toContain(`sealed with another key (${stray.id})`);
+      expect(detail.lastError.message).not.toContain(rotated.id);
+      await rotating.close();
+
+      // The other connection was sealed again all the same: the new key alone opens it.
+      const after = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: NEW_KEY } });
+      try {
+        const tested = await after.http().post(`/connections/${rotated.id}/test`).set(admin).expect(200);
+        expect(tested.body).toMatchObject({ ok: false, code: 'TEMPORARY' });
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+
   it('opens values sealed with the previous key, seals them again, and then needs only the new key', async () => {
     const database = await TestDatabase.create();
     try {

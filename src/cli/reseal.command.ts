@@ -28,6 +28,13 @@ export class ResealCommand extends CommandRunner {
       `connections: ${counts.connections.resealed} sealed again, ${counts.connections.current} already on the current key\n` +
         `webhook endpoints: ${counts.endpoints.resealed} sealed again, ${counts.endpoints.current} already on the current key\n`,
     );
+    const { unopenable } = counts.connections;
+    if (unopenable.length > 0) {
+      throw new CliError(
+        `${unopenable.length} connection(s) hold credentials that open with neither key, so keep ` +
+          `JUNCTION_SECRET_KEY_PREVIOUS until they are replaced: ${unopenable.join(', ')}`,
+      );
+    }
     process.stderr.write(
       'every secret is sealed with the current key: JUNCTION_SECRET_KEY_PREVIOUS can be unset\n',
     );

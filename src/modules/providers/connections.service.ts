@@ -405,31 +405,45 @@ export class ConnectionsService {
   /**
    * Seals again with the current key every credential and webhook secret sealed with the previous
    * one (after a key rotation), in pages; a connection changed meanwhile is left to its writer, who sealed with
-   * the current key already. Answers how many were sealed again and how many were current.
+   * the current key already. Answers how many were sealed again and how many were current, and
+   * names the connections holding a value that opens with neither key: they are passed over, so one
+   * does not keep the others on the old key.
    */
-  async resealAll(onPage?: (done: number) => Promise<void>): Promise<{ resealed: number; current: number }> {
-    const counts = { resealed: 0, current: 0 };
+  async resealAll(
+    onPage?: (done: number) => Promise<void>,
+  ): Promise<{ resealed: number; current: number; unopenable: string[] }> {
+    const counts = { resealed: 0, current: 0, unopenable: [] as string[] };
     let cursor: string | undefined;
     do {
       const page = await this.store.page({}, { limit: 200, cursor });
       for (const connection of page.items) {
-        let resealed = false;
-        for (const column of SEALED_COLUMNS) {
-          const sealed = connection[column];
-          if (sealed === null || this.box.sealedWithCurrentKey(sealed)) continue;
-          const again = this.box.seal(this.box.open(sealed));
-          resealed =
-            (await this.serializer.transaction((manager) =>
-              this.store.replaceSealed(manager, connection.id, column, sealed, again),
-            )) || resealed;
-        }
-        if (resealed) counts.resealed++;
-        else counts.current++;
+        const outcome = await this.reseal(connection);
+        if (outcome === 'unopenable') counts.unopenable.push(`${connection.name} (${connection.id})`);
+        else counts[outcome]++;
       }
       cursor = page.nextCursor ?? undefined;
-      await onPage?.(counts.resealed + counts.current);
+      await onPage?.(counts.resealed + counts.current + counts.unopenable.length);
     } while (cursor);
     return counts;
+  }
+
+  private async reseal(connection: Connection): Promise<'resealed' | 'current' | 'unopenable'> {
+    let resealed = false;
+    for (const column of SEALED_COLUMNS) {
+      const sealed = connection[column];
+      if (sealed === null || this.box.sealedWithCurrentKey(sealed)) continue;
+      let again: string;
+      try {
+        again = this.box.seal(this.box.open(sealed));
+      } catch {
+        return 'unopenable';
+      }
+      resealed =
+        (await this.serializer.transaction((manager) =>
+          this.store.replaceSealed(manager, connection.id, column, sealed, again),
+        )) || resealed;
+    }
+    return resealed ? 'resealed' : 'current';
   }
 
   private async change(

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
-import { EnqueuesJobs, JobHandler } from '../jobs/jobs.contract.js';
+import { EnqueuesJobs, JobFailure, JobHandler } from '../jobs/jobs.contract.js';
 import type { JobContext } from '../jobs/jobs.contract.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { ConnectionsService } from './connections.service.js';
@@ -40,12 +40,22 @@ export class ResealHandler implements OnApplicationBootstrap {
     );
   }
 
+  /**
+   * A value that opens with neither key fails the job for good, naming its connections: another
+   * attempt cannot open it either, and the previous key must not be dropped while they wait.
+   */
   @JobHandler(RESEAL_JOB_TYPE, { maxAttempts: 10 })
   async reseal(ctx: JobContext<Record<string, never>>): Promise<{ resealed: number; current: number }> {
-    const counts = await this.connections.resealAll(async (seen) => ctx.progress(seen));
-    await ctx.log(
-      `sealed ${counts.resealed} credentials again; ${counts.current} were sealed with the current key`,
+    const { resealed, current, unopenable } = await this.connections.resealAll(async (seen) =>
+      ctx.progress(seen),
     );
-    return counts;
+    await ctx.log(`sealed ${resealed} credentials again; ${current} were sealed with the current key`);
+    if (unopenable.length > 0) {
+      throw JobFailure.permanent(
+        `${unopenable.length} connection(s) hold credentials that open with neither JUNCTION_SECRET_KEY ` +
+          `nor JUNCTION_SECRET_KEY_PREVIOUS, so they were not sealed again: ${unopenable.join(', ')}`,
+      );
+    }
+    return { resealed, current };
   }
 }
