@@ -25,6 +25,22 @@ describe('readCredentials', () => {
     expect(JSON.stringify(read)).not.toContain('hunter2');
   });
 
+  it('refuses what cannot be sent in a header: a bad header name, a line break in a key or token', () => {
+    const read = readCredentials({ type: 'api_key', header: 'X API Key:', key: 'k3y\r\nX-Evil: 1' }, [
+      'api_key',
+    ]);
+    expect(read).toEqual({
+      problems: [
+        { path: '/credentials/header', message: 'must be a header name, such as X-API-Key' },
+        { path: '/credentials/key', message: 'must not contain control characters' },
+      ],
+    });
+    expect(readCredentials({ type: 'bearer', token: 'a\u0000b' }, ['bearer'])).toHaveProperty('problems');
+    expect(readCredentials({ type: 'api_key', header: 'X-Api_Key.1', key: 'k3y\tok' }, ['api_key'])).toEqual({
+      credentials: { type: 'api_key', fields: { header: 'X-Api_Key.1', key: 'k3y\tok' } },
+    });
+  });
+
   it('refuses oauth2 credentials given by hand', () => {
     expect(readCredentials({ type: 'oauth2' }, ['oauth2'])).toHaveProperty('problems');
   });

@@ -28,6 +28,18 @@ const SECRET_FIELD: Record<CredentialType, string | null> = {
 };
 
 const MAX_FIELD_LENGTH = 4096;
+/**
+ * Fields sent in a header, checked as undici will: a bad one would otherwise fail every call
+ * (UND_ERR_INVALID_ARG) instead of being refused when saved. A header name is an RFC 9110 token.
+ */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+const HEADER_FIELD_PROBLEM: Partial<Record<string, (value: string) => string | null>> = {
+  header: (value) => (HEADER_NAME.test(value) ? null : 'must be a header name, such as X-API-Key'),
+  key: (value) => (CONTROL_CHARACTER.test(value) ? 'must not contain control characters' : null),
+  token: (value) => (CONTROL_CHARACTER.test(value) ? 'must not contain control characters' : null),
+};
 const HINT_LENGTH = 4;
 /** Secrets shorter than this show no hint: four characters would give away too much of them. */
 const MIN_LENGTH_FOR_HINT = 12;
@@ -74,7 +86,9 @@ export function readCredentials(
         message: `must be at most ${MAX_FIELD_LENGTH} characters`,
       });
     } else {
-      read[field] = value;
+      const problem = HEADER_FIELD_PROBLEM[field]?.(value);
+      if (problem) problems.push({ path: `/credentials/${field}`, message: problem });
+      else read[field] = value;
     }
   }
   for (const field of Object.keys(fields).filter((name) => !expected.includes(name))) {
