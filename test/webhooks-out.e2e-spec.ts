@@ -1,6 +1,9 @@
 import { jest } from '@jest/globals';
 import { Webhook } from 'standardwebhooks';
+import { DataSource } from 'typeorm';
 import { Clock } from '../src/common/clock.js';
+import { rawSql } from '../src/database/raw-sql.js';
+import { JobLedger } from '../src/modules/jobs/job-ledger.service.js';
 import { WebhookReceiver } from './fakes/webhook-receiver.js';
 import type { ReceivedDelivery } from './fakes/webhook-receiver.js';
 import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
@@ -266,6 +269,140 @@ describe(`outbound webhooks (${mode})`, () => {
 
     expect(received.map((r) => r.headers['webhook-id'])).toEqual([eventId, eventId]);
     expect((await settled(hook.id, 1))[0].attemptCount).toBe(2);
+  });
+
+  it('counts a 2xx as success whatever its body', async () => {
+    const hook = await endpoint('/odd-body');
+    // The receiver says JSON (its content type) but sends text.
+    receiver.answer('/odd-body', { status: 200, body: 'thanks!' });
+
+    await post('order.created');
+    const [done] = await settled(hook.id, 1);
+
+    expect(done).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+    expect((await delivery(done.id)).attempts[0]).toMatchObject({ statusCode: 200, response: 'thanks!' });
+  });
+
+  it('keeps a token in the URL query out of the reasons of an endpoint disabled by 410', async () => {
+    const path = '/gone-token?token=gone-secret-7c6b5a';
+    const hook = await endpoint(path, { eventPatterns: ['gone.*'] });
+    receiver.answerAlways(path, { status: 410 });
+
+    const eventId = await post('gone.thing');
+    const [failed] = await settled(hook.id, 1);
+    const { jobs } = (await t.http().get(`/events/${eventId}`).set(admin).expect(200)).body as {
+      jobs: { id: string }[];
+    };
+    const shown = [
+      (await getEndpoint(hook.id)).disabledReason,
+      JSON.stringify(await disabledEvents(hook.id)),
+      JSON.stringify((await t.http().get(`/jobs/${jobs[0].id}`).set(admin).expect(200)).body),
+      JSON.stringify(await delivery(failed.id)),
+    ].join('\n');
+
+    expect((await getEndpoint(hook.id)).disabledReason).toBe(`${receiver.url}/gone-token answered 410 Gone`);
+    expect(shown).toContain('410 Gone');
+    expect(shown).not.toContain('gone-secret-7c6b5a');
+  });
+
+  /** The delivery job of an event, once its first attempt is told to come back in ten minutes. */
+  const waitingJob = async (path: string, eventName: string): Promise<{ eventId: string; jobId: string }> => {
+    receiver.answer(path, { status: 503, retryAfter: 600 });
+    const eventId = await post(eventName);
+    await arrived(path, 1);
+    const job = await waitFor(
+      async () =>
+        (
+          (await t.http().get(`/events/${eventId}`).set(admin).expect(200)).body as {
+            jobs: { id: string; type: string; status: string }[];
+          }
+        ).jobs.find((j) => j.type === 'webhooks.deliver'),
+      (found) => found?.status === 'failed',
+    );
+    return { eventId, jobId: job!.id };
+  };
+
+  it('fails a delivery whose worker died on its last attempt, so it can be resent', async () => {
+    const hook = await endpoint('/crashed', { eventPatterns: ['crash.*'] });
+    const { jobId } = await waitingJob('/crashed', 'crash.thing');
+    const [pending] = await deliveries(hook.id);
+    expect(pending.status).toBe('pending');
+    // As a worker that claimed the last attempt and died leaves the job: running, its lease over.
+    await rawSql(
+      t.app.get(DataSource).manager,
+      `UPDATE job SET status = 'running', attempt = max_attempts, lease_owner = 'crashed-worker',
+         lease_expires_at = ? WHERE id = ?`,
+      [new Date(clock.now().getTime() - 60_000), jobId],
+    );
+
+    await t.app.get(JobLedger).expireLeases();
+    const failed = await delivery(pending.id);
+    await t.http().post(`/webhook-deliveries/${pending.id}/resend`).set(admin).expect(202);
+    await arrived('/crashed', 2);
+    const [done] = await settled(hook.id, 1);
+
+    expect(failed).toMatchObject({
+      status: 'failed',
+      lastError: expect.stringContaining('LEASE_EXPIRED') as string,
+    });
+    expect(done).toMatchObject({ status: 'succeeded', attemptCount: 2 });
+  });
+
+  it('resends and recovers a delivery whose waiting job was cancelled, and refuses one a job will send', async () => {
+    const hook = await endpoint('/cancelled', { eventPatterns: ['cancel.*'] });
+    const since = new Date(clock.now().getTime() - 1000).toISOString();
+    const first = await waitingJob('/cancelled', 'cancel.one');
+    const second = await waitingJob('/cancelled', 'cancel.two');
+    const [a, b] = [first, second].map(
+      (waiting) => async () => (await deliveries(hook.id)).find((d) => d.eventId === waiting.eventId)!,
+    );
+    // Its job waits to retry: it is sent again on its own.
+    await t
+      .http()
+      .post(`/webhook-deliveries/${(await a()).id}/resend`)
+      .set(admin)
+      .expect(409);
+    for (const { jobId } of [first, second])
+      await t.http().post(`/jobs/${jobId}/cancel`).set(admin).expect(200);
+
+    await t
+      .http()
+      .post(`/webhook-deliveries/${(await a()).id}/resend`)
+      .set(admin)
+      .expect(202);
+    const recovered = (
+      await t.http().post(`/webhook-endpoints/${hook.id}/recover`).set(admin).send({ since }).expect(200)
+    ).body as { resent: number };
+    await arrived('/cancelled', 4);
+    await settled(hook.id, 2);
+
+    expect(recovered.resent).toBe(1);
+    expect([await a(), await b()].map((d) => [d.status, d.attemptCount])).toEqual([
+      ['succeeded', 2],
+      ['succeeded', 2],
+    ]);
+  });
+
+  it('sends each failed delivery once more however many recoveries run at the same time', async () => {
+    const hook = await endpoint('/racing', { eventPatterns: ['race.*'] });
+    receiver.answerAlways('/racing', { status: 500 });
+    const since = new Date(clock.now().getTime() - 1000).toISOString();
+    const events = [await post('race.one'), await post('race.two')];
+    await settled(hook.id, 2);
+    receiver.answerAlways('/racing', { status: 200 });
+
+    const calls = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        t.http().post(`/webhook-endpoints/${hook.id}/recover`).set(admin).send({ since }).expect(200),
+      ),
+    );
+    await settled(hook.id, 2);
+    // Time for a job enqueued twice to send a second time.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    expect(calls.reduce((sum, call) => sum + (call.body as { resent: number }).resent, 0)).toBe(2);
+    const ids = receiver.received('/racing').map((r) => r.headers['webhook-id']);
+    for (const eventId of events) expect(ids.filter((id) => id === eventId)).toHaveLength(4);
   });
 
   it('delivers to an ordered endpoint one at a time in event order, a failed one holding back the rest', async () => {

@@ -15,6 +15,7 @@ import type { Success } from './job-outcome.store.js';
 import { JobRunStore } from './job-run.store.js';
 import type { JobLogLine } from './job-run.store.js';
 import type { Job } from './job.entity.js';
+import { JobStore } from './job.store.js';
 import type { JobStatus } from './jobs.contract.js';
 import { LedgerTransactions, retryOnDeadlock } from './ledger-transactions.store.js';
 import { LeaseOwner } from './lease-owner.js';
@@ -78,6 +79,7 @@ export class JobLedger {
     private readonly runStore: JobRunStore,
     private readonly transactions: LedgerTransactions,
     private readonly hooks: JobOutcomeHooks,
+    private readonly jobStore: JobStore,
     private readonly clock: Clock,
     private readonly changes: JobChanges,
     owner: LeaseOwner,
@@ -210,6 +212,12 @@ export class JobLedger {
     const { dead, requeued } = await this.transactions.run(
       async (manager, now) => {
         const expired = await this.leaseStore.expire(manager, now);
+        // Read only when a listener will be told: a worker's crash on last attempts is rare.
+        const payloads = new Map<string, unknown>();
+        if (expired.dead.length > 0 && this.hooks.wants('dead')) {
+          for (const { id } of expired.dead)
+            payloads.set(id, (await this.jobStore.find(id, manager))?.payload);
+        }
         await this.hooks.notify(
           manager,
           expired.dead.map((job) => ({
@@ -219,6 +227,7 @@ export class JobLedger {
             status: 'dead' as const,
             attempts: job.attempts,
             eventId: job.eventId,
+            payload: payloads.get(job.id) ?? null,
             result: null,
             error: { code: LEASE_EXPIRED.code, message: LEASE_EXPIRED.message },
           })),
@@ -293,6 +302,7 @@ function finishedJob(job: Job, status: FinalStatus, result: AttemptResult): Fini
     status,
     attempts: job.attempt,
     eventId: job.eventId,
+    payload: job.payload,
     result: result.kind === 'succeeded' ? (JSON.parse(result.result) as unknown) : null,
     error: result.kind === 'failed' ? { code: result.failure.code, message: result.failure.message } : null,
   };

@@ -12,13 +12,18 @@ export interface FinishedJob {
   status: FinalStatus;
   attempts: number;
   eventId: string | null;
+  /** What the job was given, so a listener can tell which of its records the job was about. */
+  payload: unknown;
   /** The handler's result (succeeded). */
   result: unknown;
   /** Why the last attempt failed (dead). */
   error: JobErrorSummary | null;
 }
 
-/** Another module's interest in jobs that end (the events module turns them into events). */
+/**
+ * Another module's interest in jobs that end (the events module turns them into events, the
+ * webhooks module fails the deliveries of its jobs that died).
+ */
 export interface JobOutcomeListener {
   /** Cheap and synchronous: whether jobs ending this way concern the listener at all. */
   wants(status: FinalStatus): boolean;
@@ -29,22 +34,25 @@ export interface JobOutcomeListener {
   onFinished(manager: EntityManager, jobs: FinishedJob[]): Promise<void>;
 }
 
-/** Where the ledger looks for the listener; one may register. */
+/** Where the ledger looks for the listeners; each module that cares registers one. */
 @Injectable()
 export class JobOutcomeHooks {
-  private listener: JobOutcomeListener | null = null;
+  private readonly listeners: JobOutcomeListener[] = [];
 
   register(listener: JobOutcomeListener): void {
-    this.listener = listener;
+    if (!this.listeners.includes(listener)) this.listeners.push(listener);
   }
 
+  /** Asked for every group of outcomes: a loop over a listener or two, without allocating. */
   wants(status: FinalStatus): boolean {
-    return this.listener?.wants(status) ?? false;
+    for (const listener of this.listeners) if (listener.wants(status)) return true;
+    return false;
   }
 
   /**
-   * Tells the listener of the jobs that ended in a way it wants, asking it once per status. `build`
-   * makes a job's record only for those: a succeeded job's parses its result again.
+   * Tells each listener of the jobs that ended in a way it wants, asking it once per status.
+   * `build` makes a job's record only for jobs some listener wants, once however many want it: a
+   * succeeded job's parses its result again.
    */
   async notify<T extends { status: FinalStatus }>(
     manager: EntityManager,
@@ -52,8 +60,19 @@ export class JobOutcomeHooks {
     build: (job: T) => FinishedJob,
   ): Promise<void> {
     if (ended.length === 0) return;
-    const wants = { succeeded: this.wants('succeeded'), dead: this.wants('dead') };
-    const wanted = ended.filter((job) => wants[job.status]).map(build);
-    if (wanted.length > 0) await this.listener!.onFinished(manager, wanted);
+    const interested = this.listeners.map((listener) => ({
+      listener,
+      wants: { succeeded: listener.wants('succeeded'), dead: listener.wants('dead') },
+    }));
+    const built = new Map<T, FinishedJob>();
+    const record = (job: T): FinishedJob => {
+      let finished = built.get(job);
+      if (!finished) built.set(job, (finished = build(job)));
+      return finished;
+    };
+    for (const { listener, wants } of interested) {
+      const wanted = ended.filter((job) => wants[job.status]).map(record);
+      if (wanted.length > 0) await listener.onFinished(manager, wanted);
+    }
   }
 }

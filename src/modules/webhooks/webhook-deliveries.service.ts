@@ -3,11 +3,11 @@ import { isUUID } from 'class-validator';
 import { Clock } from '../../common/clock.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { AppConfig } from '../../config/app-config.js';
-import { inChunks } from '../../database/raw-sql.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import type { WebhookAttempt } from './webhook-attempt.entity.js';
 import type { DeliveryStatus, WebhookDelivery } from './webhook-delivery.entity.js';
+import { WebhookDeliveryJobs } from './webhook-delivery-jobs.service.js';
 import { WebhookDeliveryStore } from './webhook-delivery.store.js';
 import { WebhookEndpointStore } from './webhook-endpoint.store.js';
 import { WebhookError } from './webhook.error.js';
@@ -25,6 +25,7 @@ export class WebhookDeliveriesService {
     private readonly store: WebhookDeliveryStore,
     private readonly endpoints: WebhookEndpointStore,
     private readonly jobs: JobsService,
+    private readonly deliveryJobs: WebhookDeliveryJobs,
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     private readonly config: AppConfig,
@@ -45,55 +46,59 @@ export class WebhookDeliveriesService {
     return { delivery, attempts: await this.store.attempts(id) };
   }
 
-  /** Sends a finished delivery once more (one attempt, the same `webhook-id` and body). */
+  /**
+   * Sends a delivery once more (one attempt, the same `webhook-id` and body): a finished one, or a
+   * pending one that no job will send (its job was cancelled, or ended without an outcome).
+   */
   async resend(id: string): Promise<WebhookDelivery> {
+    const delivery = isUUID(id) ? await this.store.find(id) : null;
+    if (!delivery) throw new WebhookError('DELIVERY_NOT_FOUND', `no webhook delivery ${id}`);
+    if (delivery.status === 'pending' && (await this.deliveryJobs.withLiveJob([delivery])).has(id))
+      throw stillPending(id);
     await this.serializer.transaction(async (manager) => {
-      const delivery = isUUID(id) ? await this.store.find(id, manager) : null;
-      if (!delivery) throw new WebhookError('DELIVERY_NOT_FOUND', `no webhook delivery ${id}`);
-      if (delivery.status === 'pending') {
-        throw new WebhookError(
-          'DELIVERY_PENDING',
-          `delivery ${id} is still pending; it is sent again on its own`,
-        );
-      }
       const endpoint = await this.endpoints.find(delivery.endpointId, manager);
       if (!endpoint?.enabled) throw disabled(delivery.endpointId);
-      await this.store.reopen(manager, [id], this.clock.now());
+      // Another resend or a recovery reopened it first: it is pending, and sent by their job.
+      if (!(await this.store.reopen(manager, [delivery], this.clock.now())).has(id)) throw stillPending(id);
       await this.jobs.enqueueMany([this.resendRequest(delivery, endpoint.ordered)], manager);
     });
     return (await this.store.find(id))!;
   }
 
   /**
-   * Sends once more every delivery to the endpoint that failed and was made at or after `since`,
-   * oldest first; a second call finds them pending or succeeded and sends nothing twice.
+   * Sends once more every delivery to the endpoint made at or after `since` that failed, or is
+   * pending with no job to send it, oldest first. Each is reopened only if no concurrent call did
+   * it first, so a second call, even at the same time, sends nothing twice.
    */
   async recover(endpointId: string, since: Date): Promise<{ resent: number }> {
+    const endpoint = isUUID(endpointId) ? await this.endpoints.find(endpointId) : null;
+    if (!endpoint) throw endpointNotFound(endpointId);
+    const unfinished = await this.store.unfinishedSince(endpointId, since);
+    const pending = unfinished.filter((d) => d.status === 'pending');
+    const live = await this.deliveryJobs.withLiveJob(pending);
+    const due = unfinished.filter((d) => !live.has(d.id));
     return this.serializer.transaction(async (manager) => {
-      const endpoint = isUUID(endpointId) ? await this.endpoints.find(endpointId, manager) : null;
-      if (!endpoint) throw endpointNotFound(endpointId);
-      if (!endpoint.enabled) throw disabled(endpointId);
-      const failed = await this.store.failedSince(manager, endpointId, since);
-      const now = this.clock.now();
-      for (const part of inChunks(failed, 500)) {
-        await this.store.reopen(
-          manager,
-          part.map((d) => d.id),
-          now,
-        );
-      }
-      if (failed.length > 0)
+      const current = await this.endpoints.find(endpointId, manager);
+      if (!current) throw endpointNotFound(endpointId);
+      if (!current.enabled) throw disabled(endpointId);
+      const reopened = await this.store.reopen(manager, due, this.clock.now());
+      const resent = due.filter((d) => reopened.has(d.id));
+      if (resent.length > 0)
         await this.jobs.enqueueMany(
-          failed.map((d) => this.resendRequest(d, endpoint.ordered)),
+          resent.map((d) => this.resendRequest(d, current.ordered)),
           manager,
         );
-      return { resent: failed.length };
+      return { resent: resent.length };
     });
   }
 
   private resendRequest(delivery: WebhookDelivery, ordered: boolean) {
     return deliverRequest(delivery, ordered, this.config.webhooks.retryScheduleMs, true);
   }
+}
+
+function stillPending(id: string): WebhookError {
+  return new WebhookError('DELIVERY_PENDING', `delivery ${id} is still pending; it is sent again on its own`);
 }
 
 function endpointNotFound(id: string): WebhookError {

@@ -9,7 +9,6 @@ import type { Change } from '../../database/change-feed.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventIntakeService } from '../events/event-intake.service.js';
 import { JobFailure, JobHandler } from '../jobs/jobs.contract.js';
-import { JobsService } from '../jobs/jobs.service.js';
 import { RateBudgets } from '../providers/rate-budgets.service.js';
 import type { JobContext } from '../jobs/jobs.contract.js';
 import { retryDelayMs } from './retry-schedule.js';
@@ -22,6 +21,7 @@ import { WebhooksMetrics } from './webhooks.metrics.js';
 import type { AttemptOutcome } from './webhooks.metrics.js';
 import { WebhookAttempt } from './webhook-attempt.entity.js';
 import type { WebhookDelivery } from './webhook-delivery.entity.js';
+import { WebhookDeliveryJobs } from './webhook-delivery-jobs.service.js';
 import { WebhookDeliveryStore } from './webhook-delivery.store.js';
 import type { DeliverySettled, DeliveryToSend } from './webhook-delivery.store.js';
 import type { WebhookEndpoint } from './webhook-endpoint.entity.js';
@@ -29,6 +29,7 @@ import { WebhookEndpointStore } from './webhook-endpoint.store.js';
 import { WebhookEndpointsService } from './webhook-endpoints.service.js';
 import { WebhookFanOut } from './webhook-fan-out.service.js';
 import type { DeliverPayload } from './webhook-fan-out.service.js';
+import { DELIVERY_FAILED_CODE } from './webhook-job-outcomes.service.js';
 import { WebhookSender } from './webhook-sender.service.js';
 import type { SendOutcome } from './webhook-sender.service.js';
 
@@ -77,7 +78,7 @@ export class WebhookDeliveryHandler {
     private readonly serializer: WriteSerializer,
     private readonly clock: Clock,
     private readonly config: AppConfig,
-    private readonly jobs: JobsService,
+    private readonly deliveryJobs: WebhookDeliveryJobs,
     private readonly feed: ChangeFeed,
   ) {}
 
@@ -108,14 +109,14 @@ export class WebhookDeliveryHandler {
     if (!endpoint) return { deliveryId: delivery.id, statusCode: null, skipped: 'no such endpoint' };
     if (!endpoint.enabled) {
       await this.serializer.transaction((m) =>
-        this.deliveries.update(m, delivery.id, {
+        this.deliveries.updateIfPending(m, delivery.id, {
           status: 'failed',
           nextAttemptAt: null,
           lastError: 'the endpoint is disabled',
           updatedAt: this.clock.now(),
         }),
       );
-      throw JobFailure.permanent(`endpoint ${endpoint.id} is disabled`);
+      throw failedForGood(`endpoint ${endpoint.id} is disabled`);
     }
     if (endpoint.ordered) await this.waitForEarlier(endpoint, delivery);
     // Over the endpoint's own limit, the job is put back (DEFERRED) without spending an attempt.
@@ -156,7 +157,7 @@ export class WebhookDeliveryHandler {
           verdict.waitMs,
         );
       case 'failed':
-        throw JobFailure.permanent(verdict.disable ?? outcome.error!);
+        throw failedForGood(verdict.disable ?? outcome.error!);
     }
   }
 
@@ -169,7 +170,7 @@ export class WebhookDeliveryHandler {
     for (;;) {
       const earlier = await this.deliveries.earlierPending(endpoint.id, delivery.id);
       if (!earlier) return;
-      if (!(await this.hasLiveJob(earlier))) {
+      if (!(await this.deliveryJobs.withLiveJob([earlier])).has(earlier.id)) {
         await this.failOrphan(earlier);
         continue;
       }
@@ -182,26 +183,12 @@ export class WebhookDeliveryHandler {
     }
   }
 
-  /**
-   * Whether a job that may still deliver this one exists (queued, running or waiting to retry).
-   * A delivery's jobs are made in the same transaction as the delivery (or its resend), so one
-   * seen pending without such a job will never be sent: its job was cancelled before it ran.
-   */
-  private async hasLiveJob(delivery: WebhookDelivery): Promise<boolean> {
-    const jobs = await this.jobs.ofEvents([delivery.eventId]);
-    return jobs.some(
-      (job) =>
-        job.type === WEBHOOK_DELIVER_JOB_TYPE &&
-        (job.payload as Partial<DeliverPayload> | null)?.deliveryId === delivery.id &&
-        (job.status === 'queued' || job.status === 'running' || job.status === 'failed'),
-    );
-  }
-
   /** Fails a pending delivery no job will send, so an ordered endpoint is not held back by it. */
   private async failOrphan(delivery: WebhookDelivery): Promise<void> {
     const now = this.clock.now();
+    // Only while still pending: it may have been resent since it was read.
     await this.serializer.transaction((manager) =>
-      this.deliveries.update(manager, delivery.id, {
+      this.deliveries.updateIfPending(manager, delivery.id, {
         status: 'failed',
         nextAttemptAt: null,
         lastError: 'its job ended before sending it (cancelled); resend it to try again',
@@ -240,7 +227,9 @@ export class WebhookDeliveryHandler {
           startedAt,
         } satisfies WebhookAttempt),
       );
-      await this.deliveries.update(manager, delivery.id, {
+      // Only while still pending: a job whose lease expired was failed for it meanwhile, and the
+      // delivery may have been resent since.
+      await this.deliveries.updateIfPending(manager, delivery.id, {
         status: over ? 'failed' : 'pending',
         attempts: delivery.attempts + 1,
         nextAttemptAt: over ? null : now,
@@ -318,7 +307,7 @@ export class WebhookDeliveryHandler {
     // A refused address is our rule, not the endpoint failing: it does not count towards disabling.
     if (outcome.code === 'REFUSED') return { kind: 'failed', disable: null };
     if (outcome.statusCode === 410) {
-      const reason = `${endpoint.url} answered 410 Gone`;
+      const reason = `${withoutQuery(endpoint.url)} answered 410 Gone`;
       await this.disable(manager, endpoint, reason, now);
       return { kind: 'failed', disable: reason };
     }
@@ -345,15 +334,27 @@ export class WebhookDeliveryHandler {
   ): Promise<void> {
     if (!(await this.endpointStore.disable(manager, endpoint.id, reason, at))) return;
     this.serializer.afterCommit(manager, () => this.fanOut.invalidate());
-    const url = new URL(endpoint.url);
     await this.intake.emitOwn(manager, [
       {
         name: WEBHOOK_ENDPOINT_DISABLED_EVENT,
-        // The URL without its query, which may carry a token.
-        data: { endpointId: endpoint.id, url: `${url.origin}${url.pathname}`, reason },
+        data: { endpointId: endpoint.id, url: withoutQuery(endpoint.url), reason },
       },
     ]);
   }
+}
+
+/**
+ * The endpoint's URL as events, errors and reasons show it: without its query (which may carry a
+ * token), its credentials or its fragment.
+ */
+function withoutQuery(raw: string): string {
+  const url = new URL(raw);
+  return `${url.origin}${url.pathname}`;
+}
+
+/** The delivery is recorded failed already: its job ends for good without the outcome hook's help. */
+function failedForGood(message: string): JobFailure {
+  return Object.assign(new JobFailure(DELIVERY_FAILED_CODE, message), { permanent: true });
 }
 
 function metricOutcome(verdict: Verdict, outcome: SendOutcome): AttemptOutcome {

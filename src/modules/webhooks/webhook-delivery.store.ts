@@ -117,10 +117,6 @@ export class WebhookDeliveryStore {
     return this.dataSource.manager.find(WebhookAttempt, { where: { deliveryId }, order: { attempt: 'ASC' } });
   }
 
-  async update(manager: EntityManager, id: string, changes: Partial<WebhookDelivery>): Promise<void> {
-    await manager.update(WebhookDelivery, { id }, changes);
-  }
-
   /**
    * Where attempts leave their deliveries; plain SQL, as every attempt writes it. Attempts recorded
    * together mostly end alike (succeeded, on their first attempt): those share one UPDATE, so a
@@ -141,11 +137,14 @@ export class WebhookDeliveryStore {
       else alike.set(key, { to, ids: [id] });
     }
     for (const { to, ids } of alike.values()) {
+      // An attempt whose job lost its lease may end after the delivery was failed for the job: a
+      // retry must not make it pending again, as no job would send it.
+      const stillPending = to.status === 'pending' ? ` AND status = 'pending'` : '';
       for (const chunk of inChunks(ids, INSERT_CHUNK)) {
         await rawSql(
           manager,
           `UPDATE webhook_delivery SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?
-           WHERE id IN (${sqlPlaceholders(chunk.length)})`,
+           WHERE id IN (${sqlPlaceholders(chunk.length)})${stillPending}`,
           [to.status, to.attempts, to.nextAttemptAt, to.lastError, to.updatedAt, ...chunk],
         );
       }
@@ -185,22 +184,60 @@ export class WebhookDeliveryStore {
     });
   }
 
-  /** The failed deliveries to this endpoint made at or after `since`, oldest first. */
-  failedSince(manager: EntityManager, endpointId: string, since: Date): Promise<WebhookDelivery[]> {
-    return manager.find(WebhookDelivery, {
-      where: { endpointId, status: 'failed', createdAt: MoreThanOrEqual(since) },
+  /**
+   * Changes a delivery only while it is still pending: a job that ended, or a stopped attempt,
+   * must not overwrite what a resend or another job has made of it since.
+   */
+  async updateIfPending(
+    manager: EntityManager,
+    id: string,
+    changes: Partial<WebhookDelivery>,
+  ): Promise<boolean> {
+    const result = await manager.update(WebhookDelivery, { id, status: 'pending' }, changes);
+    return (result.affected ?? 0) > 0;
+  }
+
+  /**
+   * The deliveries to this endpoint made at or after `since` that a recovery may send again, oldest
+   * first: the failed ones, and the pending ones, of which the caller keeps those no job will send.
+   */
+  unfinishedSince(endpointId: string, since: Date): Promise<WebhookDelivery[]> {
+    return this.dataSource.manager.find(WebhookDelivery, {
+      where: { endpointId, status: In(['failed', 'pending']), createdAt: MoreThanOrEqual(since) },
       order: { id: 'ASC' },
     });
   }
 
-  /** Makes these deliveries pending again for a resend. */
-  async reopen(manager: EntityManager, ids: string[], at: Date): Promise<void> {
-    if (ids.length === 0) return;
-    await manager.update(
-      WebhookDelivery,
-      { id: In(ids) },
-      { status: 'pending', nextAttemptAt: at, updatedAt: at },
-    );
+  /**
+   * Makes deliveries pending again for a resend, each only if it is still as the caller read it,
+   * in one conditional statement per kind, so that of two resends or recoveries racing (on
+   * PostgreSQL) only one reopens a delivery and enqueues its job: a finished one only while it
+   * still has the status read, a pending one that no job will send only while it was not changed
+   * since it was read. Returns the ids reopened.
+   */
+  async reopen(manager: EntityManager, deliveries: WebhookDelivery[], at: Date): Promise<Set<string>> {
+    const reopened = new Set<string>();
+    const set = `UPDATE webhook_delivery SET status = 'pending', next_attempt_at = ?, updated_at = ?`;
+    for (const status of ['failed', 'succeeded'] as const) {
+      const ids = deliveries.filter((d) => d.status === status).map((d) => d.id);
+      for (const chunk of inChunks(ids, INSERT_CHUNK)) {
+        const { rows } = await rawSql<{ id: string }>(
+          manager,
+          `${set} WHERE id IN (${sqlPlaceholders(chunk.length)}) AND status = ? RETURNING id`,
+          [at, at, ...chunk, status],
+        );
+        for (const row of rows) reopened.add(String(row.id));
+      }
+    }
+    for (const orphan of deliveries.filter((d) => d.status === 'pending')) {
+      const { rows } = await rawSql<{ id: string }>(
+        manager,
+        `${set} WHERE id = ? AND status = 'pending' AND updated_at = ? RETURNING id`,
+        [at, at, orphan.id, orphan.updatedAt],
+      );
+      for (const row of rows) reopened.add(String(row.id));
+    }
+    return reopened;
   }
 }
 

@@ -98,25 +98,13 @@ export class WebhookSender implements OnModuleDestroy {
         body: request.body,
         timeoutMs: DELIVERY_TIMEOUT_MS,
         dispatcher: this.agent,
+        // The status alone decides: a receiver's 2xx body is kept as it came, never parsed.
+        binary: true,
         secrets,
         signal: request.signal,
         log: request.log,
       });
-      const text =
-        response.body === null
-          ? null
-          : typeof response.body === 'string'
-            ? response.body
-            : JSON.stringify(response.body);
-      return {
-        ok: true,
-        statusCode: response.status,
-        durationMs: response.durationMs,
-        response: excerpt(text, secrets),
-        error: null,
-        code: null,
-        retryAfterMs: null,
-      };
+      return succeeded(response.status, response.durationMs, excerpt(response.body as Buffer, secrets));
     } catch (error) {
       if (request.signal?.aborted) throw error;
       const refused = addressRefusalIn(error);
@@ -132,6 +120,9 @@ export class WebhookSender implements OnModuleDestroy {
         };
       }
       if (!(error instanceof ProviderError)) throw error;
+      // A 2xx the client still refused (a body over its size cap) was received all the same.
+      if (error.status !== undefined && error.status >= 200 && error.status < 300)
+        return succeeded(error.status, elapsed(), null);
       return {
         ok: false,
         statusCode: error.status ?? null,
@@ -139,10 +130,16 @@ export class WebhookSender implements OnModuleDestroy {
         response: excerpt(error.responseText ?? null, secrets),
         error: error.message,
         code: error.code,
-        retryAfterMs: error.retryAfterMs ?? null,
+        // The client puts a default wait on a 429 without Retry-After; the endpoint's retry
+        // schedule applies then instead, or every attempt would be spent a second apart.
+        retryAfterMs: error.retryAfterDefaulted ? null : (error.retryAfterMs ?? null),
       };
     }
   }
+}
+
+function succeeded(statusCode: number, durationMs: number, response: string | null): SendOutcome {
+  return { ok: true, statusCode, durationMs, response, error: null, code: null, retryAfterMs: null };
 }
 
 /** A failed attempt is an ERROR with its code (REFUSED, TEMPORARY...); the message can hold no secret. */
@@ -152,9 +149,12 @@ function recordOutcome(span: Span, outcome: SendOutcome): void {
 }
 
 /** The first 1 KB, with the endpoint's secrets masked in case the receiver echoes a header back. */
-function excerpt(raw: string | null, secrets: readonly string[]): string | null {
+function excerpt(raw: string | Buffer | null, secrets: readonly string[]): string | null {
   if (raw === null || raw.length === 0) return null;
-  let text = raw;
+  // Of a large body only its start is decoded: enough for the excerpt and any secret across its end.
+  const longest = secrets.reduce((most, secret) => Math.max(most, Buffer.byteLength(secret)), 0);
+  let text =
+    typeof raw === 'string' ? raw : raw.subarray(0, RESPONSE_EXCERPT_BYTES + longest).toString('utf8');
   for (const secret of secrets) if (secret.length > 0) text = text.replaceAll(secret, '***');
   const bytes = Buffer.from(text, 'utf8');
   return bytes.length <= RESPONSE_EXCERPT_BYTES

@@ -49,11 +49,14 @@ describe('classifyStatus', () => {
     expect(classifyStatus(429, headers, NOW)).toEqual({ code: 'RATE_LIMITED', retryAfterMs: 30_000 });
   });
 
-  it('returns RATE_LIMITED with the default wait when a 429 has no Retry-After', () => {
-    expect(classifyStatus(429, {}, NOW)).toEqual({
-      code: 'RATE_LIMITED',
-      retryAfterMs: DEFAULT_RATE_LIMIT_WAIT_MS,
-    });
+  it('returns RATE_LIMITED with the default wait, saying so, when a 429 has no readable Retry-After', () => {
+    for (const headers of [{}, { 'retry-after': 'soon' }]) {
+      expect(classifyStatus(429, headers, NOW)).toEqual({
+        code: 'RATE_LIMITED',
+        retryAfterMs: DEFAULT_RATE_LIMIT_WAIT_MS,
+        retryAfterDefaulted: true,
+      });
+    }
   });
 
   it('reads the first value when Retry-After is repeated or not in lower case', () => {

@@ -6,6 +6,8 @@ export type ResponseHeaders = Record<string, string | string[] | undefined>;
 export interface StatusVerdict {
   code: ProviderErrorCode;
   retryAfterMs?: number;
+  /** A 429 without a readable Retry-After: `retryAfterMs` is DEFAULT_RATE_LIMIT_WAIT_MS. */
+  retryAfterDefaulted?: boolean;
 }
 
 /**
@@ -21,8 +23,11 @@ export const DEFAULT_RATE_LIMIT_WAIT_MS = 1000;
 export function classifyStatus(status: number, headers: ResponseHeaders, now: Date): StatusVerdict | null {
   if (status >= 200 && status < 400) return null;
   const retryAfterMs = parseRetryAfter(firstHeader(headers, 'retry-after'), now);
-  if (status === 429)
-    return { code: 'RATE_LIMITED', retryAfterMs: retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS };
+  if (status === 429) {
+    return retryAfterMs === null
+      ? { code: 'RATE_LIMITED', retryAfterMs: DEFAULT_RATE_LIMIT_WAIT_MS, retryAfterDefaulted: true }
+      : { code: 'RATE_LIMITED', retryAfterMs };
+  }
   // A 503 that says when to come back is a rate limit; without it, just an outage like any 5xx.
   if (status === 503 && retryAfterMs !== null) return { code: 'RATE_LIMITED', retryAfterMs };
   if (status >= 500 && status < 600) return { code: 'TEMPORARY' };

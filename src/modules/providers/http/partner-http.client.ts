@@ -161,6 +161,7 @@ export class PartnerHttpClient implements OnModuleDestroy {
         throw new ProviderError(verdict.code, excerpt ? `${answered}: ${excerpt}` : answered, {
           status,
           retryAfterMs: verdict.retryAfterMs,
+          retryAfterDefaulted: verdict.retryAfterDefaulted,
           responseText: bytes.toString('utf8'),
         });
       }

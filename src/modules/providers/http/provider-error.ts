@@ -16,6 +16,11 @@ export interface ProviderErrorDetails {
   status?: number;
   retryAfterMs?: number;
   /**
+   * The partner gave no wait, so `retryAfterMs` is the client's default for a 429: for callers
+   * with a retry schedule of their own (webhook deliveries), which applies instead.
+   */
+  retryAfterDefaulted?: boolean;
+  /**
    * The start of an error response's body (4 KB), as received: for callers that keep it (webhook
    * attempts). Never put in the message, which may be logged.
    */
@@ -30,6 +35,7 @@ export interface ProviderErrorDetails {
 export class ProviderError extends Error {
   readonly status?: number;
   readonly retryAfterMs?: number;
+  readonly retryAfterDefaulted?: boolean;
   readonly responseText?: string;
 
   constructor(
@@ -41,6 +47,7 @@ export class ProviderError extends Error {
     this.name = 'ProviderError';
     if (details.status !== undefined) this.status = details.status;
     if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    if (details.retryAfterDefaulted) this.retryAfterDefaulted = true;
     if (details.responseText !== undefined) this.responseText = details.responseText;
   }
 }
