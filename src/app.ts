@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ValidationPipe } from '@nestjs/common';
+import { parse as parseQueryString } from 'node:querystring';
+import { BadRequestException, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { OpenAPIObject } from '@nestjs/swagger';
-import type { RawServerDefault } from 'fastify';
+import { errorCodes } from 'fastify';
+import type { FastifyRequest, RawServerDefault } from 'fastify';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
@@ -52,18 +54,46 @@ export async function createApp(
   app.useLogger(app.get(Logger));
   const tracing = app.get(Tracing);
   if (tracing.enabled) traceRequests(adapter.getInstance(), tracing);
+  const fastify = adapter.getInstance();
+  const bodyLimit = config.bodyLimitBytes;
+  // Inbound webhooks (POST /webhooks/{id}) are verified on the exact bytes received, whatever their
+  // media type, and read by their service only once verified: their body is kept as it came
+  // (`request.rawBody`, which `rawBody: true` fills) and never parsed here, so an unsigned body
+  // reaches no parser and a signed one the service cannot read is its own 400, counted.
+  const isWebhook = (request: FastifyRequest) => request.routeOptions.url?.startsWith('/webhooks/') === true;
   // Many clients send `content-type: application/json` and no body on DELETE and on action routes
   // (POST /jobs/{id}/cancel); Fastify would refuse those with a 400 before authentication. An empty
   // JSON body is read as no body; anything else goes to Fastify's own JSON parser.
-  const json = adapter.getInstance().getDefaultJsonParser('error', 'error');
+  const json = fastify.getDefaultJsonParser('error', 'error');
   app.useBodyParser<RawServerDefault>(
     // A service's PATCH is a JSON Patch (RFC 6902), whose media type is its own.
     ['application/json', 'application/json-patch+json'],
-    { bodyLimit: config.bodyLimitBytes },
+    { bodyLimit },
     (request, body, done) => {
-      if (body.length === 0) return done(null, undefined);
+      if (body.length === 0 || isWebhook(request)) return done(null, undefined);
+      // Refused before parsing: validation would overflow the stack copying a deeply nested body.
+      if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+        return done(new BadRequestException(`the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`));
+      }
       return json(request, body.toString('utf8'), done);
     },
+  );
+  // Nest adds its form parser only when no catch-all is given, and Fastify's text/plain one keeps
+  // no bytes: both are ours, and read the rest of the API's bodies as the defaults did.
+  app.useBodyParser<RawServerDefault>(
+    'application/x-www-form-urlencoded',
+    { bodyLimit },
+    (request, body, done) => (isWebhook(request) ? done(null, undefined) : readForm(body, done)),
+  );
+  app.useBodyParser<RawServerDefault>('text/plain', { bodyLimit }, (request, body, done) =>
+    isWebhook(request) ? done(null, undefined) : done(null, body.toString('utf8')),
+  );
+  // Any other media type is taken for webhooks only (a sender's text/plain, octet-stream or
+  // vnd.github+json); elsewhere it is 415 as before, and an unknown route still 404.
+  app.useBodyParser<RawServerDefault>('*', { bodyLimit }, (request, _body, done) =>
+    isWebhook(request) || request.is404
+      ? done(null, undefined)
+      : done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(), undefined),
   );
   app.useGlobalPipes(
     new ValidationPipe({
@@ -79,6 +109,18 @@ export async function createApp(
   });
   serveDashboard(adapter.getInstance());
   return app;
+}
+
+/**
+ * A form body as Nest's default parser reads it: a repeated field is an array, and a `__proto__`
+ * field, which would replace the prototype of an object it were copied onto, is refused.
+ */
+function readForm(body: Buffer, done: (error: Error | null, parsed?: unknown) => void): void {
+  const fields = parseQueryString(body.toString('utf8'), undefined, undefined, { maxKeys: 0 });
+  if (Object.hasOwn(fields, '__proto__')) {
+    return done(new BadRequestException('Object contains forbidden prototype property'));
+  }
+  done(null, fields);
 }
 
 function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject {

@@ -1,4 +1,7 @@
+import { jest } from '@jest/globals';
 import type { ConsumeMessage } from 'amqplib';
+import { EventIntakeService } from '../src/modules/events/event-intake.service.js';
+import { ConnectionStore } from '../src/modules/providers/connection.store.js';
 import { BROKER_URL, TestBroker } from './support/rabbit.js';
 import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
@@ -23,6 +26,8 @@ interface EventBody {
   id: string;
   name: string;
   source: string;
+  occurredAt: string;
+  receivedAt: string;
   data: Record<string, unknown>;
   idempotencyKey: string | null;
 }
@@ -43,6 +48,7 @@ describe('the amqp provider', () => {
     await t?.close();
     await broker?.close();
   });
+  afterEach(() => jest.restoreAllMocks());
 
   async function connect(
     config: Record<string, unknown>,
@@ -243,6 +249,128 @@ describe('the amqp provider', () => {
     expect(parcel7).toMatchObject({ name: type, source, data: { parcel: 7 } });
     expect((await broker.channel.checkQueue(inbox)).messageCount).toBe(0);
   }, 120_000);
+
+  /** A consumed queue whose dead letters go to a queue of their own, and the connection consuming it. */
+  async function consumedWithDeadLetters(kind: string) {
+    const dlx = await broker.exchange(`${kind}-dlx`, 'fanout');
+    const dead = await broker.queue(`${kind}-dead`);
+    await broker.channel.bindQueue(dead, dlx, '');
+    const inbox = await broker.queue(kind, { deadLetterExchange: dlx });
+    const connection = await connect({ consume: { queue: inbox, eventName: `parcel.${kind}` } });
+    await consumerReaches(connection.name, 'up', 10_000);
+    return { ...connection, inbox, dead };
+  }
+
+  const consumedCount = async (name: string, outcome: string): Promise<number> => {
+    const text = (await t.http().get('/metrics').set(admin).expect(200)).text;
+    const line = new RegExp(
+      `^junction_amqp_messages_consumed_total\\{connection="${name}",outcome="${outcome}"\\} (\\d+)$`,
+      'm',
+    ).exec(text);
+    return line ? Number(line[1]) : 0;
+  };
+
+  it('stores a message whose timestamp is no time in seconds, taking the time it arrived, and keeps a good one', async () => {
+    const { id, inbox, dead } = await consumedWithDeadLetters('stamped');
+    // Microseconds (past what a Date holds) and milliseconds (the year 55,000) sent as seconds.
+    broker.channel.sendToQueue(inbox, Buffer.from('{"n":1}'), { messageId: 'micro', timestamp: 1.7e15 });
+    broker.channel.sendToQueue(inbox, Buffer.from('{"n":2}'), { messageId: 'milli', timestamp: 1.7e12 });
+    broker.channel.sendToQueue(inbox, Buffer.from('{"n":3}'), { messageId: 'seconds', timestamp: 1.7e9 });
+    const events = await waitFor(
+      () => eventsFrom(`connection:${id}`),
+      (found) => found.length === 3,
+      10_000,
+      100,
+    );
+    const byKey = new Map(events.map((event) => [event.idempotencyKey, event]));
+    for (const key of ['micro', 'milli']) expect(byKey.get(key)!.occurredAt).toBe(byKey.get(key)!.receivedAt);
+    expect(byKey.get('seconds')!.occurredAt).toBe(new Date(1.7e12).toISOString());
+    expect((await broker.channel.checkQueue(inbox)).messageCount).toBe(0);
+    expect((await broker.channel.checkQueue(dead)).messageCount).toBe(0);
+  });
+
+  it('keys a message whose id has a control character by its hash, and stores its redelivery once', async () => {
+    const { id, inbox } = await consumedWithDeadLetters('nul');
+    for (let n = 0; n < 2; n++)
+      broker.channel.sendToQueue(inbox, Buffer.from('{"n":1}'), { messageId: 'parcel\u0000one' });
+    const [event] = await waitFor(
+      () => eventsFrom(`connection:${id}`),
+      (found) => found.length === 1,
+      10_000,
+      100,
+    );
+    expect(event.idempotencyKey).toMatch(/^sha256:[0-9a-f]{64}$/);
+    await waitFor(
+      async () => (await broker.channel.checkQueue(inbox)).messageCount,
+      (count) => count === 0,
+      5000,
+      100,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await eventsFrom(`connection:${id}`)).toHaveLength(1);
+  });
+
+  it('dead-letters a message that fails again on its redelivery while the database answers, logged and counted', async () => {
+    const { id, name, inbox, dead } = await consumedWithDeadLetters('faulty');
+    const intake = t.app.get(EventIntakeService);
+    const ingestBatch = intake.ingestBatch.bind(intake);
+    let faulted = 0;
+    // A fault that comes back with each delivery of this message, as a bug would.
+    jest.spyOn(intake, 'ingestBatch').mockImplementation(async (items, postedBy) => {
+      if (JSON.stringify(items).includes('"faulty":true')) {
+        faulted++;
+        throw new TypeError('a fault of this message');
+      }
+      return ingestBatch(items, postedBy);
+    });
+    broker.channel.sendToQueue(inbox, Buffer.from('{"faulty":true}'), { messageId: 'faulty-1' });
+    broker.channel.sendToQueue(inbox, Buffer.from('{"faulty":false}'), { messageId: 'fine-1' });
+
+    const deadLetter = await waitFor(
+      () => broker.channel.get(dead, { noAck: true }),
+      (message) => message !== false,
+      10_000,
+      100,
+    );
+    expect(deadLetter && deadLetter.properties.messageId).toBe('faulty-1');
+    // Put back once after a pause, then dead-lettered: no loop.
+    expect(faulted).toBe(2);
+    expect(await consumedCount(name, 'requeued')).toBe(1);
+    expect(await consumedCount(name, 'rejected')).toBe(1);
+    const events = await eventsFrom(`connection:${id}`);
+    expect(events.map((event) => event.idempotencyKey)).toEqual(['fine-1']);
+  });
+
+  it('puts a message back, never dead-letters it, while the database does not answer, and stores it after', async () => {
+    const { id, name, inbox, dead } = await consumedWithDeadLetters('outage');
+    const intake = t.app.get(EventIntakeService);
+    const store = t.app.get(ConnectionStore);
+    const [ingestBatch, find] = [intake.ingestBatch.bind(intake), store.find.bind(store)];
+    let away = true;
+    const refused = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    jest
+      .spyOn(intake, 'ingestBatch')
+      .mockImplementation((items, postedBy) => (away ? refused() : ingestBatch(items, postedBy)));
+    jest.spyOn(store, 'find').mockImplementation((...args) => (away ? refused() : find(...args)));
+
+    broker.channel.sendToQueue(inbox, Buffer.from('{"n":1}'), { messageId: 'during-outage' });
+    await waitFor(
+      () => consumedCount(name, 'requeued'),
+      (count) => count >= 3,
+      10_000,
+      100,
+    );
+    away = false;
+    const [event] = await waitFor(
+      () => eventsFrom(`connection:${id}`),
+      (found) => found.length === 1,
+      10_000,
+      100,
+    );
+    expect(event.idempotencyKey).toBe('during-outage');
+    expect(await consumedCount(name, 'rejected')).toBe(0);
+    expect((await broker.channel.checkQueue(dead)).messageCount).toBe(0);
+  });
 
   it('comes back by itself after the broker closes its connection, and goes on consuming', async () => {
     const inbox = await broker.queue('again');

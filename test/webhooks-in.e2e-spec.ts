@@ -62,7 +62,22 @@ describe('inbound webhooks', () => {
       .items as EventBody[];
   }
 
-  const githubHeaders = async (secret: string, body: string, event: string, delivery = randomUUID()) => ({
+  /** How many deliveries `/metrics` counts for a provider and result. */
+  async function counted(provider: string, result: string): Promise<number> {
+    const text = (await t.http().get('/metrics').set(admin).expect(200)).text;
+    const line = new RegExp(
+      `^junction_webhooks_received_total\\{provider="${provider}",result="${result}"\\} (\\d+)$`,
+      'm',
+    ).exec(text);
+    return line ? Number(line[1]) : 0;
+  }
+
+  const githubHeaders = async (
+    secret: string,
+    body: string,
+    event: string,
+    delivery: string = randomUUID(),
+  ) => ({
     'x-github-event': event,
     'x-github-delivery': delivery,
     'x-hub-signature-256': await githubSign(secret, body),
@@ -180,6 +195,119 @@ describe('inbound webhooks', () => {
       expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
     });
 
+    it('spends no inbound budget on unsigned requests, and tells only a signed one that the connection is paused', async () => {
+      const { id, webhookSecret } = await connect('github', {
+        inboundRateLimit: { requests: 2, perMs: 60_000 },
+      });
+      const body = JSON.stringify({ ref: 'refs/heads/main' });
+      const unsigned = { 'x-github-event': 'push', 'x-hub-signature-256': 'sha256=00' };
+      for (let n = 0; n < 5; n++) await deliver(id, body, unsigned).expect(401);
+      for (let n = 0; n < 2; n++)
+        await deliver(id, body, await githubHeaders(webhookSecret, body, 'push')).expect(202);
+      await deliver(id, body, await githubHeaders(webhookSecret, body, 'push')).expect(429);
+
+      await t.http().post(`/connections/${id}/pause`).set(admin).expect(200);
+      const probed = await deliver(id, body, unsigned).expect(401);
+      expect(probed.body.error).toBe('WEBHOOK_SIGNATURE_INVALID');
+      const paused = await deliver(id, body, await githubHeaders(webhookSecret, body, 'push')).expect(409);
+      expect(paused.body.error).toBe('WEBHOOK_CONNECTION_PAUSED');
+    });
+
+    it('verifies any media type on its exact bytes, reads +json as JSON, and refuses a signed body it cannot read with 400, counted', async () => {
+      const { id, webhookSecret } = await connect('github');
+      const json = JSON.stringify({ action: 'opened', number: 8 });
+      const accepted = await deliver(id, json, {
+        ...(await githubHeaders(webhookSecret, json, 'issues')),
+        'content-type': 'application/vnd.github+json',
+      }).expect(202);
+      const event = (await t.http().get(`/events/${accepted.body.eventId}`).set(admin).expect(200)).body;
+      expect(event).toMatchObject({ name: 'github.issues.opened', data: { action: 'opened', number: 8 } });
+
+      const unreadableBefore = await counted('github', 'unreadable');
+      // A body signed as if it were empty: before, a text/plain body was verified against nothing.
+      await deliver(id, 'forged', {
+        'x-github-event': 'push',
+        'x-hub-signature-256': `sha256=${createHmac('sha256', webhookSecret).update('').digest('hex')}`,
+        'content-type': 'text/plain',
+      }).expect(401);
+      for (const type of ['text/plain', 'application/octet-stream']) {
+        const text = 'neither JSON nor a form';
+        const refused = await deliver(id, text, {
+          ...(await githubHeaders(webhookSecret, text, 'push')),
+          'content-type': type,
+        }).expect(400);
+        expect(refused.body).toMatchObject({ statusCode: 400, error: 'WEBHOOK_BODY_UNREADABLE' });
+        await deliver(id, text, {
+          ...(await githubHeaders('whsec_wrong', text, 'push')),
+          'content-type': type,
+        }).expect(401);
+      }
+      expect(await counted('github', 'unreadable')).toBe(unreadableBefore + 2);
+      expect((await eventsOf(id)).map((e) => e.name)).toEqual(['github.issues.opened']);
+    });
+
+    it('reads the body only once it is verified: unsigned garbage is 401, signed garbage 400 and counted', async () => {
+      const { id, webhookSecret } = await connect('github');
+      const garbage = '{"ref": "main",';
+      const unsigned = await deliver(id, garbage, { 'x-github-event': 'push' }).expect(401);
+      expect(unsigned.body.error).toBe('WEBHOOK_SIGNATURE_INVALID');
+      const before = await counted('github', 'unreadable');
+      const signed = await deliver(id, garbage, await githubHeaders(webhookSecret, garbage, 'push')).expect(
+        400,
+      );
+      expect(signed.body.error).toBe('WEBHOOK_BODY_UNREADABLE');
+      const form = 'payload=%7Bnot%20json';
+      await deliver(id, form, {
+        ...(await githubHeaders(webhookSecret, form, 'push')),
+        'content-type': 'application/x-www-form-urlencoded',
+      }).expect(400);
+      expect(await counted('github', 'unreadable')).toBe(before + 2);
+      expect(await eventsOf(id)).toEqual([]);
+    });
+
+    it('stores a signed payload with __proto__ and constructor.prototype keys without them, polluting nothing', async () => {
+      const { id, webhookSecret } = await connect('github');
+      const body =
+        '{"action":"opened","__proto__":{"polluted":1},"issue":{"constructor":{"prototype":{"polluted":2}},' +
+        '"\\u005f_proto__":{"polluted":3},"title":"kept"}}';
+      const accepted = await deliver(id, body, await githubHeaders(webhookSecret, body, 'issues')).expect(
+        202,
+      );
+      const form = `__proto__=x&constructor=y&payload=${encodeURIComponent('{"__proto__":{"polluted":4},"n":1}')}`;
+      const fromForm = await deliver(id, form, {
+        ...(await githubHeaders(webhookSecret, form, 'push')),
+        'content-type': 'application/x-www-form-urlencoded',
+      }).expect(202);
+      const shop = await connect('hmac', { header: 'X-Sig', eventName: 'shop.order' });
+      const fields = '__proto__=x&total=12';
+      await deliver(shop.id, fields, {
+        'x-sig': createHmac('sha256', shop.webhookSecret).update(fields).digest('hex'),
+        'content-type': 'application/x-www-form-urlencoded',
+      }).expect(202);
+
+      const event = (await t.http().get(`/events/${accepted.body.eventId}`).set(admin).expect(200)).body;
+      expect(event.data).toEqual({ action: 'opened', issue: { title: 'kept' } });
+      const formEvent = (await t.http().get(`/events/${fromForm.body.eventId}`).set(admin).expect(200)).body;
+      expect(formEvent.data).toEqual({ n: 1 });
+      const [shopEvent] = await eventsOf(shop.id);
+      expect(shopEvent.data).toEqual({ total: '12' });
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it('hashes a delivery id over 300 characters or with a control character, and still knows its redelivery', async () => {
+      const { id, webhookSecret } = await connect('github');
+      for (const delivery of ['d'.repeat(301), 'tab\there']) {
+        const body = JSON.stringify({ ref: 'refs/heads/main', delivery: delivery.length });
+        const headers = await githubHeaders(webhookSecret, body, 'push', delivery);
+        const accepted = await deliver(id, body, headers).expect(202);
+        const event = (await t.http().get(`/events/${accepted.body.eventId}`).set(admin).expect(200)).body;
+        expect(event.idempotencyKey).toMatch(/^sha256:[0-9a-f]{64}$/);
+        const again = await deliver(id, body, headers).expect(200);
+        expect(again.body).toEqual({ eventId: accepted.body.eventId, duplicate: true });
+      }
+      expect(await eventsOf(id)).toHaveLength(2);
+    });
+
     it('is 404 for a connection that receives no webhooks, and rotation is refused for it', async () => {
       const http = await t
         .http()
@@ -194,7 +322,11 @@ describe('inbound webhooks', () => {
         .expect(201);
       expect(http.body).toMatchObject({ webhookUrl: null, webhookSecret: null });
       await deliver(http.body.id, '{}', {}).expect(404);
-      await deliver(randomUUID(), '{}', {}).expect(404);
+      const unknown = await deliver(randomUUID(), '{}', {}).expect(404);
+      expect(unknown.body).toMatchObject({ statusCode: 404, error: 'WEBHOOK_NOT_FOUND' });
+      // A malformed id is no connection either: the same answer, not a validation error.
+      const malformed = await deliver('not-a-uuid', '{}', {}).expect(404);
+      expect(malformed.body).toMatchObject({ statusCode: 404, error: 'WEBHOOK_NOT_FOUND' });
       const refused = await t
         .http()
         .post(`/connections/${http.body.id}/webhook-secret`)
@@ -315,6 +447,18 @@ describe('inbound webhooks', () => {
         ...headers,
         'x-shop-signature': signature.replace('sha512=', 'sha256='),
       }).expect(401);
+    });
+
+    it('takes a hex signature in either case', async () => {
+      const { id, webhookSecret } = await connect('hmac', {
+        header: 'X-Sig',
+        prefix: 'sha256=',
+        eventName: 'shop.order',
+      });
+      const body = JSON.stringify({ id: 5 });
+      const hex = createHmac('sha256', webhookSecret).update(body).digest('hex');
+      await deliver(id, body, { 'x-sig': `sha256=${hex.toUpperCase()}` }).expect(202);
+      await deliver(id, body, { 'x-sig': `sha256=${hex.replace(/[0-9]/g, '0').toUpperCase()}` }).expect(401);
     });
 
     it('refuses a config whose event name template reads outside body and headers', async () => {

@@ -5,6 +5,7 @@ import { classifyAmqpError } from './amqp-broker.js';
 import type { AmqpConsume } from './amqp-broker.js';
 import type { AmqpLink } from './amqp-link.js';
 import { reconnectDelay } from './amqp-link.js';
+import type { AmqpMetrics } from './amqp.metrics.js';
 import { DEFAULT_PREFETCH } from './amqp.provider.js';
 
 /** What becomes of a message: acknowledged, dead-lettered (rejected without requeue), or put back. */
@@ -41,6 +42,7 @@ export class AmqpConsumer {
     private readonly handle: (message: ConsumeMessage) => Promise<MessageVerdict>,
     /** The broker refused the credentials: the connection is marked, which stops this consumer. */
     private readonly refused: (error: ProviderError) => void,
+    private readonly metrics: AmqpMetrics,
   ) {}
 
   start(): void {
@@ -150,7 +152,15 @@ export class AmqpConsumer {
     }
     const work = this.handle(message).then(
       (verdict) => settle(channel, message, verdict),
-      () => settle(channel, message, 'requeue'),
+      (error: unknown) => {
+        // `handle` decides every message itself, so this is a fault that would come back with each
+        // redelivery: put back at once, the message would loop without end.
+        this.logger.error(
+          `message ${String(message.properties.messageId ?? '(no id)')} from ${this.consume.queue} (connection ${this.connection.name}) failed unexpectedly (${error instanceof Error ? error.message : String(error)}): rejected`,
+        );
+        this.metrics.consume(this.connection.name, 'rejected');
+        settle(channel, message, 'reject');
+      },
     );
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { ConsumeMessage } from 'amqplib';
+import { idempotencyKeyOf } from '../../../common/idempotency-key.js';
 import { ReadinessChecks } from '../../../common/readiness.js';
 import type { ReadinessReport } from '../../../common/readiness.js';
 import { AppConfig } from '../../../config/app-config.js';
@@ -21,18 +22,19 @@ import { AMQP_PROVIDER_KEY } from './amqp.provider.js';
 
 /** How often a process looks for connections changed by other processes. */
 export const CONSUMER_POLL_MS = 3000;
-/** A transient failure (the database away) puts the message back after this pause, not at once. */
+/** A failure that may be transient (the database away) puts the message back after this pause, not at once. */
 const REQUEUE_PAUSE_MS = 1000;
-/** The longest idempotency key an event takes; a longer messageId is hashed. */
-const MAX_KEY_LENGTH = 300;
+/** The latest time an event can hold: `occurredAt` is written with a four-digit year. */
+const LATEST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
  * The AMQP consumers of a worker process: one per active `amqp` connection whose config has
  * `consume`. They follow the connections: a change made in this process applies at once (after it
  * commits), one made elsewhere within a few seconds. Each message becomes an event through the
  * event intake and is acknowledged once the event is committed; one that is not JSON, or that the
- * intake refuses, is rejected without requeue (to the queue's dead-letter exchange); a transient
- * failure puts it back after a pause.
+ * intake refuses, is rejected without requeue (to the queue's dead-letter exchange); any other
+ * failure puts it back after a pause, and dead-letters it when it fails again on its redelivery
+ * while the database answers (see `failed`).
  */
 @Injectable()
 export class AmqpConsumers implements OnApplicationBootstrap, OnModuleDestroy {
@@ -132,6 +134,7 @@ export class AmqpConsumers implements OnApplicationBootstrap, OnModuleDestroy {
           .catch((failure: unknown) =>
             this.logger.warn(`connection ${connection.name} not marked: ${String(failure)}`),
           ),
+      this.metrics,
     );
     this.consumers.set(connection.id, { fingerprint, consumer });
     consumer.start();
@@ -161,20 +164,11 @@ export class AmqpConsumers implements OnApplicationBootstrap, OnModuleDestroy {
       this.metrics.consume(connection.name, 'rejected');
       return 'reject';
     }
-    const { messageId, type, timestamp } = message.properties as {
-      messageId?: unknown;
-      type?: unknown;
-      timestamp?: unknown;
-    };
-    const input = {
-      name: consume.eventName ?? (typeof type === 'string' && type !== '' ? type : message.fields.routingKey),
-      source: consume.source ?? `connection:${connection.id}`,
-      data,
-      idempotencyKey: idempotencyKeyOf(messageId, message.content),
-      ...(typeof timestamp === 'number' ? { occurredAt: new Date(timestamp * 1000).toISOString() } : {}),
-    };
     try {
-      const [result] = await this.intake.ingestBatch([input], null);
+      const [result] = await this.intake.ingestBatch(
+        [this.inputOf(connection, consume, message, data, where)],
+        null,
+      );
       if (!result.ok) {
         this.logger.warn(`${where} was refused (${result.error.code}: ${result.error.message}): rejected`);
         this.metrics.consume(connection.name, 'rejected');
@@ -183,20 +177,85 @@ export class AmqpConsumers implements OnApplicationBootstrap, OnModuleDestroy {
       this.metrics.consume(connection.name, result.ingested.duplicate ? 'duplicate' : 'stored');
       return 'ack';
     } catch (error) {
-      this.logger.warn(`${where} could not be stored (${(error as Error).message}): put back`);
-      this.metrics.consume(connection.name, 'requeued');
-      await sleep(REQUEUE_PAUSE_MS);
-      return 'requeue';
+      return this.failed(connection, message, where, error);
+    }
+  }
+
+  /** The event a message makes; called inside `toEvent`'s try, so nothing it throws escapes the verdict. */
+  private inputOf(
+    connection: Connection,
+    consume: AmqpConsume,
+    message: ConsumeMessage,
+    data: unknown,
+    where: string,
+  ): Record<string, unknown> {
+    const { messageId, type, timestamp } = message.properties as {
+      messageId?: unknown;
+      type?: unknown;
+      timestamp?: unknown;
+    };
+    const occurredAt = occurredAtOf(timestamp);
+    if (timestamp !== undefined && timestamp !== null && occurredAt === undefined) {
+      this.logger.warn(
+        `${where} has a timestamp (${JSON.stringify(timestamp)}) that is no time in seconds: left out`,
+      );
+    }
+    return {
+      name: consume.eventName ?? (typeof type === 'string' && type !== '' ? type : message.fields.routingKey),
+      source: consume.source ?? `connection:${connection.id}`,
+      data,
+      idempotencyKey:
+        typeof messageId === 'string' && messageId !== ''
+          ? idempotencyKeyOf(messageId)
+          : `sha256:${createHash('sha256').update(message.content).digest('hex')}`,
+      ...(occurredAt === undefined ? {} : { occurredAt }),
+    };
+  }
+
+  /**
+   * A message that failed for a reason other than a refusal: the database away, which passes, or
+   * something in the message that fails the same way every time. Redelivery alone cannot tell
+   * them apart (during an outage every message fails twice), so a message that fails again on
+   * its redelivery is dead-lettered only when the database answers meanwhile; while it does not,
+   * the message goes back after a pause, and an outage dead-letters nothing.
+   */
+  private async failed(
+    connection: Connection,
+    message: ConsumeMessage,
+    where: string,
+    error: unknown,
+  ): Promise<MessageVerdict> {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (message.fields.redelivered && (await this.databaseAnswers(connection.id))) {
+      this.logger.error(`${where} failed again, while the database answers (${reason}): rejected`);
+      this.metrics.consume(connection.name, 'rejected');
+      return 'reject';
+    }
+    this.logger.warn(`${where} could not be stored (${reason}): put back`);
+    this.metrics.consume(connection.name, 'requeued');
+    await sleep(REQUEUE_PAUSE_MS);
+    return 'requeue';
+  }
+
+  /** Whether the database takes a query now: the connection's own row, read. */
+  private async databaseAnswers(connectionId: string): Promise<boolean> {
+    try {
+      await this.store.find(connectionId);
+      return true;
+    } catch {
+      return false;
     }
   }
 }
 
-/** The message's id, or the hash of its body when it has none, as an event's idempotency key. */
-function idempotencyKeyOf(messageId: unknown, content: Buffer): string {
-  if (typeof messageId === 'string' && messageId !== '') {
-    return messageId.length <= MAX_KEY_LENGTH
-      ? messageId
-      : `sha256:${createHash('sha256').update(messageId).digest('hex')}`;
-  }
-  return `sha256:${createHash('sha256').update(content).digest('hex')}`;
+/**
+ * When the event happened: the message's `timestamp`, seconds since 1970. One that names no time
+ * an event can hold (milliseconds or microseconds sent as seconds) is left out, and the event
+ * takes the time it is received: the message itself is sound, and dead-lettering it for a
+ * sender's unit would lose it.
+ */
+function occurredAtOf(timestamp: unknown): string | undefined {
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return undefined;
+  const ms = timestamp * 1000;
+  return ms >= 0 && ms <= LATEST_TIME_MS ? new Date(ms).toISOString() : undefined;
 }

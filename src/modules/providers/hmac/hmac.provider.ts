@@ -76,8 +76,13 @@ export class HmacProvider implements ConnectionProvider {
       content = Buffer.concat([Buffer.from(`${timestamp}.`), request.rawBody]);
     }
     const { algorithm = 'sha256', encoding = 'hex', prefix = '' } = config;
+    // Hex digits mean the same in either case (senders differ); base64's case is part of its value.
+    const given =
+      encoding === 'hex' && signature.startsWith(prefix)
+        ? `${prefix}${signature.slice(prefix.length).toLowerCase()}`
+        : signature;
     const signed = context.secrets.some((secret) =>
-      sameSignature(signature, `${prefix}${hmac(algorithm, secret, content, encoding)}`),
+      sameSignature(given, `${prefix}${hmac(algorithm, secret, content, encoding)}`),
     );
     if (!signed) throw new WebhookRefused(`${config.header} does not match the body`);
     const payload = readPayload(request);

@@ -1,4 +1,4 @@
-import { Controller, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
+import { Controller, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../../../common/auth/roles.js';
@@ -59,7 +59,8 @@ export class InboundWebhooksController {
   @ApiResponse(error(413, 'The body is over BODY_LIMIT'))
   @ApiResponse(error(429, 'Over the connection’s inbound limit; see Retry-After (WEBHOOK_RATE_LIMITED)'))
   async receive(
-    @Param('connectionId', ParseUUIDPipe) connectionId: string,
+    // Not checked here: a malformed id is answered 404 as an unknown one is, by the service.
+    @Param('connectionId') connectionId: string,
     @Req() request: FastifyRequest & { rawBody?: Buffer },
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ReceivedWebhookDto> {
@@ -75,10 +76,22 @@ export class InboundWebhooksController {
     const { status, ...body } = await this.webhooks.receive(connectionId, {
       headers,
       query,
-      rawBody: request.rawBody ?? Buffer.alloc(0),
+      rawBody: rawBodyOf(request),
       contentType: (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase(),
     });
     void reply.status(status);
     return body;
   }
+}
+
+/**
+ * The exact bytes received. app.ts captures the body of this route whatever its media type; only a
+ * request that declares no body (no content type, no length) has none, and its body is empty.
+ * Anything else would be verified against bytes that were not received: an error, never a guess.
+ */
+function rawBodyOf(request: FastifyRequest & { rawBody?: Buffer }): Buffer {
+  if (request.rawBody) return request.rawBody;
+  const { 'content-length': length, 'transfer-encoding': encoding } = request.headers;
+  if (encoding === undefined && (length === undefined || length === '0')) return Buffer.alloc(0);
+  throw new Error(`the body of ${request.method} ${request.url} was not captured`);
 }

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
+import { isUUID } from 'class-validator';
 import { Clock } from '../../../common/clock.js';
 import { DomainError } from '../../../common/errors/domain-error.js';
+import { idempotencyKeyOf } from '../../../common/idempotency-key.js';
 import { EventIntakeService } from '../../events/event-intake.service.js';
+import type { Connection } from '../connection.entity.js';
 import { ConnectionStore } from '../connection.store.js';
 import { ConnectionsService } from '../connections.service.js';
-import type { RateLimit } from '../provider.decorator.js';
+import type { ConnectionProvider, RateLimit } from '../provider.decorator.js';
 import { ProviderRegistry } from '../provider.registry.js';
 import { ProvidersMetrics } from '../providers.metrics.js';
 import type { WebhookResult } from '../providers.metrics.js';
@@ -46,12 +49,16 @@ export class InboundWebhooksService {
   ) {}
 
   async receive(connectionId: string, request: InboundWebhook): Promise<Received> {
-    const connection = await this.store.find(connectionId);
+    // A malformed id names no connection, as an unknown one does (and never reaches the database).
+    const connection = isUUID(connectionId) ? await this.store.find(connectionId) : null;
     const verifier = connection ? this.registry.find(connection.provider)?.instance : undefined;
     if (!connection || !verifier?.verifyWebhook) {
       throw new WebhookError('WEBHOOK_NOT_FOUND', `no connection with id ${connectionId} receives webhooks`);
     }
     const count = (result: WebhookResult) => this.metrics.webhookReceived(connection.provider, result);
+    // The signature first: a caller without it learns nothing of the connection (not even that it
+    // is paused) and spends none of its inbound budget, so it cannot crowd out the partner's deliveries.
+    const verified = this.verify(connection, verifier.verifyWebhook.bind(verifier), request, count);
     if (connection.state === 'paused') {
       count('paused');
       throw new WebhookError('WEBHOOK_CONNECTION_PAUSED', `connection ${connection.name} is paused`);
@@ -65,9 +72,40 @@ export class InboundWebhooksService {
         { retryAfterSeconds: Math.ceil(waitMs / 1000) },
       );
     }
-    let verified: VerifiedWebhook;
+    if (verified.kind === 'ignored') {
+      count('ignored');
+      return { status: 200, eventId: null, duplicate: false, ignored: verified.reason };
+    }
     try {
-      verified = verifier.verifyWebhook(request, {
+      const { event, duplicate } = await this.intake.ingest(
+        {
+          name: verified.name,
+          source: `connection:${connection.id}`,
+          idempotencyKey: verified.deliveryId
+            ? idempotencyKeyOf(verified.deliveryId)
+            : // A sender that names no delivery: the same bytes are the same delivery.
+              createHash('sha256').update(request.rawBody).digest('hex'),
+          data: verified.data,
+        },
+        null,
+      );
+      count(duplicate ? 'duplicate' : 'accepted');
+      return { status: duplicate ? 200 : 202, eventId: event.id, duplicate };
+    } catch (error) {
+      if (error instanceof DomainError) count('rejected_event');
+      throw error;
+    }
+  }
+
+  /** The connection's provider checks the signature, then reads the body: 401 or 400 when it cannot. */
+  private verify(
+    connection: Connection,
+    verifyWebhook: NonNullable<ConnectionProvider['verifyWebhook']>,
+    request: InboundWebhook,
+    count: (result: WebhookResult) => void,
+  ): VerifiedWebhook {
+    try {
+      return verifyWebhook(request, {
         secrets: this.connections.webhookSecrets(connection),
         config: connection.config,
         now: this.clock.now(),
@@ -81,27 +119,6 @@ export class InboundWebhooksService {
         count('unreadable');
         throw new WebhookError('WEBHOOK_BODY_UNREADABLE', error.message);
       }
-      throw error;
-    }
-    if (verified.kind === 'ignored') {
-      count('ignored');
-      return { status: 200, eventId: null, duplicate: false, ignored: verified.reason };
-    }
-    try {
-      const { event, duplicate } = await this.intake.ingest(
-        {
-          name: verified.name,
-          source: `connection:${connection.id}`,
-          // A sender that names no delivery: the same bytes are the same delivery.
-          idempotencyKey: verified.deliveryId ?? createHash('sha256').update(request.rawBody).digest('hex'),
-          data: verified.data,
-        },
-        null,
-      );
-      count(duplicate ? 'duplicate' : 'accepted');
-      return { status: duplicate ? 200 : 202, eventId: event.id, duplicate };
-    } catch (error) {
-      if (error instanceof DomainError) count('rejected_event');
       throw error;
     }
   }

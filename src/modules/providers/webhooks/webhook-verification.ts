@@ -81,19 +81,54 @@ export function assertFresh(timestamp: string | undefined, now: Date, toleranceS
   return seconds;
 }
 
-/** The payload: JSON, or a form whose `payload` field holds JSON (GitHub's option), or the form's fields. */
+/** JSON's media type, or one with JSON's structured suffix (RFC 6839): `application/vnd.github+json`. */
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.!#$&^-]+\+)?json$/;
+const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
+
+/**
+ * The payload: JSON, or a form whose `payload` field holds JSON (GitHub's option), or the form's
+ * fields; an empty body is `{}`. Any other media type is unreadable. Call it only once the
+ * signature is verified, so an unsigned body is never read.
+ */
 export function readPayload(request: InboundWebhook): unknown {
   const text = request.rawBody.toString('utf8');
-  try {
-    if (request.contentType === 'application/x-www-form-urlencoded') {
-      const form = new URLSearchParams(text);
-      const payload = form.get('payload');
-      return payload === null ? Object.fromEntries(form) : (JSON.parse(payload) as unknown);
-    }
-    return text.trim() === '' ? {} : (JSON.parse(text) as unknown);
-  } catch {
+  if (text.trim() === '') return {};
+  const isForm = request.contentType === FORM_MEDIA_TYPE;
+  if (!isForm && !JSON_MEDIA_TYPE.test(request.contentType)) {
     throw new WebhookUnreadable(
-      `the body is not ${request.contentType === 'application/x-www-form-urlencoded' ? 'a form with JSON in payload' : 'JSON'}`,
+      `a body of type ${request.contentType || '(none)'} is neither JSON nor a form`,
     );
   }
+  try {
+    if (!isForm) return parseJson(text);
+    const form = new URLSearchParams(text);
+    const payload = form.get('payload');
+    return payload === null ? withoutPrototypeKeys(Object.fromEntries(form)) : parseJson(payload);
+  } catch {
+    throw new WebhookUnreadable(`the body is not ${isForm ? 'a form with JSON in payload' : 'JSON'}`);
+  }
+}
+
+/**
+ * JSON without the keys that would replace an object's prototype if the payload were ever merged
+ * into another object (`__proto__`, and `constructor` holding `prototype`). They are dropped, not
+ * refused: the delivery is genuine (its signature is verified), and refusing it would lose it at
+ * each of the sender's retries; the keys carry no data.
+ */
+function parseJson(text: string): unknown {
+  return JSON.parse(text, (key, value: unknown) => (isPrototypeKey(key, value) ? undefined : value));
+}
+
+function withoutPrototypeKeys(fields: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(fields).filter(([key, value]) => !isPrototypeKey(key, value)));
+}
+
+function isPrototypeKey(key: string, value: unknown): boolean {
+  return (
+    key === '__proto__' ||
+    (key === 'constructor' &&
+      typeof value === 'object' &&
+      value !== null &&
+      Object.hasOwn(value, 'prototype'))
+  );
 }
