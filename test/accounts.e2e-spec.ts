@@ -246,5 +246,13 @@ describe('accounts and API keys', () => {
       .set(bearer(ADMIN_KEY))
       .expect(400);
     expect(response.body.error).toBe('INVALID_CURSOR');
+    // Well formed, but naming no id: PostgreSQL would refuse to compare it with a uuid (a 500).
+    for (const after of ['x', 'nul\u0000']) {
+      const crafted = Buffer.from(JSON.stringify({ after })).toString('base64url');
+      for (const path of ['/accounts', '/events', '/jobs', '/schedules']) {
+        const answer = await t.http().get(path).query({ cursor: crafted }).set(bearer(ADMIN_KEY)).expect(400);
+        expect(answer.body.error).toBe('INVALID_CURSOR');
+      }
+    }
   });
 });

@@ -30,7 +30,13 @@ function pageQuery(limit: number, cursor?: string): PageQueryDto {
   return page;
 }
 
-const threeRows = (): Row[] => [{ id: 'a' }, { id: 'b' }, { id: 'c' }];
+// Ids as the tables hold them (time-ordered UUIDs): a cursor naming anything else is refused.
+const [A, B, C] = [
+  '019a0000-0000-7000-8000-00000000000a',
+  '019a0000-0000-7000-8000-00000000000b',
+  '019a0000-0000-7000-8000-00000000000c',
+];
+const threeRows = (): Row[] => [{ id: A }, { id: B }, { id: C }];
 
 describe('PageDto', () => {
   it('builds a new class when given an item class', () => {
@@ -57,7 +63,7 @@ describe('paginate', () => {
 
     const page = await paginate(query, pageQuery(2));
 
-    expect(page.items.map((row) => row.id)).toEqual(['a', 'b']);
+    expect(page.items.map((row) => row.id)).toEqual([A, B]);
     expect(typeof page.nextCursor).toBe('string');
     expect(builder.andWhere).not.toHaveBeenCalled();
     expect(builder.orderBy).toHaveBeenCalledWith('a.id', 'ASC');
@@ -66,12 +72,12 @@ describe('paginate', () => {
 
   it('filters after the last id when given the next cursor back', async () => {
     const first = await paginate(fakeQuery(threeRows()).query, pageQuery(2));
-    const { builder, query } = fakeQuery([{ id: 'c' }]);
+    const { builder, query } = fakeQuery([{ id: C }]);
 
     const second = await paginate(query, pageQuery(2, first.nextCursor as string));
 
-    expect(builder.andWhere).toHaveBeenCalledWith('a.id > :after', { after: 'b' });
-    expect(second.items.map((row) => row.id)).toEqual(['c']);
+    expect(builder.andWhere).toHaveBeenCalledWith('a.id > :after', { after: B });
+    expect(second.items.map((row) => row.id)).toEqual([C]);
     expect(second.nextCursor).toBeNull();
   });
 });

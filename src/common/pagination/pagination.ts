@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, isUUID, Max, MaxLength, Min } from 'class-validator';
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { CommonError } from '../errors/domain-error.js';
 
@@ -57,7 +57,7 @@ export async function paginate<E extends ObjectLiteral & { id: string }>(
   page: PageQueryDto,
 ): Promise<Page<E>> {
   const alias = query.alias;
-  if (page.cursor !== undefined) query.andWhere(`${alias}.id > :after`, decodeCursor(page.cursor, ['after']));
+  if (page.cursor !== undefined) query.andWhere(`${alias}.id > :after`, { after: afterIdOf(page.cursor) });
   const rows = await query
     .orderBy(`${alias}.id`, 'ASC')
     .take(page.limit + 1)
@@ -86,6 +86,16 @@ export function decodeCursor<K extends string>(cursor: string, keys: readonly K[
     // reported below
   }
   throw invalidCursor();
+}
+
+/**
+ * The id a keyset cursor (`{ after }`) names. It must be an id: a crafted cursor with any other
+ * text is INVALID_CURSOR, where PostgreSQL would refuse to compare it with a uuid column (a 500).
+ */
+export function afterIdOf(cursor: string): string {
+  const { after } = decodeCursor(cursor, ['after']);
+  if (!isUUID(after)) throw invalidCursor();
+  return after;
 }
 
 export function invalidCursor(): CommonError {

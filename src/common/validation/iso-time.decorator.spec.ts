@@ -21,6 +21,8 @@ describe('IsoTime', () => {
     ['2026-11-24T11:00:00.250+01:00', '2026-11-24T10:00:00.250Z'],
     ['2026-11-24T05:00:00-0500', '2026-11-24T10:00:00.000Z'],
     ['2024-02-29T00:00:00Z', '2024-02-29T00:00:00.000Z'],
+    ['9999-12-31T23:59:59Z', '9999-12-31T23:59:59.000Z'],
+    ['0001-01-01T01:00:00+01:00', '0001-01-01T00:00:00.000Z'],
   ])('turns %s into the instant %s', (text, instant) => {
     const { value, errors } = read(text);
     expect(errors).toEqual([]);
@@ -41,6 +43,9 @@ describe('IsoTime', () => {
     '2026-W48-2T10:00:00Z',
     'yesterday',
     '',
+    // In the year 10000 once the offset is applied, and in the year 0.
+    '9999-12-31T23:59:59-23:59',
+    '0000-12-31T00:00:00Z',
   ])('refuses %p, naming the field', (text) => {
     expect(isIsoTime(text)).toBe(false);
     expect(read(text).errors).toEqual([

@@ -27,8 +27,21 @@ export function isIsoTime(text: string): boolean {
     Number(second) <= 59 &&
     Number(zoneHour) <= 23 &&
     Number(zoneMinute) <= 59 &&
-    !Number.isNaN(Date.parse(text))
+    isWithinFourDigitYears(Date.parse(text))
   );
+}
+
+// The first instant of the year 1 and of the year 10000.
+const EARLIEST_MS = new Date('0001-01-01T00:00:00Z').getTime();
+const LATEST_MS = new Date('+010000-01-01T00:00:00Z').getTime();
+
+/**
+ * Whether the instant, its offset applied, still has a four-digit year: `9999-12-31T23:59:59-23:59`
+ * is in the year 10000, which SQLite would store as `+010000-…` text that sorts before every other
+ * time (a job due then would run at once).
+ */
+function isWithinFourDigitYears(ms: number): boolean {
+  return ms >= EARLIEST_MS && ms < LATEST_MS;
 }
 
 /**

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
-import { decodeCursor, encodeCursor } from '../../common/pagination/pagination.js';
+import { afterIdOf, encodeCursor } from '../../common/pagination/pagination.js';
 import type { Page } from '../../common/pagination/pagination.js';
 import { isUniqueViolation } from '../../database/db-errors.js';
 import { nullableSqlText, rawSql, readTimestamp, sqlJson, sqlText } from '../../database/raw-sql.js';
@@ -89,7 +89,7 @@ export class ProjectStore {
     }
     if (cursor !== undefined) {
       where.push('id > ?');
-      params.push(decodeCursor(cursor, ['after']).after);
+      params.push(afterIdOf(cursor));
     }
     const { rows } = await rawSql(
       this.dataSource.manager,

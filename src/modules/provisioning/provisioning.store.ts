@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
-import { decodeCursor, encodeCursor } from '../../common/pagination/pagination.js';
+import { afterIdOf, encodeCursor } from '../../common/pagination/pagination.js';
 import type { Page } from '../../common/pagination/pagination.js';
 import { rawSql, readTimestamp, sqlJson, sqlPlaceholders, sqlText } from '../../database/raw-sql.js';
 import type { CdnCaching, CdnDomain, CdnOrigin, CdnRestriction } from '../providers/providers.contract.js';
@@ -137,7 +137,7 @@ export class ProvisioningStore {
     }
     if (cursor !== undefined) {
       where.push('id > ?');
-      params.push(decodeCursor(cursor, ['after']).after);
+      params.push(afterIdOf(cursor));
     }
     const { rows } = await rawSql(
       this.manager,

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { newId } from '../../common/ids.js';
+import { isUUID } from 'class-validator';
 import { decodeCursor, encodeCursor, invalidCursor } from '../../common/pagination/pagination.js';
 import type { Page } from '../../common/pagination/pagination.js';
 import { stableJson } from '../../common/stable-json.js';
@@ -413,6 +414,6 @@ function cursorAfter(record: StoredRecord): string {
 function positionOf(cursor: string): { at: Date; id: string } {
   const { at, id } = decodeCursor(cursor, ['at', 'id']);
   const time = new Date(at);
-  if (Number.isNaN(time.getTime())) throw invalidCursor();
+  if (Number.isNaN(time.getTime()) || !isUUID(id)) throw invalidCursor();
   return { at: time, id };
 }
