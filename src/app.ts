@@ -13,6 +13,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { PUBLIC_EXTENSION } from './common/auth/roles.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './common/json-depth.js';
 import { traceRequests } from './common/tracing/request-spans.js';
 import { Tracing } from './common/tracing/tracing.js';
 import type { AppConfig } from './config/app-config.js';

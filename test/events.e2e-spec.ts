@@ -219,6 +219,27 @@ describe(`events (${mode})`, () => {
     await t.http().post('/events').set(admin).send({ name: 'x.y' }).expect(400);
   });
 
+  it('refuses a body nested deeper than 64 levels with a 400, and takes one 50 deep', async () => {
+    const nested = (depth: number): unknown => {
+      let data: unknown = 1;
+      for (let i = 0; i < depth; i++) data = [data];
+      return data;
+    };
+    const deep = await t
+      .http()
+      .post('/events')
+      .set(admin)
+      .send({ name: 'deep.one', source: 's', data: nested(2000) })
+      .expect(400);
+    expect(deep.body).toEqual({
+      statusCode: 400,
+      error: 'BAD_REQUEST',
+      message: 'the JSON body nests deeper than 64 levels',
+    });
+    const fine = await post({ name: 'deep.one', source: 's', data: nested(50) });
+    expect((await getEvent(fine.eventId)).data).toEqual(nested(50));
+  });
+
   it('stores each good item of a batch and reports each bad one', async () => {
     await t
       .http()

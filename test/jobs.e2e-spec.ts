@@ -390,6 +390,65 @@ describe(`job priorities (${transport})`, () => {
   });
 });
 
+describe(`a job cancelled while it waits for a slot (${transport})`, () => {
+  it('never starts its handler, stays cancelled and frees its slot for the next job', async () => {
+    const t = await startTestApp({ features: [TestJobsModule], env: { JUNCTION_WORKER_CONCURRENCY: '1' } });
+    try {
+      const admin = bearer(ADMIN_KEY);
+      const probe = t.app.get(JobProbe);
+      const getJob = async (id: string) =>
+        (await t.http().get(`/jobs/${id}`).set(admin).expect(200)).body as JobBody;
+      const started = new Set<string>();
+      for (const gate of ['a', 'b', 'next']) void probe.whenStarted(gate).then(() => started.add(gate));
+      // Enqueued together, so Bull delivers them together too: both are claimed, one runs in the
+      // only slot and the other waits for it, shown as running.
+      const [a, b] = await t.app
+        .get(JobsService)
+        .enqueueMany(['a', 'b'].map((gate) => ({ type: 'test.blocking', payload: { gate } })));
+      const first = await Promise.race([
+        probe.whenStarted('a').then(() => 'a'),
+        probe.whenStarted('b').then(() => 'b'),
+      ]);
+      const [waitingGate, waiting] = first === 'a' ? ['b', b] : ['a', a];
+      await waitFor(
+        () => getJob(waiting.id),
+        (job) => job.status === 'running',
+      );
+      const cancelled = await t.http().post(`/jobs/${waiting.id}/cancel`).set(admin).expect(200);
+      expect(cancelled.body.status).toBe('cancelled');
+      probe.open(first);
+
+      // The next job starts only once the cancelled one's turn for the slot has passed.
+      const next = (
+        await t
+          .http()
+          .post('/jobs')
+          .set(admin)
+          .send({ type: 'test.blocking', payload: { gate: 'next' } })
+          .expect(201)
+      ).body as JobBody;
+      await probe.whenStarted('next');
+      probe.open('next');
+      expect(
+        (
+          await waitFor(
+            () => getJob(next.id),
+            (job) => job.status !== 'running',
+          )
+        ).status,
+      ).toBe('succeeded');
+      expect(started.has(waitingGate)).toBe(false);
+      const job = await getJob(waiting.id);
+      expect(job).toMatchObject({ status: 'cancelled', result: null });
+      expect(job.attempts).toEqual([
+        expect.objectContaining({ outcome: 'cancelled', errorCode: 'CANCELLED' }),
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('job handler setup', () => {
   @Injectable()
   class SecondEchoHandler {

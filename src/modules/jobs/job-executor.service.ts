@@ -124,6 +124,9 @@ export class JobExecutor {
     const span = this.tracing.enabled ? this.startSpan(job) : null;
     let result: AttemptResult | null;
     try {
+      // Stopped while it waited for a slot (cancelled, say): it ends as if stopped running, and
+      // its handler, whose side effects nothing would then undo, never starts.
+      controller.signal.throwIfAborted();
       const handler = this.registry.find(job.type);
       if (!handler)
         throw new JobFailure('UNKNOWN_JOB_TYPE', `no handler for job type "${job.type}" in this build`);
