@@ -344,6 +344,25 @@ describe(`events (${mode})`, () => {
     await route({ name: 'fan star', eventPattern: 'x.y', jobType: 'test.echo' }, 409);
   });
 
+  it('refuses a route filter with $where, which would run its string as code in the server', async () => {
+    const refused = await t
+      .http()
+      .post('/routes')
+      .set(admin)
+      .send({
+        name: 'where',
+        eventPattern: 'where.a',
+        filter: { $or: [{ $where: '(globalThis.__routeWhereRan = true)' }] },
+        jobType: 'test.echo',
+      })
+      .expect(422);
+    expect(refused.body.details).toEqual([
+      { field: 'filter', problems: [expect.stringContaining('$where')] },
+    ]);
+    await post({ name: 'where.a', source: 's', data: {} });
+    expect((globalThis as Record<string, unknown>).__routeWhereRan).toBeUndefined();
+  });
+
   it('updates, lists and deletes stored routes; code routes are listed and read-only', async () => {
     const { id } = await route({ name: 'crud', eventPattern: 'crud.a', jobType: 'test.echo' });
     const patched = await t

@@ -583,6 +583,15 @@ describe(`outbound webhooks (${mode})`, () => {
         })
       ).details,
     ).toEqual([expect.objectContaining({ field: 'headers' })]);
+    // $where would compile its string into a function run in the server on every event.
+    expect(
+      await refused({
+        url: 'https://x.example.com',
+        eventPatterns: ['a.b'],
+        filter: { $where: 'globalThis.__whereRan = true' },
+      }),
+    ).toMatchObject({ details: [{ field: 'filter' }] });
+    expect((globalThis as Record<string, unknown>).__whereRan).toBeUndefined();
     await t.http().get('/webhook-endpoints/019abc12-3def-7456-89ab-cdef01234567').set(admin).expect(404);
   });
 

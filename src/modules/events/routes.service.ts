@@ -2,8 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { isUUID } from 'class-validator';
-import siftModule from 'sift';
 import { Clock } from '../../common/clock.js';
+import { compileFilter } from '../../common/event-filter.js';
 import { ExpiringCache } from '../../common/expiring-cache.js';
 import { newId } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -46,9 +46,6 @@ interface CompiledRoute {
 }
 
 const MAX_KEY_LENGTH = 300;
-
-// sift is CommonJS: the types see its default import as the module, at run time it is the function.
-const sift = siftModule as unknown as typeof siftModule.default;
 
 /** Thrown at boot for a code route (`@JobHandler(type, { on })`) whose pattern is not a glob. */
 export class RouteSetupError extends Error {
@@ -245,7 +242,14 @@ export class RoutesService implements OnApplicationBootstrap {
         this.logger.warn(`route ${row.name} is skipped: its pattern or job type ${row.jobType} is unknown`);
         continue;
       }
-      const filter = row.filter ? (sift(row.filter) as (event: EventView) => boolean) : null;
+      let filter: CompiledRoute['filter'] = null;
+      try {
+        if (row.filter) filter = compileFilter<EventView>(row.filter);
+      } catch (error) {
+        // Saved before its operator was refused (`$where`): it must not run.
+        this.logger.warn(`route ${row.name} is skipped: its filter ${(error as Error).message}`);
+        continue;
+      }
       compiled.push({ id: row.id, spec: specOf(row), pattern, filter });
     }
     return compiled;
@@ -271,7 +275,7 @@ export class RoutesService implements OnApplicationBootstrap {
         add('filter', ['the filter must be an object, a MongoDB-style query']);
       } else {
         try {
-          sift(spec.filter);
+          compileFilter(spec.filter);
         } catch (error) {
           add('filter', [(error as Error).message]);
         }

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
-import siftModule from 'sift';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock.js';
+import { compileFilter } from '../../common/event-filter.js';
 import { ExpiringCache } from '../../common/expiring-cache.js';
 import { newId } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -14,9 +14,6 @@ import { WEBHOOK_DELIVER_JOB_TYPE, WEBHOOK_ENDPOINT_DISABLED_EVENT } from './web
 import { WebhookDelivery } from './webhook-delivery.entity.js';
 import { WebhookDeliveryStore } from './webhook-delivery.store.js';
 import { WebhookEndpointStore } from './webhook-endpoint.store.js';
-
-// sift is CommonJS: the types see its default import as the module, at run time it is the function.
-const sift = siftModule as unknown as typeof siftModule.default;
 
 interface CompiledEndpoint {
   id: string;
@@ -93,13 +90,21 @@ export class WebhookFanOut implements EventSubscriber, OnModuleInit {
   }
 
   private async load(): Promise<CompiledEndpoint[]> {
-    return (await this.endpoints.listEnabled()).map((row) => ({
-      id: row.id,
-      ordered: row.ordered,
+    const compiled: CompiledEndpoint[] = [];
+    for (const row of await this.endpoints.listEnabled()) {
+      let filter: CompiledEndpoint['filter'] = null;
+      try {
+        if (row.filter) filter = compileFilter<PublishedEvent>(row.filter);
+      } catch (error) {
+        // Saved before its operator was refused (`$where`): it must not run.
+        this.logger.warn(`webhook endpoint ${row.id} is skipped: its filter ${(error as Error).message}`);
+        continue;
+      }
       // Patterns were checked when the endpoint was saved.
-      patterns: row.eventPatterns.flatMap((p) => compileEventPattern(p) ?? []),
-      filter: row.filter ? (sift(row.filter) as (event: PublishedEvent) => boolean) : null,
-    }));
+      const patterns = row.eventPatterns.flatMap((p) => compileEventPattern(p) ?? []);
+      compiled.push({ id: row.id, ordered: row.ordered, patterns, filter });
+    }
+    return compiled;
   }
 }
 
@@ -110,9 +115,9 @@ function disabledEndpointOf(event: PublishedEvent): unknown {
     : undefined;
 }
 
-/** Compiles a filter, throwing sift's message for one that is not a query. */
+/** Compiles a filter, throwing sift's message for one that is not a query (or uses `$where`). */
 export function checkFilter(filter: Record<string, unknown>): void {
-  sift(filter);
+  compileFilter(filter);
 }
 
 /**
