@@ -300,6 +300,17 @@ describe('the junction command line', () => {
         /^✗ connection "sealed with A" \(http, [\w-]+\): TEMPORARY: .*ECONNREFUSED; make sure the partner is up/m,
       );
       expect(doctor.stdout).not.toContain('partner-token');
+
+      // A previous key it was not sealed with: the connection is named, and the key must stay.
+      const wrong = await junction(
+        ['reseal'],
+        database.env({ JUNCTION_SECRET_KEY: 'cc'.repeat(32), JUNCTION_SECRET_KEY_PREVIOUS: KEY_A }),
+      );
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toMatch(
+        /1 connection\(s\) hold credentials that open with neither key.*sealed with A/,
+      );
+      expect(wrong.stderr).not.toContain('can be unset');
     } finally {
       await database.drop();
     }
