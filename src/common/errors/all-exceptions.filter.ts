@@ -3,6 +3,7 @@ import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { QueryFailedError } from 'typeorm';
 import { DomainError } from './domain-error.js';
 import type { ErrorKind } from './domain-error.js';
 import type { ErrorBodyDto } from './error-body.dto.js';
@@ -18,9 +19,25 @@ const STATUS_BY_KIND: Record<ErrorKind, number> = {
   rate_limited: HttpStatus.TOO_MANY_REQUESTS,
 };
 
-/** The HTTP status a domain error answers with, also for errors reported inside a 200 (batches). */
-export function httpStatusOf(error: DomainError): number {
-  return STATUS_BY_KIND[error.kind];
+/**
+ * The HTTP status a domain error answers with, also for errors reported inside a 200 (batches);
+ * anything else is an internal error.
+ */
+export function httpStatusOf(error: unknown): number {
+  return error instanceof DomainError ? STATUS_BY_KIND[error.kind] : HttpStatus.INTERNAL_SERVER_ERROR;
+}
+
+/**
+ * PostgreSQL's codes for text it cannot take: U+0000 in a text column (22021), or `\u0000` in
+ * jsonb (22P05). The request is refused before it gets there (`NoNulPipe`); this catches any path
+ * that missed, so the sender hears what to fix rather than a 500.
+ */
+const UNSTORABLE_TEXT_CODES = new Set(['22021', '22P05']);
+
+function isUnstorableText(exception: unknown): boolean {
+  if (!(exception instanceof QueryFailedError)) return false;
+  const { code } = exception.driverError as { code?: unknown };
+  return typeof code === 'string' && UNSTORABLE_TEXT_CODES.has(code);
 }
 
 /** The seconds a rate-limited caller should wait, when the error says. */
@@ -80,6 +97,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return { status, body };
     }
     if (exception instanceof HttpException) return this.fromHttpException(exception);
+    if (isUnstorableText(exception)) {
+      // Logged without the query, whose parameters may hold secrets: a path the pipe should cover.
+      this.logger.warn(`${request.method} ${request.url}: the database refused a text value it cannot store`);
+      const message = 'a text value holds a character that cannot be stored, such as NUL (\\u0000)';
+      return {
+        status: HttpStatus.BAD_REQUEST,
+        body: { statusCode: 400, error: 'BAD_REQUEST', message } satisfies ErrorBody,
+      };
+    }
 
     const errorId = randomUUID();
     this.logger.error(

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Batcher } from '../../common/batcher.js';
@@ -5,6 +6,7 @@ import { Clock } from '../../common/clock.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { newId } from '../../common/ids.js';
 import { SpanKind, Tracing } from '../../common/tracing/tracing.js';
+import { hasNul, NUL_REFUSED } from '../../common/validation/no-nul.pipe.js';
 import type { Span } from '../../common/tracing/tracing.js';
 import { AppConfig } from '../../config/app-config.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
@@ -43,8 +45,16 @@ export interface Ingested {
   duplicate: boolean;
 }
 
+/** An item of a batch that failed for a reason of Junction's, not its own: a 500, logged under `errorId`. */
+export interface InternalItemError {
+  code: 'INTERNAL';
+  message: string;
+  details: { errorId: string };
+}
+
 /** One item of a batch: what was stored, or why it was not. */
-export type BatchItemResult = { ok: true; ingested: Ingested } | { ok: false; error: DomainError };
+export type BatchItemResult =
+  { ok: true; ingested: Ingested } | { ok: false; error: DomainError | InternalItemError };
 
 /**
  * Event intake and routing. An event and the jobs its routes start commit in one transaction
@@ -101,19 +111,32 @@ export class EventIntakeService {
 
   /**
    * Each item on its own: one refused item does not keep the others out. The items are written
-   * together where they can be.
+   * together where they can be. An item that fails unexpectedly (a database error) is its own
+   * INTERNAL result, since the others may be stored already and a retry of the whole batch would
+   * store them twice; only when every item failed so (the database away) does the batch fail as a
+   * whole, which the AMQP consumer relies on to put a message back.
    */
-  ingestBatch(items: unknown[], postedBy: string | null): Promise<BatchItemResult[]> {
-    return Promise.all(
-      items.map(async (item): Promise<BatchItemResult> => {
+  async ingestBatch(items: unknown[], postedBy: string | null): Promise<BatchItemResult[]> {
+    const settled = await Promise.all(
+      items.map(async (item): Promise<BatchItemResult | { ok: false; unexpected: unknown }> => {
         try {
           return { ok: true, ingested: await this.ingest(await readEventInput(item), postedBy) };
         } catch (error) {
-          if (!(error instanceof DomainError)) throw error;
-          return { ok: false, error };
+          return error instanceof DomainError ? { ok: false, error } : { ok: false, unexpected: error };
         }
       }),
     );
+    const first = settled[0];
+    if (first && 'unexpected' in first && settled.every((result) => 'unexpected' in result)) {
+      throw first.unexpected;
+    }
+    return settled.map((result) => ('unexpected' in result ? this.internal(result.unexpected) : result));
+  }
+
+  private internal(error: unknown): BatchItemResult {
+    const errorId = randomUUID();
+    this.logger.error({ errorId, err: error }, `internal error ${errorId} in an item of a batch`);
+    return { ok: false, error: { code: 'INTERNAL', message: 'internal error', details: { errorId } } };
   }
 
   /**
@@ -297,9 +320,13 @@ export class EventIntakeService {
     return results;
   }
 
-  /** Name, size and schema: an event that fails any is refused and nothing is stored. Returns its data as JSON. */
+  /** Name, text, size and schema: an event that fails any is refused and nothing is stored. Returns its data as JSON. */
   private async check(input: EventInput): Promise<string> {
     assertEventName(input.name);
+    // Events from batches, webhooks and AMQP reach here unchecked by the HTTP pipe (NoNulPipe).
+    if (hasNul(input.source)) throw new EventError('INVALID_EVENT', `source ${NUL_REFUSED}`);
+    if (input.idempotencyKey !== undefined && hasNul(input.idempotencyKey))
+      throw new EventError('INVALID_EVENT', `idempotencyKey ${NUL_REFUSED}`);
     const dataJson = JSON.stringify(input.data ?? {});
     const size = Buffer.byteLength(dataJson);
     const limit = this.config.events.maxDataBytes;
