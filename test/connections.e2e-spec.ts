@@ -256,20 +256,31 @@ describe('secret key rotation', () => {
   const OLD_KEY = '11'.repeat(32);
   const NEW_KEY = '22'.repeat(32);
 
+  /** An http connection with a bearer token; port 9 refuses its calls. */
+  const bearerConnection = (app: TestApp, name: string) =>
+    app
+      .http()
+      .post('/connections')
+      .set(admin)
+      .send({
+        provider: 'http',
+        name,
+        config: { baseUrl: 'http://127.0.0.1:9' },
+        credentials: { type: 'bearer', token: TOKEN },
+      })
+      .expect(201);
+
+  /** The reseal job enqueued at boot, once it has ended as `status`. */
+  const resealJob = (app: TestApp, status: string) =>
+    waitFor(
+      async () =>
+        (await app.http().get('/jobs?type=connections.reseal').set(admin).expect(200)).body.items[0] as
+          { id: string; status: string; result: unknown } | undefined,
+      (found) => found?.status === status,
+    );
+
   it('seals the others again, and fails for good naming it, when a credential opens with neither key', async () => {
     const database = await TestDatabase.create();
-    const bearerConnection = (app: TestApp, name: string) =>
-      app
-        .http()
-        .post('/connections')
-        .set(admin)
-        .send({
-          provider: 'http',
-          name,
-          config: { baseUrl: 'http://127.0.0.1:9' },
-          credentials: { type: 'bearer', token: TOKEN },
-        })
-        .expect(201);
     try {
       const old = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: OLD_KEY } });
       const rotated = (await bearerConnection(old, 'sealed with the old key')).body as { id: string };
@@ -282,12 +293,7 @@ describe('secret key rotation', () => {
         database,
         env: { JUNCTION_SECRET_KEY: NEW_KEY, JUNCTION_SECRET_KEY_PREVIOUS: OLD_KEY },
       });
-      const job = await waitFor(
-        async () =>
-          (await rotating.http().get('/jobs?type=connections.reseal').set(admin).expect(200)).body
-            .items[0] as { id: string; status: string } | undefined,
-        (found) => found?.status === 'dead',
-      );
+      const job = await resealJob(rotating, 'dead');
       const detail = (await rotating.http().get(`/jobs/${job!.id}`).set(admin).expect(200)).body;
       expect(detail).toMatchObject({ attempt: 1, lastError: { code: 'PERMANENT' } });
       expect(detail.lastError.message).toContain(`sealed with another key (${stray.id})`);
@@ -311,17 +317,7 @@ describe('secret key rotation', () => {
     const database = await TestDatabase.create();
     try {
       const before = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: OLD_KEY } });
-      const created = await before
-        .http()
-        .post('/connections')
-        .set(admin)
-        .send({
-          provider: 'http',
-          name: 'rotated',
-          config: { baseUrl: 'http://127.0.0.1:9' },
-          credentials: { type: 'bearer', token: TOKEN },
-        })
-        .expect(201);
+      const created = await bearerConnection(before, 'rotated');
       const github = await before
         .http()
         .post('/connections')
@@ -334,12 +330,7 @@ describe('secret key rotation', () => {
         database,
         env: { JUNCTION_SECRET_KEY: NEW_KEY, JUNCTION_SECRET_KEY_PREVIOUS: OLD_KEY },
       });
-      const job = await waitFor(
-        async () =>
-          (await rotating.http().get('/jobs?type=connections.reseal').set(admin).expect(200)).body
-            .items[0] as { status: string; result: unknown } | undefined,
-        (found) => found?.status === 'succeeded',
-      );
+      const job = await resealJob(rotating, 'succeeded');
       expect(job?.result).toEqual({ resealed: 2, current: 0 });
       await rotating.close();
 
