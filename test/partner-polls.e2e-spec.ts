@@ -13,6 +13,7 @@ interface JobBody {
   attempt: number;
   result: unknown;
   lastError: { code: string; message: string } | null;
+  attempts: { outcome: string }[];
 }
 
 interface ScheduleBody {
@@ -210,19 +211,79 @@ describe('http pollers against a partner', () => {
     }
   });
 
-  it('keeps the events of the pages read when a later page fails, and the retry goes on from the cursor', async () => {
+  /** Six shipments, one a page, for a connection allowed three calls a second. */
+  async function pagedBeyondBudget(withCursor: boolean): Promise<{ partner: FakePartner; id: string }> {
+    const partner = await startFakePartner({ token: TOKEN, pageSize: 1 });
+    partner.addShipments(...[1, 2, 3, 4, 5, 6].map((n) => shipment(n)));
+    const { cursor, query, ...poller } = pollerConfig(partner).pollers.shipments;
+    const id = await connect(partner, {
+      config: {
+        baseUrl: partner.url,
+        rateLimit: { requests: 3, perMs: 1000 },
+        pollers: { shipments: withCursor ? { ...poller, cursor, query } : poller },
+      },
+    });
+    return { partner, id };
+  }
+
+  it.each([
+    { withCursor: false, cursor: null, label: 'without a cursor field' },
+    { withCursor: true, cursor: '2026-12-06T10:00:00.000Z', label: 'with a cursor field' },
+  ])(
+    'reads each page once when a poll has more pages than its rate budget allows at a time, $label',
+    async ({ withCursor, cursor }) => {
+      const { partner, id } = await pagedBeyondBudget(withCursor);
+      try {
+        const done = await poll(id);
+        expect(done).toMatchObject({
+          status: 'succeeded',
+          result: { pages: 6, items: 6, emitted: 6, cursor },
+        });
+        // The budget was spent midway, so the job was put back at least once.
+        expect(done.attempts.some((a) => a.outcome === 'deferred')).toBe(true);
+        const events = await eventsOf(id);
+        expect(events.map((e) => e.data.id).sort()).toEqual([
+          'shp_1',
+          'shp_2',
+          'shp_3',
+          'shp_4',
+          'shp_5',
+          'shp_6',
+        ]);
+        // Each run went on from the page the one before stopped at, with the query the poll started with.
+        const queries = partner.requests.filter((r) => r.path === '/shipments').map((r) => r.query);
+        expect(queries).toHaveLength(6);
+        const [first, ...rest] = queries;
+        expect(first).toEqual({});
+        // The later pages by their tokens alone (no updated_since), none of them twice.
+        expect(rest.map((query) => Object.keys(query))).toEqual(rest.map(() => ['cursor']));
+        expect(new Set(rest.map((query) => query.cursor)).size).toBe(5);
+      } finally {
+        await partner.close();
+      }
+    },
+  );
+
+  it('keeps the events of the pages read when a later page fails, and the retry goes on from that page', async () => {
     const partner = await partnerWith(shipment(1), shipment(2), shipment(3), shipment(4));
     try {
       const id = await connect(partner);
       // The first page is answered, the second fails once.
       partner.answerNext({ kind: 'status', status: 503 }, 1, 1);
       const done = await poll(id);
-      expect(done).toMatchObject({ status: 'succeeded', attempt: 2 });
+      expect(done).toMatchObject({
+        status: 'succeeded',
+        attempt: 2,
+        result: { pages: 2, items: 4, emitted: 4, cursor: '2026-12-04T10:00:00.000Z' },
+      });
       const events = await eventsOf(id);
       expect(events.map((e) => e.data.id).sort()).toEqual(['shp_1', 'shp_2', 'shp_3', 'shp_4']);
-      const requests = partner.requests.filter((r) => r.path === '/shipments');
-      // The retry asked from the cursor the first page had stored.
-      expect(requests[2].query).toEqual({ updated_since: '2026-12-02T10:00:00.000Z' });
+      const queries = partner.requests.filter((r) => r.path === '/shipments').map((r) => r.query);
+      // The retry asked again for the page that failed, by its token; the first page was not read again.
+      expect(queries).toEqual([{}, { cursor: expect.any(String) }, queries[1]]);
+      // Each page stored its cursor: the next poll asks from the last one.
+      await poll(id);
+      expect(partner.requests.at(-1)!.query).toEqual({ updated_since: '2026-12-04T10:00:00.000Z' });
     } finally {
       await partner.close();
     }

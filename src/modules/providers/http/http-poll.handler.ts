@@ -39,12 +39,23 @@ export interface HttpPollResult {
   cursor: string | null;
 }
 
+/** What one page did, stored as the job's step `page:<n>`; `nextPage` is null after the last page. */
+interface PollPage {
+  items: number;
+  emitted: number;
+  cursor: string | null;
+  nextPage: string | null;
+}
+
 /**
  * `http.poll`: GETs one of an `http` connection's pollers, following the partner's pages, and
  * turns each item into an event (source `connection:<id>`). An item's idempotency key is its id and
  * a hash of its content, so an unchanged item polled again is stored once and a changed one again.
  * The cursor (the largest `cursor` field read) is stored in the transaction that stores the page's
- * events, so it never runs ahead of them. Its schedule comes and goes with the connection.
+ * events, so it never runs ahead of them. Each page is a step of the job: a poll put back by the
+ * connection's rate budget, or retried, goes on from the first page it has not finished, with the
+ * query it started with, instead of reading its pages again from the first (which, for more pages
+ * than one budget window allows, would never end). Its schedule comes and goes with the connection.
  */
 @Injectable()
 export class HttpPollHandler {
@@ -76,8 +87,9 @@ export class HttpPollHandler {
     const poller: HttpPoller | undefined = config.pollers?.[name];
     if (!poller) throw new ProviderError('PERMANENT', `connection ${connection.name} has no poller ${name}`);
 
-    let cursor = await this.cursors.find(connection.id, name);
-    const scope = { cursor };
+    // The cursor the poll started from: a re-run asks for the pages left with the same query.
+    const since = await ctx.step('cursor', () => this.cursors.find(connection.id, name));
+    const scope = { cursor: since };
     const query = queryOf(poller.query === undefined ? {} : renderTemplate(poller.query, scope));
     const headers: Record<string, string> = { ...config.headers };
     for (const [header, template] of Object.entries(poller.headers ?? {})) {
@@ -86,9 +98,7 @@ export class HttpPollHandler {
     Object.assign(headers, authHeaders(opened.credentials));
     const url = joinUrl(config.baseUrl, renderText(poller.path, scope) ?? poller.path);
     const source = `connection:${connection.id}`;
-    const result: HttpPollResult = { pages: 0, items: 0, emitted: 0, cursor };
-    let pageToken: string | null = null;
-    do {
+    const readPage = async (cursor: string | null, pageToken: string | null): Promise<PollPage> => {
       const response = await this.calls.request(connection, opened, ctx, {
         method: 'GET',
         url,
@@ -115,13 +125,23 @@ export class HttpPollHandler {
           await this.cursors.save(manager, connection.id, name, next, this.clock.now());
         return stored.filter((ingested) => !ingested.duplicate).length;
       });
-      cursor = next;
+      return {
+        items: items.length,
+        emitted,
+        cursor: next,
+        nextPage: poller.nextPage ? tokenOf(valueAt(response.body, poller.nextPage.from)) : null,
+      };
+    };
+    const result: HttpPollResult = { pages: 0, items: 0, emitted: 0, cursor: since };
+    let pageToken: string | null = null;
+    do {
+      const page = await ctx.step(`page:${result.pages + 1}`, () => readPage(result.cursor, pageToken));
       result.pages++;
-      result.items += items.length;
-      result.emitted += emitted;
-      pageToken = poller.nextPage ? tokenOf(valueAt(response.body, poller.nextPage.from)) : null;
+      result.items += page.items;
+      result.emitted += page.emitted;
+      result.cursor = page.cursor;
+      pageToken = page.nextPage;
     } while (pageToken !== null && result.pages < MAX_PAGES_PER_POLL);
-    result.cursor = cursor;
     return result;
   }
 }
