@@ -2,10 +2,13 @@ import { jest } from '@jest/globals';
 import { createHmac, randomUUID } from 'node:crypto';
 import { sign as githubSign } from '@octokit/webhooks-methods';
 import { Webhook } from 'standardwebhooks';
+import { DataSource } from 'typeorm';
 import { Clock } from '../src/common/clock.js';
 import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
+import { TestDatabase } from './support/test-database.js';
 import { TestJobsModule } from './support/test-jobs.module.js';
+import { waitFor } from './support/wait-for.js';
 
 const admin = bearer(ADMIN_KEY);
 
@@ -169,6 +172,67 @@ describe('inbound webhooks', () => {
       jest.spyOn(clock, 'now').mockImplementation(() => new Date(later));
       await deliver(id, push(3), await githubHeaders(old, push(3), 'push')).expect(401);
       await deliver(id, push(4), await githubHeaders(fresh, push(4), 'push')).expect(202);
+    });
+
+    it('accepts every secret rotated out within 24 hours after two rotations, then only the newest', async () => {
+      const { id, webhookSecret: first } = await connect('github');
+      const rotate = async () =>
+        (await t.http().post(`/connections/${id}/webhook-secret`).set(admin).expect(200)).body as {
+          webhookSecret: string;
+          previousValidUntil: string;
+          previousSecretsValidUntil: string[];
+        };
+      const second = await rotate();
+      const third = await rotate();
+      const push = (n: number) => JSON.stringify({ ref: 'refs/heads/main', after: `sha${n}` });
+      await deliver(id, push(1), await githubHeaders(first, push(1), 'push')).expect(202);
+      await deliver(id, push(2), await githubHeaders(second.webhookSecret, push(2), 'push')).expect(202);
+      await deliver(id, push(3), await githubHeaders(third.webhookSecret, push(3), 'push')).expect(202);
+      expect(third.previousSecretsValidUntil).toHaveLength(2);
+      expect(third.previousSecretsValidUntil[0]).toBe(third.previousValidUntil);
+      expect(JSON.stringify(third)).not.toContain(first);
+      expect(JSON.stringify(third)).not.toContain(second.webhookSecret);
+
+      const clock = t.app.get(Clock);
+      const later = Date.now() + 24 * 60 * 60 * 1000 + 60_000;
+      jest.spyOn(clock, 'now').mockImplementation(() => new Date(later));
+      await deliver(id, push(4), await githubHeaders(first, push(4), 'push')).expect(401);
+      await deliver(id, push(5), await githubHeaders(second.webhookSecret, push(5), 'push')).expect(401);
+      await deliver(id, push(6), await githubHeaders(third.webhookSecret, push(6), 'push')).expect(202);
+    });
+
+    it('refuses a secret rotated out more than 24 hours before the next rotation', async () => {
+      const { id, webhookSecret: first } = await connect('github');
+      const clock = t.app.get(Clock);
+      const now = Date.now();
+      jest.spyOn(clock, 'now').mockImplementation(() => new Date(now - 25 * 60 * 60 * 1000));
+      const second = (await t.http().post(`/connections/${id}/webhook-secret`).set(admin).expect(200)).body
+        .webhookSecret as string;
+      jest.restoreAllMocks();
+      const rotated = await t.http().post(`/connections/${id}/webhook-secret`).set(admin).expect(200);
+      const third = rotated.body.webhookSecret as string;
+      expect(rotated.body.previousSecretsValidUntil).toHaveLength(1);
+      const push = (n: number) => JSON.stringify({ ref: 'refs/heads/main', after: `sha${n}` });
+      await deliver(id, push(1), await githubHeaders(first, push(1), 'push')).expect(401);
+      await deliver(id, push(2), await githubHeaders(second, push(2), 'push')).expect(202);
+      await deliver(id, push(3), await githubHeaders(third, push(3), 'push')).expect(202);
+    });
+
+    it('keeps at most 10 previous secrets however often the secret is rotated', async () => {
+      const { id, webhookSecret: first } = await connect('github');
+      const secrets = [first];
+      for (let i = 0; i < 12; i++) {
+        const rotated = await t.http().post(`/connections/${id}/webhook-secret`).set(admin).expect(200);
+        secrets.push(rotated.body.webhookSecret as string);
+        if (i === 11) expect(rotated.body.previousSecretsValidUntil).toHaveLength(10);
+      }
+      const push = (n: number) => JSON.stringify({ ref: 'refs/heads/main', after: `sha${n}` });
+      const accepted = [];
+      for (const [n, secret] of secrets.entries()) {
+        const answer = await deliver(id, push(n), await githubHeaders(secret, push(n), 'push'));
+        accepted.push(answer.status === 202);
+      }
+      expect(accepted).toEqual([false, false, ...Array<boolean>(11).fill(true)]);
     });
 
     it('answers 409 for a paused connection and 413 over the body limit, storing nothing', async () => {
@@ -475,5 +539,127 @@ describe('inbound webhooks', () => {
         .expect(422);
       expect(refused.body.details).toEqual([expect.objectContaining({ path: '/config/eventName' })]);
     });
+  });
+});
+
+/** Secrets rotated out stay accepted across a change of secret key and across the migration that made them a list. */
+describe('inbound webhook secrets rotated out', () => {
+  const OLD_KEY = '11'.repeat(32);
+  const NEW_KEY = '22'.repeat(32);
+  const push = (n: number) => JSON.stringify({ ref: 'refs/heads/main', after: `sha${n}` });
+
+  /** A github connection whose secret was rotated twice: its three secrets, oldest first. */
+  async function rotatedTwice(app: TestApp): Promise<{ id: string; secrets: string[] }> {
+    const created = (
+      await app
+        .http()
+        .post('/connections')
+        .set(admin)
+        .send({ provider: 'github', name: 'rotated twice', config: {}, credentials: { type: 'none' } })
+        .expect(201)
+    ).body as Created;
+    const secrets = [created.webhookSecret];
+    for (let i = 0; i < 2; i++) {
+      const rotated = await app
+        .http()
+        .post(`/connections/${created.id}/webhook-secret`)
+        .set(admin)
+        .expect(200);
+      secrets.push(rotated.body.webhookSecret as string);
+    }
+    return { id: created.id, secrets };
+  }
+
+  /** The status each secret's signed delivery is answered with. */
+  async function answers(app: TestApp, id: string, secrets: string[]): Promise<number[]> {
+    const statuses = [];
+    for (const [n, secret] of secrets.entries()) {
+      const body = push(n);
+      const delivered = await app
+        .http()
+        .post(`/webhooks/${id}`)
+        .set({
+          'content-type': 'application/json',
+          'x-github-event': 'push',
+          'x-github-delivery': randomUUID(),
+          'x-hub-signature-256': await githubSign(secret, body),
+        })
+        .send(body);
+      statuses.push(delivered.status);
+    }
+    return statuses;
+  }
+
+  it('seals every previous secret again with the new key, so each still verifies once the old key is gone', async () => {
+    const database = await TestDatabase.create();
+    try {
+      const before = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: OLD_KEY } });
+      const { id, secrets } = await rotatedTwice(before);
+      await before.close();
+
+      const rotating = await startTestApp({
+        database,
+        env: { JUNCTION_SECRET_KEY: NEW_KEY, JUNCTION_SECRET_KEY_PREVIOUS: OLD_KEY },
+      });
+      const job = await waitFor(
+        async () =>
+          (await rotating.http().get('/jobs?type=connections.reseal').set(admin).expect(200)).body
+            .items[0] as { status: string; result: unknown } | undefined,
+        (found) => found?.status === 'succeeded',
+      );
+      expect(job?.result).toEqual({ resealed: 1, current: 0 });
+      await rotating.close();
+
+      const after = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: NEW_KEY } });
+      try {
+        expect(await answers(after, id, secrets)).toEqual([202, 202, 202]);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('migrates a previous secret kept before the list to a list of one, and back', async () => {
+    const database = await TestDatabase.create();
+    try {
+      const before = await startTestApp({ database });
+      const { id, secrets } = await rotatedTwice(before);
+      const scratch = new DataSource({ ...before.app.get(DataSource).options, entities: [] });
+      await before.close();
+
+      await scratch.initialize();
+      try {
+        const migrated = async () =>
+          (await scratch.query<{ name: string }[]>('SELECT "name" FROM "migrations"')).some(
+            (m) => m.name === 'WebhookPreviousSecrets1765332000000',
+          );
+        while (await migrated()) await scratch.undoLastMigration({ transaction: 'each' });
+        // Reverted, the connection keeps the secret rotated out last, as it did before the list.
+        const [row] = await scratch.query<
+          { webhook_previous_secret_sealed: string | null; webhook_previous_until: unknown }[]
+        >(`SELECT webhook_previous_secret_sealed, webhook_previous_until FROM "connection"`);
+        expect(row.webhook_previous_secret_sealed).toEqual(expect.any(String));
+        expect(row.webhook_previous_until).not.toBeNull();
+        await scratch.runMigrations({ transaction: 'each' });
+      } finally {
+        await scratch.destroy();
+      }
+
+      const after = await startTestApp({ database });
+      try {
+        expect(await answers(after, id, secrets)).toEqual([401, 202, 202]);
+        const clock = after.app.get(Clock);
+        const later = Date.now() + 24 * 60 * 60 * 1000 + 60_000;
+        jest.spyOn(clock, 'now').mockImplementation(() => new Date(later));
+        expect(await answers(after, id, secrets)).toEqual([401, 401, 202]);
+      } finally {
+        jest.restoreAllMocks();
+        await after.close();
+      }
+    } finally {
+      await database.drop();
+    }
   });
 });

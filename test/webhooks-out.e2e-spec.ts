@@ -503,6 +503,55 @@ describe(`outbound webhooks (${mode})`, () => {
     expect(verifies(rotated.secret, received)).toBe(true);
   });
 
+  it('keeps every secret rotated out within 24 hours signing when it is rotated twice', async () => {
+    const hook = await endpoint('/rotated-twice');
+    const first = await rotate(hook.id);
+    const second = await rotate(hook.id);
+
+    await post('order.created');
+    const [received] = await arrived('/rotated-twice', 1);
+
+    expect(String(received.headers['webhook-signature']).split(' ')).toHaveLength(3);
+    expect(verifies(hook.secret, received)).toBe(true);
+    expect(verifies(first.secret, received)).toBe(true);
+    expect(verifies(second.secret, received)).toBe(true);
+    expect(second.previous?.secret).toBe(first.secret);
+    expect(second.previousSecrets.map((p) => p.secret)).toEqual([first.secret, hook.secret]);
+  });
+
+  it('drops a secret rotated out more than 24 hours ago when it is rotated again', async () => {
+    const hook = await endpoint('/rotated-apart');
+    const now = clock.now().getTime();
+    jest.spyOn(clock, 'now').mockImplementation(() => new Date(now - 25 * HOUR));
+    const first = await rotate(hook.id);
+    jest.restoreAllMocks();
+    const second = await rotate(hook.id);
+
+    await post('order.created');
+    const [received] = await arrived('/rotated-apart', 1);
+
+    expect(verifies(hook.secret, received)).toBe(false);
+    expect(verifies(first.secret, received)).toBe(true);
+    expect(verifies(second.secret, received)).toBe(true);
+    expect(second.previousSecrets.map((p) => p.secret)).toEqual([first.secret]);
+  });
+
+  it('keeps at most 10 previous secrets however often it is rotated', async () => {
+    const hook = await endpoint('/rotated-often');
+    const rotations = [];
+    for (let i = 0; i < 12; i++) rotations.push(await rotate(hook.id));
+    const secrets = (await t.http().get(`/webhook-endpoints/${hook.id}/secret`).set(admin).expect(200))
+      .body as Awaited<ReturnType<typeof rotate>>;
+
+    expect(secrets.secret).toBe(rotations[11].secret);
+    expect(secrets.previousSecrets.map((p) => p.secret)).toEqual(
+      rotations
+        .slice(1, 11)
+        .reverse()
+        .map((r) => r.secret),
+    );
+  });
+
   it('signs with the new secret only once 24 hours have passed since the rotation', async () => {
     const hook = await endpoint('/rotated-long-ago');
     // The rotation happened 25 hours ago: the clock goes back for it rather than forward for the
@@ -523,7 +572,7 @@ describe(`outbound webhooks (${mode})`, () => {
     expect(String(received.headers['webhook-signature']).split(' ')).toHaveLength(1);
     expect(verifies(rotated.secret, received)).toBe(true);
     expect(verifies(hook.secret, received)).toBe(false);
-    expect(secrets).toEqual({ secret: rotated.secret, previous: null });
+    expect(secrets).toEqual({ secret: rotated.secret, previous: null, previousSecrets: [] });
   });
 
   it('shows secrets and header values only through the secret routes', async () => {
@@ -599,6 +648,7 @@ describe(`outbound webhooks (${mode})`, () => {
     (await t.http().post(`/webhook-endpoints/${id}/rotate-secret`).set(admin).expect(200)).body as {
       secret: string;
       previous: { secret: string; expiresAt: string } | null;
+      previousSecrets: { secret: string; expiresAt: string }[];
     };
   const disabledEvents = async (endpointId: string): Promise<{ data: { endpointId: string } }[]> =>
     (

@@ -16,6 +16,7 @@ import { ProjectRecords1765148400000 } from './1765148400000-project-records.js'
 import { Provisioning1765234800000 } from './1765234800000-provisioning.js';
 import { ConsoleSessions1765321200000 } from './1765321200000-console-sessions.js';
 import { JobTraceParent1765324800000 } from './1765324800000-job-trace-parent.js';
+import { WebhookPreviousSecrets1765332000000 } from './1765332000000-webhook-previous-secrets.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   Provisioning1765234800000,
   ConsoleSessions1765321200000,
   JobTraceParent1765324800000,
+  WebhookPreviousSecrets1765332000000,
 ];

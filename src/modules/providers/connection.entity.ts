@@ -30,6 +30,13 @@ export interface ConnectionSettings {
   storageConnectionId?: string;
 }
 
+/** A webhook secret rotated out, sealed, and when deliveries signed with it stop being accepted. */
+export interface PreviousWebhookSecret {
+  sealed: string;
+  /** ISO time. */
+  expiresAt: string;
+}
+
 /** An account's instance of a provider: its settings, its sealed credentials and its state. */
 @Entity('connection')
 export class Connection {
@@ -65,12 +72,9 @@ export class Connection {
   @Column({ name: 'webhook_secret_sealed', type: 'text', nullable: true })
   webhookSecretSealed!: string | null;
 
-  /** The secret before the last rotation, still accepted until `webhookPreviousUntil`. */
-  @Column({ name: 'webhook_previous_secret_sealed', type: 'text', nullable: true })
-  webhookPreviousSecretSealed!: string | null;
-
-  @Column({ name: 'webhook_previous_until', type: Date, nullable: true })
-  webhookPreviousUntil!: Date | null;
+  /** The secrets rotated out, newest first, each still accepted until it expires; a few at most. */
+  @Column({ name: 'webhook_previous_secrets', type: 'simple-json' })
+  webhookPreviousSecrets!: PreviousWebhookSecret[];
 
   /** While a process refreshes the OAuth token: others wait rather than spend the refresh token too. */
   @Column({ name: 'refreshing_until', type: Date, nullable: true })

@@ -8,7 +8,12 @@ import { isUniqueViolation } from '../../database/db-errors.js';
 import { nullableSqlText, rawSql, readTimestamp, sqlJson, sqlText } from '../../database/raw-sql.js';
 import { ConnectionCache } from './connection-cache.js';
 import { Connection } from './connection.entity.js';
-import type { ConnectionProblem, ConnectionSettings, ConnectionState } from './connection.entity.js';
+import type {
+  ConnectionProblem,
+  ConnectionSettings,
+  ConnectionState,
+  PreviousWebhookSecret,
+} from './connection.entity.js';
 import type { CredentialType } from './credentials.js';
 
 export interface ConnectionFilter {
@@ -174,13 +179,32 @@ export class ConnectionStore {
   async replaceSealed(
     manager: EntityManager,
     id: string,
-    column: 'credentialsSealed' | 'webhookSecretSealed' | 'webhookPreviousSecretSealed',
+    column: 'credentialsSealed' | 'webhookSecretSealed',
     expected: string,
     sealed: string,
   ): Promise<boolean> {
     const result = await manager.update(Connection, { id, [column]: expected }, { [column]: sealed });
     this.cache.written(manager, id);
     return result.affected === 1;
+  }
+
+  /**
+   * Replaces the previous webhook secrets, unless they changed since they were read (`expected`).
+   * Compared as the JSON text every writer stores (`JSON.stringify`).
+   */
+  async replacePreviousSecrets(
+    manager: EntityManager,
+    id: string,
+    expected: PreviousWebhookSecret[],
+    secrets: PreviousWebhookSecret[],
+  ): Promise<boolean> {
+    const { affected } = await rawSql(
+      manager,
+      `UPDATE "connection" SET webhook_previous_secrets = ? WHERE id = ? AND webhook_previous_secrets = ?`,
+      [JSON.stringify(secrets), id, JSON.stringify(expected)],
+    );
+    this.cache.written(manager, id);
+    return affected === 1;
   }
 }
 
@@ -195,8 +219,7 @@ function connectionFromRow(row: Record<string, unknown>): Connection {
     credentialsSealed: nullableSqlText(row.credentials_sealed),
     credentialsHint: nullableSqlText(row.credentials_hint),
     webhookSecretSealed: nullableSqlText(row.webhook_secret_sealed),
-    webhookPreviousSecretSealed: nullableSqlText(row.webhook_previous_secret_sealed),
-    webhookPreviousUntil: readTimestamp(row.webhook_previous_until),
+    webhookPreviousSecrets: sqlJson(row.webhook_previous_secrets) as PreviousWebhookSecret[],
     refreshingUntil: readTimestamp(row.refreshing_until),
     refreshFailures: sqlJson(row.refresh_failures) as string[] | null,
     settings: sqlJson(row.settings) as ConnectionSettings,

@@ -180,7 +180,7 @@ export class ConnectionsController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      'Give the connection a new webhook secret, shown this once; the previous one verifies for 24 h more',
+      'Give the connection a new webhook secret, shown this once; each previous one verifies for 24 h from its rotation',
   })
   @ApiOkResponse({ type: WebhookSecretDto })
   @ApiResponse(NOT_FOUND)

@@ -12,7 +12,7 @@ import { WriteSerializer } from '../../database/write-serializer.js';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { ConnectionSchedules } from './connection-schedules.service.js';
 import { Connection } from './connection.entity.js';
-import type { ConnectionProblem, ConnectionSettings } from './connection.entity.js';
+import type { ConnectionProblem, ConnectionSettings, PreviousWebhookSecret } from './connection.entity.js';
 import { settingsProblems } from './connection-settings.js';
 import { ConnectionError } from './connection.error.js';
 import { ConnectionStore } from './connection.store.js';
@@ -55,13 +55,18 @@ export interface CreatedConnection {
   webhookSecret: string | null;
 }
 
-/** The columns of a connection that hold sealed values. */
-const SEALED_COLUMNS = ['credentialsSealed', 'webhookSecretSealed', 'webhookPreviousSecretSealed'] as const;
+/** The columns of a connection that hold a sealed value; `webhookPreviousSecrets` holds a list of them. */
+const SEALED_COLUMNS = ['credentialsSealed', 'webhookSecretSealed'] as const;
 
 /** How long a connection test may take before it counts as failed. */
 const CHECK_TIMEOUT_MS = 30_000;
 /** After a rotation the previous webhook secret is accepted this long, while the sender switches. */
 export const PREVIOUS_WEBHOOK_SECRET_MS = 24 * 60 * 60 * 1000;
+/**
+ * Rotated-out webhook secrets kept at most: each is tried on a delivery no other secret verifies,
+ * so past this many rotations within 24 hours the oldest is refused early.
+ */
+export const MAX_PREVIOUS_WEBHOOK_SECRETS = 10;
 /** Sealed credentials kept opened at most; when full the cache starts again empty. */
 const OPENED_CACHE_SIZE = 1000;
 
@@ -129,8 +134,7 @@ export class ConnectionsService {
       config,
       ...this.sealed(credentials),
       webhookSecretSealed: webhookSecret === null ? null : this.box.seal(webhookSecret),
-      webhookPreviousSecretSealed: null,
-      webhookPreviousUntil: null,
+      webhookPreviousSecrets: [],
       refreshingUntil: null,
       refreshFailures: null,
       settings,
@@ -146,8 +150,9 @@ export class ConnectionsService {
 
   /**
    * Gives a connection that receives webhooks a new signing secret (`given`, as a sender such as
-   * Stripe shows it, or a random one); the one before keeps verifying for 24 hours, so deliveries
-   * signed while the sender switches are not lost. Answers the new secret, shown this once.
+   * Stripe shows it, or a random one); the one before keeps verifying for 24 hours, and so do those
+   * rotated out before it until their own 24 hours end (at most `MAX_PREVIOUS_WEBHOOK_SECRETS`), so
+   * deliveries signed while the sender switches are not lost. Answers the new secret, shown this once.
    */
   async rotateWebhookSecret(
     caller: Principal,
@@ -163,21 +168,37 @@ export class ConnectionsService {
         );
       }
       const now = this.clock.now();
-      found.webhookPreviousSecretSealed = found.webhookSecretSealed;
-      found.webhookPreviousUntil = new Date(now.getTime() + PREVIOUS_WEBHOOK_SECRET_MS);
+      const rotatedOut: PreviousWebhookSecret[] = found.webhookSecretSealed
+        ? [
+            {
+              sealed: found.webhookSecretSealed,
+              expiresAt: new Date(now.getTime() + PREVIOUS_WEBHOOK_SECRET_MS).toISOString(),
+            },
+          ]
+        : [];
+      found.webhookPreviousSecrets = [...rotatedOut, ...this.previousAccepted(found, now)].slice(
+        0,
+        MAX_PREVIOUS_WEBHOOK_SECRETS,
+      );
       found.webhookSecretSealed = this.box.seal(secret);
     });
     return { connection, webhookSecret: secret };
   }
 
-  /** The webhook secrets a delivery may be signed with now: the current one, then the previous while it lasts. */
+  /** The webhook secrets a delivery may be signed with now: the current one, then the previous ones while they last. */
   webhookSecrets(connection: Connection): string[] {
     const secrets: string[] = [];
     if (connection.webhookSecretSealed) secrets.push(this.box.open(connection.webhookSecretSealed));
-    const until = connection.webhookPreviousUntil;
-    if (connection.webhookPreviousSecretSealed && until && until > this.clock.now())
-      secrets.push(this.box.open(connection.webhookPreviousSecretSealed));
+    for (const previous of this.previousAccepted(connection, this.clock.now()))
+      secrets.push(this.box.open(previous.sealed));
     return secrets;
+  }
+
+  /** The secrets rotated out that are still accepted at `now`, newest first. */
+  private previousAccepted(connection: Connection, now: Date): PreviousWebhookSecret[] {
+    return connection.webhookPreviousSecrets
+      .filter((previous) => Date.parse(previous.expiresAt) > now.getTime())
+      .sort((a, b) => Date.parse(b.expiresAt) - Date.parse(a.expiresAt));
   }
 
   /** Marks a connection refused by its partner (unless it is so already, or paused); answers whether it changed. */
@@ -441,6 +462,23 @@ export class ConnectionsService {
       resealed =
         (await this.serializer.transaction((manager) =>
           this.store.replaceSealed(manager, connection.id, column, sealed, again),
+        )) || resealed;
+    }
+    const previous = connection.webhookPreviousSecrets;
+    if (previous.some(({ sealed }) => !this.box.sealedWithCurrentKey(sealed))) {
+      let again: PreviousWebhookSecret[];
+      try {
+        // Those expired are never opened again: dropped, not resealed.
+        again = this.previousAccepted(connection, this.clock.now()).map(({ sealed, expiresAt }) => ({
+          sealed: this.box.sealedWithCurrentKey(sealed) ? sealed : this.box.seal(this.box.open(sealed)),
+          expiresAt,
+        }));
+      } catch {
+        return 'unopenable';
+      }
+      resealed =
+        (await this.serializer.transaction((manager) =>
+          this.store.replacePreviousSecrets(manager, connection.id, previous, again),
         )) || resealed;
     }
     return resealed ? 'resealed' : 'current';

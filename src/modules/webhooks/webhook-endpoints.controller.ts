@@ -108,7 +108,7 @@ export class WebhookEndpointsController {
   }
 
   @Get(':id/secret')
-  @ApiOperation({ summary: 'The signing secret, and the previous one while it still signs' })
+  @ApiOperation({ summary: 'The signing secret, and the previous ones while they still sign' })
   @ApiOkResponse({ type: WebhookSecretDto })
   @ApiResponse(NOT_FOUND)
   async secret(@Param('id', ParseUUIDPipe) id: string): Promise<WebhookSecretDto> {
@@ -117,7 +117,9 @@ export class WebhookEndpointsController {
 
   @Post(':id/rotate-secret')
   @HttpCode(200)
-  @ApiOperation({ summary: 'A new signing secret; the old one keeps signing beside it for 24 hours' })
+  @ApiOperation({
+    summary: 'A new signing secret; the old ones keep signing beside it for 24 hours from their rotation',
+  })
   @ApiOkResponse({ type: WebhookSecretDto })
   @ApiResponse(NOT_FOUND)
   async rotateSecret(@Param('id', ParseUUIDPipe) id: string): Promise<WebhookSecretDto> {

@@ -16,6 +16,11 @@ import type { SigningSecret } from './webhook-signature.js';
 
 /** How long a rotated-out secret keeps signing beside the new one. */
 export const PREVIOUS_SECRET_MS = 24 * 3_600_000;
+/**
+ * Rotated-out secrets kept signing at most: each adds a signature to every delivery, so past this
+ * many rotations within 24 hours the oldest stops signing early.
+ */
+export const MAX_PREVIOUS_SECRETS = 10;
 
 /** What an endpoint is made of, as an admin gives it. */
 export interface EndpointSpec {
@@ -41,8 +46,10 @@ export interface EndpointRecord extends Omit<EndpointSpec, 'headers'> {
 
 export interface EndpointSecrets {
   secret: string;
-  /** The previous secret while it still signs. */
+  /** The secret rotated out last, while it still signs. */
   previous: { secret: string; expiresAt: string } | null;
+  /** Every rotated-out secret that still signs, newest first. */
+  previousSecrets: { secret: string; expiresAt: string }[];
 }
 
 /** Headers Junction sets itself: an endpoint's own headers may not replace them. */
@@ -154,15 +161,22 @@ export class WebhookEndpointsService {
     return this.describeSecrets(secrets);
   }
 
-  /** A new secret signs from now on; the current one keeps signing beside it for 24 hours. */
+  /**
+   * A new secret signs from now on; the current one keeps signing beside it for 24 hours, and so do
+   * those rotated out before it until their own 24 hours end (at most `MAX_PREVIOUS_SECRETS`).
+   */
   async rotateSecret(id: string): Promise<EndpointSecrets> {
     const secrets = await this.serializer.transaction(async (manager) => {
       const row = await this.mustFind(id, manager);
       const now = this.clock.now();
-      const current = this.openSecrets(row).find((s) => s.expiresAt === undefined)!;
+      const opened = this.openSecrets(row);
+      const current = opened.find((s) => s.expiresAt === undefined)!;
       const next: SigningSecret[] = [
         { secret: newSigningSecret() },
-        { secret: current.secret, expiresAt: new Date(now.getTime() + PREVIOUS_SECRET_MS).toISOString() },
+        ...[
+          { secret: current.secret, expiresAt: new Date(now.getTime() + PREVIOUS_SECRET_MS).toISOString() },
+          ...stillSigning(opened, now),
+        ].slice(0, MAX_PREVIOUS_SECRETS),
       ];
       row.secretsSealed = this.sealSecrets(next);
       row.updatedAt = now;
@@ -232,15 +246,9 @@ export class WebhookEndpointsService {
   }
 
   private describeSecrets(secrets: SigningSecret[]): EndpointSecrets {
-    const now = this.clock.now();
     const current = secrets.find((s) => s.expiresAt === undefined)!;
-    const previous = secrets.find(
-      (s) => s.expiresAt !== undefined && Date.parse(s.expiresAt) > now.getTime(),
-    );
-    return {
-      secret: current.secret,
-      previous: previous ? { secret: previous.secret, expiresAt: previous.expiresAt! } : null,
-    };
+    const previousSecrets = stillSigning(secrets, this.clock.now());
+    return { secret: current.secret, previous: previousSecrets[0] ?? null, previousSecrets };
   }
 
   private openSecrets(row: WebhookEndpoint): SigningSecret[] {
@@ -325,6 +333,15 @@ export class WebhookEndpointsService {
       );
     }
   }
+}
+
+/** The rotated-out secrets that still sign at `now`, newest (latest to expire) first. */
+function stillSigning(secrets: SigningSecret[], now: Date): { secret: string; expiresAt: string }[] {
+  return secrets
+    .filter((s): s is Required<SigningSecret> => s.expiresAt !== undefined)
+    .filter((s) => Date.parse(s.expiresAt) > now.getTime())
+    .sort((a, b) => Date.parse(b.expiresAt) - Date.parse(a.expiresAt))
+    .map((s) => ({ secret: s.secret, expiresAt: s.expiresAt }));
 }
 
 function urlProblems(raw: string): string[] {

@@ -14,7 +14,7 @@ export function newSigningSecret(): string {
   return `${SECRET_PREFIX}${randomBytes(24).toString('base64')}`;
 }
 
-/** The secrets that sign at `now`: the current one, and a previous one until it expires. */
+/** The secrets that sign at `now`: the current one, and each previous one until it expires. */
 export function validSecrets(secrets: readonly SigningSecret[], now: Date): string[] {
   return secrets
     .filter((s) => s.expiresAt === undefined || Date.parse(s.expiresAt) > now.getTime())

@@ -111,10 +111,21 @@ export class WebhookSecretDto {
   webhookUrl!: string;
 
   @ApiProperty({
+    type: Date,
+    nullable: true,
     example: '2026-12-07T10:00:00.000Z',
     description: 'Until when deliveries signed with the previous secret are still accepted',
   })
   previousValidUntil!: Date | null;
+
+  @ApiProperty({
+    type: Date,
+    isArray: true,
+    example: ['2026-12-07T10:00:00.000Z', '2026-12-06T18:00:00.000Z'],
+    description:
+      'Until when deliveries signed with each secret rotated out in the last 24 hours are still accepted, newest first (at most 10); the secrets are not shown again',
+  })
+  previousSecretsValidUntil!: Date[];
 }
 
 export class CheckOutcomeDto {
@@ -165,10 +176,14 @@ export function toWebhookSecretDto(
   secret: string,
   publicUrl: string,
 ): WebhookSecretDto {
+  const previousSecretsValidUntil = connection.webhookPreviousSecrets.map(
+    (previous) => new Date(previous.expiresAt),
+  );
   return {
     webhookSecret: secret,
     webhookUrl: webhookUrlOf(connection.id, publicUrl),
-    previousValidUntil: connection.webhookPreviousUntil,
+    previousValidUntil: previousSecretsValidUntil[0] ?? null,
+    previousSecretsValidUntil,
   };
 }
 

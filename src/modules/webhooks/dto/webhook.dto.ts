@@ -89,6 +89,14 @@ export class WebhookSecretDto {
     description: 'The secret before the last rotation, which signs beside this one for 24 hours',
   })
   previous!: PreviousSecretDto | null;
+
+  @ApiProperty({
+    type: PreviousSecretDto,
+    isArray: true,
+    description:
+      'Every secret rotated out in the last 24 hours, newest first: each signs beside this one until it expires (at most 10)',
+  })
+  previousSecrets!: PreviousSecretDto[];
 }
 
 export class WebhookDeliveryDto {
@@ -192,7 +200,7 @@ export function toCreatedEndpointDto(created: {
 }
 
 export function toSecretDto(secrets: EndpointSecrets): WebhookSecretDto {
-  return { secret: secrets.secret, previous: secrets.previous };
+  return { secret: secrets.secret, previous: secrets.previous, previousSecrets: secrets.previousSecrets };
 }
 
 export function toDeliveryDto(delivery: WebhookDelivery): WebhookDeliveryDto {
