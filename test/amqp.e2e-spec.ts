@@ -1,7 +1,14 @@
 import { jest } from '@jest/globals';
 import type { ConsumeMessage } from 'amqplib';
+import { WriteSerializer } from '../src/database/write-serializer.js';
 import { EventIntakeService } from '../src/modules/events/event-intake.service.js';
+import { connectOptions } from '../src/modules/providers/amqp/amqp-broker.js';
+import { AmqpConsumer } from '../src/modules/providers/amqp/amqp-consumer.js';
+import { AmqpLink } from '../src/modules/providers/amqp/amqp-link.js';
+import { AmqpLinks } from '../src/modules/providers/amqp/amqp-links.service.js';
+import { AmqpMetrics } from '../src/modules/providers/amqp/amqp.metrics.js';
 import { ConnectionStore } from '../src/modules/providers/connection.store.js';
+import { ConnectionsService } from '../src/modules/providers/connections.service.js';
 import { BROKER_URL, TestBroker } from './support/rabbit.js';
 import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
@@ -20,6 +27,7 @@ interface JobBody {
   attempt: number;
   result: unknown;
   lastError: { code: string; message: string } | null;
+  logs: { message: string }[];
 }
 
 interface EventBody {
@@ -310,31 +318,121 @@ describe('the amqp provider', () => {
     expect(await eventsFrom(`connection:${id}`)).toHaveLength(1);
   });
 
+  it('dead-letters at once, counted, a message its handler fails on unexpectedly, and goes on consuming', async () => {
+    const dlx = await broker.exchange('unexpected-dlx', 'fanout');
+    const dead = await broker.queue('unexpected-dead');
+    await broker.channel.bindQueue(dead, dlx, '');
+    const inbox = await broker.queue('unexpected', { deadLetterExchange: dlx });
+    const name = `unexpected-${broker.suffix}`;
+    const { url, clientName } = connectOptions(
+      { url: BROKER_URL },
+      { type: 'basic', username, password: PASSWORD },
+    );
+    const link = new AmqpLink({ connectionId: name, display: BROKER_URL, options: url, clientName });
+    const handled: string[] = [];
+    // The service's handler decides every message itself, so nothing real reaches the consumer's
+    // catch-all today: a handler with a fault of its own stands for the bug it is there for.
+    const consumer = new AmqpConsumer(
+      { id: name, name },
+      { queue: inbox },
+      () => link,
+      (message) => {
+        const messageId = String(message.properties.messageId);
+        handled.push(messageId);
+        return messageId === 'unexpected-1'
+          ? Promise.reject(new TypeError('a fault of the handler'))
+          : Promise.resolve('ack');
+      },
+      () => undefined,
+      t.app.get(AmqpMetrics),
+    );
+    consumer.start();
+    try {
+      await waitFor(
+        () => Promise.resolve(consumer.state),
+        (state) => state === 'up',
+        10_000,
+      );
+      broker.channel.sendToQueue(inbox, Buffer.from('{"n":1}'), { messageId: 'unexpected-1' });
+      broker.channel.sendToQueue(inbox, Buffer.from('{"n":2}'), { messageId: 'fine-1' });
+
+      const deadLetter = await waitFor(
+        () => broker.channel.get(dead, { noAck: true }),
+        (message) => message !== false,
+        10_000,
+        100,
+      );
+      expect(deadLetter && deadLetter.properties.messageId).toBe('unexpected-1');
+      expect(deadLetter && deadLetter.properties.headers?.['x-death']).toEqual([
+        expect.objectContaining({ reason: 'rejected', queue: inbox }),
+      ]);
+      await waitFor(
+        () => Promise.resolve(handled.length),
+        (count) => count >= 2,
+        5000,
+      );
+      // Anything put back would have come round again by now.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(handled.sort()).toEqual(['fine-1', 'unexpected-1']);
+      expect(await consumedCount(name, 'rejected')).toBe(1);
+      expect(await consumedCount(name, 'requeued')).toBe(0);
+      expect(consumer.state).toBe('up');
+      expect((await broker.channel.checkQueue(inbox)).messageCount).toBe(0);
+    } finally {
+      await consumer.stop();
+      await link.close();
+    }
+  });
+
+  /**
+   * Makes the database fail, each time, to store an event whose data holds `marker`, until the
+   * answer is called: a trigger, dropped again, on this run's own database.
+   */
+  async function failingInserts(marker: string): Promise<() => Promise<void>> {
+    const trigger = `fault_${broker.suffix}`;
+    const write = async (sql: string) => {
+      await t.app.get(WriteSerializer).transaction((manager) => manager.query(sql));
+    };
+    const when = `NEW.data LIKE '%${marker}%'`;
+    if (t.database.kind === 'sqlite') {
+      await write(
+        `CREATE TRIGGER ${trigger} BEFORE INSERT ON event WHEN ${when} BEGIN SELECT RAISE(ABORT, 'a fault of this event'); END`,
+      );
+      return () => write(`DROP TRIGGER ${trigger}`);
+    }
+    await write(
+      `CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'a fault of this event'; END $$`,
+    );
+    await write(
+      `CREATE TRIGGER ${trigger} BEFORE INSERT ON event FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION ${trigger}()`,
+    );
+    return async () => {
+      await write(`DROP TRIGGER ${trigger} ON event`);
+      await write(`DROP FUNCTION ${trigger}()`);
+    };
+  }
+
   it('dead-letters a message that fails again on its redelivery while the database answers, logged and counted', async () => {
     const { id, name, inbox, dead } = await consumedWithDeadLetters('faulty');
-    const intake = t.app.get(EventIntakeService);
-    const ingestBatch = intake.ingestBatch.bind(intake);
-    let faulted = 0;
-    // A fault that comes back with each delivery of this message, as a bug would.
-    jest.spyOn(intake, 'ingestBatch').mockImplementation(async (items, postedBy) => {
-      if (JSON.stringify(items).includes('"faulty":true')) {
-        faulted++;
-        throw new TypeError('a fault of this message');
-      }
-      return ingestBatch(items, postedBy);
-    });
-    broker.channel.sendToQueue(inbox, Buffer.from('{"faulty":true}'), { messageId: 'faulty-1' });
-    broker.channel.sendToQueue(inbox, Buffer.from('{"faulty":false}'), { messageId: 'fine-1' });
+    // A fault that comes back with each delivery of this message, as a bug would: a trigger makes
+    // storing its event fail (an error, not a refusal) while the database answers everything else.
+    const marker = `faulty-${broker.suffix}`;
+    const healed = await failingInserts(marker);
+    try {
+      broker.channel.sendToQueue(inbox, Buffer.from(JSON.stringify({ marker })), { messageId: 'faulty-1' });
+      broker.channel.sendToQueue(inbox, Buffer.from('{"faulty":false}'), { messageId: 'fine-1' });
 
-    const deadLetter = await waitFor(
-      () => broker.channel.get(dead, { noAck: true }),
-      (message) => message !== false,
-      10_000,
-      100,
-    );
-    expect(deadLetter && deadLetter.properties.messageId).toBe('faulty-1');
+      const deadLetter = await waitFor(
+        () => broker.channel.get(dead, { noAck: true }),
+        (message) => message !== false,
+        10_000,
+        100,
+      );
+      expect(deadLetter && deadLetter.properties.messageId).toBe('faulty-1');
+    } finally {
+      await healed();
+    }
     // Put back once after a pause, then dead-lettered: no loop.
-    expect(faulted).toBe(2);
     expect(await consumedCount(name, 'requeued')).toBe(1);
     expect(await consumedCount(name, 'rejected')).toBe(1);
     const events = await eventsFrom(`connection:${id}`);
@@ -561,6 +659,150 @@ describe('the amqp provider', () => {
     }
     expect(received.length).toBeGreaterThanOrEqual(1);
     for (const message of received) expect(message).toEqual({ body: { n: 1 }, messageId });
+  });
+
+  it('fails a publish the broker returns unroutable TEMPORARY, and delivers it once a queue is bound', async () => {
+    const exchange = await broker.exchange('unbound');
+    const { id, name } = await connect({});
+    const jobId = await publishJob({
+      connectionId: id,
+      exchange,
+      routingKey: 'parcel.lost',
+      message: { n: 1 },
+    });
+
+    const failed = await waitFor(
+      () => job(jobId),
+      (found) => found.lastError !== null || found.status === 'succeeded',
+      10_000,
+      50,
+    );
+    expect(failed.status).not.toBe('succeeded');
+    expect(failed.lastError?.code).toBe('TEMPORARY');
+    expect(failed.lastError?.message).toContain(`exchange "${exchange}"`);
+    expect(failed.lastError?.message).toContain('routing key "parcel.lost"');
+    expect(failed.logs.map((line) => line.message)).toContainEqual(
+      expect.stringContaining('returned unroutable'),
+    );
+
+    const sink = await broker.queue('found-late');
+    await broker.channel.bindQueue(sink, exchange, 'parcel.*');
+    const done = await finished(jobId);
+    expect(done.status).toBe('succeeded');
+    expect(done.attempt).toBeGreaterThanOrEqual(2);
+    // A returned message reached no queue: the sink holds only the retry that was routed.
+    const received: unknown[] = [];
+    let got;
+    while ((got = await broker.channel.get(sink, { noAck: true })))
+      received.push(JSON.parse(got.content.toString()));
+    expect(received).toEqual([{ n: 1 }]);
+    const metrics = await t.http().get('/metrics').set(admin).expect(200);
+    expect(metrics.text).toMatch(
+      new RegExp(`junction_amqp_messages_published_total\\{connection="${name}",outcome="returned"\\} [1-9]`),
+    );
+  });
+
+  it('lets a publish with mandatory false go unroutable, dropped by the broker, and refuses a mandatory that is no boolean', async () => {
+    const exchange = await broker.exchange('fanout-nobody', 'fanout');
+    const { id } = await connect({});
+    const done = await finished(
+      await publishJob({ connectionId: id, exchange, message: { n: 1 }, mandatory: false }),
+    );
+    expect(done).toMatchObject({ status: 'succeeded', attempt: 1, lastError: null });
+
+    const refused = await t
+      .http()
+      .post('/jobs')
+      .set(admin)
+      .send({ type: 'amqp.publish', payload: { connectionId: id, exchange, mandatory: 'no' } })
+      .expect(400);
+    expect(refused.body).toMatchObject({
+      error: 'INVALID_PAYLOAD',
+      details: [{ field: 'mandatory', problems: [expect.stringContaining('boolean')] }],
+    });
+  });
+
+  it('tells the returned publishes of an event from its routed ones on the shared channel, with one return listener', async () => {
+    const exchange = await broker.exchange('twins');
+    const sink = await broker.queue('twins-routed');
+    await broker.channel.bindQueue(sink, exchange, 'routed');
+    const { id, name } = await connect({ exchange });
+    const eventName = `bus${broker.suffix}.twin`;
+    // Two routes per event: both jobs publish under the event's id, on one confirm channel.
+    for (const routingKey of ['routed', 'unrouted']) {
+      await t
+        .http()
+        .post('/routes')
+        .set(admin)
+        .send({
+          name: `twins ${routingKey} ${broker.suffix}`,
+          eventPattern: eventName,
+          jobType: 'amqp.publish',
+          payloadTemplate: { connectionId: id, routingKey },
+        })
+        .expect(201);
+    }
+    const posted = await t
+      .http()
+      .post('/events/batch')
+      .set(admin)
+      .send({
+        events: Array.from({ length: 20 }, (_, i) => ({ name: eventName, source: 'twins', data: { i } })),
+      })
+      .expect(200);
+    const jobIds = (posted.body.items as { jobIds: string[] }[]).flatMap((item) => item.jobIds);
+    expect(jobIds).toHaveLength(40);
+    type PublishJob = JobBody & { payload: { routingKey: string } };
+    const settled = await waitFor(
+      () => Promise.all(jobIds.map(async (jobId) => (await job(jobId)) as PublishJob)),
+      (all) => all.every((found) => found.status === 'succeeded' || found.lastError !== null),
+      20_000,
+      200,
+    );
+    try {
+      for (const found of settled) {
+        if (found.payload.routingKey === 'routed')
+          expect(found).toMatchObject({ status: 'succeeded', attempt: 1 });
+        else {
+          expect(found.status).not.toBe('succeeded');
+          expect(found.lastError?.code).toBe('TEMPORARY');
+        }
+      }
+      expect((await broker.channel.checkQueue(sink)).messageCount).toBe(20);
+      const link = t.app
+        .get(AmqpLinks)
+        .linkFor(t.app.get(ConnectionsService).open((await t.app.get(ConnectionStore).find(id))!), name);
+      expect((await link.confirmChannel()).listenerCount('return')).toBe(1);
+    } finally {
+      for (const found of settled.filter((each) => each.status !== 'succeeded'))
+        await t.http().post(`/jobs/${found.id}/cancel`).set(admin);
+    }
+  });
+
+  it('fails a publish TEMPORARY when the broker closes the shared channel under it, then NOT_FOUND, and publishes again after', async () => {
+    const exchange = await broker.exchange('vanishing');
+    const sink = await broker.queue('vanishing-sink');
+    await broker.channel.bindQueue(sink, exchange, '#');
+    const { id } = await connect({});
+    const publish = (n: number, to = exchange) =>
+      publishJob({ connectionId: id, exchange: to, routingKey: 'parcel', message: { n } }).then(finished);
+    expect(await publish(1)).toMatchObject({ status: 'succeeded' });
+
+    // The link has seen the exchange and does not check it again: the broker closes the channel
+    // for the publish to the missing exchange, with the message unconfirmed.
+    await broker.channel.deleteExchange(exchange);
+    const closed = (await publish(2)) as JobBody & {
+      attempts: { errorCode: string | null; errorMessage: string | null }[];
+    };
+    expect(closed).toMatchObject({ status: 'dead', attempt: 2, lastError: { code: 'NOT_FOUND' } });
+    expect(closed.attempts[0]).toMatchObject({
+      errorCode: 'TEMPORARY',
+      errorMessage: expect.stringContaining('channel closed'),
+    });
+
+    const other = await broker.exchange('vanishing-after');
+    await broker.channel.bindQueue(sink, other, '#');
+    expect(await publish(3, other)).toMatchObject({ status: 'succeeded', attempt: 1 });
   });
 
   it('fails a publish to a missing exchange NOT_FOUND, and one for a paused connection PERMANENT', async () => {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import amqp from 'amqplib';
-import type { Channel, ChannelModel, ConfirmChannel, Options } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import { DEFERRED_CODE } from '../../jobs/jobs.contract.js';
 import { ProviderError } from '../http/provider-error.js';
 import { classifyAmqpError, CONNECT_TIMEOUT_MS } from './amqp-broker.js';
@@ -40,6 +40,8 @@ export class AmqpLink {
   private readonly lostListeners = new Set<() => void>();
   /** Exchanges this link has seen exist, so a publish checks each one once. */
   private readonly knownExchanges = new Set<string>();
+  /** Publishes on the confirm channel awaiting their confirm, by message id: told if theirs is returned. */
+  private readonly returnListeners = new Map<string, Set<(returned: Message) => void>>();
 
   constructor(
     readonly target: LinkTarget,
@@ -86,6 +88,8 @@ export class AmqpLink {
       opening.then(
         (channel) => {
           channel.on('error', (error: Error) => this.channelError(error));
+          // One listener for every publish on the channel, however many are in flight.
+          channel.on('return', (returned: Message) => this.returned(returned));
           channel.on('close', () => {
             if (this.confirm === opening) this.confirm = null;
           });
@@ -127,6 +131,22 @@ export class AmqpLink {
     } finally {
       await channel.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * Calls `listener` when the broker returns a message published with this id on the confirm
+   * channel (unroutable, published `mandatory`); it does so before it confirms the message. The
+   * answer stops listening.
+   */
+  onReturn(messageId: string, listener: (returned: Message) => void): () => void {
+    const listeners = this.returnListeners.get(messageId) ?? new Set();
+    this.returnListeners.set(messageId, listeners);
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.returnListeners.get(messageId) === listeners)
+        this.returnListeners.delete(messageId);
+    };
   }
 
   forgetExchange(exchange: string): void {
@@ -184,6 +204,12 @@ export class AmqpLink {
   private failed(): void {
     this.failures++;
     this.retryAt = this.now() + reconnectDelay(this.failures);
+  }
+
+  private returned(message: Message): void {
+    const messageId = (message.properties as { messageId?: unknown }).messageId;
+    if (typeof messageId !== 'string') return;
+    for (const listener of [...(this.returnListeners.get(messageId) ?? [])]) listener(message);
   }
 
   private channelError(error: Error): void {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../../../common/clock.js';
 import { SpanKind, Tracing } from '../../../common/tracing/tracing.js';
-import { IsOptional, IsString, IsUUID, isUUID, MaxLength } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, IsUUID, isUUID, MaxLength } from 'class-validator';
 import type { ConfirmChannel } from 'amqplib';
 import { EventsService } from '../../events/events.service.js';
 import { DEFERRED_CODE, JobHandler, JobPayloadCheck } from '../../jobs/jobs.contract.js';
@@ -12,6 +12,7 @@ import { PartnerCallsService } from '../partner-calls.service.js';
 import { RateBudgets } from '../rate-budgets.service.js';
 import { classifyAmqpError } from './amqp-broker.js';
 import type { AmqpConfig } from './amqp-broker.js';
+import type { AmqpLink } from './amqp-link.js';
 import { AmqpLinks } from './amqp-links.service.js';
 import { AmqpMetrics } from './amqp.metrics.js';
 import { AMQP_PROVIDER_KEY } from './amqp.provider.js';
@@ -37,6 +38,14 @@ export class AmqpPublishPayload {
   /** The message body (sent as JSON); the whole event that started the job when absent. */
   @IsOptional()
   message?: unknown;
+
+  /**
+   * `true` (the default): a message no queue is bound for is returned by the broker and the attempt
+   * fails TEMPORARY. `false`: the broker drops it and the job succeeds (a fan-out nobody listens to).
+   */
+  @IsOptional()
+  @IsBoolean()
+  mandatory?: boolean;
 }
 
 export interface AmqpPublishResult {
@@ -49,9 +58,10 @@ export interface AmqpPublishResult {
 /**
  * `amqp.publish`: sends one message to an `amqp` connection's broker on the link's confirm
  * channel, and succeeds only when the broker confirms it, so nothing is lost between Junction and
- * the broker. A nack, a closed channel or a broker out of reach fails the attempt TEMPORARY and it
- * is retried; the message keeps its `messageId` (the event's id) on every try, so a consumer can
- * drop a copy sent twice. A route sends events to the bus with no code:
+ * the broker. A nack, a closed channel, a broker out of reach or a message returned unroutable
+ * (no queue bound for its routing key, unless the payload says `mandatory: false`) fails the
+ * attempt TEMPORARY and it is retried; the message keeps its `messageId` (the event's id) on every
+ * try, so a consumer can drop a copy sent twice. A route sends events to the bus with no code:
  * `{ "jobType": "amqp.publish", "payloadTemplate": { "connectionId": "<id>", "exchange": "orders" } }`.
  */
 @Injectable()
@@ -137,16 +147,22 @@ export class AmqpPublishHandler {
       'messaging.message.id': messageId,
     });
     const traceParent = span ? this.tracing.traceParent(span) : null;
+    let returned: string | null;
     try {
       await link.assertExchangeExists(exchange);
       const channel = await link.confirmChannel();
-      await confirmed(channel, ctx.signal, exchange, routingKey, content, {
-        messageId,
-        type: event?.name,
-        timestamp: Math.floor((event ? Date.parse(event.occurredAt) : this.clock.now().getTime()) / 1000),
-        ...(traceParent ? { headers: { traceparent: traceParent } } : {}),
+      returned = await confirmed(link, channel, ctx.signal, {
+        exchange,
+        routingKey,
+        content,
+        mandatory: payload.mandatory ?? true,
+        properties: {
+          messageId,
+          type: event?.name,
+          timestamp: Math.floor((event ? Date.parse(event.occurredAt) : this.clock.now().getTime()) / 1000),
+          ...(traceParent ? { headers: { traceparent: traceParent } } : {}),
+        },
       });
-      this.tracing.end(span);
     } catch (error) {
       this.tracing.end(span, error);
       if (ctx.signal.aborted) {
@@ -159,38 +175,74 @@ export class AmqpPublishHandler {
       if (failure.code === 'AUTH') await this.calls.refused(connection, failure);
       throw failure;
     }
+    const sent = `published ${messageId} to exchange "${exchange}" with routing key "${routingKey}" on ${link.target.display}`;
+    const took = `${Math.round(performance.now() - started)} ms`;
+    if (returned) {
+      // Retried: the queue it is meant for may be bound later.
+      const failure = new ProviderError(
+        'TEMPORARY',
+        `${link.target.display}: no queue is bound to exchange "${exchange}" for routing key "${routingKey}": the broker returned the message (${returned})`,
+      );
+      this.tracing.end(span, failure);
+      this.metrics.publish(connection.name, 'returned');
+      await ctx.log(`${sent} -> returned unroutable in ${took}`);
+      throw failure;
+    }
+    this.tracing.end(span);
     this.metrics.publish(connection.name, 'confirmed');
-    await ctx.log(
-      `published ${messageId} to exchange "${exchange}" with routing key "${routingKey}" on ${link.target.display} -> confirmed in ${Math.round(performance.now() - started)} ms`,
-    );
+    await ctx.log(`${sent} -> confirmed in ${took}`);
     return { exchange, routingKey, messageId, bytes: content.length };
   }
 }
 
-/** Publishes persistent JSON and resolves when the broker confirms it; a nack or a closed channel rejects. */
+interface Publish {
+  exchange: string;
+  routingKey: string;
+  content: Buffer;
+  mandatory: boolean;
+  properties: { messageId: string; type?: string; timestamp: number; headers?: Record<string, string> };
+}
+
+/**
+ * Publishes persistent JSON and resolves when the broker confirms it: to the broker's reply when it
+ * returned the message before that, no queue having taken it (`mandatory`), else to null. A nack
+ * or a closed channel rejects.
+ */
 function confirmed(
+  link: AmqpLink,
   channel: ConfirmChannel,
   signal: AbortSignal,
-  exchange: string,
-  routingKey: string,
-  content: Buffer,
-  properties: { messageId: string; type?: string; timestamp: number; headers?: Record<string, string> },
-): Promise<void> {
+  { exchange, routingKey, content, mandatory, properties }: Publish,
+): Promise<string | null> {
   signal.throwIfAborted();
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
+  return new Promise<string | null>((resolve, reject) => {
+    let returned: string | null = null;
+    // Publishes of one event (two routes, say) share its id; its exchange and routing key tell them
+    // apart. Two in flight with all three alike are both failed by one return: sent again, never lost.
+    const stopListening = mandatory
+      ? link.onReturn(properties.messageId, (message) => {
+          const fields = message.fields as typeof message.fields & { replyCode: number; replyText: string };
+          if (fields.exchange === exchange && fields.routingKey === routingKey)
+            returned = `${fields.replyCode} ${fields.replyText}`;
+        })
+      : () => undefined;
+    const onAbort = () => {
+      stopListening();
+      reject(signal.reason as Error);
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     const settle = (error: unknown) => {
       signal.removeEventListener('abort', onAbort);
+      stopListening();
       if (error) reject(error instanceof Error ? error : new Error('the broker did not confirm the message'));
-      else resolve();
+      else resolve(returned);
     };
     try {
       channel.publish(
         exchange,
         routingKey,
         content,
-        { ...properties, persistent: true, contentType: 'application/json', appId: 'junction' },
+        { ...properties, mandatory, persistent: true, contentType: 'application/json', appId: 'junction' },
         (error: unknown) => settle(error),
       );
     } catch (error) {
@@ -207,5 +259,7 @@ function readPayload(payload: unknown): AmqpPublishPayload {
     if (read[field] !== undefined && typeof read[field] !== 'string')
       throw new ProviderError('PERMANENT', `an amqp.publish payload's ${field} must be text`);
   }
+  if (read.mandatory !== undefined && typeof read.mandatory !== 'boolean')
+    throw new ProviderError('PERMANENT', "an amqp.publish payload's mandatory must be true or false");
   return read as AmqpPublishPayload;
 }

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { MetricsRegistry } from '../../../common/metrics-registry.js';
 
-export type PublishOutcome = 'confirmed' | 'failed';
+/** returned: no queue was bound for it; the attempt failed and is retried. */
+export type PublishOutcome = 'confirmed' | 'returned' | 'failed';
 /** stored: a new event; duplicate: its key was known, nothing stored; rejected: dead-lettered; requeued: a transient failure. */
 export type ConsumeOutcome = 'stored' | 'duplicate' | 'rejected' | 'requeued';
 
@@ -11,7 +12,7 @@ export type ConsumeOutcome = 'stored' | 'duplicate' | 'rejected' | 'requeued';
 export class AmqpMetrics {
   private readonly published = new Counter({
     name: 'junction_amqp_messages_published_total',
-    help: 'Messages amqp.publish jobs sent in this process, by connection and outcome (confirmed, failed)',
+    help: 'Messages amqp.publish jobs sent in this process, by connection and outcome (confirmed, returned, failed)',
     labelNames: ['connection', 'outcome'],
     registers: [],
   });
