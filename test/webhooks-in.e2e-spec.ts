@@ -124,6 +124,41 @@ describe('inbound webhooks', () => {
       expect(await eventsOf(id)).toHaveLength(1);
     });
 
+    it('routes a delivery whose data gives a concurrency key the job column cannot hold as it is, hashed', async () => {
+      const { id, webhookSecret } = await connect('github');
+      await t
+        .http()
+        .post('/routes')
+        .set(admin)
+        .send({
+          name: `github keys ${id}`,
+          eventPattern: 'github.push',
+          filter: { source: `connection:${id}` },
+          jobType: 'test.echo',
+          jobOptions: { concurrencyKey: 'ref-{{data.ref}}' },
+        })
+        .expect(201);
+      const keyOf = async (ref: string): Promise<string> => {
+        const body = JSON.stringify({ ref });
+        const accepted = await deliver(id, body, await githubHeaders(webhookSecret, body, 'push')).expect(
+          202,
+        );
+        const event = (await t.http().get(`/events/${accepted.body.eventId}`).set(admin).expect(200)).body;
+        const job = (await t.http().get(`/jobs/${event.jobs[0].id}`).set(admin).expect(200)).body;
+        return job.concurrencyKey as string;
+      };
+      // PostgreSQL refuses a NUL in text: the event, and the partner's delivery, were refused with it.
+      const withNul = await keyOf('refs/heads/a\u0000b');
+      expect(withNul).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(await keyOf('refs/heads/a\u0000b')).toBe(withNul);
+      // Cut to 300 characters, two refs alike in those would have waited on each other.
+      const long = 'r'.repeat(300);
+      const [first, second] = [await keyOf(`${long}1`), await keyOf(`${long}2`)];
+      expect(first).toMatch(/^sha256:/);
+      expect(second).not.toBe(first);
+      expect(await keyOf('refs/heads/main')).toBe('ref-refs/heads/main');
+    });
+
     it('names a push github.push, answers a ping 200 without storing it, and reads the form-encoded option', async () => {
       const { id, webhookSecret } = await connect('github');
       const push = JSON.stringify({ ref: 'refs/heads/main', after: 'abc123' });

@@ -17,6 +17,7 @@ import { EventError } from './event.error.js';
 import { Route } from './route.entity.js';
 import type { RouteJobOptions } from './route.entity.js';
 import { RouteStore } from './route.store.js';
+import { MAX_KEY_LENGTH, storableKey } from '../../common/storable-key.js';
 import { renderTemplate, renderText, templateProblems } from '../../common/template.js';
 
 /** What a route is made of, whether stored or declared in code. */
@@ -44,8 +45,6 @@ interface CompiledRoute {
   pattern: RegExp;
   filter: ((event: EventView) => boolean) | null;
 }
-
-const MAX_KEY_LENGTH = 300;
 
 /** Thrown at boot for a code route (`@JobHandler(type, { on })`) whose pattern is not a glob. */
 export class RouteSetupError extends Error {
@@ -197,7 +196,7 @@ export class RoutesService implements OnApplicationBootstrap {
           priority: jobOptions.priority,
           delayMs: jobOptions.delayMs,
           maxAttempts: jobOptions.maxAttempts,
-          concurrencyKey: concurrencyKey?.slice(0, MAX_KEY_LENGTH) ?? undefined,
+          concurrencyKey: concurrencyKey === null ? undefined : storableKey(concurrencyKey),
           idempotencyKey:
             replayKey === undefined ? undefined : `${replayKey}:${route.id}`.slice(0, MAX_KEY_LENGTH),
         },

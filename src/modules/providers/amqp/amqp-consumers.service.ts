@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { ConsumeMessage } from 'amqplib';
-import { idempotencyKeyOf } from '../../../common/idempotency-key.js';
+import { storableKey } from '../../../common/storable-key.js';
 import { ReadinessChecks } from '../../../common/readiness.js';
 import type { ReadinessReport } from '../../../common/readiness.js';
 import { AppConfig } from '../../../config/app-config.js';
@@ -206,7 +206,7 @@ export class AmqpConsumers implements OnApplicationBootstrap, OnModuleDestroy {
       data,
       idempotencyKey:
         typeof messageId === 'string' && messageId !== ''
-          ? idempotencyKeyOf(messageId)
+          ? storableKey(messageId)
           : `sha256:${createHash('sha256').update(message.content).digest('hex')}`,
       ...(occurredAt === undefined ? {} : { occurredAt }),
     };

@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import { Clock } from '../../../common/clock.js';
 import { DomainError } from '../../../common/errors/domain-error.js';
-import { idempotencyKeyOf } from '../../../common/idempotency-key.js';
+import { storableKey } from '../../../common/storable-key.js';
 import { EventIntakeService } from '../../events/event-intake.service.js';
 import type { Connection } from '../connection.entity.js';
 import { ConnectionStore } from '../connection.store.js';
@@ -82,7 +82,7 @@ export class InboundWebhooksService {
           name: verified.name,
           source: `connection:${connection.id}`,
           idempotencyKey: verified.deliveryId
-            ? idempotencyKeyOf(verified.deliveryId)
+            ? storableKey(verified.deliveryId)
             : // A sender that names no delivery: the same bytes are the same delivery.
               createHash('sha256').update(request.rawBody).digest('hex'),
           data: verified.data,
