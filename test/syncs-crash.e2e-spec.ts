@@ -20,7 +20,7 @@ interface Run {
 }
 
 describe(`a sync worker killed with SIGKILL in the middle of a ${ITEMS}-item run (${transport})`, () => {
-  it('resumes from its last page stored and ends with exactly every record', async () => {
+  it('goes on at the page after its last one stored and ends with exactly every record, each seen once', async () => {
     const network = await FakeNetwork.start(TOKEN, PAGE);
     for (let n = 1; n <= ITEMS; n++) network.put(`p-${n}`, `Photo ${n}`);
     // Each page takes a while, so the kill lands in the middle of the run.
@@ -81,8 +81,9 @@ describe(`a sync worker killed with SIGKILL in the middle of a ${ITEMS}-item run
 
       expect(done.status).toBe('succeeded');
       expect(done.itemsAdded).toBe(ITEMS);
-      // The second worker went on from the checkpoint of the last page stored, not from the start.
-      expect(network.requests[requestsBefore].query.updated_since).toBe(stored.checkpointAfter);
+      expect(done.itemsSeen).toBe(ITEMS);
+      // The second worker went on at the page after the last one stored, with the query the run started with.
+      expect(network.requests[requestsBefore].query).toEqual({ page: String(stored.itemsSeen) });
       expect(atKill.itemsSeen).toBeGreaterThanOrEqual(3 * PAGE);
       const [{ n }] = await api.app
         .get(DataSource)

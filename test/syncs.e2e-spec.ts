@@ -262,24 +262,105 @@ describe(`syncs (${mode})`, () => {
 
       const run = (await settled((await start({ connections: [flakyId] })).id)).runs[0];
 
-      expect(run).toMatchObject({ status: 'succeeded', itemsAdded: 12 });
+      expect(run).toMatchObject({ status: 'succeeded', itemsSeen: 12, itemsAdded: 12 });
       expect(await recordsOf(flakyId)).toHaveLength(12);
-      // Pages 1 and 2 from the start; after each failure, from the checkpoint of page 1.
-      const pageOneEnd = flaky.photos.get('f-5')!.updatedAt;
+      // Pages 1 and 2 from the start; after each failure, page 2 again with the query the run started with.
       const asked = flaky.requests.map((r) => [r.query.updated_since ?? null, r.query.page ?? null]);
-      expect(asked.slice(0, 2)).toEqual([
+      expect(asked).toEqual([
         [null, null],
         [null, '5'],
+        [null, '5'],
+        [null, '5'],
+        [null, '10'],
       ]);
-      expect(asked.slice(2, 4)).toEqual([
-        [pageOneEnd, null],
-        [pageOneEnd, null],
-      ]);
-      expect(asked.slice(4).every(([since]) => since === pageOneEnd)).toBe(true);
     } finally {
       await flaky.close();
     }
   }, 30_000);
+
+  describe('a run whose connection’s rate budget runs out midway', () => {
+    /** A network of `items` photos, 2 a page, and an http connection to it allowed 3 calls a second. */
+    const budgeted = async (
+      name: string,
+      items: number,
+      stream: Record<string, unknown>,
+    ): Promise<{ paged: FakeNetwork; id: string }> => {
+      const paged = await FakeNetwork.start(TOKEN, 2);
+      for (let n = 1; n <= items; n++) paged.put(`${name}-${n}`, `${name} ${n}`);
+      const id = await createConnection({
+        provider: 'http',
+        name,
+        config: { baseUrl: paged.url, rateLimit: { requests: 3, perMs: 1000 }, streams: { photos: stream } },
+        credentials: { type: 'bearer', token: TOKEN },
+      });
+      return { paged, id };
+    };
+    const pagesAsked = (paged: FakeNetwork) => paged.requests.map((r) => r.query.page ?? null);
+    const deferrals = async (run: Run) =>
+      (
+        (await t.http().get(`/jobs/${run.jobId}`).set(admin).expect(200)).body as {
+          attempts: { outcome: string }[];
+        }
+      ).attempts.filter((a) => a.outcome === 'deferred').length;
+
+    it('goes on at the page it had not read when its stream has no cursor, reading each page once', async () => {
+      const { paged, id } = await budgeted('nocursor', 12, {
+        path: '/photos',
+        items: 'data',
+        id: 'id',
+        nextPage: { from: 'next', param: 'page' },
+      });
+      try {
+        const run = (await settled((await start({ connections: [id] })).id)).runs[0];
+
+        expect(run).toMatchObject({ status: 'succeeded', itemsSeen: 12, itemsAdded: 12 });
+        expect(await recordsOf(id)).toHaveLength(12);
+        expect(pagesAsked(paged)).toEqual([null, '2', '4', '6', '8', '10']);
+        expect(await deferrals(run)).toBeGreaterThanOrEqual(1);
+      } finally {
+        await paged.close();
+      }
+    }, 30_000);
+
+    it('goes on at the page it had not read with the query it started with, seeing each item once', async () => {
+      const { paged, id } = await budgeted('cursored', 12, pagedStream('/photos'));
+      try {
+        const run = (await settled((await start({ connections: [id] })).id)).runs[0];
+
+        expect(run).toMatchObject({
+          status: 'succeeded',
+          itemsSeen: 12,
+          itemsAdded: 12,
+          checkpointAfter: paged.photos.get('cursored-12')!.updatedAt,
+        });
+        expect(pagesAsked(paged)).toEqual([null, '2', '4', '6', '8', '10']);
+        // The run started from no checkpoint: every page is asked for without one.
+        expect(paged.requests.every((r) => r.query.updated_since === undefined)).toBe(true);
+        expect(await deferrals(run)).toBeGreaterThanOrEqual(1);
+      } finally {
+        await paged.close();
+      }
+    }, 30_000);
+
+    it('does not fail a run whose job is deferred on its last attempt: a deferral spends none', async () => {
+      const { paged, id } = await budgeted('lastattempt', 20, pagedStream('/photos'));
+      try {
+        const sync = await start({ connections: [id] });
+        // As if every other attempt had failed: each one left is the last, and each is deferred midway.
+        const param = t.database.kind === 'postgres' ? '$1' : '?';
+        await t.app
+          .get(DataSource)
+          .query(`UPDATE job SET max_attempts = 1 WHERE id = ${param}`, [sync.runs[0].jobId]);
+
+        const run = (await settled(sync.id)).runs[0];
+
+        expect(run).toMatchObject({ status: 'succeeded', itemsSeen: 20, itemsAdded: 20, error: null });
+        expect(await deferrals(run)).toBeGreaterThanOrEqual(1);
+      } finally {
+        await paged.close();
+      }
+    }, 30_000);
+  });
 
   it('never shows as running a run whose job is dead', async () => {
     const run = await syncNow();
@@ -561,7 +642,8 @@ describe(`syncs (${mode})`, () => {
         '/settings/extra',
         '/settings/syncEvery',
       ]);
-      for (const syncEvery of ['* * * * * *', 'often', '@every 59s', '400d']) await patch({ syncEvery }).expect(422);
+      for (const syncEvery of ['* * * * * *', 'often', '@every 59s', '400d'])
+        await patch({ syncEvery }).expect(422);
       await patch({ contentTypes: { photos: { from: '2025-02-01', to: '2025-01-01' } } }).expect(422);
       const webhooks = await t
         .http()

@@ -17,6 +17,7 @@ import { Provisioning1765234800000 } from './1765234800000-provisioning.js';
 import { ConsoleSessions1765321200000 } from './1765321200000-console-sessions.js';
 import { JobTraceParent1765324800000 } from './1765324800000-job-trace-parent.js';
 import { WebhookPreviousSecrets1765332000000 } from './1765332000000-webhook-previous-secrets.js';
+import { SyncRunResume1765335600000 } from './1765335600000-sync-run-resume.js';
 
 /** Every migration, oldest first. A new migration is added here as well as in its own file. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   ConsoleSessions1765321200000,
   JobTraceParent1765324800000,
   WebhookPreviousSecrets1765332000000,
+  SyncRunResume1765335600000,
 ];

@@ -116,8 +116,9 @@ export interface ConnectionProvider extends Partial<CdnDriver>, Partial<DnsDrive
   syncTypes?(connection: { config: Record<string, unknown> }): string[];
   /**
    * Reads one content type page by page: each page's records go to `ctx.emit`, then
-   * `ctx.checkpoint(value)` stores them together with the point the next read resumes from, in
-   * one transaction. It starts from `ctx.cursor` (the last checkpoint; null for a full sync).
+   * `ctx.checkpoint(value, nextPage)` stores them together with the point the next read resumes
+   * from, in one transaction. It starts from `ctx.cursor` (the last checkpoint; null for a full
+   * sync), or, when the run was cut short, at `ctx.resume.page`.
    */
   read?(ctx: SyncReadContext): Promise<void>;
   /**
@@ -199,6 +200,13 @@ export interface SyncReadContext {
   /** The checkpoint the read starts from; null on a full sync. */
   cursor: string | null;
   /**
+   * Set when the run was cut short (its job deferred or retried, its worker killed) after a page
+   * stored with a `nextPage`: the read goes on at that `page`, asked for with the query built from
+   * `cursor` here (the checkpoint the earlier pages' query was built from), since the partner's
+   * token is only good for that query. `ctx.cursor` is still the last checkpoint stored.
+   */
+  resume?: { page: string; cursor: string | null };
+  /**
    * The dates the connection's settings choose for the type, both ends included; null ends are
    * open. A provider reads only items of these dates (the http provider's `{{from}}` and `{{to}}`).
    */
@@ -208,8 +216,12 @@ export interface SyncReadContext {
   request(request: PartnerRequest): Promise<PartnerResponse>;
   /** Records read; stored at the next `checkpoint`, or when `read` returns. */
   emit(records: SyncRecord[]): void;
-  /** Stores the records emitted so far with `value`, the point the next read resumes from. */
-  checkpoint(value: string | null): Promise<void>;
+  /**
+   * Stores the records emitted so far with `value`, the point the next read resumes from, and
+   * `nextPage`, the partner's token of the page after them, so that a run cut short goes on there
+   * rather than at its first page (none: it starts over from `value`).
+   */
+  checkpoint(value: string | null, nextPage?: string | null): Promise<void>;
 }
 
 /** A job a connection runs on a clock: `key` names it among the connection's schedules. */

@@ -3,7 +3,7 @@ import { IsUUID } from 'class-validator';
 import { Clock } from '../../common/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
-import { JobHandler } from '../jobs/jobs.contract.js';
+import { DEFERRED_CODE, JobHandler } from '../jobs/jobs.contract.js';
 import type { JobContext } from '../jobs/jobs.contract.js';
 import { PartnerCallsService } from '../providers/partner-calls.service.js';
 import { dateRange, ProviderError, rangeKey, StorageService } from '../providers/providers.contract.js';
@@ -43,9 +43,9 @@ const FINAL_CODES = new Set(['PERMANENT', 'AUTH', 'NOT_FOUND']);
 
 /**
  * `syncs.run`: reads one content type of one connection through its provider. Each page's records
- * are stored with the checkpoint after them and the run's counters, in one transaction, so a run
- * whose worker is killed resumes, on its job's next attempt, from its last page stored, and
- * `GET` shows the counters move while it runs.
+ * are stored with the checkpoint after them, the next page's token and the run's counters, in one
+ * transaction, so a run whose job is deferred or retried, or whose worker is killed, goes on at the
+ * page after its last one stored, and `GET` shows the counters move while it runs.
  */
 @Injectable()
 export class SyncRunHandler {
@@ -117,6 +117,11 @@ export class SyncRunHandler {
       const range = dateRange(connection.settings, run.type);
       const ranged = rangeKey(range);
       const cursor = await this.store.checkpoint(run.connectionId, run.type, ranged);
+      // A page token is good only for the query it came from: one of another date range is not used.
+      const point = await this.store.resumePoint(run.id);
+      const resume = point?.range === ranged ? point : null;
+      // What the pages' query is built from, kept with each token so a resumed read asks the same.
+      const since = resume ? resume.cursor : cursor;
       // A run that started from no checkpoint over all dates reads everything, so what it does not see is gone.
       const fullRun = run.checkpointBefore === null && !range.from && !range.to ? run.id : null;
       await this.store.markRunning(run.id, this.clock.now());
@@ -133,7 +138,7 @@ export class SyncRunHandler {
       const storage = storageId ? await this.storage.open(storageId, ctx) : null;
       let copied = 0;
       let emitted: SyncRecord[] = [];
-      const store = async (checkpoint: string | null) => {
+      const store = async (checkpoint: string | null, nextPage: string | null) => {
         const page = emitted;
         emitted = [];
         ctx.signal.throwIfAborted();
@@ -147,7 +152,13 @@ export class SyncRunHandler {
             await this.records.setCopies(manager, run.connectionId, run.type, storage!.connectionId, copies);
           if (checkpoint !== null && checkpoint !== result.checkpoint)
             await this.store.saveCheckpoint(manager, run.connectionId, run.type, checkpoint, ranged, now);
-          await this.store.addPage(manager, run.id, counted, checkpoint);
+          await this.store.addPage(
+            manager,
+            run.id,
+            counted,
+            checkpoint,
+            nextPage === null ? null : { page: nextPage, cursor: since, range: ranged },
+          );
           return counted;
         });
         this.syncs.announceRuns([run.id]);
@@ -160,13 +171,14 @@ export class SyncRunHandler {
         connection: opened,
         type: run.type,
         cursor,
+        resume: resume ? { page: resume.page, cursor: resume.cursor } : undefined,
         range,
         signal: ctx.signal,
         request: (request) => this.calls.request(connection, opened, ctx, request),
         emit: (records) => void emitted.push(...records),
-        checkpoint: (value) => store(value),
+        checkpoint: (value, nextPage) => store(value, nextPage ?? null),
       });
-      if (emitted.length > 0) await store(null);
+      if (emitted.length > 0) await store(null, null);
       const brake = await this.serializer.transaction(async (manager) => {
         const now = this.clock.now();
         const swept = fullRun
@@ -198,8 +210,11 @@ export class SyncRunHandler {
       if (storageId && copied > 0) await this.checkStorage(storageId, ctx);
       return result;
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      const last = ctx.attempt >= ctx.maxAttempts || (typeof code === 'string' && FINAL_CODES.has(code));
+      const { code, retryAfterMs } = error as { code?: unknown; retryAfterMs?: unknown };
+      // A deferral spends no attempt, even the last: the job runs again and the run goes on.
+      const deferred = code === DEFERRED_CODE && typeof retryAfterMs === 'number';
+      const last =
+        !deferred && (ctx.attempt >= ctx.maxAttempts || (typeof code === 'string' && FINAL_CODES.has(code)));
       // A cancelled or timed-out job is not a failure of the run's own making: its state says so.
       if (last && !ctx.signal.aborted) {
         await this.serializer.transaction((manager) =>

@@ -36,6 +36,17 @@ export interface Sync {
   runIds: string[];
 }
 
+/**
+ * Where a run cut short goes on: `page`, the partner's token of the page after the last one
+ * stored, is only good for the query it came from, built from `cursor` over the date range `range`
+ * (its `rangeKey`).
+ */
+export interface ResumePoint {
+  page: string;
+  cursor: string | null;
+  range: string;
+}
+
 /** What one page of records changed. */
 export interface PageCounts {
   seen: number;
@@ -230,20 +241,33 @@ export class SyncStore {
     );
   }
 
-  /** Adds a page's counts to the run, with the checkpoint stored beside them. */
+  /**
+   * Adds a page's counts to the run, with the checkpoint stored beside them and where the run goes
+   * on if it is cut short (null: the read had no page after it).
+   */
   async addPage(
     manager: EntityManager,
     runId: string,
     counts: PageCounts,
     checkpoint: string | null,
+    resume: ResumePoint | null,
   ): Promise<void> {
     await rawSql(
       manager,
       `UPDATE sync_run SET items_seen = items_seen + ?, items_added = items_added + ?,
-         items_updated = items_updated + ?, checkpoint_after = COALESCE(?, checkpoint_after)
+         items_updated = items_updated + ?, checkpoint_after = COALESCE(?, checkpoint_after), resume = ?
        WHERE id = ?`,
-      [counts.seen, counts.added, counts.updated, checkpoint, runId],
+      [counts.seen, counts.added, counts.updated, checkpoint, resume && JSON.stringify(resume), runId],
     );
+  }
+
+  /** Where the run goes on after being cut short; null when it starts from its first page. */
+  async resumePoint(runId: string): Promise<ResumePoint | null> {
+    const { rows } = await rawSql(this.dataSource.manager, `SELECT resume FROM sync_run WHERE id = ?`, [
+      runId,
+    ]);
+    const resume = rows.length === 0 ? null : nullableSqlText(rows[0].resume);
+    return resume === null ? null : (JSON.parse(resume) as ResumePoint);
   }
 
   async addDeleted(manager: EntityManager, runId: string, deleted: number): Promise<void> {
@@ -279,7 +303,7 @@ export class SyncStore {
   ): Promise<boolean> {
     const { affected } = await rawSql(
       manager,
-      `UPDATE sync_run SET status = ?, error_code = ?, error_message = ?, finished_at = ?
+      `UPDATE sync_run SET status = ?, error_code = ?, error_message = ?, finished_at = ?, resume = NULL
        WHERE id = ? AND status IN ('queued', 'running', 'paused')`,
       [status, error?.code ?? null, error?.message ?? null, at, runId],
     );

@@ -255,18 +255,24 @@ export class HttpProvider implements ConnectionProvider {
     return Object.keys((connection.config as unknown as HttpConfig).streams ?? {});
   }
 
-  /** Reads a stream page by page; each page is stored with the largest cursor read so far. */
+  /**
+   * Reads a stream page by page; each page is stored with the largest cursor read so far and the
+   * next page's token. A run cut short goes on at that page, with the query its earlier pages had.
+   */
   async read(ctx: SyncReadContext): Promise<void> {
     const config = ctx.connection.config as unknown as HttpConfig;
     const stream = config.streams?.[ctx.type];
     if (!stream) throw new ProviderError('PERMANENT', `the connection has no stream ${ctx.type}`);
+    // A run cut short asks for the page it had not read with the query its earlier pages had.
+    const resume = stream.nextPage ? ctx.resume : undefined;
+    const since = resume ? resume.cursor : ctx.cursor;
     const scope = {
-      cursor: ctx.cursor,
+      cursor: since,
       from: ctx.range.from?.toISOString() ?? null,
       to: ctx.range.to?.toISOString() ?? null,
     };
     const query = queryOf(stream.query === undefined ? {} : renderTemplate(stream.query, scope));
-    if (stream.cursorParam && ctx.cursor !== null) query[stream.cursorParam] = ctx.cursor;
+    if (stream.cursorParam && since !== null) query[stream.cursorParam] = since;
     const headers: Record<string, string> = { ...config.headers };
     for (const [header, template] of Object.entries(stream.headers ?? {})) {
       headers[header] = renderText(template, scope) ?? '';
@@ -298,7 +304,7 @@ export class HttpProvider implements ConnectionProvider {
       return response.body as Buffer;
     };
     let cursor = ctx.cursor;
-    let response = await page(null);
+    let response = await page(resume?.page ?? null);
     for (;;) {
       const items = stream.items === '' ? response.body : valueAt(response.body, stream.items);
       if (!Array.isArray(items)) {
@@ -315,7 +321,7 @@ export class HttpProvider implements ConnectionProvider {
       // The next page is asked for while this one is stored; if storing fails, its answer is dropped.
       const next = token === null ? null : page(token);
       next?.catch(() => undefined);
-      await ctx.checkpoint(cursor);
+      await ctx.checkpoint(cursor, token);
       if (next === null) return;
       response = await next;
     }
