@@ -1,6 +1,5 @@
 import { jest } from '@jest/globals';
 import type { ConsumeMessage } from 'amqplib';
-import { WriteSerializer } from '../src/database/write-serializer.js';
 import { EventIntakeService } from '../src/modules/events/event-intake.service.js';
 import { connectOptions } from '../src/modules/providers/amqp/amqp-broker.js';
 import { AmqpConsumer } from '../src/modules/providers/amqp/amqp-consumer.js';
@@ -9,6 +8,7 @@ import { AmqpLinks } from '../src/modules/providers/amqp/amqp-links.service.js';
 import { AmqpMetrics } from '../src/modules/providers/amqp/amqp.metrics.js';
 import { ConnectionStore } from '../src/modules/providers/connection.store.js';
 import { ConnectionsService } from '../src/modules/providers/connections.service.js';
+import { failingEventInserts } from './support/event-faults.js';
 import { BROKER_URL, TestBroker } from './support/rabbit.js';
 import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
@@ -384,40 +384,12 @@ describe('the amqp provider', () => {
     }
   });
 
-  /**
-   * Makes the database fail, each time, to store an event whose data holds `marker`, until the
-   * answer is called: a trigger, dropped again, on this run's own database.
-   */
-  async function failingInserts(marker: string): Promise<() => Promise<void>> {
-    const trigger = `fault_${broker.suffix}`;
-    const write = async (sql: string) => {
-      await t.app.get(WriteSerializer).transaction((manager) => manager.query(sql));
-    };
-    const when = `NEW.data LIKE '%${marker}%'`;
-    if (t.database.kind === 'sqlite') {
-      await write(
-        `CREATE TRIGGER ${trigger} BEFORE INSERT ON event WHEN ${when} BEGIN SELECT RAISE(ABORT, 'a fault of this event'); END`,
-      );
-      return () => write(`DROP TRIGGER ${trigger}`);
-    }
-    await write(
-      `CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'a fault of this event'; END $$`,
-    );
-    await write(
-      `CREATE TRIGGER ${trigger} BEFORE INSERT ON event FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION ${trigger}()`,
-    );
-    return async () => {
-      await write(`DROP TRIGGER ${trigger} ON event`);
-      await write(`DROP FUNCTION ${trigger}()`);
-    };
-  }
-
   it('dead-letters a message that fails again on its redelivery while the database answers, logged and counted', async () => {
     const { id, name, inbox, dead } = await consumedWithDeadLetters('faulty');
     // A fault that comes back with each delivery of this message, as a bug would: a trigger makes
     // storing its event fail (an error, not a refusal) while the database answers everything else.
     const marker = `faulty-${broker.suffix}`;
-    const healed = await failingInserts(marker);
+    const healed = await failingEventInserts(t, marker);
     try {
       broker.channel.sendToQueue(inbox, Buffer.from(JSON.stringify({ marker })), { messageId: 'faulty-1' });
       broker.channel.sendToQueue(inbox, Buffer.from('{"faulty":false}'), { messageId: 'fine-1' });

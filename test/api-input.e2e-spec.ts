@@ -1,3 +1,4 @@
+import { failingEventInserts } from './support/event-faults.js';
 import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 import { TestJobsModule } from './support/test-jobs.module.js';
@@ -159,8 +160,8 @@ describe(`API input (${mode})`, () => {
 
   describe('text the database cannot store, reaching it through a route', () => {
     // Event data is any JSON and may hold U+0000; a route's concurrency key template copies it into
-    // a job's text column, which PostgreSQL refuses (22021) and SQLite stores.
-    beforeAll(async () => {
+    // a job's text column, which PostgreSQL would refuse: such a key is stored as its hash.
+    it('stores the event on either database, the job keyed by the hash of the key', async () => {
       await t
         .http()
         .post('/routes')
@@ -172,50 +173,73 @@ describe(`API input (${mode})`, () => {
           jobOptions: { concurrencyKey: 'k-{{data.k}}' },
         })
         .expect(201);
-    });
-
-    it('is a 400 that says what is wrong, not a 500, for one event', async () => {
       const res = await t
         .http()
         .post('/events')
         .set(admin)
         .send({ name: 'keyed.by-data', source: 'keyed-one', data: { k: `a${NUL}b` } })
-        .expect(onPostgres ? 400 : 202);
-      if (onPostgres) {
-        expect(res.body).toEqual({
-          statusCode: 400,
-          error: 'BAD_REQUEST',
-          message: 'a text value holds a character that cannot be stored, such as NUL (\\u0000)',
-        });
+        .expect(202);
+      const event = (await t.http().get(`/events/${res.body.eventId}`).set(admin).expect(200)).body;
+      const job = (await t.http().get(`/jobs/${event.jobs[0].id}`).set(admin).expect(200)).body;
+      expect(job.concurrencyKey).toMatch(/^sha256:[0-9a-f]{64}$/);
+    });
+  });
+
+  describe('a database error while storing an event', () => {
+    it('is a 400 that says what is wrong when PostgreSQL refuses a character, else a 500 with an error id', async () => {
+      const heal = await failingEventInserts(t, 'refused-text', '22021');
+      try {
+        const res = await t
+          .http()
+          .post('/events')
+          .set(admin)
+          .send({ name: 'faulty.one', source: 'faulty-one', data: { k: 'refused-text' } })
+          .expect(onPostgres ? 400 : 500);
+        expect(res.body).toEqual(
+          onPostgres
+            ? {
+                statusCode: 400,
+                error: 'BAD_REQUEST',
+                message: 'a text value holds a character that cannot be stored, such as NUL (\\u0000)',
+              }
+            : { statusCode: 500, error: 'INTERNAL', message: 'internal error', errorId: expect.any(String) },
+        );
+      } finally {
+        await heal();
       }
+      expect(await eventsFrom('faulty-one')).toHaveLength(0);
     });
 
     it('fails only its own item of a batch, INTERNAL, while the others keep their results', async () => {
+      const heal = await failingEventInserts(t, 'broken-item');
       const events = [
-        { name: 'keyed.by-data', source: 'keyed-batch', idempotencyKey: 'before', data: { k: 'fine' } },
-        { name: 'keyed.by-data', source: 'keyed-batch', idempotencyKey: 'broken', data: { k: `a${NUL}b` } },
-        { name: 'keyed.by-data', source: 'keyed-batch', idempotencyKey: 'after', data: { k: 'also-fine' } },
+        { name: 'faulty.batch', source: 'faulty-batch', idempotencyKey: 'before', data: { k: 'fine' } },
+        {
+          name: 'faulty.batch',
+          source: 'faulty-batch',
+          idempotencyKey: 'broken',
+          data: { k: 'broken-item' },
+        },
+        { name: 'faulty.batch', source: 'faulty-batch', idempotencyKey: 'after', data: { k: 'also-fine' } },
       ];
-      const res = await t.http().post('/events/batch').set(admin).send({ events }).expect(200);
-      const result = res.body as BatchResult;
-
+      let result: BatchResult;
+      try {
+        result = (await t.http().post('/events/batch').set(admin).send({ events }).expect(200))
+          .body as BatchResult;
+      } finally {
+        await heal();
+      }
       const [before, broken, after] = result.items;
+      expect(result).toMatchObject({ accepted: 2, refused: 1 });
       expect(before).toMatchObject({ index: 0, status: 202, eventId: expect.any(String) });
       expect(after).toMatchObject({ index: 2, status: 202, eventId: expect.any(String) });
-      if (onPostgres) {
-        expect(result).toMatchObject({ accepted: 2, refused: 1 });
-        expect(broken).toEqual({
-          index: 1,
-          status: 500,
-          error: { code: 'INTERNAL', message: 'internal error', details: { errorId: expect.any(String) } },
-        });
-      } else {
-        expect(broken).toMatchObject({ index: 1, status: 202 });
-      }
-      const stored = await eventsFrom('keyed-batch');
-      expect(stored.map((event) => event.id).sort()).toEqual(
-        result.items.flatMap((item) => (item.eventId ? [item.eventId] : [])).sort(),
-      );
+      expect(broken).toEqual({
+        index: 1,
+        status: 500,
+        error: { code: 'INTERNAL', message: 'internal error', details: { errorId: expect.any(String) } },
+      });
+      const stored = await eventsFrom('faulty-batch');
+      expect(stored.map((event) => event.id).sort()).toEqual([before.eventId, after.eventId].sort());
     });
   });
 });
