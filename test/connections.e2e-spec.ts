@@ -1,12 +1,11 @@
 import { createHmac } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
+import { ADMIN_KEY, bearer, jobEnded, keyWithRole, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 import { startFakePartner } from './fakes/partner.js';
 import type { FakePartner } from './fakes/partner.js';
 import { TestDatabase } from './support/test-database.js';
-import { waitFor } from './support/wait-for.js';
 
 const admin = bearer(ADMIN_KEY);
 /** Long enough to get a hint; its first part must never be seen again once stored. */
@@ -270,15 +269,6 @@ describe('secret key rotation', () => {
       })
       .expect(201);
 
-  /** The reseal job enqueued at boot, once it has ended as `status`. */
-  const resealJob = (app: TestApp, status: string) =>
-    waitFor(
-      async () =>
-        (await app.http().get('/jobs?type=connections.reseal').set(admin).expect(200)).body.items[0] as
-          { id: string; status: string; result: unknown } | undefined,
-      (found) => found?.status === status,
-    );
-
   it('seals the others again, and fails for good naming it, when a credential opens with neither key', async () => {
     const database = await TestDatabase.create();
     try {
@@ -293,7 +283,7 @@ describe('secret key rotation', () => {
         database,
         env: { JUNCTION_SECRET_KEY: NEW_KEY, JUNCTION_SECRET_KEY_PREVIOUS: OLD_KEY },
       });
-      const job = await resealJob(rotating, 'dead');
+      const job = await jobEnded(rotating, 'connections.reseal', 'dead');
       const detail = (await rotating.http().get(`/jobs/${job!.id}`).set(admin).expect(200)).body;
       expect(detail).toMatchObject({ attempt: 1, lastError: { code: 'PERMANENT' } });
       expect(detail.lastError.message).toContain(`sealed with another key (${stray.id})`);
@@ -330,7 +320,7 @@ describe('secret key rotation', () => {
         database,
         env: { JUNCTION_SECRET_KEY: NEW_KEY, JUNCTION_SECRET_KEY_PREVIOUS: OLD_KEY },
       });
-      const job = await resealJob(rotating, 'succeeded');
+      const job = await jobEnded(rotating, 'connections.reseal', 'succeeded');
       expect(job?.result).toEqual({ resealed: 2, current: 0 });
       await rotating.close();
 

@@ -4,11 +4,10 @@ import { sign as githubSign } from '@octokit/webhooks-methods';
 import { Webhook } from 'standardwebhooks';
 import { DataSource } from 'typeorm';
 import { Clock } from '../src/common/clock.js';
-import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
+import { ADMIN_KEY, bearer, jobEnded, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 import { TestDatabase } from './support/test-database.js';
 import { TestJobsModule } from './support/test-jobs.module.js';
-import { waitFor } from './support/wait-for.js';
 
 const admin = bearer(ADMIN_KEY);
 
@@ -636,12 +635,7 @@ describe('inbound webhook secrets rotated out', () => {
         database,
         env: { JUNCTION_SECRET_KEY: NEW_KEY, JUNCTION_SECRET_KEY_PREVIOUS: OLD_KEY },
       });
-      const job = await waitFor(
-        async () =>
-          (await rotating.http().get('/jobs?type=connections.reseal').set(admin).expect(200)).body
-            .items[0] as { status: string; result: unknown } | undefined,
-        (found) => found?.status === 'succeeded',
-      );
+      const job = await jobEnded(rotating, 'connections.reseal', 'succeeded');
       expect(job?.result).toEqual({ resealed: 1, current: 0 });
       await rotating.close();
 

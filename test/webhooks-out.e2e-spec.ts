@@ -6,7 +6,7 @@ import { rawSql } from '../src/database/raw-sql.js';
 import { JobLedger } from '../src/modules/jobs/job-ledger.service.js';
 import { WebhookReceiver } from './fakes/webhook-receiver.js';
 import type { ReceivedDelivery } from './fakes/webhook-receiver.js';
-import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
+import { ADMIN_KEY, bearer, jobEnded, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 import { startJunctionProcess } from './support/junction-process.js';
 import type { JunctionProcess } from './support/junction-process.js';
@@ -751,16 +751,8 @@ describe(`outbound webhook secrets across a key rotation (${mode})`, () => {
         database,
         env: { JUNCTION_SECRET_KEY: NEW_KEY, JUNCTION_SECRET_KEY_PREVIOUS: OLD_KEY },
       });
-      const job = await waitFor(
-        async () =>
-          (
-            (await rotating.http().get('/jobs?type=webhooks.reseal').set(admin).expect(200)).body as {
-              items: { status: string; result: unknown }[];
-            }
-          ).items[0],
-        (found) => found?.status === 'succeeded',
-      );
-      expect(job.result).toEqual({ resealed: 1, current: 0 });
+      const job = await jobEnded(rotating, 'webhooks.reseal', 'succeeded');
+      expect(job?.result).toEqual({ resealed: 1, current: 0 });
       await rotating.close();
 
       const after = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: NEW_KEY } });

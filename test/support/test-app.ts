@@ -3,6 +3,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { TestDatabase } from './test-database.js';
+import { waitFor } from './wait-for.js';
 
 export const ADMIN_KEY = 'jk_test-admin-key-0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -62,4 +63,18 @@ export async function keyWithRole(
     await t.http().post(`/accounts/${account.id}/api-keys`).set(admin).send({ name: 'k' }).expect(201)
   ).body as { key: string };
   return bearer(key);
+}
+
+/** The newest job of `type` (one enqueued at boot, such as a reseal), once it has ended as `status`. */
+export function jobEnded(
+  t: TestApp,
+  type: string,
+  status: string,
+): Promise<{ id: string; status: string; result: unknown } | undefined> {
+  return waitFor(
+    async () =>
+      (await t.http().get(`/jobs?type=${type}`).set(bearer(ADMIN_KEY)).expect(200)).body.items[0] as
+        { id: string; status: string; result: unknown } | undefined,
+    (found) => found?.status === status,
+  );
 }
