@@ -59,10 +59,11 @@ describe('RateBudgets', () => {
     expect(await take(shop, limit)).toBeNull();
     const deferral = await take(shop, limit);
 
-    jest.advanceTimersByTime(deferral!.retryAfterMs! - 1);
+    // More than 100 ms early it is deferred (closer, it would wait for the slot).
+    jest.advanceTimersByTime(deferral!.retryAfterMs! - 101);
     expect(await take(shop, limit)).toBeInstanceOf(ProviderError);
 
-    jest.advanceTimersByTime(1);
+    jest.advanceTimersByTime(101);
     expect(await take(shop, limit)).toBeNull();
   });
 
@@ -103,6 +104,19 @@ describe('RateBudgets', () => {
     }
     expect(waits[10]).toBeGreaterThan(2000);
     expect(waits[10]).toBeLessThanOrEqual(3000);
+  });
+
+  it('waits for a slot that frees within 100 ms instead of deferring, so a job back on its turn is not refused again', async () => {
+    const shop = connection();
+    const one = { requests: 1, perMs: 1000 };
+    expect(await take(shop, one)).toBeNull();
+    await jest.advanceTimersByTimeAsync(970);
+
+    const late = take(shop, one);
+    await jest.advanceTimersByTimeAsync(30);
+    expect(await late).toBeNull();
+    // The slot it took is held a full window again: a call now is deferred.
+    expect((await take(shop, one))?.retryAfterMs).toBeGreaterThan(900);
   });
 
   it('keeps a large budget as one counter a window: 1000 calls go, the next is deferred', async () => {

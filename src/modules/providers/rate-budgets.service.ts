@@ -51,17 +51,17 @@ export class RateBudgets implements OnApplicationShutdown {
     if (!limit) return;
     const limiter = this.limiter(limit);
     try {
-      if (limit.requests > MAX_SLOTS) {
-        const free = await takeSlot(limiter, connection.id);
-        if (free === 0) return;
-        throw spent(connection, limit, free);
+      let frees = await takeAny(limiter, connection.id, limit);
+      // A slot about to free is waited for here: a deferred job coming back on its turn finds the
+      // call before it a few ms late to free its slot, and deferring it again would cost it an
+      // attempt and its place in line (the line starts afresh each window).
+      const soonest = frees && Math.min(...frees);
+      if (soonest && soonest <= SHORT_WAIT_MS) {
+        await new Promise((resolve) => setTimeout(resolve, soonest));
+        frees = await takeAny(limiter, connection.id, limit);
       }
-      const frees: number[] = [];
-      for (let slot = 0; slot < limit.requests; slot++) {
-        const free = await takeSlot(limiter, `${connection.id}:${slot}`);
-        if (free === 0) return;
-        frees.push(free);
-      }
+      if (!frees) return;
+      if (limit.requests > MAX_SLOTS) throw spent(connection, limit, frees[0]);
       // Refused: a refusal counts in the line, so refused calls come back one window's worth at a time.
       const line = await limiter.penalty(`${connection.id}:line`);
       throw spent(connection, limit, waitInLine(frees, line.consumedPoints - 1, windowSeconds(limit) * 1000));
@@ -134,6 +134,8 @@ export class RateBudgets implements OnApplicationShutdown {
 
 /** Budgets up to this many calls a window are kept as slots (exact); larger ones as a counter. */
 const MAX_SLOTS = 20;
+/** A call that would wait at most this long for a slot waits in the job instead of deferring it. */
+const SHORT_WAIT_MS = 100;
 
 function spent(connection: BudgetOwner, limit: RateLimit, waitMs: number): ProviderError {
   return new ProviderError(
@@ -174,6 +176,24 @@ function overrideOf(config: Record<string, unknown>): RateLimit | undefined {
  */
 export function windowSeconds(limit: RateLimit): number {
   return Math.ceil(limit.perMs / 1000);
+}
+
+/**
+ * Takes a call from the budget: null when taken, else the ms until each slot frees (one number for
+ * a budget kept as a counter).
+ */
+async function takeAny(limiter: RateLimiterAbstract, id: string, limit: RateLimit): Promise<number[] | null> {
+  if (limit.requests > MAX_SLOTS) {
+    const free = await takeSlot(limiter, id);
+    return free === 0 ? null : [free];
+  }
+  const frees: number[] = [];
+  for (let slot = 0; slot < limit.requests; slot++) {
+    const free = await takeSlot(limiter, `${id}:${slot}`);
+    if (free === 0) return null;
+    frees.push(free);
+  }
+  return frees;
 }
 
 /**
