@@ -33,6 +33,7 @@ interface Delivery {
   status: string;
   attemptCount: number;
   lastError: string | null;
+  nextAttemptAt: string | null;
   attempts: { attempt: number; statusCode: number | null; response: string | null; error: string | null }[];
 }
 
@@ -204,6 +205,32 @@ describe(`outbound webhooks (${mode})`, () => {
     const waited = received[1].at.getTime() - received[0].at.getTime();
     expect(waited).toBeGreaterThanOrEqual(1900);
     expect(waited).toBeLessThan(5000);
+  });
+
+  it('keeps the attempt of a Retry-After beyond what a date holds, waiting 30 days, and spoils no other delivery', async () => {
+    const far = await endpoint('/far-off', { eventPatterns: ['far.*'] });
+    const near = await endpoint('/near-by', { eventPatterns: ['far.*'] });
+    // About 317,000 years: past the last date JavaScript holds.
+    receiver.answer('/far-off', { status: 429, retryAfter: 1e13 });
+
+    await post('far.away');
+    await arrived('/far-off', 1);
+    const [waiting] = await waitFor(
+      () => deliveries(far.id),
+      ([only]) => only?.attemptCount === 1,
+    );
+    const [sent] = await settled(near.id, 1);
+    // Time for a lost record to show as a second request.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+
+    expect(waiting).toMatchObject({ status: 'pending', attemptCount: 1 });
+    const wait = new Date((await delivery(waiting.id)).nextAttemptAt!).getTime() - Date.now();
+    expect(wait).toBeGreaterThan(29 * DAY);
+    expect(wait).toBeLessThanOrEqual(30 * DAY);
+    expect((await delivery(waiting.id)).attempts.map((a) => a.statusCode)).toEqual([429]);
+    expect(receiver.received('/far-off')).toHaveLength(1);
+    expect(sent).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+    expect(receiver.received('/near-by')).toHaveLength(1);
   });
 
   it('disables an endpoint failing for five days without a success, and emits webhook.endpoint.disabled', async () => {

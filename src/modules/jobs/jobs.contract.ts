@@ -11,7 +11,7 @@ export { JobPayloadCheck } from './job-payload-check.decorator.js';
 export type { JobPayloadProblem } from './job-payload-check.decorator.js';
 export type { JobHandlerOptions } from './job-handler.decorator.js';
 export type { JobContext } from './job-context.js';
-export { DEFERRED_CODE, JobFailure } from './job-failure.js';
+export { DEFERRED_CODE, JobFailure, MAX_RETRY_AFTER_MS } from './job-failure.js';
 export { JobOutcomeHooks } from './job-outcome-hooks.service.js';
 export { JOBS_TOPIC } from './job-changes.js';
 export type { JobChange } from './job-changes.js';

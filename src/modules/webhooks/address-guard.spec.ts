@@ -18,17 +18,35 @@ describe('isPrivateAddress', () => {
     'fd00:ec2::254',
     'fe80::1',
     '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '198.18.0.1',
+    'fc00::1',
     '[::1]',
   ])('refuses %s', (address) => {
     expect(isPrivateAddress(address)).toBe(true);
   });
 
-  it.each(['8.8.8.8', '172.32.0.1', '93.184.216.34', '2606:4700:4700::1111', '::ffff:8.8.8.8'])(
-    'lets %s through',
-    (address) => {
-      expect(isPrivateAddress(address)).toBe(false);
-    },
-  );
+  // A NAT64 gateway (AWS's and Google Cloud's among them) turns these into the IPv4 address they carry.
+  it.each([
+    '64:ff9b::7f00:1',
+    '64:ff9b::a9fe:a9fe',
+    '64:ff9b::10.0.0.1',
+    '64:ff9b::c0a8:101',
+    '64:ff9b:1::a00:1',
+  ])('refuses %s, a private IPv4 address through NAT64', (address) => {
+    expect(isPrivateAddress(address)).toBe(true);
+  });
+
+  it.each([
+    '8.8.8.8',
+    '172.32.0.1',
+    '93.184.216.34',
+    '2606:4700:4700::1111',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+  ])('lets %s through', (address) => {
+    expect(isPrivateAddress(address)).toBe(false);
+  });
 });
 
 describe('publicOnlyAgent', () => {

@@ -3,7 +3,16 @@ import { BlockList, isIP } from 'node:net';
 import type { LookupFunction } from 'node:net';
 import { Agent, buildConnector } from 'undici';
 
-/** Loopback, private, link-local (the cloud metadata services among them), unspecified and multicast ranges. */
+/** An IPv4 address in the NAT64 well-known prefix (RFC 6052), `64:ff9b::a.b.c.d`. */
+function nat64(ipv4: string): string {
+  const [a, b, c, d] = ipv4.split('.').map(Number);
+  return `64:ff9b::${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+}
+
+/**
+ * Loopback, private, link-local (the cloud metadata services among them), unspecified and multicast
+ * ranges; each IPv4 one also as NAT64 writes it (64:ff9b::/96), as a NAT64 gateway reaches it.
+ */
 const PRIVATE = new BlockList();
 for (const [network, prefix] of [
   ['0.0.0.0', 8],
@@ -19,10 +28,13 @@ for (const [network, prefix] of [
   ['240.0.0.0', 4],
 ] as const) {
   PRIVATE.addSubnet(network, prefix, 'ipv4');
+  PRIVATE.addSubnet(nat64(network), 96 + prefix, 'ipv6');
 }
 for (const [network, prefix] of [
   ['::', 128],
   ['::1', 128],
+  // NAT64 for local use (RFC 8215): what it reaches is the network's own choice.
+  ['64:ff9b:1::', 48],
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],

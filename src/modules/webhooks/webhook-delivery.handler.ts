@@ -8,7 +8,7 @@ import { ChangeFeed } from '../../database/change-feed.js';
 import type { Change } from '../../database/change-feed.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { EventIntakeService } from '../events/event-intake.service.js';
-import { JobFailure, JobHandler } from '../jobs/jobs.contract.js';
+import { JobFailure, JobHandler, MAX_RETRY_AFTER_MS } from '../jobs/jobs.contract.js';
 import { RateBudgets } from '../providers/rate-budgets.service.js';
 import type { JobContext } from '../jobs/jobs.contract.js';
 import { retryDelayMs } from './retry-schedule.js';
@@ -319,9 +319,11 @@ export class WebhookDeliveryHandler {
       return { kind: 'failed', disable: reason };
     }
     if (ctx.attempt >= ctx.maxAttempts) return { kind: 'failed', disable: null };
+    // Retry-After is waited at most as long as the engine waits: a longer one (past the last date
+    // JavaScript holds, even) left the attempt unrecordable, and those recorded with it sent again.
     const waitMs =
       outcome.code === 'RATE_LIMITED' && outcome.retryAfterMs !== null
-        ? outcome.retryAfterMs
+        ? Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS)
         : retryDelayMs(this.config.webhooks.retryScheduleMs, ctx.attempt + 1);
     return waitMs === null ? { kind: 'failed', disable: null } : { kind: 'retry', waitMs };
   }
