@@ -83,6 +83,31 @@ export default class OtherHttpPlugin {}
 Module({ providers: [OtherHttp] })(OtherHttpPlugin);
 `;
 
+/**
+ * Providers a plug-in in plain JavaScript can declare without what the types would have demanded:
+ * no config schema, no credential types.
+ */
+const NO_SCHEMA_PLUGIN = `
+import { Injectable, Module, Provider } from 'junction/sdk';
+
+class NoSchema {}
+Injectable()(NoSchema);
+Provider({ key: 'no-schema', title: 'No schema', kinds: [], credentialTypes: ['none'], capabilities: [] })(NoSchema);
+
+export default class NoSchemaPlugin {}
+Module({ providers: [NoSchema] })(NoSchemaPlugin);
+`;
+const NO_CREDENTIALS_PLUGIN = `
+import { Injectable, Module, Provider } from 'junction/sdk';
+
+class NoCredentials {}
+Injectable()(NoCredentials);
+Provider({ key: 'no-credentials', title: 'No credentials', kinds: [], configSchema: {} })(NoCredentials);
+
+export default class NoCredentialsPlugin {}
+Module({ providers: [NoCredentials] })(NoCredentialsPlugin);
+`;
+
 interface Running {
   port: number;
   exitCode: () => number | null;
@@ -131,6 +156,8 @@ describe('plug-ins', () => {
     fs.writeFileSync(path.join(folder, 'taken-type.mjs'), TAKEN_TYPE_PLUGIN);
     fs.writeFileSync(path.join(folder, 'taken-key.mjs'), TAKEN_KEY_PLUGIN);
     fs.writeFileSync(path.join(folder, 'no-module.mjs'), 'export const answer = 42;\n');
+    fs.writeFileSync(path.join(folder, 'no-schema.mjs'), NO_SCHEMA_PLUGIN);
+    fs.writeFileSync(path.join(folder, 'no-credentials.mjs'), NO_CREDENTIALS_PLUGIN);
     database = await TestDatabase.create();
     // The partner behind the echo provider: answers GET /ping with { pong: true }.
     partner = http.createServer((req, res) => {
@@ -247,6 +274,16 @@ describe('plug-ins', () => {
       './taken-key.mjs',
       {},
       'provider key "http" is declared twice: by HttpProvider and OtherHttp (plug-in ./taken-key.mjs)',
+    ],
+    [
+      './no-schema.mjs',
+      {},
+      'NoSchema (plug-in ./no-schema.mjs): its configSchema must be a JSON Schema (an object)',
+    ],
+    [
+      './no-credentials.mjs',
+      {},
+      'NoCredentials (plug-in ./no-credentials.mjs): its credentialTypes must be an array',
     ],
     // A process without the api role boots without HTTP, and loads plug-ins the same way.
     [

@@ -35,9 +35,10 @@ const PROVIDER_KEY_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const MAX_VIOLATIONS = 50;
 
 /**
- * Every `@Provider` class, found once at boot (built-in and plug-ins alike). A key declared
- * twice, a bad key, an unknown credential type or capability, a rate limit that is not one, or a
- * config schema ajv cannot compile stops the boot, naming each problem.
+ * Every `@Provider` class, found once at boot (built-in and plug-ins alike). A missing or
+ * mistyped field, a key declared twice, a bad key, an unknown credential type or capability, a
+ * rate limit that is not one, or a config schema ajv cannot compile stops the boot, naming each
+ * problem.
  */
 @Injectable()
 export class ProviderRegistry implements OnModuleInit {
@@ -59,6 +60,11 @@ export class ProviderRegistry implements OnModuleInit {
       );
       if (!metadata) continue;
       const source = withPluginOrigin((wrapper.instance as object).constructor.name, wrapper.host?.metatype);
+      const shape = shapeProblems(metadata);
+      if (shape.length > 0) {
+        problems.push(...shape.map((problem) => `${source}: ${problem}`));
+        continue;
+      }
       const existing = this.providers.get(metadata.key);
       if (existing) {
         problems.push(
@@ -146,6 +152,35 @@ export class ProviderRegistry implements OnModuleInit {
   all(): RegisteredProvider[] {
     return [...this.providers.values()].sort((a, b) => a.metadata.key.localeCompare(b.metadata.key));
   }
+}
+
+/**
+ * What the types demand but a plug-in in plain JavaScript may leave out; the other checks read
+ * these fields, and a provider without a config schema would otherwise be dropped without a word.
+ */
+function shapeProblems(metadata: ProviderMetadata): string[] {
+  const fields = metadata as unknown as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof fields.key !== 'string') problems.push('its key must be a string');
+  if (typeof fields.title !== 'string') problems.push('its title must be a string');
+  if (!isStringArray(fields.kinds)) problems.push('its kinds must be an array of strings');
+  if (!isSchema(fields.configSchema)) problems.push('its configSchema must be a JSON Schema (an object)');
+  if (fields.projectSettingsSchema !== undefined && !isSchema(fields.projectSettingsSchema))
+    problems.push('its projectSettingsSchema must be a JSON Schema (an object)');
+  for (const name of ['credentialTypes', 'capabilities'] as const) {
+    if (!Array.isArray(fields[name])) problems.push(`its ${name} must be an array`);
+  }
+  if (fields.projectEvents !== undefined && !isStringArray(fields.projectEvents))
+    problems.push('its projectEvents must be an array of strings');
+  return problems;
+}
+
+function isStringArray(value: unknown): boolean {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+function isSchema(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function metadataProblems(metadata: ProviderMetadata): string[] {
