@@ -63,7 +63,7 @@ export class JobClaimStore {
   claimQueue(queue: string, limit: number): Promise<Job[]> {
     return this.transactions.run(
       async (manager, now) => {
-        // On PostgreSQL, claims of one queue take turns so per-key running counts stay exact across processes.
+        // On PostgreSQL, claims of one queue take turns; jobs with a concurrency key take their keys' turns too (below).
         if (this.postgres) {
           await rawSql(manager, `SELECT pg_advisory_xact_lock(hashtext(?))`, [`junction.claim:${queue}`]);
         }
@@ -84,11 +84,39 @@ export class JobClaimStore {
             rows.map((row) => sqlText(row.id)),
           );
         }
+        const scan = Math.max(MIN_CLAIM_SCAN, limit * CLAIM_SCAN_FACTOR);
+        if (!this.postgres) {
+          return this.claimWithinKeyLimits(
+            manager,
+            now,
+            { where: 'queue = ?', params: [queue], order: 'claim-order' },
+            scan,
+            limit,
+          );
+        }
+        // A key's jobs may sit in several queues, and Bull claims by id, so the queue's turn alone
+        // does not keep a key's count exact: take the keys' turns too, and claim only jobs of
+        // those keys (or of none), as jobs of other keys may have come due since.
+        const { rows: keys } = await rawSql(
+          manager,
+          `SELECT DISTINCT concurrency_key AS k FROM (
+             SELECT concurrency_key FROM job
+             WHERE queue = ? AND status IN ('queued', 'failed') AND run_at <= ?
+             ORDER BY priority DESC, run_at, id LIMIT ?
+           ) candidates WHERE concurrency_key IS NOT NULL`,
+          [queue, now, scan],
+        );
+        const locked = keys.map((row) => sqlText(row.k));
+        await lockKeys(manager, `SELECT unnest(?::text[]) AS k`, [locked]);
         return this.claimWithinKeyLimits(
           manager,
           now,
-          { where: 'queue = ?', params: [queue], order: 'claim-order' },
-          Math.max(MIN_CLAIM_SCAN, limit * CLAIM_SCAN_FACTOR),
+          {
+            where: 'queue = ? AND (concurrency_key IS NULL OR concurrency_key = ANY(?::text[]))',
+            params: [queue, locked],
+            order: 'claim-order',
+          },
+          scan,
           limit,
         );
       },
@@ -109,12 +137,10 @@ export class JobClaimStore {
       async (manager, now) => {
         const list = sqlPlaceholders(ids.length);
         if (keyed && this.postgres) {
-          // Jobs with a concurrency key take turns per key (in key order, so claims cannot deadlock).
-          await rawSql(
+          // Jobs with a concurrency key take turns per key.
+          await lockKeys(
             manager,
-            `SELECT pg_advisory_xact_lock(hashtext(k)) FROM (
-               SELECT DISTINCT concurrency_key AS k FROM job WHERE id IN (${list}) AND concurrency_key IS NOT NULL ORDER BY 1
-             ) keys`,
+            `SELECT DISTINCT concurrency_key AS k FROM job WHERE id IN (${list}) AND concurrency_key IS NOT NULL`,
             ids,
           );
         }
@@ -247,6 +273,21 @@ export class JobClaimStore {
       params,
     );
   }
+}
+
+/**
+ * Waits for the turn of each concurrency key `keys` selects (column `k`), PostgreSQL only. Every
+ * claim takes key locks in the order of their lock numbers, and after any queue lock, never
+ * before: so no two claims wait on each other.
+ */
+async function lockKeys(manager: EntityManager, keys: string, params: unknown[]): Promise<void> {
+  await rawSql(
+    manager,
+    `SELECT pg_advisory_xact_lock(h) FROM (
+       SELECT DISTINCT hashtext(k) AS h FROM (${keys}) keys ORDER BY 1
+     ) locks`,
+    params,
+  );
 }
 
 function byClaimOrder(a: Job, b: Job): number {
