@@ -247,6 +247,123 @@ describe('http actions against a partner', () => {
     expect(sent.query).toEqual({ filter: '{"since":5}', ids: '[1,2]', status: 'open' });
   });
 
+  /** A connection whose actions are the templates below, and a way to run one with an input. */
+  async function templated(): Promise<(action: string, input: unknown) => Promise<JobBody>> {
+    const created = await t
+      .http()
+      .post('/connections')
+      .set(admin)
+      .send({
+        provider: 'http',
+        name: `templates${++serial}`,
+        config: {
+          baseUrl: partner.url,
+          actions: {
+            'get-order': { method: 'GET', path: '/orders/{{input.orderId}}' },
+            'get-line': { method: 'GET', path: '/orders/{{input.orderId}}/lines/n-{{input.line}}' },
+            search: {
+              method: 'GET',
+              path: '/shipments',
+              query: { q: '{{input.q}}', none: '{{input.missing}}' },
+            },
+            'send-order': {
+              method: 'POST',
+              path: '/orders',
+              headers: { 'X-Order': '{{input.ref}}' },
+              body: {
+                reference: 'ref-{{input.id}}',
+                lines: '{{input.lines}}',
+                count: '{{input.count}}',
+                missing: '{{input.missing}}',
+                note: 'note {{input.missing}}.',
+              },
+            },
+          },
+        },
+        credentials: { type: 'bearer', token: TOKEN },
+      })
+      .expect(201);
+    const connectionId = created.body.id as string;
+    return async (action, input) => {
+      const submitted = await t
+        .http()
+        .post('/jobs')
+        .set(admin)
+        .send({ type: 'http.action', payload: { connectionId, action, input } })
+        .expect(201);
+      return finished(submitted.body.id as string);
+    };
+  }
+
+  it('sends a path value from the input as one encoded segment, which adds no segment, query or fragment', async () => {
+    const run = await templated();
+    const sent: { path: string; query: unknown }[] = [];
+    for (const orderId of ['1/cancel', '../admin', 'x?debug=1', 'a#b', '%2e%2e', 'ünï code', 'x\ud800']) {
+      const calls = partner.requests.length;
+      await run('get-order', { orderId });
+      expect(partner.requests).toHaveLength(calls + 1);
+      const [request] = partner.requests.slice(-1);
+      sent.push({ path: request.path, query: request.query });
+    }
+    expect(sent).toEqual([
+      { path: '/orders/1%2Fcancel', query: {} },
+      { path: '/orders/..%2Fadmin', query: {} },
+      { path: '/orders/x%3Fdebug%3D1', query: {} },
+      { path: '/orders/a%23b', query: {} },
+      { path: '/orders/%252e%252e', query: {} },
+      { path: '/orders/%C3%BCn%C3%AF%20code', query: {} },
+      { path: '/orders/x%EF%BF%BD', query: {} },
+    ]);
+  });
+
+  it('fails the job without calling the partner when a path value comes out empty, "." or ".."', async () => {
+    const run = await templated();
+    const calls = partner.requests.length;
+    for (const input of [{}, { orderId: '' }, { orderId: '.' }, { orderId: '..' }]) {
+      const done = await run('get-order', input);
+      expect(done).toMatchObject({ status: 'dead', attempt: 1, lastError: { code: 'PERMANENT' } });
+      expect(done.lastError?.message).toContain('the path of action get-order');
+    }
+    // Inside a longer segment a value is only text, and a literal part of the path stays as written.
+    const line = await run('get-line', { orderId: 'o 1', line: '..' });
+    expect(line).toMatchObject({ status: 'dead', lastError: { code: 'NOT_FOUND' } });
+    expect(partner.requests).toHaveLength(calls + 1);
+    expect(partner.requests.at(-1)?.path).toBe('/orders/o%201/lines/n-..');
+  });
+
+  it('fails the job at once, naming the header, when a header value holds CR, LF or NUL', async () => {
+    const run = await templated();
+    const calls = partner.requests.length;
+    for (const ref of ['A\r\nX-Admin: yes', 'A\nB', 'A\u0000B']) {
+      const done = await run('send-order', { id: '1', ref });
+      expect(done).toMatchObject({ status: 'dead', attempt: 1, lastError: { code: 'PERMANENT' } });
+      expect(done.lastError?.message).toContain('header X-Order');
+    }
+    expect(partner.requests).toHaveLength(calls);
+  });
+
+  it('encodes query values holding & and =, and leaves out missing ones', async () => {
+    const run = await templated();
+    await run('search', { q: 'a&b=c d' });
+    const [request] = partner.requests.slice(-1);
+    expect(request.query).toEqual({ q: 'a&b=c d' });
+  });
+
+  it('keeps the types of whole body values, writes mixed ones as text and sends missing ones as null', async () => {
+    const run = await templated();
+    const done = await run('send-order', { id: 7, ref: 'r', lines: [{ sku: 'X' }], count: 3 });
+    expect(done).toMatchObject({ status: 'succeeded' });
+    const [request] = partner.requests.slice(-1);
+    expect(request.headers['x-order']).toBe('r');
+    expect(request.body).toEqual({
+      reference: 'ref-7',
+      lines: [{ sku: 'X' }],
+      count: 3,
+      missing: null,
+      note: 'note .',
+    });
+  });
+
   it('keeps the token out of job results, logs, errors and events', async () => {
     const jobs = await t.http().get('/jobs?type=http.action&limit=200').set(admin).expect(200);
     const details = await Promise.all(

@@ -309,6 +309,33 @@ describe('http pollers against a partner', () => {
     }
   });
 
+  it('sends a cursor the partner gave in the path as one encoded segment, empty before the first poll', async () => {
+    const partner = await partnerWith();
+    try {
+      const base = pollerConfig(partner).pollers.shipments;
+      const id = await connect(partner, {
+        config: {
+          baseUrl: partner.url,
+          pollers: {
+            shipments: { ...base, path: '/changes/{{cursor}}', query: undefined, nextPage: undefined },
+          },
+        },
+      });
+      const changed = { id: 'c1', updated_at: '2026/12/01?all=1#x' };
+      partner.answerNext({ kind: 'status', status: 200, body: { data: { shipments: [changed] } } });
+      expect(await poll(id)).toMatchObject({ status: 'succeeded', result: { cursor: changed.updated_at } });
+      expect(partner.requests.at(-1)?.path).toBe('/changes/');
+      await poll(id);
+      const [sent] = partner.requests.slice(-1);
+      expect({ path: sent.path, query: sent.query }).toEqual({
+        path: '/changes/2026%2F12%2F01%3Fall%3D1%23x',
+        query: {},
+      });
+    } finally {
+      await partner.close();
+    }
+  });
+
   it('refuses a poller whose templates, event or cron are wrong, naming the field', async () => {
     const partner = await partnerWith();
     try {

@@ -43,6 +43,12 @@ describe('renderText', () => {
     expect(renderText('{{data.total}}', event)).toBe('120');
     expect(renderText('{{data.missing}}', event)).toBeNull();
   });
+
+  it('encodes each value written into the text, and only the values, when asked to', () => {
+    const encode = (value: string) => `<${value}>`;
+    expect(renderText('/a/{{data.accountId}}/{{data.missing}}', event, encode)).toBe('/a/<acc-7>/<>');
+    expect(renderText('{{data.total}}', event, encode)).toBe('<120>');
+  });
 });
 
 describe('templateProblems', () => {

@@ -37,22 +37,35 @@ export function renderTemplate(template: unknown, scope: Record<string, unknown>
   return template;
 }
 
-/** Renders a template meant to give text, such as a concurrency key; null when it comes out empty. */
-export function renderText(template: string, scope: Record<string, unknown>): string | null {
-  const value = renderString(template, scope);
+/**
+ * Renders a template meant to give text, such as a concurrency key; null when it comes out empty.
+ * `encode`, when given, is applied to each value written into the text (a path segment's
+ * percent-encoding), not to the template's own text.
+ */
+export function renderText(
+  template: string,
+  scope: Record<string, unknown>,
+  encode?: (value: string) => string,
+): string | null {
+  const value = renderString(template, scope, encode);
   if (value === null || value === undefined) return null;
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   return text === '' ? null : text;
 }
 
-function renderString(text: string, scope: Record<string, unknown>): unknown {
+function renderString(
+  text: string,
+  scope: Record<string, unknown>,
+  encode?: (value: string) => string,
+): unknown {
   if (!text.includes('{{')) return text;
-  const whole = WHOLE.exec(text);
+  const whole = encode ? null : WHOLE.exec(text);
   if (whole) return valueAt(scope, whole[1]) ?? null;
   return text.replace(PLACEHOLDER, (_match, path: string) => {
     const value = valueAt(scope, path);
-    if (value === undefined || value === null) return '';
-    return typeof value === 'string' ? value : JSON.stringify(value);
+    const written =
+      value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+    return encode ? encode(written) : written;
   });
 }
 

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { IsDefined, IsString, IsUUID, isUUID, Matches } from 'class-validator';
-import { renderTemplate, renderText } from '../../../common/template.js';
+import { renderTemplate } from '../../../common/template.js';
 import { JobHandler, JobPayloadCheck } from '../../jobs/jobs.contract.js';
 import type { JobContext, JobPayloadProblem } from '../../jobs/jobs.contract.js';
 import { PartnerCallsService } from '../partner-calls.service.js';
 import { queryOf } from './paging.js';
 import { ProviderError } from './provider-error.js';
-import { authHeaders, HTTP_PROVIDER_KEY, joinUrl } from './http.provider.js';
+import { authHeaders, HTTP_PROVIDER_KEY, joinUrl, renderHeaders, renderPath } from './http.provider.js';
 import type { HttpAction, HttpConfig } from './http.provider.js';
 
 export const HTTP_ACTION_JOB_TYPE = 'http.action';
@@ -93,15 +93,16 @@ export class HttpActionHandler {
     const action: HttpAction | undefined = config.actions?.[name];
     if (!action) throw new ProviderError('PERMANENT', `connection ${connection.name} has no action ${name}`);
     const scope = { input: input ?? null };
-    const headers: Record<string, string> = { ...config.headers };
-    for (const [header, template] of Object.entries(action.headers ?? {})) {
-      headers[header] = renderText(template, scope) ?? '';
-    }
-    Object.assign(headers, authHeaders(opened.credentials));
+    const what = `action ${name}`;
+    const headers: Record<string, string> = {
+      ...config.headers,
+      ...renderHeaders(action.headers ?? {}, scope, what),
+      ...authHeaders(opened.credentials),
+    };
     if (action.idempotencyHeader) headers[action.idempotencyHeader] = ctx.idempotencyKey ?? ctx.jobId;
     const response = await this.calls.request(connection, opened, ctx, {
       method: action.method,
-      url: joinUrl(config.baseUrl, renderText(action.path, scope) ?? action.path),
+      url: joinUrl(config.baseUrl, renderPath(action.path, scope, what)),
       query: action.query ? queryOf(renderTemplate(action.query, scope)) : undefined,
       headers,
       body: action.body === undefined ? undefined : (renderTemplate(action.body, scope) as object),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { IsString, IsUUID, Matches } from 'class-validator';
 import { Clock } from '../../../common/clock.js';
-import { renderTemplate, renderText, valueAt } from '../../../common/template.js';
+import { renderTemplate, valueAt } from '../../../common/template.js';
 import { WriteSerializer } from '../../../database/write-serializer.js';
 import { EventIntakeService } from '../../events/event-intake.service.js';
 import type { EventInput } from '../../events/events.contract.js';
@@ -11,7 +11,14 @@ import type { JobContext } from '../../jobs/jobs.contract.js';
 import { ConnectionStore } from '../connection.store.js';
 import { PartnerCallsService } from '../partner-calls.service.js';
 import { PollCursorStore } from '../poll-cursor.store.js';
-import { authHeaders, HTTP_POLL_JOB_TYPE, HTTP_PROVIDER_KEY, joinUrl } from './http.provider.js';
+import {
+  authHeaders,
+  HTTP_POLL_JOB_TYPE,
+  HTTP_PROVIDER_KEY,
+  joinUrl,
+  renderHeaders,
+  renderPath,
+} from './http.provider.js';
 import type { HttpConfig, HttpPoller } from './http.provider.js';
 import { later, queryOf, tokenOf } from './paging.js';
 import { stableJson } from '../../../common/stable-json.js';
@@ -91,12 +98,14 @@ export class HttpPollHandler {
     const since = await ctx.step('cursor', () => this.cursors.find(connection.id, name));
     const scope = { cursor: since };
     const query = queryOf(poller.query === undefined ? {} : renderTemplate(poller.query, scope));
-    const headers: Record<string, string> = { ...config.headers };
-    for (const [header, template] of Object.entries(poller.headers ?? {})) {
-      headers[header] = renderText(template, scope) ?? '';
-    }
-    Object.assign(headers, authHeaders(opened.credentials));
-    const url = joinUrl(config.baseUrl, renderText(poller.path, scope) ?? poller.path);
+    const what = `poller ${name}`;
+    const headers: Record<string, string> = {
+      ...config.headers,
+      ...renderHeaders(poller.headers ?? {}, scope, what),
+      ...authHeaders(opened.credentials),
+    };
+    // Before the first poll the cursor is empty, as it is in the query.
+    const url = joinUrl(config.baseUrl, renderPath(poller.path, scope, what, true));
     const source = `connection:${connection.id}`;
     const readPage = async (cursor: string | null, pageToken: string | null): Promise<PollPage> => {
       const response = await this.calls.request(connection, opened, ctx, {

@@ -273,12 +273,14 @@ export class HttpProvider implements ConnectionProvider {
     };
     const query = queryOf(stream.query === undefined ? {} : renderTemplate(stream.query, scope));
     if (stream.cursorParam && since !== null) query[stream.cursorParam] = since;
-    const headers: Record<string, string> = { ...config.headers };
-    for (const [header, template] of Object.entries(stream.headers ?? {})) {
-      headers[header] = renderText(template, scope) ?? '';
-    }
-    Object.assign(headers, authHeaders(ctx.connection.credentials));
-    const url = joinUrl(config.baseUrl, renderText(stream.path, scope) ?? stream.path);
+    const what = `stream ${ctx.type}`;
+    const headers: Record<string, string> = {
+      ...config.headers,
+      ...renderHeaders(stream.headers ?? {}, scope, what),
+      ...authHeaders(ctx.connection.credentials),
+    };
+    // Before the first run the cursor is empty, as it is in the query.
+    const url = joinUrl(config.baseUrl, renderPath(stream.path, scope, what, true));
     const page = (token: string | null) =>
       ctx.request({
         method: 'GET',
@@ -369,6 +371,67 @@ export function authHeaders(credentials: OpenedCredentials): Record<string, stri
     case 'hmac':
       return {};
   }
+}
+
+/** A path segment that URLs resolve, `%2e` included: `.` or `..`. */
+const DOT_SEGMENT = /^(\.|%2e){1,2}$/i;
+/** What undici refuses in a header value: anything but tab, visible ASCII and the rest of Latin-1. */
+const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * A path template rendered over data that comes from outside (an event's input, a partner's
+ * cursor): each value is percent-encoded, so it stays within its segment and cannot add segments,
+ * a query or a fragment; the template's own text is kept as written. A segment with a value that
+ * comes out `.` or `..` would move up the path, and an empty one (a missing value) would name
+ * another resource, so both fail `PERMANENT` (empty ones only when `emptyAllowed` is not set).
+ */
+export function renderPath(
+  template: string,
+  scope: Record<string, unknown>,
+  what: string,
+  emptyAllowed = false,
+): string {
+  const path = renderText(template, scope, encodeSegment) ?? template;
+  const written = template.split('/');
+  path.split('/').forEach((segment, i) => {
+    if (!written[i]?.includes('{{')) return;
+    if (DOT_SEGMENT.test(segment) || (segment === '' && !emptyAllowed)) {
+      throw new ProviderError(
+        'PERMANENT',
+        `the path of ${what} comes out ${path}: a {{...}} value in it must not make a segment empty, "." or ".."`,
+      );
+    }
+  });
+  return path;
+}
+
+/** A value percent-encoded as UTF-8; a lone surrogate (valid in JSON, not in UTF-8) as U+FFFD, as URLs do. */
+function encodeSegment(value: string): string {
+  return encodeURIComponent(Buffer.from(value, 'utf8').toString('utf8'));
+}
+
+/**
+ * Header values rendered from outside data, checked before the call: a CR, LF, NUL or other
+ * control character (which could add a header) fails `PERMANENT` naming the header, instead of
+ * undici's nameless UND_ERR_INVALID_ARG.
+ */
+export function renderHeaders(
+  templates: Record<string, string>,
+  scope: Record<string, unknown>,
+  what: string,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [header, template] of Object.entries(templates)) {
+    const value = renderText(template, scope) ?? '';
+    if (INVALID_HEADER_VALUE.test(value)) {
+      throw new ProviderError(
+        'PERMANENT',
+        `header ${header} of ${what} comes out with a character a header cannot carry (a control character such as CR, LF or NUL, or one beyond Latin-1)`,
+      );
+    }
+    headers[header] = value;
+  }
+  return headers;
 }
 
 /** `path` appended to `base`, with one slash between them. */
