@@ -190,7 +190,9 @@ describe(`syncs (${mode})`, () => {
         ).body as RecordBody
       ).title;
     expect(await read()).toBe('Photo 11');
-    // Changed behind Junction's back: the cached copy answers.
+    // Changed behind Junction's back: the cached copy answers (PostgreSQL without Redis caches
+    // nothing, as no other process could tell it of a change).
+    const cached = t.database.kind !== 'postgres' || process.env.REDIS_URL !== undefined;
     const param = t.database.kind === 'postgres' ? '$1' : '?';
     await t.app
       .get(DataSource)
@@ -198,7 +200,7 @@ describe(`syncs (${mode})`, () => {
         `UPDATE record SET title = 'changed in the table' WHERE connection_id = ${param} AND external_id = 'p-11'`,
         [connectionId],
       );
-    expect(await read()).toBe('Photo 11');
+    expect(await read()).toBe(cached ? 'Photo 11' : 'changed in the table');
 
     network.put('p-11', 'Photo 11, retouched');
     expect(await syncNow()).toMatchObject({ status: 'succeeded', itemsUpdated: 1 });
