@@ -11,7 +11,7 @@ import { WebhookEndpoint } from './webhook-endpoint.entity.js';
 import { WebhookEndpointStore } from './webhook-endpoint.store.js';
 import { WebhookError } from './webhook.error.js';
 import { checkFilter, WebhookFanOut } from './webhook-fan-out.service.js';
-import { newSigningSecret, validSecrets } from './webhook-signature.js';
+import { newSigningSecret, previousSecrets, validSecrets } from './webhook-signature.js';
 import type { SigningSecret } from './webhook-signature.js';
 
 /** How long a rotated-out secret keeps signing beside the new one. */
@@ -175,7 +175,7 @@ export class WebhookEndpointsService {
         { secret: newSigningSecret() },
         ...[
           { secret: current.secret, expiresAt: new Date(now.getTime() + PREVIOUS_SECRET_MS).toISOString() },
-          ...stillSigning(opened, now),
+          ...previousSecrets(opened, now),
         ].slice(0, MAX_PREVIOUS_SECRETS),
       ];
       row.secretsSealed = this.sealSecrets(next);
@@ -247,8 +247,8 @@ export class WebhookEndpointsService {
 
   private describeSecrets(secrets: SigningSecret[]): EndpointSecrets {
     const current = secrets.find((s) => s.expiresAt === undefined)!;
-    const previousSecrets = stillSigning(secrets, this.clock.now());
-    return { secret: current.secret, previous: previousSecrets[0] ?? null, previousSecrets };
+    const previous = previousSecrets(secrets, this.clock.now());
+    return { secret: current.secret, previous: previous[0] ?? null, previousSecrets: previous };
   }
 
   private openSecrets(row: WebhookEndpoint): SigningSecret[] {
@@ -333,15 +333,6 @@ export class WebhookEndpointsService {
       );
     }
   }
-}
-
-/** The rotated-out secrets that still sign at `now`, newest (latest to expire) first. */
-function stillSigning(secrets: SigningSecret[], now: Date): { secret: string; expiresAt: string }[] {
-  return secrets
-    .filter((s): s is Required<SigningSecret> => s.expiresAt !== undefined)
-    .filter((s) => Date.parse(s.expiresAt) > now.getTime())
-    .sort((a, b) => Date.parse(b.expiresAt) - Date.parse(a.expiresAt))
-    .map((s) => ({ secret: s.secret, expiresAt: s.expiresAt }));
 }
 
 function urlProblems(raw: string): string[] {

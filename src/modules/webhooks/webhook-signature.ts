@@ -16,9 +16,23 @@ export function newSigningSecret(): string {
 
 /** The secrets that sign at `now`: the current one, and each previous one until it expires. */
 export function validSecrets(secrets: readonly SigningSecret[], now: Date): string[] {
+  return secrets.filter((s) => s.expiresAt === undefined || signsAt(s.expiresAt, now)).map((s) => s.secret);
+}
+
+/** The rotated-out secrets that still sign at `now`, newest (latest to expire) first. */
+export function previousSecrets(
+  secrets: readonly SigningSecret[],
+  now: Date,
+): { secret: string; expiresAt: string }[] {
   return secrets
-    .filter((s) => s.expiresAt === undefined || Date.parse(s.expiresAt) > now.getTime())
-    .map((s) => s.secret);
+    .flatMap(({ secret, expiresAt }) =>
+      expiresAt !== undefined && signsAt(expiresAt, now) ? [{ secret, expiresAt }] : [],
+    )
+    .sort((a, b) => Date.parse(b.expiresAt) - Date.parse(a.expiresAt));
+}
+
+function signsAt(expiresAt: string, now: Date): boolean {
+  return Date.parse(expiresAt) > now.getTime();
 }
 
 /**
