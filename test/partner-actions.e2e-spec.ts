@@ -202,6 +202,17 @@ describe('http actions against a partner', () => {
     expect(metrics).toContain('junction_provider_call_duration_seconds_bucket{le="0.01",provider="http"}');
   });
 
+  it('waits a second, not nothing, when a 429 says Retry-After: 0, so the job keeps its attempts', async () => {
+    const { event } = await connect();
+    partner.answerNext({ kind: 'status', status: 429, retryAfter: 0 }, 3);
+    const done = await finished(await order(event, 'A-3b'));
+    expect(done).toMatchObject({ status: 'succeeded', attempt: 4 });
+    const tries = partner.requests.filter((r) => r.path === '/orders').slice(-4);
+    for (let i = 1; i < tries.length; i++) {
+      expect(tries[i].at.getTime() - tries[i - 1].at.getTime()).toBeGreaterThanOrEqual(900);
+    }
+  });
+
   it('masks the credential in the result when the partner echoes it back', async () => {
     const { event } = await connect();
     partner.answerNext({

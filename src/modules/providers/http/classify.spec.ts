@@ -59,6 +59,20 @@ describe('classifyStatus', () => {
     }
   });
 
+  it('waits at least the default wait when Retry-After says now, so a job does not spend its attempts at once', () => {
+    for (const [status, value] of [
+      [429, '0'],
+      [503, '0'],
+      [429, '-5'],
+      [429, 'Tue, 01 Dec 2026 11:00:00 GMT'],
+    ] as const) {
+      expect(classifyStatus(status, { 'retry-after': value }, NOW)).toEqual({
+        code: 'RATE_LIMITED',
+        retryAfterMs: DEFAULT_RATE_LIMIT_WAIT_MS,
+      });
+    }
+  });
+
   it('reads the first value when Retry-After is repeated or not in lower case', () => {
     expect(classifyStatus(429, { 'retry-after': ['5', '9'] }, NOW)?.retryAfterMs).toBe(5000);
     expect(classifyStatus(429, { 'Retry-After': '7' }, NOW)?.retryAfterMs).toBe(7000);

@@ -13,6 +13,8 @@ export interface StatusVerdict {
 /**
  * A 429 without Retry-After still means "slow down": waiting one second before the retry is
  * gentler on the partner than the engine's first backoff step, and short enough not to stall a flow.
+ * It is also the shortest wait a rate limit gets: a `Retry-After: 0` (or a date already past) on
+ * every answer would otherwise spend all of a job's attempts within milliseconds.
  */
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 1000;
 
@@ -22,7 +24,8 @@ export const DEFAULT_RATE_LIMIT_WAIT_MS = 1000;
  */
 export function classifyStatus(status: number, headers: ResponseHeaders, now: Date): StatusVerdict | null {
   if (status >= 200 && status < 400) return null;
-  const retryAfterMs = parseRetryAfter(firstHeader(headers, 'retry-after'), now);
+  const told = parseRetryAfter(firstHeader(headers, 'retry-after'), now);
+  const retryAfterMs = told === null ? null : Math.max(told, DEFAULT_RATE_LIMIT_WAIT_MS);
   if (status === 429) {
     return retryAfterMs === null
       ? { code: 'RATE_LIMITED', retryAfterMs: DEFAULT_RATE_LIMIT_WAIT_MS, retryAfterDefaulted: true }
