@@ -363,6 +363,24 @@ describe('inbound webhooks', () => {
       expect(await eventsOf(id)).toEqual([]);
     });
 
+    it('reads a signed JSON body that starts with a byte-order mark', async () => {
+      const { id, webhookSecret } = await connect('github');
+      const body = `\uFEFF${JSON.stringify({ action: 'opened', number: 9 })}`;
+      const accepted = await deliver(id, body, await githubHeaders(webhookSecret, body, 'issues')).expect(
+        202,
+      );
+      const event = (await t.http().get(`/events/${accepted.body.eventId}`).set(admin).expect(200)).body;
+      expect(event).toMatchObject({ name: 'github.issues.opened', data: { action: 'opened', number: 9 } });
+    });
+
+    it('names a delivery whose action is empty by its event alone, instead of refusing it', async () => {
+      const { id, webhookSecret } = await connect('github');
+      const body = JSON.stringify({ action: '', ref: 'refs/heads/main' });
+      const accepted = await deliver(id, body, await githubHeaders(webhookSecret, body, 'push')).expect(202);
+      const event = (await t.http().get(`/events/${accepted.body.eventId}`).set(admin).expect(200)).body;
+      expect(event.name).toBe('github.push');
+    });
+
     it('stores a signed payload with __proto__ and constructor.prototype keys without them, polluting nothing', async () => {
       const { id, webhookSecret } = await connect('github');
       const body =
@@ -484,6 +502,24 @@ describe('inbound webhooks', () => {
       await deliver(id, body, { ...headers, 'webhook-timestamp': '' }).expect(401);
       expect(await eventsOf(id)).toEqual([]);
     });
+
+    it('stores a delivery whose type is missing or no event name as one, instead of refusing it', async () => {
+      const { id, webhookSecret } = await connect('standard-webhooks');
+      const signer = new Webhook(webhookSecret);
+      const names = [];
+      for (const payload of [{ data: { id: 'in_2' } }, { type: 'Invoice Paid' }]) {
+        const body = JSON.stringify(payload);
+        const messageId = `msg_${randomUUID()}`;
+        const now = new Date();
+        const accepted = await deliver(id, body, {
+          'webhook-id': messageId,
+          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+          'webhook-signature': signer.sign(messageId, now, body),
+        }).expect(202);
+        names.push((await t.http().get(`/events/${accepted.body.eventId}`).set(admin).expect(200)).body.name);
+      }
+      expect(names).toEqual(['unknown', 'invoice_paid']);
+    });
   });
 
   describe('stripe', () => {
@@ -511,6 +547,18 @@ describe('inbound webhooks', () => {
       const staleAt = Math.floor(Date.now() / 1000) - 301;
       await deliver(id, body, { 'stripe-signature': stripeHeader(given, body, staleAt) }).expect(401);
       await deliver(id, body, { 'stripe-signature': stripeHeader('whsec_wrong', body) }).expect(401);
+    });
+
+    it('takes a v1 signature in upper-case hex, among others, and names an odd type as an event can be named', async () => {
+      const { id, webhookSecret } = await connect('stripe');
+      const body = JSON.stringify({ id: 'evt_upper', type: 'Payment Intent.Succeeded' });
+      const at = Math.floor(Date.now() / 1000);
+      const hex = createHmac('sha256', webhookSecret).update(`${at}.${body}`).digest('hex');
+      const accepted = await deliver(id, body, {
+        'stripe-signature': `t=${at},v1=${'0'.repeat(64)},v1=${hex.toUpperCase()},v0=ignored`,
+      }).expect(202);
+      const event = (await t.http().get(`/events/${accepted.body.eventId}`).set(admin).expect(200)).body;
+      expect(event).toMatchObject({ name: 'stripe.payment_intent.succeeded', idempotencyKey: 'evt_upper' });
     });
   });
 
@@ -557,6 +605,37 @@ describe('inbound webhooks', () => {
       const hex = createHmac('sha256', webhookSecret).update(body).digest('hex');
       await deliver(id, body, { 'x-sig': `sha256=${hex.toUpperCase()}` }).expect(202);
       await deliver(id, body, { 'x-sig': `sha256=${hex.replace(/[0-9]/g, '0').toUpperCase()}` }).expect(401);
+    });
+
+    it('takes the prefix in either case, as the github verifier does', async () => {
+      const { id, webhookSecret } = await connect('hmac', {
+        header: 'X-Sig',
+        prefix: 'sha256=',
+        eventName: 'shop.order',
+      });
+      const body = JSON.stringify({ id: 6 });
+      const hex = createHmac('sha256', webhookSecret).update(body).digest('hex');
+      await deliver(id, body, { 'x-sig': `SHA256=${hex.toUpperCase()}` }).expect(202);
+      await deliver(id, body, { 'x-sig': `sha512=${hex}` }).expect(401);
+    });
+
+    it('stores a delivery whose event name template renders empty or with characters no event name has', async () => {
+      const { id, webhookSecret } = await connect('hmac', {
+        header: 'X-Sig',
+        eventName: 'shop.{{headers.x-shop-topic}}',
+      });
+      const rejectedBefore = await counted('hmac', 'rejected_event');
+      const names = [];
+      for (const [n, topic] of [undefined, 'orders/create', 'Orders Paid'].entries()) {
+        const body = JSON.stringify({ id: n });
+        const accepted = await deliver(id, body, {
+          'x-sig': createHmac('sha256', webhookSecret).update(body).digest('hex'),
+          ...(topic === undefined ? {} : { 'x-shop-topic': topic }),
+        }).expect(202);
+        names.push((await t.http().get(`/events/${accepted.body.eventId}`).set(admin).expect(200)).body.name);
+      }
+      expect(names).toEqual(['shop.unknown', 'shop.orders_create', 'shop.orders_paid']);
+      expect(await counted('hmac', 'rejected_event')).toBe(rejectedBefore);
     });
 
     it('refuses a config whose event name template reads outside body and headers', async () => {

@@ -13,6 +13,6 @@ export type { PublishedEvent } from './event-view.js';
 export type { EventSubscriber } from './event-subscribers.service.js';
 
 /** Whether a string is an event name (`order.created`), for modules that let people choose one. */
-export { isEventName } from './event-name.js';
+export { EVENT_NAME_MAX_LENGTH, isEventName } from './event-name.js';
 export type { EventInput } from './event-input.js';
 export type { EventView } from './event-view.js';

@@ -6,7 +6,7 @@ import { ProviderError } from '../http/provider-error.js';
 import type { ProjectContext, ProjectEvent } from '../project-provider.js';
 import { Provider } from '../provider.decorator.js';
 import type { ConnectionProvider } from '../provider.decorator.js';
-import { INBOUND_ONLY_CONFIG_SCHEMA } from '../webhooks/webhook-config.js';
+import { eventNameSegment, INBOUND_ONLY_CONFIG_SCHEMA } from '../webhooks/webhook-config.js';
 import { BRANCH_PATTERNS_SCHEMA, branchPatternProblems } from '../config-schemas.js';
 import {
   hmac,
@@ -125,8 +125,9 @@ export class GithubProvider implements ConnectionProvider {
     if (event === 'ping') return { kind: 'ignored', reason: 'ping' };
     const payload = readPayload(request);
     const action = (payload as { action?: unknown } | null)?.action;
-    const name = ['github', event, ...(typeof action === 'string' ? [action] : [])]
-      .map((part) => part.toLowerCase().replace(/[^a-z0-9_-]/g, '_'))
+    // Each part one segment, even with a dot in it; an empty action is no action.
+    const name = ['github', event, ...(typeof action === 'string' && action !== '' ? [action] : [])]
+      .map(eventNameSegment)
       .join('.');
     return { kind: 'event', name, deliveryId: request.headers['x-github-delivery'] ?? null, data: payload };
   }

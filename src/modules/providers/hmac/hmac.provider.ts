@@ -76,13 +76,15 @@ export class HmacProvider implements ConnectionProvider {
       content = Buffer.concat([Buffer.from(`${timestamp}.`), request.rawBody]);
     }
     const { algorithm = 'sha256', encoding = 'hex', prefix = '' } = config;
+    // The prefix names an algorithm (`sha256=`), which senders write in either case, as GitHub's
+    // verifier takes it.
+    if (signature.slice(0, prefix.length).toLowerCase() !== prefix.toLowerCase())
+      throw new WebhookRefused(`${config.header} does not start with ${prefix}`);
     // Hex digits mean the same in either case (senders differ); base64's case is part of its value.
-    const given =
-      encoding === 'hex' && signature.startsWith(prefix)
-        ? `${prefix}${signature.slice(prefix.length).toLowerCase()}`
-        : signature;
+    const value = signature.slice(prefix.length);
+    const given = encoding === 'hex' ? value.toLowerCase() : value;
     const signed = context.secrets.some((secret) =>
-      sameSignature(given, `${prefix}${hmac(algorithm, secret, content, encoding)}`),
+      sameSignature(given, hmac(algorithm, secret, content, encoding)),
     );
     if (!signed) throw new WebhookRefused(`${config.header} does not match the body`);
     const payload = readPayload(request);

@@ -39,7 +39,8 @@ export class StripeProvider implements ConnectionProvider {
     if (!header) throw new WebhookRefused('Stripe-Signature is missing');
     const parts = header.split(',').map((part) => part.trim().split('='));
     const timestamp = parts.find(([key]) => key === 't')?.[1];
-    const given = parts.filter(([key]) => key === 'v1').map(([, value]) => value ?? '');
+    // Hex digits mean the same in either case.
+    const given = parts.filter(([key]) => key === 'v1').map(([, value]) => (value ?? '').toLowerCase());
     if (timestamp === undefined || given.length === 0)
       throw new WebhookRefused('Stripe-Signature needs t= and at least one v1=');
     assertFresh(timestamp, now, TOLERANCE_SECONDS);

@@ -14,6 +14,7 @@ import { ProvidersMetrics } from '../providers.metrics.js';
 import type { WebhookResult } from '../providers.metrics.js';
 import { isRateLimit, RateBudgets } from '../rate-budgets.service.js';
 import { WebhookError } from './webhook.error.js';
+import { webhookEventName } from './webhook-config.js';
 import { WebhookRefused, WebhookUnreadable } from './webhook-verification.js';
 import type { InboundWebhook, VerifiedWebhook } from './webhook-verification.js';
 
@@ -79,7 +80,7 @@ export class InboundWebhooksService {
     try {
       const { event, duplicate } = await this.intake.ingest(
         {
-          name: verified.name,
+          name: webhookEventName(verified.name),
           source: `connection:${connection.id}`,
           idempotencyKey: verified.deliveryId
             ? storableKey(verified.deliveryId)

@@ -91,7 +91,8 @@ const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
  * signature is verified, so an unsigned body is never read.
  */
 export function readPayload(request: InboundWebhook): unknown {
-  const text = request.rawBody.toString('utf8');
+  // A byte-order mark some senders write first is no part of the JSON (RFC 8259 lets a reader skip it).
+  const text = request.rawBody.toString('utf8').replace(/^\uFEFF/, '');
   if (text.trim() === '') return {};
   const isForm = request.contentType === FORM_MEDIA_TYPE;
   if (!isForm && !JSON_MEDIA_TYPE.test(request.contentType)) {
