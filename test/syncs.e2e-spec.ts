@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { FakeNetwork, photoBytes } from './fakes/network.js';
+import { FakePhotoLibrary } from './fakes/photo-library.js';
 import { startFakeWebdav } from './fakes/webdav.js';
 import type { FakeWebdav } from './fakes/webdav.js';
 import { ADMIN_KEY, bearer, keyWithRole, startTestApp } from './support/test-app.js';
@@ -360,6 +361,166 @@ describe(`syncs (${mode})`, () => {
         expect(await deferrals(run)).toBeGreaterThanOrEqual(1);
       } finally {
         await paged.close();
+      }
+    }, 30_000);
+  });
+
+  describe('a run cut short, resumed at the page token it saved', () => {
+    /**
+     * A library of 6 photos synced once, then 10 more, and a sync of them whose second page meets
+     * a 429 that says to come back in 2 seconds: the run stores its first page with the token of
+     * the second, and `meanwhile` happens before its job tries again.
+     */
+    const cutShort = async (
+      name: string,
+      meanwhile: (
+        library: FakePhotoLibrary,
+        id: string,
+        config: (pageSize: number) => object,
+      ) => Promise<void>,
+    ) => {
+      const library = await FakePhotoLibrary.start(TOKEN);
+      const config = (pageSize: number) => ({
+        baseUrl: library.url,
+        rateLimit: { requests: 1000, perMs: 1000 },
+        streams: {
+          photos: {
+            path: '/photos',
+            query: { page_size: pageSize },
+            items: 'mediaItems',
+            id: 'id',
+            cursor: 'updatedAt',
+            cursorParam: 'updated_since',
+            nextPage: { from: 'nextPageToken', param: 'pageToken' },
+          },
+        },
+      });
+      try {
+        for (let n = 1; n <= 6; n++) library.put(`${name}-${n}`, `Photo ${n}`);
+        const id = await createConnection({
+          provider: 'http',
+          name,
+          config: config(4),
+          credentials: { type: 'bearer', token: TOKEN },
+        });
+        const first = (await settled((await start({ connections: [id] })).id)).runs[0];
+        expect(first).toMatchObject({ status: 'succeeded', itemsAdded: 6 });
+        for (let n = 7; n <= 16; n++) library.put(`${name}-${n}`, `Photo ${n}`);
+        const before = library.requests.length;
+        library.failures.push(0, { status: 429, retryAfterSeconds: 2 });
+
+        const sync = await start({ connections: [id] });
+        // The first page is stored with the second one's token, whose request met the 429.
+        const stored = await waitFor(
+          async () =>
+            (await t.http().get(`/sync-runs/${sync.runs[0].id}`).set(admin).expect(200)).body as Run,
+          (run) => run.itemsSeen === 4 && library.requests.length === before + 2,
+          15_000,
+          20,
+        );
+        await meanwhile(library, id, config);
+        const asked = library.requests.length;
+        const run = (await settled(sync.id)).runs[0];
+        const job = (await t.http().get(`/jobs/${run.jobId}`).set(admin).expect(200)).body as {
+          logs: { message: string }[];
+        };
+        return {
+          library,
+          id,
+          first,
+          stored,
+          run,
+          /** What the run asked for after `meanwhile`: its checkpoint, page size and token. */
+          resumed: library.requests.slice(asked).map((r) => r.query),
+          logs: job.logs.map((line) => line.message),
+        };
+      } catch (error) {
+        await library.close();
+        throw error;
+      }
+    };
+
+    it('reads the pass again from its first page when the partner says the saved token expired', async () => {
+      const { library, id, first, run, resumed, logs } = await cutShort('expiring', (library) => {
+        library.expireTokens();
+        return Promise.resolve();
+      });
+      try {
+        expect(run).toMatchObject({ status: 'succeeded', itemsAdded: 10, itemsUpdated: 0, error: null });
+        // The saved token once (410 Gone), then the same query from its first page, and on.
+        const since = first.checkpointAfter!;
+        expect(resumed).toEqual([
+          { updated_since: since, page_size: '4', pageToken: 'tok-2' },
+          { updated_since: since, page_size: '4' },
+          { updated_since: since, page_size: '4', pageToken: 'tok-3' },
+          { updated_since: since, page_size: '4', pageToken: 'tok-4' },
+        ]);
+        const stored = await recordsOf(id);
+        expect(stored).toHaveLength(16);
+        expect(new Set(stored.map((r) => r.externalId)).size).toBe(16);
+        expect(logs.filter((line) => line.includes('page token'))).toEqual([expect.stringContaining('410')]);
+      } finally {
+        await library.close();
+      }
+    }, 30_000);
+
+    it('does not use the saved token once the stream’s config changed, reading from the checkpoint', async () => {
+      const { library, id, stored, run, resumed, logs } = await cutShort(
+        'reconfigured',
+        async (library, id, config) => {
+          await t
+            .http()
+            .patch(`/connections/${id}`)
+            .set(admin)
+            .send({ config: config(3) })
+            .expect(200);
+        },
+      );
+      try {
+        expect(run).toMatchObject({ status: 'succeeded', error: null });
+        // The token saved for page size 4 is never sent again: the new query starts at the checkpoint stored.
+        expect(stored.checkpointAfter).toBe(library.photos.get('reconfigured-9')!.updatedAt);
+        expect(resumed[0]).toEqual({ updated_since: stored.checkpointAfter, page_size: '3' });
+        expect(resumed.every((query) => query.page_size === '3' && query.pageToken !== 'tok-2')).toBe(true);
+        const records = await recordsOf(id);
+        expect(records).toHaveLength(16);
+        expect(logs.filter((line) => line.includes('config changed'))).toHaveLength(1);
+      } finally {
+        await library.close();
+      }
+    }, 30_000);
+
+    it('ends the run failed when the partner refuses a token got in the same attempt, reading nothing again', async () => {
+      const library = await FakePhotoLibrary.start(TOKEN, 4);
+      try {
+        for (let n = 1; n <= 10; n++) library.put(`fresh-${n}`, `Photo ${n}`);
+        const id = await createConnection({
+          provider: 'http',
+          name: 'fresh-token',
+          config: {
+            baseUrl: library.url,
+            rateLimit: { requests: 1000, perMs: 1000 },
+            streams: {
+              photos: {
+                path: '/photos',
+                items: 'mediaItems',
+                id: 'id',
+                cursor: 'updatedAt',
+                cursorParam: 'updated_since',
+                nextPage: { from: 'nextPageToken', param: 'pageToken' },
+              },
+            },
+          },
+          credentials: { type: 'bearer', token: TOKEN },
+        });
+        library.failures.push(0, { status: 410 });
+
+        const run = (await settled((await start({ connections: [id] })).id)).runs[0];
+
+        expect(run).toMatchObject({ status: 'failed', itemsSeen: 4, error: { code: 'NOT_FOUND' } });
+        expect(library.requests.map((r) => r.query.pageToken ?? null)).toEqual([null, 'tok-1']);
+      } finally {
+        await library.close();
       }
     }, 30_000);
   });

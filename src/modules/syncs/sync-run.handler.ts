@@ -10,7 +10,9 @@ import { dateRange, ProviderError, rangeKey, StorageService } from '../providers
 import type { StorageHandle, SyncRecord } from '../providers/providers.contract.js';
 import { ProvidersService } from '../providers/providers.service.js';
 import { RecordStore } from './record.store.js';
+import { readConfigKey, refusesPageToken } from './resume-point.js';
 import { SyncStore } from './sync.store.js';
+import type { ResumePoint } from './sync.store.js';
 import { SYNC_RUN_ATTEMPTS, SYNC_RUN_JOB_TYPE, SyncsService } from './syncs.service.js';
 
 export class SyncRunPayload {
@@ -110,16 +112,25 @@ export class SyncRunHandler {
     if (run.status !== 'queued' && run.status !== 'running') return { skipped: `the run is ${run.status}` };
     try {
       const { connection, opened } = await this.calls.usable(run.connectionId);
-      const provider = this.providers.get(connection.provider);
-      if (!provider.instance.read) {
+      const provider = this.providers.get(connection.provider).instance;
+      if (!provider.read) {
         throw new ProviderError('PERMANENT', `provider ${connection.provider} cannot sync`);
       }
+      const read = provider.read.bind(provider);
       const range = dateRange(connection.settings, run.type);
       const ranged = rangeKey(range);
+      const configKey = readConfigKey(opened.config, run.type);
       const cursor = await this.store.checkpoint(run.connectionId, run.type, ranged);
-      // A page token is good only for the query it came from: one of another date range is not used.
+      // A page token is good only for the query it came from: one of another date range or config is not used.
       const point = await this.store.resumePoint(run.id);
-      const resume = point?.range === ranged ? point : null;
+      const resume = point?.range === ranged && point.config === configKey ? point : null;
+      if (point && !resume) {
+        await ctx.log(
+          `${run.type}: the stream's ${point.range === ranged ? 'config' : 'date range'} changed since the run ` +
+            `was cut short, so its saved page token is not used; reading from the checkpoint`,
+        );
+        await this.serializer.transaction((manager) => this.store.forgetResume(manager, run.id));
+      }
       // What the pages' query is built from, kept with each token so a resumed read asks the same.
       const since = resume ? resume.cursor : cursor;
       // A run that started from no checkpoint over all dates reads everything, so what it does not see is gone.
@@ -157,7 +168,7 @@ export class SyncRunHandler {
             run.id,
             counted,
             checkpoint,
-            nextPage === null ? null : { page: nextPage, cursor: since, range: ranged },
+            nextPage === null ? null : { page: nextPage, cursor: since, range: ranged, config: configKey },
           );
           return counted;
         });
@@ -167,17 +178,38 @@ export class SyncRunHandler {
         result.itemsUpdated += counts.updated;
         if (checkpoint !== null) result.checkpoint = checkpoint;
       };
-      await provider.instance.read({
-        connection: opened,
-        type: run.type,
-        cursor,
-        resume: resume ? { page: resume.page, cursor: resume.cursor } : undefined,
-        range,
-        signal: ctx.signal,
-        request: (request) => this.calls.request(connection, opened, ctx, request),
-        emit: (records) => void emitted.push(...records),
-        checkpoint: (value, nextPage) => store(value, nextPage ?? null),
-      });
+      // Pages the read has handed over in this attempt: until the first, its only calls were for it.
+      let pages = 0;
+      const readFrom = (start: string | null, at: ResumePoint | null) =>
+        read({
+          connection: opened,
+          type: run.type,
+          cursor: start,
+          resume: at ? { page: at.page, cursor: at.cursor } : undefined,
+          range,
+          signal: ctx.signal,
+          request: (request) => this.calls.request(connection, opened, ctx, request),
+          emit: (records) => void emitted.push(...records),
+          checkpoint: (value, nextPage) => {
+            pages++;
+            return store(value, nextPage ?? null);
+          },
+        });
+      try {
+        await readFrom(cursor, resume);
+      } catch (error) {
+        // A saved token the partner no longer honours (it expired while the run waited) says nothing
+        // about the connection: the pass is read again from its first page, with the query the token
+        // came from. Records are upserts, so the pages read twice store nothing twice.
+        if (!resume || pages > 0 || ctx.signal.aborted || !refusesPageToken(error)) throw error;
+        await ctx.log(
+          `${run.type}: the partner refused the page token saved when the run was cut short ` +
+            `(${error.message}); reading the pass again from its first page`,
+        );
+        await this.serializer.transaction((manager) => this.store.forgetResume(manager, run.id));
+        emitted = [];
+        await readFrom(resume.cursor, null);
+      }
       if (emitted.length > 0) await store(null, null);
       const brake = await this.serializer.transaction(async (manager) => {
         const now = this.clock.now();

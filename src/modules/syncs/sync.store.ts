@@ -39,12 +39,14 @@ export interface Sync {
 /**
  * Where a run cut short goes on: `page`, the partner's token of the page after the last one
  * stored, is only good for the query it came from, built from `cursor` over the date range `range`
- * (its `rangeKey`).
+ * (its `rangeKey`) with the connection's config for the type as `config` (its `readConfigKey`).
+ * Points stored before `config` was kept have none, and match no config.
  */
 export interface ResumePoint {
   page: string;
   cursor: string | null;
   range: string;
+  config?: string;
 }
 
 /** What one page of records changed. */
@@ -268,6 +270,11 @@ export class SyncStore {
     ]);
     const resume = rows.length === 0 ? null : nullableSqlText(rows[0].resume);
     return resume === null ? null : (JSON.parse(resume) as ResumePoint);
+  }
+
+  /** The run's saved page token is not to be used again: a run cut short now goes on from its checkpoint. */
+  async forgetResume(manager: EntityManager, runId: string): Promise<void> {
+    await rawSql(manager, `UPDATE sync_run SET resume = NULL WHERE id = ?`, [runId]);
   }
 
   async addDeleted(manager: EntityManager, runId: string, deleted: number): Promise<void> {
