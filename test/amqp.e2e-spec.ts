@@ -1,6 +1,5 @@
-import { jest } from '@jest/globals';
 import type { ConsumeMessage } from 'amqplib';
-import { EventIntakeService } from '../src/modules/events/event-intake.service.js';
+import { MetricsRegistry } from '../src/common/metrics-registry.js';
 import { connectOptions } from '../src/modules/providers/amqp/amqp-broker.js';
 import { AmqpConsumer } from '../src/modules/providers/amqp/amqp-consumer.js';
 import { AmqpLink } from '../src/modules/providers/amqp/amqp-link.js';
@@ -8,7 +7,7 @@ import { AmqpLinks } from '../src/modules/providers/amqp/amqp-links.service.js';
 import { AmqpMetrics } from '../src/modules/providers/amqp/amqp.metrics.js';
 import { ConnectionStore } from '../src/modules/providers/connection.store.js';
 import { ConnectionsService } from '../src/modules/providers/connections.service.js';
-import { failingEventInserts } from './support/event-faults.js';
+import { databaseOutage, failingEventInserts } from './support/event-faults.js';
 import { BROKER_URL, TestBroker } from './support/rabbit.js';
 import { ADMIN_KEY, bearer, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
@@ -56,7 +55,6 @@ describe('the amqp provider', () => {
     await t?.close();
     await broker?.close();
   });
-  afterEach(() => jest.restoreAllMocks());
 
   async function connect(
     config: Record<string, unknown>,
@@ -411,26 +409,32 @@ describe('the amqp provider', () => {
     expect(events.map((event) => event.idempotencyKey)).toEqual(['fine-1']);
   });
 
+  // SQLite: another writer holds the lock and writes fail SQLITE_BUSY while reads answer (WAL).
   it('puts a message back, never dead-letters it, while the database does not answer, and stores it after', async () => {
     const { id, name, inbox, dead } = await consumedWithDeadLetters('outage');
-    const intake = t.app.get(EventIntakeService);
-    const store = t.app.get(ConnectionStore);
-    const [ingestBatch, find] = [intake.ingestBatch.bind(intake), store.find.bind(store)];
-    let away = true;
-    const refused = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
-    jest
-      .spyOn(intake, 'ingestBatch')
-      .mockImplementation((items, postedBy) => (away ? refused() : ingestBatch(items, postedBy)));
-    jest.spyOn(store, 'find').mockImplementation((...args) => (away ? refused() : find(...args)));
+    // /metrics reads the connections from the database, so during the outage the counters are read
+    // from this process's registry.
+    const registry = t.app.get(MetricsRegistry).registry;
+    const counted = async (outcome: string) =>
+      Number(
+        new RegExp(`\\{connection="${name}",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(
+          await registry.getSingleMetricAsString('junction_amqp_messages_consumed_total'),
+        )?.[1] ?? 0,
+      );
 
-    broker.channel.sendToQueue(inbox, Buffer.from('{"n":1}'), { messageId: 'during-outage' });
-    await waitFor(
-      () => consumedCount(name, 'requeued'),
-      (count) => count >= 3,
-      10_000,
-      100,
-    );
-    away = false;
+    const outageOver = await databaseOutage(t, ['event', 'connection']);
+    try {
+      broker.channel.sendToQueue(inbox, Buffer.from('{"n":1}'), { messageId: 'during-outage' });
+      await waitFor(
+        async () => ({ requeued: await counted('requeued'), rejected: await counted('rejected') }),
+        ({ requeued, rejected }) => requeued >= 3 || rejected > 0,
+        15_000,
+        100,
+      );
+      expect(await counted('rejected')).toBe(0);
+    } finally {
+      await outageOver();
+    }
     const [event] = await waitFor(
       () => eventsFrom(`connection:${id}`),
       (found) => found.length === 1,

@@ -7,6 +7,7 @@ import { storableKey } from '../../../common/storable-key.js';
 import { ReadinessChecks } from '../../../common/readiness.js';
 import type { ReadinessReport } from '../../../common/readiness.js';
 import { AppConfig } from '../../../config/app-config.js';
+import { isDatabaseUnavailable } from '../../../database/db-errors.js';
 import { EventIntakeService } from '../../events/event-intake.service.js';
 import { ConnectionChanges } from '../connection-changes.service.js';
 import type { Connection } from '../connection.entity.js';
@@ -226,7 +227,13 @@ export class AmqpConsumers implements OnApplicationBootstrap, OnModuleDestroy {
     error: unknown,
   ): Promise<MessageVerdict> {
     const reason = error instanceof Error ? error.message : String(error);
-    if (message.fields.redelivered && (await this.databaseAnswers(connection.id))) {
+    // A write the database could not take now (SQLite locked by another writer while reads still
+    // answer, a PostgreSQL server shutting down) is no fault of the message, whatever a read says.
+    if (
+      message.fields.redelivered &&
+      !isDatabaseUnavailable(error) &&
+      (await this.databaseAnswers(connection.id))
+    ) {
       this.logger.error(`${where} failed again, while the database answers (${reason}): rejected`);
       this.metrics.consume(connection.name, 'rejected');
       return 'reject';
