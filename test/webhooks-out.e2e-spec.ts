@@ -659,6 +659,17 @@ describe(`outbound webhooks (${mode})`, () => {
         })
       ).details,
     ).toEqual([expect.objectContaining({ field: 'headers' })]);
+    // Headers the HTTP client refuses to send: every delivery would fail before reaching the receiver.
+    for (const headers of [
+      { expect: '100-continue' },
+      { upgrade: 'websocket' },
+      { 'keep-alive': 'timeout=5' },
+      { 'x-mark': 'Bearer ✓' },
+    ]) {
+      expect(
+        (await refused({ url: 'https://x.example.com', eventPatterns: ['a.b'], headers })).details,
+      ).toEqual([expect.objectContaining({ field: 'headers' })]);
+    }
     // $where would compile its string into a function run in the server on every event.
     expect(
       await refused({
@@ -669,6 +680,110 @@ describe(`outbound webhooks (${mode})`, () => {
     ).toMatchObject({ details: [{ field: 'filter' }] });
     expect((globalThis as Record<string, unknown>).__whereRan).toBeUndefined();
     await t.http().get('/webhook-endpoints/019abc12-3def-7456-89ab-cdef01234567').set(admin).expect(404);
+  });
+
+  it('keeps at most 1 KB of a response, cut between characters rather than inside one', async () => {
+    const hook = await endpoint('/accented');
+    // 1 + 2 × 600 bytes: the 1024th byte is the first half of an é.
+    receiver.answer('/accented', { status: 200, contentType: 'text/plain', body: `a${'é'.repeat(600)}` });
+
+    await post('order.created');
+    const [done] = await settled(hook.id, 1);
+
+    const { response } = (await delivery(done.id)).attempts[0];
+    expect(response).toBe(`a${'é'.repeat(511)}`);
+    expect(Buffer.byteLength(response!)).toBeLessThanOrEqual(1024);
+  });
+
+  it('keeps the attempt of a binary response once, with no NUL a database could refuse', async () => {
+    const hook = await endpoint('/binary', { eventPatterns: ['binary.*'] });
+    receiver.answer('/binary', {
+      status: 200,
+      contentType: 'application/octet-stream',
+      body: Buffer.from([0x00, 0x41, 0xff, 0x00, 0x42]),
+    });
+
+    await post('binary.thing');
+    const [done] = await settled(hook.id, 1);
+    // Time for an attempt that could not be kept to be sent again.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    expect(done).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+    expect(receiver.received('/binary')).toHaveLength(1);
+    expect((await delivery(done.id)).attempts).toEqual([
+      expect.objectContaining({ statusCode: 200, response: '\uFFFDA\uFFFD\uFFFDB' }),
+    ]);
+  });
+
+  it('keeps a short header value from masking the receiver answers it shows', async () => {
+    const hook = await endpoint('/versioned', {
+      eventPatterns: ['versioned.*'],
+      headers: { 'x-api-version': '1' },
+    });
+    const answer = '{"error":"order 1001 is unknown to v1"}';
+    receiver.answer('/versioned', { status: 500, body: answer });
+
+    await post('versioned.thing');
+    const [done] = await settled(hook.id, 1);
+
+    const [failed] = (await delivery(done.id)).attempts;
+    expect(failed.response).toBe(answer);
+    expect(failed.error).toContain(`${receiver.url}/versioned answered 500`);
+    expect(receiver.received('/versioned')[0].headers['x-api-version']).toBe('1');
+  });
+
+  it('sends another endpoint its delivery once when an endpoint is deleted during its attempt', async () => {
+    const deleted = await endpoint('/deleted-midway', { eventPatterns: ['midway.*'] });
+    const kept = await endpoint('/kept-midway', { eventPatterns: ['midway.*'] });
+    // Both answer together, so their attempts are recorded together.
+    receiver.answer('/deleted-midway', { status: 200, delayMs: 1000 });
+    receiver.answer('/kept-midway', { status: 200, delayMs: 1000 });
+
+    await post('midway.thing');
+    await arrived('/deleted-midway', 1);
+    await t.http().delete(`/webhook-endpoints/${deleted.id}`).set(admin).expect(204);
+    const [done] = await settled(kept.id, 1);
+    // Time for an attempt that could not be kept to be sent again.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+
+    expect(receiver.received('/kept-midway')).toHaveLength(1);
+    expect((await delivery(done.id)).attempts).toEqual([expect.objectContaining({ statusCode: 200 })]);
+    expect(receiver.received('/deleted-midway')).toHaveLength(1);
+  });
+
+  it('cancels the jobs of the pending deliveries of an endpoint it deletes', async () => {
+    const hook = await endpoint('/deleted', { eventPatterns: ['deleted.*'] });
+    const { jobId } = await waitingJob('/deleted', 'deleted.thing');
+
+    await t.http().delete(`/webhook-endpoints/${hook.id}`).set(admin).expect(204);
+
+    const job = (await t.http().get(`/jobs/${jobId}`).set(admin).expect(200)).body as { status: string };
+    expect(job.status).toBe('cancelled');
+    await t.http().get(`/webhook-endpoints/${hook.id}/deliveries`).set(admin).expect(404);
+  });
+
+  it('refuses with 400 a PATCH that empties a setting that cannot be empty, changing nothing', async () => {
+    const hook = await endpoint('/patched', { eventPatterns: ['patched.*'], headers: { 'x-team': 'blue' } });
+
+    for (const field of ['eventPatterns', 'headers', 'enabled', 'ordered']) {
+      const refused = (
+        await t
+          .http()
+          .patch(`/webhook-endpoints/${hook.id}`)
+          .set(admin)
+          .send({ [field]: null })
+          .expect(400)
+      ).body as { error: string; message: string };
+      expect(refused.error).toBe('VALIDATION_FAILED');
+      expect(refused.message).toContain(field);
+    }
+
+    expect(await getEndpoint(hook.id)).toMatchObject({
+      eventPatterns: ['patched.*'],
+      headerNames: ['x-team'],
+      enabled: true,
+      ordered: false,
+    });
   });
 
   const rotate = async (id: string) =>

@@ -23,7 +23,10 @@ export interface ReceivedDelivery {
 export interface ReceiverAnswer {
   status: number;
   retryAfter?: number;
-  body?: string;
+  /** Bytes are sent as they are (a binary answer). */
+  body?: string | Buffer;
+  /** `application/json` unless given. */
+  contentType?: string;
   /** Answers only after this long. */
   delayMs?: number;
 }
@@ -62,7 +65,7 @@ export class WebhookReceiver {
       if (answer.retryAfter !== undefined) void reply.header('retry-after', String(answer.retryAfter));
       return reply
         .code(answer.status)
-        .type('application/json')
+        .type(answer.contentType ?? 'application/json')
         .send(answer.body ?? JSON.stringify({ ok: answer.status < 300 }));
     });
   }

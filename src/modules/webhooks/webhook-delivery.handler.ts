@@ -46,7 +46,11 @@ export interface DeliverResult {
 
 /** How an attempt ends the delivery, if it does. */
 type Verdict =
-  { kind: 'succeeded' } | { kind: 'retry'; waitMs: number } | { kind: 'failed'; disable: string | null };
+  | { kind: 'succeeded' }
+  | { kind: 'retry'; waitMs: number }
+  | { kind: 'failed'; disable: string | null }
+  // Deleted with its endpoint during the attempt: there is nothing left to record it in.
+  | { kind: 'gone' };
 
 /** An attempt that reached the endpoint (or failed to), to be recorded. */
 interface Attempted {
@@ -145,6 +149,8 @@ export class WebhookDeliveryHandler {
       throw error;
     }
     const verdict = await this.records.submit({ ctx, endpoint, delivery, outcome, startedAt });
+    if (verdict.kind === 'gone')
+      return { deliveryId: delivery.id, statusCode: outcome.statusCode, skipped: 'its endpoint was deleted' };
     this.metrics.attempted(endpoint.id, metricOutcome(verdict, outcome), outcome.durationMs);
     switch (verdict.kind) {
       case 'succeeded':
@@ -214,6 +220,7 @@ export class WebhookDeliveryHandler {
     const over = code === 'CANCELLED' || ctx.attempt >= ctx.maxAttempts;
     const now = this.clock.now();
     await this.serializer.transaction(async (manager) => {
+      if (!(await this.deliveries.lockPresent(manager, [delivery])).has(delivery.id)) return;
       await this.deliveries.addAttempt(
         manager,
         Object.assign(new WebhookAttempt(), {
@@ -253,7 +260,17 @@ export class WebhookDeliveryHandler {
     // Endpoints whose failing clock this group already stopped with no failure since: stopping it
     // again would change nothing.
     const cleared = new Set<string>();
+    const present = await this.deliveries.lockPresent(
+      manager,
+      group.map((attempted) => attempted.delivery),
+    );
     for (const { ctx, endpoint, delivery, outcome, startedAt } of group) {
+      // Recording it would break the whole group's transaction on the missing row, and every
+      // delivery in the group would be sent again.
+      if (!present.has(delivery.id)) {
+        verdicts.push({ kind: 'gone' });
+        continue;
+      }
       const attempt = Object.assign(new WebhookAttempt(), {
         id: newId(),
         deliveryId: delivery.id,
@@ -359,7 +376,7 @@ function failedForGood(message: string): JobFailure {
   return Object.assign(new JobFailure(DELIVERY_FAILED_CODE, message), { permanent: true });
 }
 
-function metricOutcome(verdict: Verdict, outcome: SendOutcome): AttemptOutcome {
+function metricOutcome(verdict: Exclude<Verdict, { kind: 'gone' }>, outcome: SendOutcome): AttemptOutcome {
   if (outcome.code === 'REFUSED') return 'refused';
   return verdict.kind === 'retry' ? 'retrying' : verdict.kind;
 }

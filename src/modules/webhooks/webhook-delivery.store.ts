@@ -155,6 +155,55 @@ export class WebhookDeliveryStore {
     await this.addAttempts(manager, [attempt]);
   }
 
+  /**
+   * Those of these deliveries that still exist, kept from being deleted until the caller's
+   * transaction ends, so the attempts it records for them can be kept: an endpoint deleted during
+   * an attempt takes its deliveries with it. On PostgreSQL the endpoints are locked first (FOR KEY
+   * SHARE, which their deletion waits for but nothing else does), in id order as deletion takes
+   * them one at a time, so no deadlock; on SQLite writes run one at a time anyway.
+   */
+  async lockPresent(
+    manager: EntityManager,
+    deliveries: readonly Pick<WebhookDelivery, 'id' | 'endpointId'>[],
+  ): Promise<Set<string>> {
+    const present = new Set<string>();
+    if (manager.connection.options.type === 'postgres') {
+      const endpointIds = [...new Set(deliveries.map((d) => d.endpointId))].sort();
+      for (const chunk of inChunks(endpointIds, INSERT_CHUNK)) {
+        await rawSql(
+          manager,
+          `SELECT id FROM webhook_endpoint WHERE id IN (${sqlPlaceholders(chunk.length)}) ORDER BY id FOR KEY SHARE`,
+          chunk,
+        );
+      }
+    }
+    for (const chunk of inChunks(
+      deliveries.map((d) => d.id),
+      INSERT_CHUNK,
+    )) {
+      const { rows } = await rawSql<{ id: string }>(
+        manager,
+        `SELECT id FROM webhook_delivery WHERE id IN (${sqlPlaceholders(chunk.length)})`,
+        chunk,
+      );
+      for (const row of rows) present.add(String(row.id));
+    }
+    return present;
+  }
+
+  /** The deliveries to an endpoint still pending, whose jobs may still send them. */
+  async pendingOf(
+    manager: EntityManager,
+    endpointId: string,
+  ): Promise<Pick<WebhookDelivery, 'id' | 'eventId'>[]> {
+    const { rows } = await rawSql(
+      manager,
+      `SELECT id, event_id FROM webhook_delivery WHERE endpoint_id = ? AND status = 'pending'`,
+      [endpointId],
+    );
+    return rows.map((row) => ({ id: String(row.id), eventId: String(row.event_id) }));
+  }
+
   /** Keeps attempts, many in one statement. */
   async addAttempts(manager: EntityManager, attempts: WebhookAttempt[]): Promise<void> {
     for (const chunk of inChunks(attempts, INSERT_CHUNK)) {

@@ -7,6 +7,8 @@ import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
 import { WriteSerializer } from '../../database/write-serializer.js';
 import { compileEventPattern } from '../events/events.contract.js';
 import type { RateLimit } from '../providers/providers.contract.js';
+import { WebhookDeliveryJobs } from './webhook-delivery-jobs.service.js';
+import { WebhookDeliveryStore } from './webhook-delivery.store.js';
 import { WebhookEndpoint } from './webhook-endpoint.entity.js';
 import { WebhookEndpointStore } from './webhook-endpoint.store.js';
 import { WebhookError } from './webhook.error.js';
@@ -63,7 +65,12 @@ const RESERVED_HEADERS = new Set([
   'transfer-encoding',
   'connection',
 ]);
+/** Headers the HTTP client refuses to send: with one of them, no delivery would leave Junction. */
+const UNSENDABLE_HEADERS = new Set(['expect', 'keep-alive', 'upgrade']);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]{1,100}$/i;
+/** What HTTP carries in a header value besides tab and visible ASCII: Latin-1 bytes, nothing wider. */
+// eslint-disable-next-line no-control-regex
+const BEYOND_LATIN1 = /[^\u0000-\u00ff]/;
 const MAX_HEADERS = 20;
 
 /** An endpoint's secrets and headers as `opened` last opened them, and the sealed values they came from. */
@@ -81,6 +88,8 @@ export class WebhookEndpointsService {
 
   constructor(
     private readonly store: WebhookEndpointStore,
+    private readonly deliveries: WebhookDeliveryStore,
+    private readonly deliveryJobs: WebhookDeliveryJobs,
     private readonly fanOut: WebhookFanOut,
     private readonly box: SecretBox,
     private readonly serializer: WriteSerializer,
@@ -140,11 +149,17 @@ export class WebhookEndpointsService {
     return this.toRecord(row);
   }
 
+  /** Deletes an endpoint with its deliveries, and cancels the jobs that would still send them. */
   async remove(id: string): Promise<void> {
-    const deleted = isUUID(id) && (await this.serializer.transaction((m) => this.store.delete(m, id)));
-    if (!deleted) throw notFound(id);
+    if (!isUUID(id)) throw notFound(id);
+    const pending = await this.serializer.transaction(async (manager) => {
+      const pendingBefore = await this.deliveries.pendingOf(manager, id);
+      return (await this.store.delete(manager, id)) ? pendingBefore : null;
+    });
+    if (!pending) throw notFound(id);
     this.openedById.delete(id);
     this.fanOut.invalidate();
+    await this.deliveryJobs.cancel(pending);
   }
 
   async get(id: string): Promise<EndpointRecord> {
@@ -355,9 +370,13 @@ function headerProblems(headers: Record<string, string>): string[] {
   for (const [name, value] of entries) {
     if (!HEADER_NAME.test(name)) problems.push(`"${name}" is not a header name`);
     else if (RESERVED_HEADERS.has(name.toLowerCase())) problems.push(`${name} is set by Junction`);
+    else if (UNSENDABLE_HEADERS.has(name.toLowerCase()))
+      problems.push(`${name} cannot be sent with a webhook`);
     // eslint-disable-next-line no-control-regex
     if (typeof value !== 'string' || /[\u0000-\u001f\u007f]/.test(value) || value.length > 4000)
       problems.push(`the value of ${name} must be text on one line, at most 4000 characters`);
+    else if (BEYOND_LATIN1.test(value))
+      problems.push(`the value of ${name} may hold only ASCII and Latin-1 characters, as HTTP headers carry`);
   }
   return problems;
 }

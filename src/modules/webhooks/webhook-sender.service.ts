@@ -14,6 +14,12 @@ import { signatureHeader } from './webhook-signature.js';
 export const DELIVERY_TIMEOUT_MS = 15_000;
 /** How much of a response an attempt keeps. */
 export const RESPONSE_EXCERPT_BYTES = 1024;
+/**
+ * Header values shorter than this are not masked in what an attempt keeps and logs: one as short as
+ * `1` or `true` is no credential, and masking it would garble every response, error and URL that
+ * happens to contain it.
+ */
+const MIN_MASKED_HEADER_CHARS = 8;
 
 export interface SignedRequest {
   url: string;
@@ -83,7 +89,7 @@ export class WebhookSender implements OnModuleDestroy {
     const timestamp = Math.floor(this.clock.now().getTime() / 1000);
     const startedAt = performance.now();
     const elapsed = () => Math.round(performance.now() - startedAt);
-    const secrets = [...Object.values(request.headers), ...request.secrets];
+    const secrets = [...Object.values(request.headers).filter(isMaskable), ...request.secrets];
     try {
       const response = await this.http.request({
         method: 'POST',
@@ -138,6 +144,10 @@ export class WebhookSender implements OnModuleDestroy {
   }
 }
 
+function isMaskable(headerValue: string): boolean {
+  return headerValue.length >= MIN_MASKED_HEADER_CHARS;
+}
+
 function succeeded(statusCode: number, durationMs: number, response: string | null): SendOutcome {
   return { ok: true, statusCode, durationMs, response, error: null, code: null, retryAfterMs: null };
 }
@@ -148,7 +158,12 @@ function recordOutcome(span: Span, outcome: SendOutcome): void {
   if (!outcome.ok) markFailed(span, outcome.code ?? 'ERROR', outcome.error ?? 'the delivery failed');
 }
 
-/** The first 1 KB, with the endpoint's secrets masked in case the receiver echoes a header back. */
+/**
+ * The first 1 KB, with the endpoint's secrets masked in case the receiver echoes a header back: at
+ * most 1024 bytes of UTF-8, cut before a character that would not fit whole rather than inside it,
+ * and with NUL (which a binary answer holds, and PostgreSQL text cannot) as U+FFFD, as other bytes
+ * that are not text already are.
+ */
 function excerpt(raw: string | Buffer | null, secrets: readonly string[]): string | null {
   if (raw === null || raw.length === 0) return null;
   // Of a large body only its start is decoded: enough for the excerpt and any secret across its end.
@@ -156,8 +171,14 @@ function excerpt(raw: string | Buffer | null, secrets: readonly string[]): strin
   let text =
     typeof raw === 'string' ? raw : raw.subarray(0, RESPONSE_EXCERPT_BYTES + longest).toString('utf8');
   for (const secret of secrets) if (secret.length > 0) text = text.replaceAll(secret, '***');
-  const bytes = Buffer.from(text, 'utf8');
-  return bytes.length <= RESPONSE_EXCERPT_BYTES
-    ? text
-    : bytes.subarray(0, RESPONSE_EXCERPT_BYTES).toString('utf8');
+  text = text.replaceAll('\0', '\uFFFD');
+  if (Buffer.byteLength(text) <= RESPONSE_EXCERPT_BYTES) return text;
+  let bytes = 0;
+  let end = 0;
+  for (const char of text) {
+    bytes += Buffer.byteLength(char);
+    if (bytes > RESPONSE_EXCERPT_BYTES) break;
+    end += char.length;
+  }
+  return text.slice(0, end);
 }

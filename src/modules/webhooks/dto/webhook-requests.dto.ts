@@ -12,6 +12,7 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
@@ -19,6 +20,14 @@ import { IsoTime } from '../../../common/validation/iso-time.decorator.js';
 import { DELIVERY_STATUSES } from '../webhook-delivery.entity.js';
 import type { DeliveryStatus } from '../webhook-delivery.entity.js';
 import type { EndpointSpec } from '../webhook-endpoints.service.js';
+
+/**
+ * Validated whenever present: absent keeps the default (or, in a PATCH, the current value), and
+ * null is refused for a setting that has no empty value, where `@IsOptional` would let it through.
+ */
+function IfGiven(): PropertyDecorator {
+  return ValidateIf((_object: object, value: unknown) => value !== undefined);
+}
 
 export class WebhookRateLimitDto {
   @ApiProperty({ example: 10, minimum: 1 })
@@ -68,7 +77,7 @@ export class CreateWebhookEndpointDto {
     example: { authorization: 'Bearer receiver-token' },
     description: 'Sent with every delivery; sealed at rest, and shown only by name',
   })
-  @IsOptional()
+  @IfGiven()
   @IsObject()
   headers?: Record<string, string>;
 
@@ -88,17 +97,20 @@ export class CreateWebhookEndpointDto {
     default: false,
     description: 'Deliveries run one at a time, in event order; a failing one holds back the rest',
   })
-  @IsOptional()
+  @IfGiven()
   @IsBoolean()
   ordered?: boolean;
 
   @ApiPropertyOptional({ example: true, default: true })
-  @IsOptional()
+  @IfGiven()
   @IsBoolean()
   enabled?: boolean;
 }
 
-export class UpdateWebhookEndpointDto extends PartialType(CreateWebhookEndpointDto) {}
+/** Any of the fields; `filter`, `description` and `rateLimit` take null to remove them, the others no null. */
+export class UpdateWebhookEndpointDto extends PartialType(CreateWebhookEndpointDto, {
+  skipNullProperties: false,
+}) {}
 
 export function toEndpointSpec(body: CreateWebhookEndpointDto): EndpointSpec {
   return {
