@@ -14,6 +14,7 @@ interface JobBody {
   result: unknown;
   lastError: { code: string; message: string } | null;
   attempts: { outcome: string }[];
+  logs: { message: string }[];
 }
 
 interface ScheduleBody {
@@ -92,14 +93,23 @@ describe('http pollers against a partner', () => {
     );
   }
 
-  async function poll(connectionId: string): Promise<JobBody> {
+  /** Fires the connection's poller now, as an operator's trigger does; returns the job's id. */
+  async function trigger(connectionId: string): Promise<string> {
     const [schedule] = await schedulesOf(connectionId);
     const fired = await t.http().post(`/schedules/${schedule.id}/trigger`).set(admin).expect(201);
+    return fired.body.jobId as string;
+  }
+
+  function finished(jobId: string): Promise<JobBody> {
     return waitFor(
-      async () => (await t.http().get(`/jobs/${fired.body.jobId}`).set(admin).expect(200)).body as JobBody,
+      async () => (await t.http().get(`/jobs/${jobId}`).set(admin).expect(200)).body as JobBody,
       (job) => ['succeeded', 'dead'].includes(job.status),
       20_000,
     );
+  }
+
+  async function poll(connectionId: string): Promise<JobBody> {
+    return finished(await trigger(connectionId));
   }
 
   async function eventsOf(connectionId: string): Promise<EventBody[]> {
@@ -388,6 +398,169 @@ describe('http pollers against a partner', () => {
       expect(await schedulesOf(id)).toEqual([]);
       await t.http().post(`/schedules/${schedule.id}/trigger`).set(admin).expect(404);
       expect(partner.requests.filter((r) => r.path === '/shipments')).toEqual([]);
+    } finally {
+      await partner.close();
+    }
+  });
+  it('does not lose an item whose cursor equals the last one read when a poll stops between pages, with a partner that answers after the cursor', async () => {
+    const partner = await startFakePartner({ token: TOKEN, since: 'exclusive' });
+    try {
+      // Page 1: shp_1, shp_2; page 2: shp_3, updated at the same time as shp_2.
+      partner.addShipments(shipment(1), shipment(2), { ...shipment(3), updated_at: shipment(2).updated_at });
+      const id = await connect(partner);
+      partner.answerNext({ kind: 'status', status: 400 }, 1, 1);
+      expect(await poll(id)).toMatchObject({ status: 'dead', lastError: { code: 'PERMANENT' } });
+      expect((await eventsOf(id)).map((e) => e.data.id).sort()).toEqual(['shp_1', 'shp_2']);
+
+      // The next poll asks from a cursor the partner still answers shp_3 after.
+      const next = await poll(id);
+      expect(next).toMatchObject({ status: 'succeeded', result: { emitted: 1 } });
+      expect((await eventsOf(id)).map((e) => e.data.id).sort()).toEqual(['shp_1', 'shp_2', 'shp_3']);
+    } finally {
+      await partner.close();
+    }
+  });
+
+  it('takes the latest ISO time as the cursor when the partner writes times with other offsets or precision', async () => {
+    const partner = await partnerWith(
+      { ...shipment(1), updated_at: '2026-12-05T14:00:00.5Z' },
+      { ...shipment(2), updated_at: '2026-12-05T14:00:00Z' },
+      { ...shipment(3), updated_at: '2026-12-05T12:00:00Z' },
+      // 14:30 UTC, the latest of the four.
+      { ...shipment(4), updated_at: '2026-12-05T09:30:00-05:00' },
+    );
+    try {
+      const id = await connect(partner);
+      expect(await poll(id)).toMatchObject({
+        status: 'succeeded',
+        result: { items: 4, emitted: 4, cursor: '2026-12-05T09:30:00-05:00' },
+      });
+      const again = await poll(id);
+      expect(partner.requests.at(-1)!.query).toEqual({ updated_since: '2026-12-05T09:30:00-05:00' });
+      expect(again).toMatchObject({ status: 'succeeded', result: { items: 1, emitted: 0 } });
+    } finally {
+      await partner.close();
+    }
+  });
+
+  it('stops a poll whose partner gives the same next-page token again, instead of reading the page a hundred times', async () => {
+    const partner = await partnerWith(shipment(1), shipment(2), shipment(3));
+    try {
+      const { nextPage, ...poller } = pollerConfig(partner).pollers.shipments;
+      // The partner ignores a parameter it does not know, so it answers the first page every time.
+      const id = await connect(partner, {
+        config: {
+          baseUrl: partner.url,
+          rateLimit: { requests: 1000, perMs: 1000 },
+          pollers: { shipments: { ...poller, nextPage: { ...nextPage, param: 'page' } } },
+        },
+      });
+      const done = await poll(id);
+      expect(done).toMatchObject({ status: 'dead', lastError: { code: 'PERMANENT' } });
+      expect(done.lastError!.message).toContain('next-page token');
+      expect(partner.requests.filter((r) => r.path === '/shipments')).toHaveLength(2);
+      expect((await eventsOf(id)).map((e) => e.data.id).sort()).toEqual(['shp_1', 'shp_2']);
+    } finally {
+      await partner.close();
+    }
+  });
+
+  it('never moves the cursor back when two polls of one poller run at once', async () => {
+    const partner = await startFakePartner({ token: TOKEN, pageSize: 10 });
+    try {
+      partner.addShipments(shipment(1), shipment(2), shipment(3));
+      const id = await connect(partner);
+      // The first poll's answer, shp_1 alone, comes late: after a second poll has read all three.
+      partner.answerNext({
+        kind: 'status',
+        status: 200,
+        delayMs: 1500,
+        body: { data: { shipments: [shipment(1)] }, next_cursor: null },
+      });
+      const slow = await trigger(id);
+      await waitFor(
+        () => Promise.resolve(partner.requests.length),
+        (n) => n === 1,
+      );
+      expect(await poll(id)).toMatchObject({
+        status: 'succeeded',
+        result: { cursor: shipment(3).updated_at },
+      });
+      expect(await finished(slow)).toMatchObject({ status: 'succeeded' });
+
+      await poll(id);
+      expect(partner.requests.at(-1)!.query).toEqual({ updated_since: shipment(3).updated_at });
+    } finally {
+      await partner.close();
+    }
+  });
+
+  it('stops a poll at its next page when the connection is paused meanwhile', async () => {
+    const partner = await startFakePartner({ token: TOKEN, pageSize: 1 });
+    try {
+      partner.addShipments(shipment(1), shipment(2), shipment(3));
+      const id = await connect(partner);
+      partner.answerNext({ kind: 'slow', delayMs: 1000 });
+      const jobId = await trigger(id);
+      await waitFor(
+        () => Promise.resolve(partner.requests.length),
+        (n) => n === 1,
+      );
+      await t.http().post(`/connections/${id}/pause`).set(admin).expect(200);
+      const done = await finished(jobId);
+      expect(done).toMatchObject({ status: 'dead', lastError: { code: 'PERMANENT' } });
+      expect(done.lastError!.message).toContain('paused');
+      // The page already asked for is kept; no other is asked for.
+      expect(partner.requests.filter((r) => r.path === '/shipments')).toHaveLength(1);
+      expect((await eventsOf(id)).map((e) => e.data.id)).toEqual(['shp_1']);
+    } finally {
+      await partner.close();
+    }
+  });
+
+  it('skips an item too large to be an event, with a log line, and emits the others', async () => {
+    const partner = await partnerWith();
+    try {
+      const id = await connect(partner);
+      const huge = { ...shipment(2), notes: 'x'.repeat(300 * 1024) };
+      partner.answerNext(
+        {
+          kind: 'status',
+          status: 200,
+          body: { data: { shipments: [shipment(1), huge, shipment(3)] }, next_cursor: null },
+        },
+        'all',
+      );
+      const done = await poll(id);
+      expect(done).toMatchObject({
+        status: 'succeeded',
+        result: { items: 3, emitted: 2, skipped: 1, cursor: shipment(3).updated_at },
+      });
+      expect(
+        done.logs.some((l) => l.message.includes('shp_2') && l.message.includes('EVENT_TOO_LARGE')),
+      ).toBe(true);
+      expect((await eventsOf(id)).map((e) => e.data.id).sort()).toEqual(['shp_1', 'shp_3']);
+    } finally {
+      await partner.close();
+    }
+  });
+
+  it('emits nothing again for unchanged items when a poller is renamed', async () => {
+    const partner = await partnerWith(shipment(1), shipment(2), shipment(3));
+    try {
+      const id = await connect(partner);
+      expect(await poll(id)).toMatchObject({ status: 'succeeded', result: { emitted: 3 } });
+      const { shipments } = pollerConfig(partner).pollers;
+      await t
+        .http()
+        .patch(`/connections/${id}`)
+        .set(admin)
+        .send({ config: { baseUrl: partner.url, pollers: { deliveries: shipments } } })
+        .expect(200);
+      expect((await schedulesOf(id)).map((s) => s.name)).toEqual([`connection:${id}:poll:deliveries`]);
+      // The renamed poller starts without a cursor and reads the same three shipments.
+      expect(await poll(id)).toMatchObject({ status: 'succeeded', result: { items: 3, emitted: 0 } });
+      expect(await eventsOf(id)).toHaveLength(3);
     } finally {
       await partner.close();
     }

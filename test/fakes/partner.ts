@@ -28,6 +28,8 @@ export type FakeAnswer =
       retryAfter?: number | Date | string;
       body?: unknown;
       contentType?: string;
+      /** Sent this long after the request came, as a slow partner would. */
+      delayMs?: number;
     }
   /** The normal answer, after `delayMs`. */
   | { kind: 'slow'; delayMs: number }
@@ -57,6 +59,11 @@ export interface FakePartnerOptions {
   token?: string;
   /** Shipments per page; default 2, small so paging shows in tests. */
   pageSize?: number;
+  /**
+   * How `updated_since` compares: `inclusive` (the default) answers shipments updated at or after
+   * it, `exclusive` only those updated after it, as some partners do.
+   */
+  since?: 'inclusive' | 'exclusive';
 }
 
 export interface FakePartner {
@@ -75,6 +82,7 @@ export interface FakePartner {
 
 export async function startFakePartner(options: FakePartnerOptions = {}): Promise<FakePartner> {
   const pageSize = options.pageSize ?? 2;
+  const exclusive = options.since === 'exclusive';
   // forceCloseConnections: a slow answer or an idle keep-alive socket must not hold up close().
   const app = Fastify({ logger: false, forceCloseConnections: true });
   const requests: RecordedRequest[] = [];
@@ -155,7 +163,11 @@ export async function startFakePartner(options: FakePartnerOptions = {}): Promis
       const offset = cursor ? decodeCursor(cursor) : 0;
       if (offset === null) return reply.code(400).send(problem('invalid_cursor', 'cursor is not valid'));
       const matching = shipments
-        .filter((shipment) => since === undefined || Date.parse(shipment.updated_at) >= Date.parse(since))
+        .filter((shipment) => {
+          if (since === undefined) return true;
+          const [updated, from] = [Date.parse(shipment.updated_at), Date.parse(since)];
+          return exclusive ? updated > from : updated >= from;
+        })
         .sort((a, b) => a.updated_at.localeCompare(b.updated_at) || a.id.localeCompare(b.id));
       const page = matching.slice(offset, offset + pageSize);
       const next = offset + pageSize < matching.length ? encodeCursor(offset + pageSize) : null;
@@ -197,6 +209,8 @@ async function misbehave(
 ): Promise<boolean> {
   switch (answer.kind) {
     case 'status': {
+      if (answer.delayMs !== undefined && !(await waitOpen(answer.delayMs, request, reply, pending)))
+        return true;
       if (answer.retryAfter !== undefined) reply.header('retry-after', retryAfterValue(answer.retryAfter));
       const body = answer.body ?? problem(`http_${answer.status}`, `the partner answered ${answer.status}`);
       reply.code(answer.status);
@@ -238,6 +252,32 @@ async function misbehave(
       request.socket.destroy();
       return true;
     }
+  }
+}
+
+/**
+ * Waits `delayMs` before a switched answer, as `slow` does before the normal one; false when the
+ * client gave up meanwhile (the reply is then hijacked), so close() does not wait for the timer.
+ */
+async function waitOpen(
+  delayMs: number,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  pending: Set<AbortController>,
+): Promise<boolean> {
+  const controller = new AbortController();
+  pending.add(controller);
+  const onClose = () => controller.abort();
+  request.socket.once('close', onClose);
+  try {
+    await sleep(delayMs, undefined, { signal: controller.signal });
+    return true;
+  } catch {
+    reply.hijack();
+    return false;
+  } finally {
+    request.socket.off('close', onClose);
+    pending.delete(controller);
   }
 }
 

@@ -14,17 +14,34 @@ export class PollCursorStore {
     return row?.cursor ?? null;
   }
 
-  /** Sets the cursor, in the caller's transaction (the one that stores what was read up to it). */
-  async save(
+  /**
+   * Moves the cursor to `cursor` if `isLater` finds it later than the stored one, in the caller's
+   * transaction (the one that stores what was read up to it). Two polls of one poller may run at
+   * once (a manual trigger while the schedule's job runs): the row is taken first (locked on
+   * PostgreSQL; SQLite has one writer), so the one that read less cannot move it back.
+   */
+  async advance(
     manager: EntityManager,
     connectionId: string,
     poller: string,
     cursor: string,
     at: Date,
+    isLater: (cursor: string, stored: string) => boolean,
   ): Promise<void> {
-    await manager.upsert(PollCursor, { connectionId, poller, cursor, updatedAt: at }, [
-      'connectionId',
-      'poller',
-    ]);
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(PollCursor)
+      .values({ connectionId, poller, cursor, updatedAt: at })
+      .orIgnore()
+      .execute();
+    const query = manager
+      .createQueryBuilder(PollCursor, 'c')
+      .where('c.connection_id = :connectionId AND c.poller = :poller', { connectionId, poller });
+    if (manager.connection.options.type === 'postgres') query.setLock('pessimistic_write');
+    const stored = await query.getOne();
+    if (stored && stored.cursor !== cursor && isLater(cursor, stored.cursor)) {
+      await manager.update(PollCursor, { connectionId, poller }, { cursor, updatedAt: at });
+    }
   }
 }
