@@ -228,6 +228,88 @@ describe('providers and connections', () => {
     });
   });
 
+  it('shows a hint of whole characters when the secret ends in one outside the BMP', async () => {
+    const password = `password-${'\u{1F511}'}abc`;
+    const created = await create({
+      name: 'emoji hint',
+      credentials: { type: 'basic', username: 'shop', password },
+    }).expect(201);
+    expect(created.body.credentials.hint).toBe('…\u{1F511}abc');
+    const got = await call('get', `/connections/${created.body.id}`).expect(200);
+    expect(got.body.credentials.hint).toBe('…\u{1F511}abc');
+  });
+
+  /** The names of the schedules kept for these connections. */
+  const schedulesOf = async (ids: string[]) =>
+    ((await call('get', '/schedules?limit=200').expect(200)).body.items as { name: string }[])
+      .map((schedule) => schedule.name)
+      .filter((name) => ids.some((id) => name.startsWith(`connection:${id}:`)));
+  const polling = {
+    baseUrl: 'https://partner.example',
+    pollers: { items: { path: '/items', items: '', id: 'id', event: 'partner.item', cron: '*/5 * * * *' } },
+  };
+
+  it('keeps a deleted connection deleted while other requests change it at the same time', async () => {
+    const ids: string[] = [];
+    for (let round = 0; round < 10; round++) {
+      const { id } = (await create({ name: `deleted while paused ${round}`, config: polling }).expect(201))
+        .body as { id: string };
+      ids.push(id);
+      const [deleted, changed] = await Promise.all([
+        call('delete', `/connections/${id}`),
+        call('post', `/connections/${id}/${round % 2 === 0 ? 'pause' : 'resume'}`),
+      ]);
+      expect(deleted.status).toBe(204);
+      expect([200, 404]).toContain(changed.status);
+      await call('get', `/connections/${id}`).expect(404);
+    }
+    expect(await schedulesOf(ids)).toEqual([]);
+  });
+
+  it('refuses with 422, never a 500, a connection made for an account being deleted, and leaves nothing of it', async () => {
+    const ids: string[] = [];
+    for (let round = 0; round < 10; round++) {
+      const account = await call('post', '/accounts')
+        .send({ name: 'Leaving', email: `leaving-race-${round}-${Date.now()}@example.com`, role: 'viewer' })
+        .expect(201);
+      const [deleted, made] = await Promise.all([
+        call('delete', `/accounts/${account.body.id}`),
+        create({ name: 'made while leaving', accountId: account.body.id, config: polling }),
+      ]);
+      expect(deleted.status).toBe(204);
+      if (made.status === 201) ids.push(made.body.id as string);
+      else
+        expect({ status: made.status, body: made.body }).toMatchObject({
+          status: 422,
+          body: { error: 'INVALID_CONNECTION', details: [{ path: '/accountId' }] },
+        });
+    }
+    for (const id of ids) await call('get', `/connections/${id}`).expect(404);
+    expect(await schedulesOf(ids)).toEqual([]);
+  });
+
+  it('clears a deleted storage from the settings of the connections that copied into it', async () => {
+    const storage = await create({
+      name: 'copies',
+      provider: 'local',
+      config: { folder: 'connections-e2e' },
+    }).expect(201);
+    const stream = { path: '/photos', items: 'data', id: 'id' };
+    const camera = await create({
+      name: 'camera',
+      config: { baseUrl: 'https://partner.example', streams: { photos: stream } },
+      settings: { storageConnectionId: storage.body.id, syncEvery: '1h' },
+    }).expect(201);
+
+    await call('delete', `/connections/${storage.body.id}`).expect(204);
+
+    const after = await call('get', `/connections/${camera.body.id}`).expect(200);
+    expect(after.body.settings).toEqual({ syncEvery: '1h' });
+    await call('patch', `/connections/${camera.body.id}`)
+      .send({ config: { baseUrl: 'https://eu.partner.example', streams: { photos: stream } } })
+      .expect(200);
+  });
+
   it('deletes an account’s connections with the account', async () => {
     const account = await call('post', '/accounts')
       .send({ name: 'Leaving', email: `leaving-${Date.now()}@example.com`, role: 'viewer' })
@@ -295,6 +377,26 @@ describe('secret key rotation', () => {
       try {
         const tested = await after.http().post(`/connections/${rotated.id}/test`).set(admin).expect(200);
         expect(tested.body).toMatchObject({ ok: false, code: 'TEMPORARY' });
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('answers the test of a connection whose credentials open with no key as a failed check, not a 500', async () => {
+    const database = await TestDatabase.create();
+    try {
+      const before = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: OLD_KEY } });
+      const { id } = (await bearerConnection(before, 'key lost')).body as { id: string };
+      await before.close();
+
+      const after = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: NEW_KEY } });
+      try {
+        const tested = await after.http().post(`/connections/${id}/test`).set(admin).expect(200);
+        expect(tested.body).toMatchObject({ ok: false, code: 'PERMANENT', durationMs: 0 });
+        expect(tested.body.message).toContain('PUT /connections/{id}/credentials');
       } finally {
         await after.close();
       }

@@ -7,6 +7,13 @@ export function isUniqueViolation(error: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+/** A write naming a row that is not there (or removing one still named), on PostgreSQL (23503) or SQLite. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const { code } = error.driverError as { code?: string };
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}
+
 /**
  * SQLite's codes of a database another writer holds or that cannot be written now, and
  * PostgreSQL's classes and states of a server that is unreachable, shutting down, out of

@@ -34,6 +34,19 @@ export class AccountStore {
     return manager.findOneBy(Account, { id });
   }
 
+  /**
+   * The account, its row locked until the deleting transaction ends (PostgreSQL; SQLite runs one
+   * write at a time). A row that names it, such as a new connection, waits for the lock and then
+   * finds it gone, so nothing of the account is added while its removal listeners run.
+   */
+  findForRemoval(manager: EntityManager, id: string): Promise<Account | null> {
+    const postgres = manager.connection.options.type === 'postgres';
+    return manager.findOne(Account, {
+      where: { id },
+      ...(postgres ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+    });
+  }
+
   findByEmail(email: string): Promise<Account | null> {
     return this.dataSource.manager.findOneBy(Account, { email });
   }

@@ -88,7 +88,8 @@ export class AccountsService {
   /** Deletes the account, and through foreign keys and removal listeners everything of it. */
   remove(id: string): Promise<void> {
     return this.serializer.transaction(async (manager) => {
-      const account = await this.getIn(manager, id);
+      const account = await this.accounts.findForRemoval(manager, id);
+      if (!account) throw new AccountError('ACCOUNT_NOT_FOUND', `no account with id ${id}`);
       if (account.role === 'admin' && !account.disabled) await this.assertAnotherAdmin(manager, account.id);
       for (const listener of this.removalListeners) await listener(manager, id);
       await this.accounts.remove(manager, id);

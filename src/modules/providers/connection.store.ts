@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { paginate } from '../../common/pagination/pagination.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
-import { isUniqueViolation } from '../../database/db-errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../../database/db-errors.js';
 import { nullableSqlText, rawSql, readTimestamp, sqlJson, sqlText } from '../../database/raw-sql.js';
 import { ConnectionCache } from './connection-cache.js';
 import { Connection } from './connection.entity.js';
@@ -34,14 +34,21 @@ export class ConnectionStore {
     private readonly cache: ConnectionCache,
   ) {}
 
-  /** Inserts or updates; `'name-taken'` when the account already has a connection of that name. */
-  async save(manager: EntityManager, connection: Connection): Promise<Connection | 'name-taken'> {
+  /**
+   * Inserts or updates; `'name-taken'` when the account already has a connection of that name,
+   * `'no-account'` when its account is gone (deleted since it was checked).
+   */
+  async save(
+    manager: EntityManager,
+    connection: Connection,
+  ): Promise<Connection | 'name-taken' | 'no-account'> {
     try {
       const saved = await manager.save(connection);
       this.cache.written(manager, connection.id);
       return saved;
     } catch (error) {
       if (isUniqueViolation(error)) return 'name-taken';
+      if (isForeignKeyViolation(error)) return 'no-account';
       throw error;
     }
   }
@@ -55,7 +62,19 @@ export class ConnectionStore {
     return rows.length === 0 ? null : connectionFromRow(rows[0]);
   }
 
-  /** An account's connections, oldest first. */
+  /**
+   * The connection, to change or delete in the caller's transaction. On PostgreSQL its row stays
+   * locked until that transaction ends, so a concurrent change waits and then finds the
+   * connection as it was left (or gone): without the lock, a change that read it before a delete
+   * committed would save it again, credentials and schedules included. SQLite runs one write
+   * transaction at a time already.
+   */
+  async findForChange(manager: EntityManager, id: string): Promise<Connection | null> {
+    const lock = isPostgres(manager) ? ' FOR UPDATE' : '';
+    const { rows } = await rawSql(manager, `SELECT * FROM "connection" WHERE id = ?${lock}`, [id]);
+    return rows.length === 0 ? null : connectionFromRow(rows[0]);
+  }
+
   /** How many connections each provider has. */
   async countByProvider(): Promise<Record<string, number>> {
     const { rows } = await rawSql(
@@ -65,6 +84,7 @@ export class ConnectionStore {
     return Object.fromEntries(rows.map((row) => [sqlText(row.provider), Number(row.n)]));
   }
 
+  /** An account's connections, oldest first. */
   async ofAccount(
     accountId: string,
     manager: EntityManager = this.dataSource.manager,
@@ -75,12 +95,32 @@ export class ConnectionStore {
     return rows.map(connectionFromRow);
   }
 
+  /** The account's connection of that name, locked for a change like `findForChange`. */
   async findByName(manager: EntityManager, accountId: string, name: string): Promise<Connection | null> {
-    const { rows } = await rawSql(manager, `SELECT * FROM "connection" WHERE account_id = ? AND name = ?`, [
-      accountId,
-      name,
-    ]);
+    const lock = isPostgres(manager) ? ' FOR UPDATE' : '';
+    const { rows } = await rawSql(
+      manager,
+      `SELECT * FROM "connection" WHERE account_id = ? AND name = ?${lock}`,
+      [accountId, name],
+    );
     return rows.length === 0 ? null : connectionFromRow(rows[0]);
+  }
+
+  /**
+   * The account's connections whose settings name `storageId` as the storage for their copies,
+   * locked for a change. Settings are stored as `JSON.stringify` writes them, so the text narrows
+   * the rows down and the parsed settings decide.
+   */
+  async copyingInto(manager: EntityManager, accountId: string, storageId: string): Promise<Connection[]> {
+    const lock = isPostgres(manager) ? ' FOR UPDATE' : '';
+    const { rows } = await rawSql(
+      manager,
+      `SELECT * FROM "connection" WHERE account_id = ? AND id <> ? AND settings LIKE ? ORDER BY id${lock}`,
+      [accountId, storageId, `%${JSON.stringify(storageId)}%`],
+    );
+    return rows
+      .map(connectionFromRow)
+      .filter((connection) => connection.settings.storageConnectionId === storageId);
   }
 
   /**
@@ -208,6 +248,11 @@ export class ConnectionStore {
   }
 }
 
+function isPostgres(manager: EntityManager): boolean {
+  return manager.connection.options.type === 'postgres';
+}
+
+/** A write refused by a foreign key (the connection's account is gone), on PostgreSQL or SQLite. */
 function connectionFromRow(row: Record<string, unknown>): Connection {
   return Object.assign(new Connection(), {
     id: String(row.id),

@@ -204,7 +204,10 @@ export class ConnectionsController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a connection and its credentials' })
+  @ApiOperation({
+    summary:
+      'Delete a connection with its credentials and schedules; connections that copied into it (their settings’ storageConnectionId) stop naming it',
+  })
   @ApiNoContentResponse()
   @ApiResponse(NOT_FOUND)
   async remove(@CurrentPrincipal() caller: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<void> {

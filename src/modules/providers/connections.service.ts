@@ -351,7 +351,7 @@ export class ConnectionsService {
    * schedule stops or starts firing with it. Answers the connection as it now is.
    */
   async setSyncsPaused(manager: EntityManager, id: string, at: Date | null): Promise<Connection> {
-    const connection = await this.store.find(id, manager);
+    const connection = await this.store.findForChange(manager, id);
     if (!connection) throw new ConnectionError('CONNECTION_NOT_FOUND', `no connection with id ${id}`);
     if ((connection.syncsPausedAt === null) === (at === null)) return connection;
     connection.syncsPausedAt = at;
@@ -359,9 +359,20 @@ export class ConnectionsService {
     return this.saveUnique(manager, connection);
   }
 
+  /**
+   * Deletes the connection with its credentials and schedules. Connections that copied their items
+   * into it (a storage) stop naming it, as if they had never chosen one: the reference would
+   * otherwise fail each of their syncs and refuse every later change of their config.
+   */
   async remove(caller: Principal, id: string): Promise<void> {
     await this.serializer.transaction(async (manager) => {
-      visibleTo(caller, await this.store.find(id, manager), id);
+      const connection = visibleTo(caller, await this.store.findForChange(manager, id), id);
+      for (const copying of await this.store.copyingInto(manager, connection.accountId, id)) {
+        const settings = { ...copying.settings };
+        delete settings.storageConnectionId;
+        Object.assign(copying, { settings, updatedAt: this.clock.now() });
+        await this.saveUnique(manager, copying);
+      }
       await this.store.remove(manager, id);
       await this.schedules.remove(manager, id);
     });
@@ -382,9 +393,21 @@ export class ConnectionsService {
     if (!provider.instance.check) {
       return { ok: true, code: null, message: `${connection.provider} has no check to run`, durationMs: 0 };
     }
+    let opened: ProviderConnection;
+    try {
+      opened = this.open(connection);
+    } catch {
+      // Sealed with a key this installation no longer has: no call could be made with them.
+      return {
+        ok: false,
+        code: 'PERMANENT',
+        message:
+          'its credentials cannot be opened with the secret key (JUNCTION_SECRET_KEY); give them again with PUT /connections/{id}/credentials',
+        durationMs: 0,
+      };
+    }
     const started = performance.now();
     const durationMs = () => Math.round(performance.now() - started);
-    let opened = this.open(connection);
     try {
       opened = await open(connection);
       await provider.instance.check(opened, AbortSignal.timeout(CHECK_TIMEOUT_MS));
@@ -490,7 +513,7 @@ export class ConnectionsService {
     apply: (connection: Connection, manager: EntityManager) => void | Promise<void>,
   ): Promise<Connection> {
     return this.serializer.transaction(async (manager) => {
-      const connection = visibleTo(caller, await this.store.find(id, manager), id);
+      const connection = visibleTo(caller, await this.store.findForChange(manager, id), id);
       await apply(connection, manager);
       connection.updatedAt = this.clock.now();
       return this.saveUnique(manager, connection);
@@ -506,6 +529,8 @@ export class ConnectionsService {
         `the account has a connection named ${connection.name} already`,
       );
     }
+    // The account was deleted after it was checked (its deletion and this write raced).
+    if (saved === 'no-account') throw noAccount(connection.accountId);
     await this.schedules.sync(manager, saved);
     return saved;
   }
@@ -555,8 +580,7 @@ export class ConnectionsService {
     try {
       await this.accounts.get(accountId);
     } catch (error) {
-      if (hasErrorCode(error, 'ACCOUNT_NOT_FOUND'))
-        throw invalid([{ path: '/accountId', message: `no account has the id ${accountId}` }]);
+      if (hasErrorCode(error, 'ACCOUNT_NOT_FOUND')) throw noAccount(accountId);
       throw error;
     }
   }
@@ -572,6 +596,10 @@ function visibleTo(caller: Principal, connection: Connection | null, id: string)
     throw new ConnectionError('CONNECTION_NOT_FOUND', `no connection with id ${id}`);
   }
   return connection;
+}
+
+function noAccount(accountId: string): ConnectionError {
+  return invalid([{ path: '/accountId', message: `no account has the id ${accountId}` }]);
 }
 
 function invalid(problems: SchemaViolation[]): ConnectionError {

@@ -97,12 +97,15 @@ export function readCredentials(
   return problems.length > 0 ? { problems } : { credentials: { type: type as CredentialType, fields: read } };
 }
 
-/** `…wxyz`: the last characters of the secret field, or null when showing them would say too much. */
+/**
+ * `…wxyz`: the last characters of the secret field, or null when showing them would say too much.
+ * Counted in code points, so a character outside the BMP (an emoji) is never cut in half.
+ */
 export function credentialHint({ type, fields }: Credentials): string | null {
   const field = SECRET_FIELD[type];
-  const secret = field ? fields[field] : undefined;
-  if (!secret || secret.length < MIN_LENGTH_FOR_HINT) return null;
-  return `…${secret.slice(-HINT_LENGTH)}`;
+  const characters = Array.from((field ? fields[field] : undefined) ?? '');
+  if (characters.length < MIN_LENGTH_FOR_HINT) return null;
+  return `…${characters.slice(-HINT_LENGTH).join('')}`;
 }
 
 /**
