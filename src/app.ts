@@ -52,6 +52,9 @@ export async function createApp(
     bufferLogs: true,
     // Inbound webhooks are verified on the exact bytes received (`request.rawBody`).
     rawBody: true,
+    // A failed boot is thrown to the caller, which can name the plug-in it came from, rather than
+    // ending the process here.
+    abortOnError: false,
   });
   app.useLogger(app.get(Logger));
   const tracing = app.get(Tracing);

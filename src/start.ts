@@ -3,8 +3,10 @@ import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { AppModule } from './app.module.js';
 import { createApp } from './app.js';
+import type { AppConfig } from './config/app-config.js';
 import { ConfigError, loadConfig } from './config/load-config.js';
-import { PluginLoadError, loadPlugins } from './plugins/load-plugins.js';
+import { PluginLoadError, loadPlugins, pluginBootError } from './plugins/load-plugins.js';
+import type { PluginModule } from './plugins/load-plugins.js';
 
 /** A shutdown that takes longer than this (a stuck request) ends the process anyway. */
 const SHUTDOWN_GRACE_MS = 30_000;
@@ -37,26 +39,44 @@ async function boot(): Promise<void> {
     plugins = await loadPlugins(config.plugins);
   } catch (error) {
     if (!(error instanceof PluginLoadError)) throw error;
-    // The cause's stack shows where inside the plug-in an import failed.
-    const cause = error.cause instanceof Error ? `\n${error.cause.stack ?? error.cause.message}` : '';
-    process.stderr.write(`Junction did not start. ${error.message}${cause}\n`);
-    process.exit(1);
+    refuse(error);
   }
 
   let app: INestApplicationContext;
+  try {
+    app = await open(config, plugins);
+  } catch (error) {
+    // Nest names the class it could not resolve or create, not the plug-in it came from.
+    const pluginError = pluginBootError(error, plugins);
+    if (!pluginError) throw error;
+    refuse(pluginError);
+  }
+  stopOnSignals(app);
+}
+
+/** Prints why a plug-in stops the boot, and exits 1. */
+function refuse(error: PluginLoadError): never {
+  // The cause's stack shows where inside the plug-in it failed.
+  const cause = error.cause instanceof Error ? `\n${error.cause.stack ?? error.cause.message}` : '';
+  process.stderr.write(`Junction did not start. ${error.message}${cause}\n`);
+  process.exit(1);
+}
+
+/** The HTTP server when the process has the `api` role, otherwise an application context; started. */
+async function open(config: AppConfig, plugins: PluginModule[]): Promise<INestApplicationContext> {
   if (config.hasRole('api')) {
     const http = await createApp(config, plugins);
     await http.listen(config.port);
     new Logger('Junction').log(`listening on port ${config.port}; Swagger UI at /docs`);
-    app = http;
-  } else {
-    // Worker-only processes serve no HTTP.
-    app = await NestFactory.createApplicationContext(AppModule.forRoot(config, plugins), {
-      bufferLogs: true,
-    });
-    new Logger('Junction').log(`started with roles ${[...config.roles].join(',')} and no HTTP server`);
+    return http;
   }
-  stopOnSignals(app);
+  // Worker-only processes serve no HTTP. A failed boot is thrown here rather than ending the process.
+  const context = await NestFactory.createApplicationContext(AppModule.forRoot(config, plugins), {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  new Logger('Junction').log(`started with roles ${[...config.roles].join(',')} and no HTTP server`);
+  return context;
 }
 
 /** SIGTERM or SIGINT: stop accepting, let in-flight requests finish, close the database, exit 0. */

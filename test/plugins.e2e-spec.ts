@@ -108,6 +108,66 @@ export default class NoCredentialsPlugin {}
 Module({ providers: [NoCredentials] })(NoCredentialsPlugin);
 `;
 
+/** A provider that injects a class nothing provides, so Nest cannot create it. */
+const UNRESOLVED_PLUGIN = `
+import { Inject, Injectable, Module } from 'junction/sdk';
+
+class Missing {}
+class NeedsMissing {
+  constructor(missing) {
+    this.missing = missing;
+  }
+}
+Inject(Missing)(NeedsMissing, undefined, 0);
+Injectable()(NeedsMissing);
+
+export default class UnresolvedPlugin {}
+Module({ providers: [NeedsMissing] })(UnresolvedPlugin);
+`;
+
+/** A provider whose constructor throws, as one missing its settings might. */
+const CONSTRUCTOR_THROWS_PLUGIN = `
+import { Injectable, Module } from 'junction/sdk';
+
+class Boom {
+  constructor() {
+    throw new Error('BOOM_TOKEN is not set');
+  }
+}
+Injectable()(Boom);
+
+export default class BoomPlugin {}
+Module({ providers: [Boom] })(BoomPlugin);
+`;
+
+/** A provider whose onModuleInit fails. */
+const INIT_THROWS_PLUGIN = `
+import { Injectable, Module } from 'junction/sdk';
+
+class LateBoom {
+  async onModuleInit() {
+    await Promise.resolve();
+    throw new Error('the partner refused the handshake');
+  }
+}
+Injectable()(LateBoom);
+
+export default class LateBoomPlugin {}
+Module({ providers: [LateBoom] })(LateBoomPlugin);
+`;
+
+/** A class marked @Provider() without its metadata, which plain JavaScript allows. */
+const NO_METADATA_PLUGIN = `
+import { Injectable, Module, Provider } from 'junction/sdk';
+
+class Bare {}
+Injectable()(Bare);
+Provider()(Bare);
+
+export default class BarePlugin {}
+Module({ providers: [Bare] })(BarePlugin);
+`;
+
 interface Running {
   port: number;
   exitCode: () => number | null;
@@ -139,6 +199,18 @@ async function run(cwd: string, env: Record<string, string>): Promise<Running> {
   };
 }
 
+/** How `junction` exited, or `'still running'` (and it is stopped) when it booted instead. */
+async function exitCodeWithin(junction: Running, ms: number): Promise<number | null | 'still running'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'still running'>((resolve) => {
+    timer = setTimeout(() => resolve('still running'), ms);
+  });
+  const outcome = await Promise.race([junction.exited, late]);
+  clearTimeout(timer);
+  if (outcome === 'still running') await junction.stop();
+  return outcome;
+}
+
 describe('plug-ins', () => {
   let folder: string;
   let database: TestDatabase;
@@ -158,6 +230,10 @@ describe('plug-ins', () => {
     fs.writeFileSync(path.join(folder, 'no-module.mjs'), 'export const answer = 42;\n');
     fs.writeFileSync(path.join(folder, 'no-schema.mjs'), NO_SCHEMA_PLUGIN);
     fs.writeFileSync(path.join(folder, 'no-credentials.mjs'), NO_CREDENTIALS_PLUGIN);
+    fs.writeFileSync(path.join(folder, 'unresolved.mjs'), UNRESOLVED_PLUGIN);
+    fs.writeFileSync(path.join(folder, 'constructor-throws.mjs'), CONSTRUCTOR_THROWS_PLUGIN);
+    fs.writeFileSync(path.join(folder, 'init-throws.mjs'), INIT_THROWS_PLUGIN);
+    fs.writeFileSync(path.join(folder, 'no-metadata.mjs'), NO_METADATA_PLUGIN);
     database = await TestDatabase.create();
     // The partner behind the echo provider: answers GET /ping with { pong: true }.
     partner = http.createServer((req, res) => {
@@ -285,7 +361,33 @@ describe('plug-ins', () => {
       {},
       'NoCredentials (plug-in ./no-credentials.mjs): its credentialTypes must be an array',
     ],
+    ['./no-metadata.mjs', {}, 'Bare (plug-in ./no-metadata.mjs): @Provider() was given no metadata'],
+    [
+      './unresolved.mjs',
+      {},
+      "plug-in ./unresolved.mjs: Nest can't resolve dependencies of the NeedsMissing (?). Please make sure that the argument Missing at index [0] is available in the UnresolvedPlugin module.",
+    ],
+    [
+      './constructor-throws.mjs',
+      {},
+      'plug-in ./constructor-throws.mjs: Boom could not be created: BOOM_TOKEN is not set',
+    ],
+    [
+      './init-throws.mjs',
+      {},
+      'plug-in ./init-throws.mjs: LateBoom.onModuleInit() failed: the partner refused the handshake',
+    ],
     // A process without the api role boots without HTTP, and loads plug-ins the same way.
+    [
+      './unresolved.mjs',
+      { JUNCTION_ROLES: 'worker' },
+      "plug-in ./unresolved.mjs: Nest can't resolve dependencies of the NeedsMissing (?).",
+    ],
+    [
+      './init-throws.mjs',
+      { JUNCTION_ROLES: 'worker' },
+      'plug-in ./init-throws.mjs: LateBoom.onModuleInit() failed: the partner refused the handshake',
+    ],
     [
       './taken-type.mjs',
       { JUNCTION_ROLES: 'worker' },
@@ -296,9 +398,33 @@ describe('plug-ins', () => {
     async (plugin, env, message) => {
       const junction = await run(folder, database.env({ JUNCTION_PLUGINS: plugin, ...env }));
 
-      expect(await junction.exited).toBe(1);
+      expect(await exitCodeWithin(junction, 20_000)).toBe(1);
       expect(junction.stderr()).toContain(message);
     },
     30_000,
   );
+
+  it('names the plug-in when a junction command cannot boot it either', async () => {
+    const child = spawn(
+      process.execPath,
+      [path.resolve('dist/src/cli/main.js'), 'keys', 'create', '--email', 'plugins@example.com'],
+      {
+        cwd: folder,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          ...database.env({ JUNCTION_PLUGINS: './unresolved.mjs' }),
+        },
+      },
+    );
+    let stderr = '';
+    child.stdout.resume();
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      "plug-in ./unresolved.mjs: Nest can't resolve dependencies of the NeedsMissing (?).",
+    );
+  }, 30_000);
 });

@@ -45,11 +45,12 @@ export async function withApplication<T>(
   const config = readConfig(env);
   // Loaded here, not at the top: importing the application takes seconds, which `--help` and a
   // mistyped option should not wait for. A command imports the services it uses the same way.
-  const [{ AppModule }, { PluginLoadError, loadPlugins }, { pingRedis, redisProblem }] = await Promise.all([
-    import('../app.module.js'),
-    import('../plugins/load-plugins.js'),
-    import('./checks.js'),
-  ]);
+  const [{ AppModule }, { PluginLoadError, loadPlugins, pluginBootError }, { pingRedis, redisProblem }] =
+    await Promise.all([
+      import('../app.module.js'),
+      import('../plugins/load-plugins.js'),
+      import('./checks.js'),
+    ]);
   // Bull would wait for an unreachable Redis forever; say so at once instead.
   if (config.redisUrl) {
     const problem = await pingRedis(config.redisUrl);
@@ -62,11 +63,20 @@ export async function withApplication<T>(
     if (error instanceof PluginLoadError) throw new CliError(error.message);
     throw error;
   }
-  const app = await quietly(() =>
-    NestFactory.createApplicationContext(AppModule.forRoot(config, plugins), {
-      logger: new StderrLogger({ logLevels: cliLogLevels(config) }),
-    }),
-  );
+  let app: INestApplicationContext;
+  try {
+    app = await quietly(() =>
+      NestFactory.createApplicationContext(AppModule.forRoot(config, plugins), {
+        logger: new StderrLogger({ logLevels: cliLogLevels(config) }),
+        // A failed boot comes back here, to be told as the plug-in's when it is one.
+        abortOnError: false,
+      }),
+    );
+  } catch (error) {
+    const pluginError = pluginBootError(error, plugins);
+    if (pluginError) throw new CliError(pluginError.message);
+    throw error;
+  }
   try {
     return await work(app);
   } finally {

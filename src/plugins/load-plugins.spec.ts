@@ -1,10 +1,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { DynamicModule } from '@nestjs/common';
+import { Inject, Injectable, Module } from '@nestjs/common';
+import type { DynamicModule, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { withPluginOrigin } from '../common/plugin-origin.js';
 import type { PluginSpec } from '../config/app-config.js';
-import { PluginLoadError, loadPlugins } from './load-plugins.js';
+import { PluginLoadError, loadPlugins, pluginBootError } from './load-plugins.js';
+import type { PluginModule } from './load-plugins.js';
 import { PluginHostModule } from './plugin-host.module.js';
 
 // Plain ESM files; `Reflect.defineMetadata('providers', ...)` is what `@Module({ providers })` does.
@@ -91,5 +94,78 @@ describe('loadPlugins', () => {
     expect(withPluginOrigin('Outer', outer)).toBe('Outer (plug-in ./imports.mjs)');
     expect(withPluginOrigin('Inner', inner)).toBe('Inner (plug-in ./imports.mjs)');
     expect(withPluginOrigin('Built-in', PluginHostModule)).toBe('Built-in');
+  });
+});
+
+describe('pluginBootError', () => {
+  let folder: string;
+  /** Boots `module` alone, as the application would with it among its imports; the error it fails with. */
+  const bootError = async (module: PluginModule): Promise<unknown> => {
+    const app = await NestFactory.createApplicationContext(module, {
+      abortOnError: false,
+      logger: false,
+    }).catch((error: unknown) => error);
+    if (!(app instanceof Error)) throw new Error('expected the boot to fail');
+    return app;
+  };
+  /** A plug-in file whose module provides `Worker`, and exports `Missing`, which nothing provides. */
+  const loadWorkerPlugin = async (name: string, worker: string) => {
+    const filePath = path.join(folder, name);
+    fs.writeFileSync(
+      filePath,
+      `export class Missing {}\nexport ${worker}\n` +
+        `export default class WorkerPlugin {}\nReflect.defineMetadata('providers', [Worker], WorkerPlugin);\n`,
+    );
+    const modules = await loadPlugins([{ kind: 'file', name: `./${name}`, path: filePath }]);
+    const exports = (await import(filePath)) as { Worker: Type; Missing: Type };
+    return { modules, plugin: modules[1], ...exports };
+  };
+
+  beforeAll(() => {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-plugin-boot-'));
+  });
+  afterAll(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+  it("names the plug-in and keeps Nest's reason when a plug-in class's dependency cannot be resolved", async () => {
+    const { modules, plugin, Worker, Missing } = await loadWorkerPlugin(
+      'unresolved.mjs',
+      'class Worker { constructor(missing) { this.missing = missing; } }',
+    );
+    Inject(Missing)(Worker, undefined, 0);
+
+    const named = pluginBootError(await bootError(plugin), modules);
+
+    expect(named).toBeInstanceOf(PluginLoadError);
+    expect(named?.message).toBe(
+      "plug-in ./unresolved.mjs: Nest can't resolve dependencies of the Worker (?). Please make sure that the argument Missing at index [0] is available in the WorkerPlugin module. Add what it injects to the plug-in module's providers (or import a module that exports it); of Junction's own services, a plug-in can inject only PartnerHttpClient.",
+    );
+  });
+
+  it('names the plug-in and the class when a plug-in class throws at boot', async () => {
+    const { modules, plugin } = await loadWorkerPlugin(
+      'throws.mjs',
+      "class Worker { constructor() { throw new Error('WORKER_TOKEN is not set'); } }",
+    );
+
+    const named = pluginBootError(await bootError(plugin), modules);
+
+    expect(named?.message).toBe(
+      'plug-in ./throws.mjs: Worker could not be created: WORKER_TOKEN is not set (fix the plug-in or its settings, or take it out of JUNCTION_PLUGINS)',
+    );
+    expect((named?.cause as Error).message).toBe('WORKER_TOKEN is not set');
+  });
+
+  it("leaves an error about none of the plug-ins' classes as it is", async () => {
+    const { modules } = await loadWorkerPlugin('innocent.mjs', 'class Worker {}');
+    class Needed {}
+    @Injectable()
+    class BuiltIn {
+      constructor(@Inject(Needed) readonly needed: Needed) {}
+    }
+    @Module({ providers: [BuiltIn] })
+    class BuiltInModule {}
+
+    expect(pluginBootError(await bootError(BuiltInModule), modules)).toBeUndefined();
+    expect(pluginBootError(new Error('the database is down'), modules)).toBeUndefined();
   });
 });

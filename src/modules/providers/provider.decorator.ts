@@ -235,7 +235,8 @@ export interface ConnectionSchedule {
 
 /**
  * Marks a class as a provider: an account's connections name it by `key`. Providers are found at
- * boot, built-in ones and plug-ins alike; two with one key stop the boot.
+ * boot, built-in ones and plug-ins alike; two with one key, or one marked without metadata (plain
+ * JavaScript can call `Provider()`), stop the boot.
  */
 export const Provider = (metadata: ProviderMetadata): ClassDecorator =>
   SetMetadata<string, ProviderMetadata>(PROVIDER_METADATA, metadata);

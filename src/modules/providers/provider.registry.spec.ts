@@ -47,6 +47,15 @@ class StorageWithoutUsageProvider {
   list = () => Promise.resolve([]);
 }
 
+// Plain JavaScript can call the decorator without metadata, or without a key; TypeScript would refuse.
+@Injectable()
+@Provider(undefined as unknown as ProviderMetadata)
+class NoMetadataProvider {}
+
+@Injectable()
+@Provider({ ...base, key: undefined } as unknown as ProviderMetadata)
+class NoKeyProvider {}
+
 function boot(...providers: (new () => object)[]) {
   return startServiceModule({ imports: [DiscoveryModule], providers: [ProviderRegistry, ...providers] });
 }
@@ -97,5 +106,15 @@ describe('ProviderRegistry', () => {
     await expect(boot(StorageWithoutUsageProvider)).rejects.toThrow(
       'StorageWithoutUsageProvider: a provider has the storage capability if and only if it has put(), get(), delete(), list() and usage()',
     );
+  });
+
+  it('stops the boot when a class is marked @Provider() without metadata, naming it', async () => {
+    await expect(boot(NoMetadataProvider)).rejects.toThrow(
+      'NoMetadataProvider: @Provider() was given no metadata',
+    );
+  });
+
+  it('stops the boot when a provider has no key, naming it', async () => {
+    await expect(boot(NoKeyProvider)).rejects.toThrow('NoKeyProvider: its key must be a string');
   });
 });

@@ -35,10 +35,10 @@ const PROVIDER_KEY_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const MAX_VIOLATIONS = 50;
 
 /**
- * Every `@Provider` class, found once at boot (built-in and plug-ins alike). A missing or
- * mistyped field, a key declared twice, a bad key, an unknown credential type or capability, a
- * rate limit that is not one, or a config schema ajv cannot compile stops the boot, naming each
- * problem.
+ * Every `@Provider` class, found once at boot (built-in and plug-ins alike). Missing metadata, a
+ * missing or mistyped field, a key declared twice, a bad key, an unknown credential type or
+ * capability, a rate limit that is not one, or a config schema ajv cannot compile stops the boot,
+ * naming each problem.
  */
 @Injectable()
 export class ProviderRegistry implements OnModuleInit {
@@ -54,12 +54,17 @@ export class ProviderRegistry implements OnModuleInit {
     const ajv = newAjv();
     for (const wrapper of this.discovery.getProviders()) {
       if (!wrapper.metatype || !wrapper.instance || typeof wrapper.instance !== 'object') continue;
-      const metadata = this.reflector.get<ProviderMetadata | undefined>(
-        PROVIDER_METADATA,
-        wrapper.metatype as () => unknown,
-      );
-      if (!metadata) continue;
+      const metatype = wrapper.metatype as () => unknown;
+      // Whether it is marked at all: `Provider()` in plain JavaScript marks it with no metadata.
+      if (!Reflect.hasMetadata(PROVIDER_METADATA, metatype)) continue;
+      const metadata = this.reflector.get<ProviderMetadata | undefined>(PROVIDER_METADATA, metatype);
       const source = withPluginOrigin((wrapper.instance as object).constructor.name, wrapper.host?.metatype);
+      if (typeof metadata !== 'object' || metadata === null) {
+        problems.push(
+          `${source}: @Provider() was given no metadata; pass it { key, title, kinds, configSchema, credentialTypes, capabilities }`,
+        );
+        continue;
+      }
       const shape = shapeProblems(metadata);
       if (shape.length > 0) {
         problems.push(...shape.map((problem) => `${source}: ${problem}`));
