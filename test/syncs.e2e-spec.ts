@@ -421,9 +421,17 @@ describe(`syncs (${mode})`, () => {
         await meanwhile(library, id, config);
         const asked = library.requests.length;
         const run = (await settled(sync.id)).runs[0];
-        const job = (await t.http().get(`/jobs/${run.jobId}`).set(admin).expect(200)).body as {
-          logs: { message: string }[];
-        };
+        // The run ends inside its job's attempt; the attempt's log lines are written with its outcome.
+        const job = await waitFor(
+          async () =>
+            (await t.http().get(`/jobs/${run.jobId}`).set(admin).expect(200)).body as {
+              status: string;
+              logs: { message: string }[];
+            },
+          (found) => found.status === 'succeeded' || found.status === 'dead',
+          10_000,
+          20,
+        );
         return {
           library,
           id,
