@@ -87,6 +87,46 @@ describe('providers and connections', () => {
     expect((await call('get', '/connections').expect(200)).body.items).toHaveLength(before);
   });
 
+  it('refuses a fixed credential header in the config, which every answer would show, and takes a template', async () => {
+    const before = (await call('get', '/connections').expect(200)).body.items.length;
+    const secret = 'Bearer sk_live_0123456789abcdef';
+    const refused = await create({
+      name: 'header-secret',
+      config: {
+        baseUrl: 'https://partner.example',
+        headers: { Authorization: secret },
+        actions: { send: { method: 'POST', path: '/x', headers: { 'X-Api-Key': 'k-0123456789' } } },
+        pollers: {
+          list: {
+            path: '/l',
+            items: 'data',
+            id: 'id',
+            event: 'l.seen',
+            cron: '* * * * *',
+            headers: { Cookie: 's=1' },
+          },
+        },
+      },
+    }).expect(422);
+    expect((refused.body.details as { path: string }[]).map((problem) => problem.path).sort()).toEqual([
+      '/config/actions/send/headers/X-Api-Key',
+      '/config/headers/Authorization',
+      '/config/pollers/list/headers/Cookie',
+    ]);
+    expect(refused.text).not.toContain(secret);
+    // A value from the job's input is no stored secret.
+    await create({
+      name: 'header-template',
+      config: {
+        baseUrl: 'https://partner.example',
+        actions: {
+          send: { method: 'POST', path: '/x', headers: { Authorization: 'Bearer {{input.token}}' } },
+        },
+      },
+    }).expect(201);
+    expect((await call('get', '/connections').expect(200)).body.items).toHaveLength(before + 1);
+  });
+
   it('refuses a user or password in a config URL, a rate window longer than a timer can wait, and a blank name', async () => {
     const before = (await call('get', '/connections').expect(200)).body.items.length;
     const message = 'must not carry a user or password; give them as the connection’s credentials';

@@ -203,6 +203,31 @@ const CREDENTIAL_TYPES: CredentialType[] = ['none', 'api_key', 'bearer', 'basic'
 /** An item's content is fetched up to this size. */
 const MAX_CONTENT_BYTES = 100 * 1024 * 1024;
 
+/**
+ * Headers whose value is a credential. Config is stored and shown as it is, so a fixed value of
+ * one there would be in every answer about the connection; it belongs in the sealed credentials
+ * (`bearer`, or `api_key` with that header). A template (`{{input.token}}`) holds no secret itself.
+ */
+const CREDENTIAL_HEADERS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'x-api-key',
+  'api-key',
+]);
+
+function credentialHeaderProblems(
+  at: string,
+  headers: Record<string, unknown> | undefined,
+): SchemaViolation[] {
+  return Object.entries(headers ?? {})
+    .filter(([name, value]) => CREDENTIAL_HEADERS.has(name.toLowerCase()) && !String(value).includes('{{'))
+    .map(([name]) => ({
+      path: `${at}/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+      message: `would be shown with the config; give it as the connection’s credentials (bearer, or api_key with header ${name})`,
+    }));
+}
+
 /** The built-in provider for any REST partner, configured instead of coded. */
 @Injectable()
 @Provider({
@@ -230,6 +255,18 @@ export class HttpProvider implements ConnectionProvider {
         templateProblems(template, roots).map((message) => ({ path: `${at}/${part}`, message })),
       );
     return [
+      ...credentialHeaderProblems('/config', (config as unknown as HttpConfig).headers),
+      ...[
+        ...Object.entries(actions).map(
+          ([name, { headers }]) => [`/config/actions/${name}`, headers] as const,
+        ),
+        ...Object.entries(pollers).map(
+          ([name, { headers }]) => [`/config/pollers/${name}`, headers] as const,
+        ),
+        ...Object.entries(streams).map(
+          ([name, { headers }]) => [`/config/streams/${name}`, headers] as const,
+        ),
+      ].flatMap(([at, headers]) => credentialHeaderProblems(at, headers)),
       ...Object.entries(actions).flatMap(([name, { path, query, headers, body }]) =>
         templates(`/config/actions/${name}`, { path, query, headers, body }, ['input']),
       ),
