@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import type { ConsumeMessage } from 'amqplib';
 import { MetricsRegistry } from '../src/common/metrics-registry.js';
 import { connectOptions } from '../src/modules/providers/amqp/amqp-broker.js';
@@ -880,6 +881,116 @@ describe('the amqp provider', () => {
     expect(
       (problems.body.items as { data: { connectionId: string } }[]).filter((e) => e.data.connectionId === id),
     ).toHaveLength(1);
+  });
+
+  /** Every message the dead-letter queue holds, by messageId, emptying it. */
+  async function drained(dead: string): Promise<string[]> {
+    const ids: string[] = [];
+    let got;
+    while ((got = await broker.channel.get(dead, { noAck: true })))
+      ids.push(String(got.properties.messageId));
+    return ids.sort();
+  }
+
+  it('stores a UTF-8 message that starts with a byte order mark, and dead-letters one that is not UTF-8', async () => {
+    const { id, inbox, dead } = await consumedWithDeadLetters('bom');
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"city":"Zürich"}')]);
+    broker.channel.sendToQueue(inbox, bom, { messageId: 'with-bom' });
+    // Latin-1, as a sender whose charset is not UTF-8 writes it: read as UTF-8, "ü" would become U+FFFD.
+    broker.channel.sendToQueue(inbox, Buffer.from('{"city":"Zürich"}', 'latin1'), { messageId: 'latin-1' });
+
+    const [event] = await waitFor(
+      () => eventsFrom(`connection:${id}`),
+      (events) => events.length >= 1,
+      10_000,
+      100,
+    );
+    expect(event).toMatchObject({ idempotencyKey: 'with-bom', data: { city: 'Zürich' } });
+    await waitFor(
+      async () => (await broker.channel.checkQueue(dead)).messageCount,
+      (count) => count >= 1,
+      5000,
+      100,
+    );
+    expect(await drained(dead)).toEqual(['latin-1']);
+    expect(await eventsFrom(`connection:${id}`)).toHaveLength(1);
+  });
+
+  it('stores a gzip-encoded message as the JSON it holds, and dead-letters one in an encoding it cannot read', async () => {
+    const { id, inbox, dead } = await consumedWithDeadLetters('gzip');
+    broker.channel.sendToQueue(inbox, gzipSync('{"parcel":"zipped"}'), {
+      messageId: 'zipped',
+      contentType: 'application/json',
+      contentEncoding: 'gzip',
+    });
+    broker.channel.sendToQueue(inbox, Buffer.from('{"parcel":"packed"}'), {
+      messageId: 'packed',
+      contentEncoding: 'x-unknown-packing',
+    });
+
+    const [event] = await waitFor(
+      () => eventsFrom(`connection:${id}`),
+      (events) => events.length >= 1,
+      10_000,
+      100,
+    );
+    expect(event).toMatchObject({ idempotencyKey: 'zipped', data: { parcel: 'zipped' } });
+    await waitFor(
+      async () => (await broker.channel.checkQueue(dead)).messageCount,
+      (count) => count >= 1,
+      5000,
+      100,
+    );
+    expect(await drained(dead)).toEqual(['packed']);
+  });
+
+  it('refuses an exchange, queue or routing key longer than the 255 bytes AMQP allows: a connection at once, a publish PERMANENT', async () => {
+    // 200 characters, 400 bytes: within a 255-character limit, over AMQP's 255-byte one.
+    const long = 'é'.repeat(200);
+    const refused = await t
+      .http()
+      .post('/connections')
+      .set(admin)
+      .send({
+        provider: 'amqp',
+        name: `long-${broker.suffix}`,
+        config: { url: BROKER_URL, exchange: long, consume: { queue: long } },
+        credentials: { type: 'none' },
+      })
+      .expect(422);
+    expect(refused.body.details).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: '/config/exchange' }),
+        expect.objectContaining({ path: '/config/consume/queue' }),
+      ]),
+    );
+
+    const { id } = await connect({});
+    for (const payload of [
+      { connectionId: id, exchange: long, message: { n: 1 } },
+      { connectionId: id, exchange: '', routingKey: long, message: { n: 1 } },
+    ]) {
+      const done = await finished(await publishJob(payload));
+      expect(done).toMatchObject({ status: 'dead', attempt: 1, lastError: { code: 'PERMANENT' } });
+      expect(done.lastError?.message).toContain('255 bytes');
+    }
+  });
+
+  it('reaches a virtual host whose name holds a percent sign, written percent-encoded in the URL', async () => {
+    // "%41" in the name: decoded once more on the way, it would become "A", another vhost.
+    const vhost = await broker.vhost('pct%41', username);
+    const { id } = await connect({ url: `amqp://127.0.0.1:5672/${encodeURIComponent(vhost)}` });
+    const tested = await t.http().post(`/connections/${id}/test`).set(admin).expect(200);
+    expect(tested.body).toMatchObject({ ok: true });
+  });
+
+  it('fails a connection whose virtual host does not exist PERMANENT, not TEMPORARY: in its test and a publish', async () => {
+    const { id } = await connect({ url: `amqp://127.0.0.1:5672/${broker.name('no-such-vhost')}` });
+    const tested = await t.http().post(`/connections/${id}/test`).set(admin).expect(200);
+    expect(tested.body).toMatchObject({ ok: false, code: 'PERMANENT' });
+    expect(tested.body.message).toContain('virtual host');
+    const done = await finished(await publishJob({ connectionId: id, exchange: '', message: { n: 1 } }));
+    expect(done).toMatchObject({ status: 'dead', attempt: 1, lastError: { code: 'PERMANENT' } });
   });
 
   (onPostgres ? it : it.skip)(

@@ -19,6 +19,7 @@ export class TestBroker {
   private readonly exchanges: string[] = [];
   private readonly queues: string[] = [];
   private readonly users: string[] = [];
+  private readonly vhosts: string[] = [];
 
   private constructor(
     private model: ChannelModel,
@@ -57,6 +58,15 @@ export class TestBroker {
     return name;
   }
 
+  /** A virtual host of the run's own, named `junction-test.<kind>.<suffix>`, that `user` may use entirely. */
+  async vhost(kind: string, user: string): Promise<string> {
+    const name = this.name(kind);
+    await rabbitmqctl('add_vhost', name);
+    this.vhosts.push(name);
+    await rabbitmqctl('set_permissions', '-p', name, user, '.*', '.*', '.*');
+    return name;
+  }
+
   /** Closes, from the broker's side, every connection whose client name contains `marker`. */
   async closeConnections(marker: string): Promise<number> {
     // One line a connection: its pid (in the form close_connection takes), a tab, its client properties.
@@ -90,6 +100,7 @@ export class TestBroker {
   async close(): Promise<void> {
     for (const queue of this.queues) await this.channel.deleteQueue(queue).catch(() => undefined);
     for (const exchange of this.exchanges) await this.channel.deleteExchange(exchange).catch(() => undefined);
+    for (const vhost of this.vhosts) await rabbitmqctl('delete_vhost', vhost).catch(() => undefined);
     for (const user of this.users) await rabbitmqctl('delete_user', user).catch(() => undefined);
     await this.model.close();
   }

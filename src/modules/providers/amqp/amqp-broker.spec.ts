@@ -21,6 +21,7 @@ describe('classifyAmqpError', () => {
       undefined,
       'PERMANENT',
     ],
+    ['Expected ConnectionOpenOk; got <ConnectionClose channel:0>', undefined, 'PERMANENT'],
     ['Channel closed by server: 406 (PRECONDITION-FAILED) with message "inequivalent arg"', 406, 'PERMANENT'],
     [
       'Connection closed: 320 (CONNECTION-FORCED) with message "broker forced connection closure"',
@@ -58,7 +59,7 @@ describe('displayUrl', () => {
 });
 
 describe('connectOptions', () => {
-  it('puts basic credentials beside the URL’s parts, with the vhost decoded', () => {
+  it('puts basic credentials beside the URL’s parts, with the vhost encoded as amqplib decodes it', () => {
     const { url } = connectOptions(
       { url: 'amqps://rabbit.internal/%2Fprod' },
       { type: 'basic', username: 'junction', password: 'pw' },
@@ -67,7 +68,7 @@ describe('connectOptions', () => {
       protocol: 'amqps',
       hostname: 'rabbit.internal',
       port: 5671,
-      vhost: '/prod',
+      vhost: '%2Fprod',
       username: 'junction',
       password: 'pw',
     });

@@ -24,6 +24,17 @@ export interface AmqpConsume {
   prefetch?: number;
 }
 
+/** An exchange, queue or routing key is an AMQP short string: at most 255 bytes of UTF-8, not characters. */
+export const AMQP_NAME_MAX_BYTES = 255;
+
+/** Why `name` cannot go in an AMQP short string, or null when it can. */
+export function amqpNameProblem(name: string): string | null {
+  const bytes = Buffer.byteLength(name, 'utf8');
+  return bytes > AMQP_NAME_MAX_BYTES
+    ? `is ${bytes} bytes of UTF-8; AMQP allows ${AMQP_NAME_MAX_BYTES} bytes`
+    : null;
+}
+
 /** How long opening a connection may take before it counts as failed. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -36,7 +47,9 @@ export function connectOptions(
   credentials: OpenedCredentials,
 ): { url: Options.Connect; clientName: string } {
   const url = new URL(config.url);
-  const vhost = url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : '/';
+  // Left percent-encoded: amqplib decodes the vhost itself, and a name decoded twice ("%2541" to
+  // "%41" to "A") would be another vhost.
+  const vhost = url.pathname.length > 1 ? url.pathname.slice(1) : '/';
   const heartbeat = Number(url.searchParams.get('heartbeat') ?? 30);
   return {
     url: {
@@ -76,9 +89,22 @@ export function displayUrl(raw: string): string {
 export function classifyAmqpError(error: unknown, where: string): ProviderError {
   if (error instanceof ProviderError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  if (VHOST_REFUSED.test(message)) {
+    return new ProviderError(
+      codeOf(530),
+      `${where}: the broker refused the virtual host (it does not exist, or the user may not use it)`,
+      { cause: error },
+    );
+  }
   const code = replyCode(error, message);
   return new ProviderError(codeOf(code), `${where}: ${oneLine(message)}`, { cause: error });
 }
+
+/**
+ * amqplib's words when the broker answers connection.open with a close: the broker refuses the
+ * vhost there and only there (530 NOT_ALLOWED), and amqplib keeps no reply code to read.
+ */
+const VHOST_REFUSED = /^Expected ConnectionOpenOk; got <ConnectionClose\b/;
 
 function replyCode(error: unknown, message: string): number | null {
   const own = (error as { code?: unknown } | null)?.code;

@@ -18,6 +18,7 @@ import type { AmqpConfig, AmqpConsume } from './amqp-broker.js';
 import { AmqpConsumer } from './amqp-consumer.js';
 import type { MessageVerdict } from './amqp-consumer.js';
 import { AmqpLinks } from './amqp-links.service.js';
+import { readMessageBody } from './amqp-message-body.js';
 import { AmqpMetrics } from './amqp.metrics.js';
 import { AMQP_PROVIDER_KEY } from './amqp.provider.js';
 
@@ -25,6 +26,8 @@ import { AMQP_PROVIDER_KEY } from './amqp.provider.js';
 export const CONSUMER_POLL_MS = 3000;
 /** A failure that may be transient (the database away) puts the message back after this pause, not at once. */
 const REQUEUE_PAUSE_MS = 1000;
+/** How far past the event size limit a compressed message may unpack before it is refused, unpacked no further. */
+const BODY_BYTES_PER_DATA_BYTE = 4;
 /** The latest time an event can hold: `occurredAt` is written with a four-digit year. */
 const LATEST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
@@ -157,14 +160,13 @@ export class AmqpConsumers implements OnApplicationBootstrap, OnModuleDestroy {
     message: ConsumeMessage,
   ): Promise<MessageVerdict> {
     const where = `message ${message.properties.messageId ?? '(no id)'} from ${consume.queue} (connection ${connection.name})`;
-    let data: unknown;
-    try {
-      data = JSON.parse(message.content.toString('utf8'));
-    } catch {
-      this.logger.warn(`${where} is not JSON: rejected`);
+    const body = readMessageBody(message, BODY_BYTES_PER_DATA_BYTE * this.config.events.maxDataBytes);
+    if (!body.ok) {
+      this.logger.warn(`${where} ${body.reason}: rejected`);
       this.metrics.consume(connection.name, 'rejected');
       return 'reject';
     }
+    const { data } = body;
     try {
       const [result] = await this.intake.ingestBatch(
         [this.inputOf(connection, consume, message, data, where)],

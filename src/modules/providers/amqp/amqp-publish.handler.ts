@@ -10,7 +10,7 @@ import { ConnectionStore } from '../connection.store.js';
 import { ProviderError } from '../http/provider-error.js';
 import { PartnerCallsService } from '../partner-calls.service.js';
 import { RateBudgets } from '../rate-budgets.service.js';
-import { classifyAmqpError } from './amqp-broker.js';
+import { amqpNameProblem, classifyAmqpError } from './amqp-broker.js';
 import type { AmqpConfig } from './amqp-broker.js';
 import type { AmqpLink } from './amqp-link.js';
 import { AmqpLinks } from './amqp-links.service.js';
@@ -129,6 +129,14 @@ export class AmqpPublishHandler {
       );
     }
     const routingKey = payload.routingKey ?? event?.name ?? '';
+    // amqplib would throw on each try, and the job be retried for hours with no chance to succeed.
+    for (const [field, name] of [
+      ['exchange', exchange],
+      ['routing key', routingKey],
+    ] as const) {
+      const problem = amqpNameProblem(name);
+      if (problem) throw new ProviderError('PERMANENT', `the ${field} ${problem}`);
+    }
     const messageId = event?.id ?? ctx.eventId ?? ctx.idempotencyKey ?? ctx.jobId;
     const content = Buffer.from(JSON.stringify(body));
 

@@ -5,14 +5,20 @@ import { isEventName } from '../../events/events.contract.js';
 import type { CredentialType } from '../credentials.js';
 import { Provider } from '../provider.decorator.js';
 import type { ConnectionProvider, ProviderConnection } from '../provider.decorator.js';
-import { classifyAmqpError, connectOptions, CONNECT_TIMEOUT_MS, displayUrl } from './amqp-broker.js';
+import {
+  amqpNameProblem,
+  classifyAmqpError,
+  connectOptions,
+  CONNECT_TIMEOUT_MS,
+  displayUrl,
+} from './amqp-broker.js';
 import type { AmqpConfig } from './amqp-broker.js';
 import { RATE_LIMIT_SCHEMA } from '../config-schemas.js';
 
 export const AMQP_PROVIDER_KEY = 'amqp';
 export const DEFAULT_PREFETCH = 50;
 
-/** An exchange or queue name as AMQP 0-9-1 allows it (RabbitMQ: up to 255 bytes). */
+/** An exchange or queue name as AMQP 0-9-1 allows it (up to 255 bytes: `validate` counts them). */
 const AMQP_NAME = { type: 'string', maxLength: 255, pattern: '^[^\\u0000-\\u001f]*$' };
 
 const AMQP_CONFIG_SCHEMA = {
@@ -89,9 +95,17 @@ const CREDENTIAL_TYPES: CredentialType[] = ['basic', 'none'];
 export class AmqpProvider implements ConnectionProvider {
   /** A user or password in the URL is refused for every provider's config (the registry checks it). */
   validate(config: Record<string, unknown>): SchemaViolation[] {
-    const { url, consume } = config as unknown as AmqpConfig;
+    const { url, exchange, consume } = config as unknown as AmqpConfig;
     const problems: SchemaViolation[] = [];
     if (!URL.canParse(url)) problems.push({ path: '/config/url', message: 'is not a URL' });
+    // The schema counts characters; the broker counts bytes, and a longer name could never be used.
+    for (const [path, name] of [
+      ['/config/exchange', exchange],
+      ['/config/consume/queue', consume?.queue],
+    ] as const) {
+      const problem = typeof name === 'string' ? amqpNameProblem(name) : null;
+      if (problem) problems.push({ path, message: problem });
+    }
     if (consume?.eventName !== undefined && !isEventName(consume.eventName)) {
       problems.push({
         path: '/config/consume/eventName',
