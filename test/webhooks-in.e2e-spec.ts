@@ -4,10 +4,14 @@ import { sign as githubSign } from '@octokit/webhooks-methods';
 import { Webhook } from 'standardwebhooks';
 import { DataSource } from 'typeorm';
 import { Clock } from '../src/common/clock.js';
+import { SecretBox } from '../src/common/crypto/secret-box.js';
+import { rawSql } from '../src/database/raw-sql.js';
+import { WriteSerializer } from '../src/database/write-serializer.js';
 import { ADMIN_KEY, bearer, jobEnded, startTestApp } from './support/test-app.js';
 import type { TestApp } from './support/test-app.js';
 import { TestDatabase } from './support/test-database.js';
 import { TestJobsModule } from './support/test-jobs.module.js';
+import { waitFor } from './support/wait-for.js';
 
 const admin = bearer(ADMIN_KEY);
 
@@ -702,6 +706,115 @@ describe('inbound webhook secrets rotated out', () => {
     }
     return statuses;
   }
+
+  // On SQLite one process's reseal runs between two requests; on PostgreSQL a request can commit between its read and write.
+  (process.env.DATABASE_URL?.startsWith('postgres') ? it : it.skip)(
+    'seals again a secret rotated out between the reseal reading the connection and writing it',
+    async () => {
+      const database = await TestDatabase.create();
+      try {
+        const rotating = await startTestApp({
+          database,
+          env: { JUNCTION_SECRET_KEY: NEW_KEY, JUNCTION_SECRET_KEY_PREVIOUS: OLD_KEY },
+        });
+        let release = () => undefined as void;
+        let closed = false;
+        try {
+          await jobEnded(rotating, 'connections.reseal', 'succeeded');
+          const made: Created[] = [];
+          for (const name of ['first', 'held', 'rotated meanwhile']) {
+            made.push(
+              (
+                await rotating
+                  .http()
+                  .post('/connections')
+                  .set(admin)
+                  .send({ provider: 'github', name, config: {}, credentials: { type: 'none' } })
+                  .expect(201)
+              ).body as Created,
+            );
+          }
+          const [first, middle, target] = made;
+          // As connections made before the rotation have them: sealed with the old key.
+          const oldBox = new SecretBox(Buffer.from(OLD_KEY, 'hex'));
+          const serializer = rotating.app.get(WriteSerializer);
+          const manager = rotating.app.get(DataSource).manager;
+          for (const { id, webhookSecret } of made) {
+            await serializer.transaction((m) =>
+              rawSql(m, `UPDATE "connection" SET webhook_secret_sealed = ? WHERE id = ?`, [
+                oldBox.seal(webhookSecret),
+                id,
+              ]),
+            );
+          }
+          const firstSealed = (
+            await rawSql(manager, `SELECT webhook_secret_sealed FROM "connection" WHERE id = ?`, [first.id])
+          ).rows[0].webhook_secret_sealed;
+
+          // The middle row stays locked: the reseal, having read all three, waits there.
+          const gate = new Promise<void>((resolve) => (release = resolve));
+          let locked = () => undefined as void;
+          const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+          const held = serializer.transaction(async (m) => {
+            await rawSql(m, `SELECT id FROM "connection" WHERE id = ? FOR UPDATE`, [middle.id]);
+            locked();
+            await gate;
+          });
+          await lockTaken;
+          const job = (
+            await rotating
+              .http()
+              .post('/jobs')
+              .set(admin)
+              .send({ type: 'connections.reseal', payload: {} })
+              .expect(201)
+          ).body as { id: string };
+          await waitFor(
+            async () =>
+              (
+                await rawSql(manager, `SELECT webhook_secret_sealed FROM "connection" WHERE id = ?`, [
+                  first.id,
+                ])
+              ).rows[0].webhook_secret_sealed,
+            (sealed) => sealed !== firstSealed,
+          );
+          const rotated = await rotating
+            .http()
+            .post(`/connections/${target.id}/webhook-secret`)
+            .set(admin)
+            .expect(200);
+          release();
+          await held;
+          await waitFor(
+            async () =>
+              (
+                (await rotating.http().get(`/jobs/${job.id}`).set(admin).expect(200)).body as {
+                  status: string;
+                }
+              ).status,
+            (status) => status === 'succeeded',
+          );
+          closed = true;
+          await rotating.close();
+
+          const after = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: NEW_KEY } });
+          try {
+            // The secret rotated out keeps verifying for its 24 hours, the new one from now on.
+            expect(
+              await answers(after, target.id, [target.webhookSecret, rotated.body.webhookSecret as string]),
+            ).toEqual([202, 202]);
+          } finally {
+            await after.close();
+          }
+        } finally {
+          release();
+          if (!closed) await rotating.close();
+        }
+      } finally {
+        await database.drop();
+      }
+    },
+  );
 
   it('seals every previous secret again with the new key, so each still verifies once the old key is gone', async () => {
     const database = await TestDatabase.create();

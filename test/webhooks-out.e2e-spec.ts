@@ -915,6 +915,50 @@ describe(`outbound webhook secrets across a key rotation (${mode})`, () => {
       await database.drop();
     }
   });
+  it('seals the other endpoints again, and fails for good naming it, when an endpoint opens with neither key', async () => {
+    const database = await TestDatabase.create();
+    try {
+      const endpoint = async (app: TestApp) =>
+        (
+          await app
+            .http()
+            .post('/webhook-endpoints')
+            .set(admin)
+            .send({ url: 'https://hooks.example.com/in', eventPatterns: ['order.*'] })
+            .expect(201)
+        ).body as { id: string; secret: string };
+      // Made first, so a reseal that stops at it never reaches the other.
+      const other = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: 'c3'.repeat(32) } });
+      const stray = await endpoint(other);
+      await other.close();
+      const before = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: OLD_KEY } });
+      const rotated = await endpoint(before);
+      await before.close();
+
+      const rotating = await startTestApp({
+        database,
+        env: { JUNCTION_SECRET_KEY: NEW_KEY, JUNCTION_SECRET_KEY_PREVIOUS: OLD_KEY },
+      });
+      const job = await jobEnded(rotating, 'webhooks.reseal', 'dead');
+      const detail = (await rotating.http().get(`/jobs/${job!.id}`).set(admin).expect(200)).body;
+      expect(detail).toMatchObject({ attempt: 1, lastError: { code: 'PERMANENT' } });
+      expect(detail.lastError.message).toContain(stray.id);
+      expect(detail.lastError.message).not.toContain(rotated.id);
+      await rotating.close();
+
+      const after = await startTestApp({ database, env: { JUNCTION_SECRET_KEY: NEW_KEY } });
+      try {
+        const secret = (
+          await after.http().get(`/webhook-endpoints/${rotated.id}/secret`).set(admin).expect(200)
+        ).body as { secret: string };
+        expect(secret.secret).toBe(rotated.secret);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
 });
 
 describe(`outbound webhooks in the logs (${mode})`, () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap } from '@nestjs/common';
+import { resealInPasses } from '../../common/crypto/reseal-passes.js';
 import { AppConfig } from '../../config/app-config.js';
 import { EnqueuesJobs, JobFailure, JobHandler } from '../jobs/jobs.contract.js';
 import type { JobContext } from '../jobs/jobs.contract.js';
@@ -43,17 +44,24 @@ export class ResealHandler implements OnApplicationBootstrap {
   /**
    * A value that opens with neither key fails the job for good, naming its connections: another
    * attempt cannot open it either, and the previous key must not be dropped while they wait.
+   * Passes repeat while a connection changed under one (`resealInPasses`).
    */
   @JobHandler(RESEAL_JOB_TYPE, { maxAttempts: 10 })
   async reseal(ctx: JobContext<Record<string, never>>): Promise<{ resealed: number; current: number }> {
-    const { resealed, current, unopenable } = await this.connections.resealAll(async (seen) =>
-      ctx.progress(seen),
+    const { resealed, current, unopenable, unsettled } = await resealInPasses(() =>
+      this.connections.resealAll(async (seen) => ctx.progress(seen)),
     );
     await ctx.log(`sealed ${resealed} credentials again; ${current} were sealed with the current key`);
     if (unopenable.length > 0) {
       throw JobFailure.permanent(
         `${unopenable.length} connection(s) hold credentials that open with neither JUNCTION_SECRET_KEY ` +
           `nor JUNCTION_SECRET_KEY_PREVIOUS, so they were not sealed again: ${unopenable.join(', ')}`,
+      );
+    }
+    if (unsettled > 0) {
+      // Retried: the next attempt starts over.
+      throw new Error(
+        `connections kept changing while they were sealed again; ${unsettled} still held values sealed with the previous key`,
       );
     }
     return { resealed, current };

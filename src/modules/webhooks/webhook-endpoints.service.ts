@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import { Clock } from '../../common/clock.js';
+import type { ResealCounts } from '../../common/crypto/reseal-passes.js';
 import { SecretBox } from '../../common/crypto/secret-box.js';
 import { newId } from '../../common/ids.js';
 import type { Page, PageQueryDto } from '../../common/pagination/pagination.js';
@@ -203,37 +204,48 @@ export class WebhookEndpointsService {
 
   /**
    * Key rotation: seals every endpoint's secrets and headers again with the current key, so
-   * `JUNCTION_SECRET_KEY_PREVIOUS` can go. Counts those sealed again and those already current.
+   * `JUNCTION_SECRET_KEY_PREVIOUS` can go. Counts those sealed again and those already current,
+   * and names those whose values open with neither key: they are passed over, so one does not
+   * keep the others on the old key. One pass; `resealInPasses` repeats it.
    */
-  async resealAll(onPage?: (done: number) => Promise<void>): Promise<{ resealed: number; current: number }> {
-    const counts = { resealed: 0, current: 0 };
+  async resealAll(onPage?: (done: number) => Promise<void>): Promise<ResealCounts> {
+    const counts: ResealCounts = { resealed: 0, current: 0, unopenable: [] };
     let cursor: string | undefined;
     do {
       const page = await this.store.page({ limit: 200, cursor });
       for (const row of page.items) {
-        const was = { secretsSealed: row.secretsSealed, headersSealed: row.headersSealed };
-        const current = [was.secretsSealed, was.headersSealed].every(
-          (sealed) => sealed === null || this.box.sealedWithCurrentKey(sealed),
-        );
-        if (current) {
-          counts.current++;
-          continue;
-        }
-        const now = {
-          secretsSealed: this.box.seal(this.box.open(was.secretsSealed)),
-          headersSealed: was.headersSealed === null ? null : this.box.seal(this.box.open(was.headersSealed)),
-        };
-        // Changed meanwhile (rotated, edited): sealed with the current key by that change.
-        const replaced = await this.serializer.transaction((m) =>
-          this.store.replaceSealed(m, row.id, was, now),
-        );
-        if (replaced) counts.resealed++;
-        else counts.current++;
+        const outcome = await this.reseal(row);
+        if (outcome === 'unopenable') counts.unopenable.push(row.id);
+        else counts[outcome]++;
       }
       cursor = page.nextCursor ?? undefined;
-      await onPage?.(counts.resealed + counts.current);
+      await onPage?.(counts.resealed + counts.current + counts.unopenable.length);
     } while (cursor);
     return counts;
+  }
+
+  private async reseal(row: WebhookEndpoint): Promise<'resealed' | 'current' | 'unopenable'> {
+    const was = { secretsSealed: row.secretsSealed, headersSealed: row.headersSealed };
+    const again = (sealed: string) =>
+      this.box.sealedWithCurrentKey(sealed) ? sealed : this.box.seal(this.box.open(sealed));
+    let now: typeof was;
+    try {
+      if (
+        [was.secretsSealed, was.headersSealed].every(
+          (sealed) => sealed === null || this.box.sealedWithCurrentKey(sealed),
+        )
+      )
+        return 'current';
+      now = {
+        secretsSealed: again(was.secretsSealed),
+        headersSealed: was.headersSealed === null ? null : again(was.headersSealed),
+      };
+    } catch {
+      return 'unopenable';
+    }
+    // Changed meanwhile (rotated, edited): that change sealed it, and the next pass looks again.
+    const replaced = await this.serializer.transaction((m) => this.store.replaceSealed(m, row.id, was, now));
+    return replaced ? 'resealed' : 'current';
   }
 
   /**

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap } from '@nestjs/common';
+import { resealInPasses } from '../../common/crypto/reseal-passes.js';
 import { AppConfig } from '../../config/app-config.js';
-import { EnqueuesJobs, JobHandler } from '../jobs/jobs.contract.js';
+import { EnqueuesJobs, JobFailure, JobHandler } from '../jobs/jobs.contract.js';
 import type { JobContext } from '../jobs/jobs.contract.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { WEBHOOK_RESEAL_JOB_TYPE } from './webhooks.contract.js';
@@ -38,12 +39,28 @@ export class WebhookResealHandler implements OnApplicationBootstrap {
     );
   }
 
+  /**
+   * An endpoint whose values open with neither key fails the job for good, named: another attempt
+   * cannot open it either. Passes repeat while an endpoint changed under one (`resealInPasses`).
+   */
   @JobHandler(WEBHOOK_RESEAL_JOB_TYPE, { maxAttempts: 10 })
   async reseal(ctx: JobContext<Record<string, never>>): Promise<{ resealed: number; current: number }> {
-    const counts = await this.endpoints.resealAll(async (seen) => ctx.progress(seen));
-    await ctx.log(
-      `sealed ${counts.resealed} endpoints' secrets again; ${counts.current} were sealed with the current key`,
+    const { resealed, current, unopenable, unsettled } = await resealInPasses(() =>
+      this.endpoints.resealAll(async (seen) => ctx.progress(seen)),
     );
-    return counts;
+    await ctx.log(`sealed ${resealed} endpoints' secrets again; ${current} were sealed with the current key`);
+    if (unopenable.length > 0) {
+      throw JobFailure.permanent(
+        `${unopenable.length} webhook endpoint(s) hold secrets or headers that open with neither ` +
+          `JUNCTION_SECRET_KEY nor JUNCTION_SECRET_KEY_PREVIOUS, so they were not sealed again: ${unopenable.join(', ')}`,
+      );
+    }
+    if (unsettled > 0) {
+      // Retried: the next attempt starts over.
+      throw new Error(
+        `webhook endpoints kept changing while they were sealed again; ${unsettled} still held values sealed with the previous key`,
+      );
+    }
+    return { resealed, current };
   }
 }
