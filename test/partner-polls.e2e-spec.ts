@@ -346,6 +346,23 @@ describe('http pollers against a partner', () => {
     }
   });
 
+  it('reads a list sent as null as an empty one, and still fails a list that is not there', async () => {
+    const partner = await partnerWith();
+    try {
+      const id = await connect(partner);
+      // Go's encoding/json writes an empty slice as null.
+      partner.answerNext({ kind: 'status', status: 200, body: { data: { shipments: null } } });
+      expect(await poll(id)).toMatchObject({
+        status: 'succeeded',
+        result: { pages: 1, items: 0, emitted: 0 },
+      });
+      partner.answerNext({ kind: 'status', status: 200, body: { data: {} } });
+      expect(await poll(id)).toMatchObject({ status: 'dead', lastError: { code: 'PERMANENT' } });
+    } finally {
+      await partner.close();
+    }
+  });
+
   it('refuses a poller whose templates, event or cron are wrong, naming the field', async () => {
     const partner = await partnerWith();
     try {

@@ -151,7 +151,9 @@ export class HttpPollHandler {
         headers: { ...headers, ...authHeaders(opened.credentials) },
         timeoutMs: config.timeoutMs,
       });
-      const items = poller.items === '' ? response.body : valueAt(response.body, poller.items);
+      const listed = poller.items === '' ? response.body : valueAt(response.body, poller.items);
+      // An empty list sent as null (Go's encoding/json writes an empty slice so) is an empty list.
+      const items: unknown = listed === null ? [] : listed;
       if (!Array.isArray(items)) {
         throw new ProviderError(
           'PERMANENT',
