@@ -70,8 +70,9 @@ export class ConnectionStore {
    * transaction at a time already.
    */
   async findForChange(manager: EntityManager, id: string): Promise<Connection | null> {
-    const lock = isPostgres(manager) ? ' FOR UPDATE' : '';
-    const { rows } = await rawSql(manager, `SELECT * FROM "connection" WHERE id = ?${lock}`, [id]);
+    const { rows } = await rawSql(manager, `SELECT * FROM "connection" WHERE id = ?${forUpdate(manager)}`, [
+      id,
+    ]);
     return rows.length === 0 ? null : connectionFromRow(rows[0]);
   }
 
@@ -97,10 +98,9 @@ export class ConnectionStore {
 
   /** The account's connection of that name, locked for a change like `findForChange`. */
   async findByName(manager: EntityManager, accountId: string, name: string): Promise<Connection | null> {
-    const lock = isPostgres(manager) ? ' FOR UPDATE' : '';
     const { rows } = await rawSql(
       manager,
-      `SELECT * FROM "connection" WHERE account_id = ? AND name = ?${lock}`,
+      `SELECT * FROM "connection" WHERE account_id = ? AND name = ?${forUpdate(manager)}`,
       [accountId, name],
     );
     return rows.length === 0 ? null : connectionFromRow(rows[0]);
@@ -112,10 +112,9 @@ export class ConnectionStore {
    * the rows down and the parsed settings decide.
    */
   async copyingInto(manager: EntityManager, accountId: string, storageId: string): Promise<Connection[]> {
-    const lock = isPostgres(manager) ? ' FOR UPDATE' : '';
     const { rows } = await rawSql(
       manager,
-      `SELECT * FROM "connection" WHERE account_id = ? AND id <> ? AND settings LIKE ? ORDER BY id${lock}`,
+      `SELECT * FROM "connection" WHERE account_id = ? AND id <> ? AND settings LIKE ? ORDER BY id${forUpdate(manager)}`,
       [accountId, storageId, `%${JSON.stringify(storageId)}%`],
     );
     return rows
@@ -248,8 +247,9 @@ export class ConnectionStore {
   }
 }
 
-function isPostgres(manager: EntityManager): boolean {
-  return manager.connection.options.type === 'postgres';
+/** Locks the rows read until the transaction ends, on PostgreSQL; SQLite runs one write transaction at a time. */
+function forUpdate(manager: EntityManager): string {
+  return manager.connection.options.type === 'postgres' ? ' FOR UPDATE' : '';
 }
 
 /** A write refused by a foreign key (the connection's account is gone), on PostgreSQL or SQLite. */
